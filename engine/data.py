@@ -1,0 +1,217 @@
+"""Datasets ``(P, T)``: function targets, CSV import, input normalization, train/validation split.
+
+``P`` has shape ``(R, Q)`` (one column per sample) and ``T`` shape ``(S_M, Q)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .expr import Expression
+
+__all__ = [
+    "Dataset",
+    "Normalizer",
+    "csv_dataset",
+    "function_dataset",
+    "normalize",
+    "split",
+]
+
+MAX_SAMPLES = 10_000_000
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Inputs ``P (R, Q)`` and targets ``T (S, Q)``, both finite float64."""
+
+    P: np.ndarray
+    T: np.ndarray
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        P = _as_matrix(self.P, "P")
+        T = _as_matrix(self.T, "T")
+        if P.shape[1] != T.shape[1]:
+            raise ValueError(
+                f"data: P has {P.shape[1]} samples (columns) but T has {T.shape[1]}; "
+                "they must match"
+            )
+        if P.size > MAX_SAMPLES or T.size > MAX_SAMPLES:
+            raise ValueError(f"data: more than {MAX_SAMPLES} values")
+        P.flags.writeable = False
+        T.flags.writeable = False
+        object.__setattr__(self, "P", P)
+        object.__setattr__(self, "T", T)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.P.shape[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.T.shape[0]
+
+    @property
+    def n_samples(self) -> int:
+        return self.P.shape[1]
+
+    def subset(self, idx: np.ndarray) -> Dataset:
+        return Dataset(self.P[:, idx], self.T[:, idx], self.name)
+
+
+def _as_matrix(x: object, name: str) -> np.ndarray:
+    try:
+        a = np.array(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"data: {name} must be numeric") from None
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] < 1 or a.shape[0] < 1:
+        raise ValueError(f"data: {name} must be a non-empty (rows, samples) matrix, got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(
+            f"data: {name} has a non-finite value (NaN or inf) at row {bad[0] + 1}, "
+            f"sample {bad[1] + 1}"
+        )
+    return a
+
+
+def function_dataset(
+    expression: str,
+    lo: float = -2.0,
+    hi: float = 2.0,
+    n_points: int = 41,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> Dataset:
+    """Targets ``t = g(p) + noise * N(0, 1)`` at ``n_points`` equally spaced inputs in ``[lo, hi]``."""
+    for k, v in (("lo", lo), ("hi", hi), ("noise", noise)):
+        if not np.isfinite(v):
+            raise ValueError(f"data: {k} must be a finite number, got {v!r}")
+    if not hi > lo:
+        raise ValueError(f"data: the range needs lo < hi, got [{lo}, {hi}]")
+    if int(n_points) != n_points or not 2 <= n_points <= 1_000_000:
+        raise ValueError(f"data: points must be an integer in [2, 1000000], got {n_points!r}")
+    if noise < 0:
+        raise ValueError(f"data: noise must be >= 0, got {noise}")
+    g = Expression.parse(expression)
+    P = np.linspace(lo, hi, int(n_points))[None, :]
+    t = g(P)
+    if not np.all(np.isfinite(t)):
+        k = int(np.argmax(~np.isfinite(t)))
+        raise ValueError(
+            f"data: {expression!r} is not finite at p = {P[0, k]:g}; change the range or formula"
+        )
+    if noise:
+        t = t + noise * np.random.default_rng(seed).standard_normal(t.shape)
+    return Dataset(P, t[None, :], name=f"t = {g.text}")
+
+
+def csv_dataset(
+    text: str, inputs: list[int | str], targets: list[int | str], name: str = "csv"
+) -> Dataset:
+    """Parse CSV text; ``inputs``/``targets`` are 0-based column numbers or header names.
+
+    A first row that is not all numbers is taken as the header.
+    """
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    if not rows:
+        raise ValueError("csv: the file has no rows")
+    header: list[str] | None = None
+    if not all(_is_number(c) for c in rows[0]):
+        header, rows = [c.strip() for c in rows[0]], rows[1:]
+    if not rows:
+        raise ValueError("csv: the file has a header but no data rows")
+    width = len(header) if header else len(rows[0])
+    cols_in = [_column(c, header, width) for c in inputs]
+    cols_out = [_column(c, header, width) for c in targets]
+    if not cols_in or not cols_out:
+        raise ValueError("csv: choose at least one input column and one target column")
+    data = np.empty((len(rows), width))
+    first = 2 if header else 1
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise ValueError(f"csv: line {i + first} has {len(r)} fields, expected {width}")
+        for j, c in enumerate(r):
+            if j in cols_in or j in cols_out:
+                if not _is_number(c):
+                    raise ValueError(
+                        f"csv: line {i + first}, column {j + 1}: {c.strip()!r} is not a number"
+                    )
+                data[i, j] = float(c)
+    return Dataset(data[:, cols_in].T, data[:, cols_out].T, name=name)
+
+
+def _is_number(s: str) -> bool:
+    try:
+        return np.isfinite(float(s))
+    except ValueError:
+        return False
+
+
+def _column(c: int | str, header: list[str] | None, width: int) -> int:
+    if isinstance(c, str) and not c.strip().lstrip("-").isdigit():
+        if header is None or c.strip() not in header:
+            have = ", ".join(header) if header else "none (no header row)"
+            raise ValueError(f"csv: no column named {c!r}; columns: {have}")
+        return header.index(c.strip())
+    j = int(c)
+    if not 0 <= j < width:
+        raise ValueError(f"csv: column {j} out of range; the file has {width} columns (0-based)")
+    return j
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Affine input map ``p' = (p - shift) / scale`` (per input row)."""
+
+    method: str = "none"
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    scale: np.ndarray = field(default_factory=lambda: np.ones(1))
+
+    def apply(self, P: np.ndarray) -> np.ndarray:
+        return (P - self.shift[:, None]) / self.scale[:, None]
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
+
+
+METHODS = ("none", "minmax", "standard")
+
+
+def normalize(data: Dataset, method: str) -> tuple[Dataset, Normalizer]:
+    """``minmax`` maps each input to [-1, 1]; ``standard`` to zero mean, unit variance."""
+    if method not in METHODS:
+        raise ValueError(f"normalization: unknown method {method!r}; choose one of {METHODS}")
+    P = data.P
+    if method == "none":
+        return data, Normalizer("none", np.zeros(len(P)), np.ones(len(P)))
+    if method == "minmax":
+        lo, hi = P.min(axis=1), P.max(axis=1)
+        shift, scale = (lo + hi) / 2, (hi - lo) / 2
+    else:
+        shift, scale = P.mean(axis=1), P.std(axis=1)
+    scale = np.where(scale > 0, scale, 1.0)  # a constant input stays put
+    norm = Normalizer(method, shift, scale)
+    return Dataset(norm.apply(P), data.T, data.name), norm
+
+
+def split(data: Dataset, validation: float, seed: int = 0) -> tuple[Dataset, Dataset | None]:
+    """Seeded random split; ``validation`` is the fraction held out (0 means no split)."""
+    if not 0.0 <= validation < 1.0:
+        raise ValueError(f"validation split: must be in [0, 1), got {validation}")
+    Q = data.n_samples
+    n_val = int(round(validation * Q))
+    if n_val == 0:
+        return data, None
+    if Q - n_val < 1:
+        raise ValueError("validation split: leaves no training samples")
+    perm = np.random.default_rng(seed).permutation(Q)
+    val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    return data.subset(train), data.subset(val)

@@ -1,0 +1,248 @@
+"""The objective: network + data + performance index + the set of free parameters.
+
+Optimizers see only the free parameters ``x`` (a vector of length ``n_free``); the
+objective places them into the full vector ``theta`` (the others fixed at ``base``)
+and returns values, gradients and Jacobians with respect to ``x``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .data import Dataset
+from .network import NetworkSpec
+from .performance import Performance, get_performance
+
+__all__ = ["Objective"]
+
+
+class Objective:
+    """Binds a network, a dataset, a performance index and the free parameters.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    data : Dataset            training set, ``P (R, Q)``, ``T (S_M, Q)``
+    theta : array (N,)        full parameter vector; the non-free entries stay fixed
+    free : labels or indices  the trained parameters (default: all)
+    performance : str         ``"sse"`` (default), ``"mse"`` or ``"ce"``
+    validation : Dataset      optional validation set
+
+    Notes
+    -----
+    ``value_and_grad`` for one parameter vector runs a fused kernel with preallocated
+    buffers (about 2x faster than the general batched code); the batched methods
+    accept ``X`` of shape ``(B, n_free)``.  An objective is not thread-safe: give each
+    thread its own (``copy()``).
+    """
+
+    def __init__(
+        self,
+        spec: NetworkSpec,
+        data: Dataset,
+        theta: np.ndarray | None = None,
+        free: Sequence[str | int] | None = None,
+        performance: str = "sse",
+        validation: Dataset | None = None,
+    ) -> None:
+        if data.n_inputs != spec.n_inputs:
+            raise ValueError(
+                f"data: the network has {spec.n_inputs} input(s) but P has {data.n_inputs} row(s)"
+            )
+        if data.n_outputs != spec.n_outputs:
+            raise ValueError(
+                f"data: the network has {spec.n_outputs} output(s) but T has "
+                f"{data.n_outputs} row(s)"
+            )
+        if validation is not None and (
+            validation.n_inputs != data.n_inputs or validation.n_outputs != data.n_outputs
+        ):
+            raise ValueError("data: the validation set's shape differs from the training set's")
+        self.spec = spec
+        self.data = data
+        self.validation = validation
+        self.perf: Performance = get_performance(performance)
+        out_t = spec.transfers[-1]
+        if self.perf.name == "ce" and out_t not in ("logsig", "softmax"):
+            raise ValueError(
+                f"performance: cross-entropy needs a logsig or softmax output layer, not {out_t}"
+            )
+        theta = np.zeros(spec.n_params) if theta is None else np.array(theta, dtype=float)
+        if theta.shape != (spec.n_params,):
+            raise ValueError(f"theta: expected {spec.n_params} values, got {theta.shape}")
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("theta: parameters must be finite")
+        self.base = theta
+        self.base.flags.writeable = False
+        if free is None:
+            idx = np.arange(spec.n_params)
+        else:
+            idx = np.array([spec.index(f) if isinstance(f, str) else int(f) for f in free])
+            if idx.size == 0:
+                raise ValueError("free: choose at least one free parameter")
+            if len(set(idx.tolist())) != idx.size:
+                raise ValueError("free: a parameter is listed twice")
+            if idx.min() < 0 or idx.max() >= spec.n_params:
+                raise ValueError(f"free: index out of range 0..{spec.n_params - 1}")
+        self.free_idx = idx
+        self.all_free = idx.size == spec.n_params and np.array_equal(idx, np.arange(idx.size))
+        self.lr_scale = self.perf.lr_scale(data.n_samples)
+        self.n_value = 0  # evaluation counters
+        self.n_grad = 0
+        self.n_jac = 0
+        self._build_kernel()
+
+    # ---- parameter mapping ----------------------------------------------------------------
+    @property
+    def n_free(self) -> int:
+        return self.free_idx.size
+
+    @property
+    def free_labels(self) -> tuple[str, ...]:
+        return tuple(self.spec.labels[i] for i in self.free_idx)
+
+    def x0(self) -> np.ndarray:
+        """The free parameters' values in ``base``."""
+        return self.base[self.free_idx].copy()
+
+    def full(self, x: np.ndarray) -> np.ndarray:
+        """Full parameter vector(s) for free values ``x`` (shape ``(..., n_free)``)."""
+        x = np.asarray(x, dtype=float)
+        if self.all_free:
+            return x
+        theta = np.broadcast_to(self.base, (*x.shape[:-1], self.base.size)).copy()
+        theta[..., self.free_idx] = x
+        return theta
+
+    def copy(self) -> Objective:
+        return Objective(
+            self.spec,
+            self.data,
+            self.base,
+            self.free_idx.tolist(),
+            self.perf.name,
+            self.validation,
+        )
+
+    # ---- general (batched) path -----------------------------------------------------------
+    def value(self, x: np.ndarray, data: Dataset | None = None) -> np.ndarray | float:
+        """``F(x)``; ``x`` may carry a leading batch shape."""
+        d = data or self.data
+        x = np.asarray(x, dtype=float)
+        self.n_value += 1
+        fw = self.spec.forward(self.full(x), d.P)
+        with np.errstate(over="ignore", invalid="ignore"):
+            F = self.perf.value(fw.n[-1], fw.a[-1], d.T, self.spec.transfers[-1])
+        return float(F) if np.ndim(F) == 0 else F
+
+    def sse(self, x: np.ndarray, data: Dataset | None = None) -> np.ndarray | float:
+        """The sum of squared errors, whatever the performance index."""
+        d = data or self.data
+        e = d.T - self.spec.output(self.full(np.asarray(x, dtype=float)), d.P)
+        s = np.einsum("...ij,...ij->...", e, e)
+        return float(s) if np.ndim(s) == 0 else s
+
+    def value_and_grad_batch(
+        self, X: np.ndarray, samples: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``F`` and ``dF/dx`` by the general code; ``samples`` restricts the data."""
+        d = self.data if samples is None else self.data.subset(samples)
+        theta = self.full(X)
+        fw = self.spec.forward(theta, d.P)
+        t_out = self.spec._t[-1]
+        self.n_grad += 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            F = self.perf.value(fw.n[-1], fw.a[-1], d.T, t_out.name)
+            s = self.perf.output_sensitivity(fw.n[-1], fw.a[-1], d.T, t_out)
+            g = self.spec.backward(theta, d.P, fw, s)
+        return F, g[..., self.free_idx]
+
+    def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled errors ``e`` (``F = e.e``) and ``J = de/dx`` for Levenberg-Marquardt.
+
+        ``x`` may carry a leading batch shape: ``e`` is then ``(..., S_M*Q)`` and ``J``
+        ``(..., S_M*Q, n_free)``.
+        """
+        c = self.perf.residual_scale(self.data.n_samples, self.data.n_outputs)
+        x = np.asarray(x, dtype=float)
+        theta = self.full(x)
+        fw = self.spec.forward(theta, self.data.P)
+        self.n_jac += 1
+        e = (self.data.T - fw.output).reshape((*x.shape[:-1], -1))
+        J = self.spec.jacobian(theta, self.data.P, fw)[..., self.free_idx]
+        if c != 1.0:
+            e, J = e * c, J * c
+        return e, J
+
+    def hessian(self, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+        """Hessian of ``F`` by central differences of the analytic gradient (symmetrized)."""
+        x = np.asarray(x, dtype=float)
+        n = x.size
+        X = np.repeat(x[None, :], 2 * n, axis=0)
+        steps = h * np.maximum(1.0, np.abs(x))
+        X[np.arange(n), np.arange(n)] += steps
+        X[n + np.arange(n), np.arange(n)] -= steps
+        _, G = self.value_and_grad_batch(X)
+        H = (G[:n] - G[n:]) / (2 * steps[:, None])
+        return 0.5 * (H + H.T)
+
+    # ---- fused single-vector kernel ------------------------------------------------------
+    # Each layer's [W b] is gathered row by row (``perm``) and multiplied with a^{m-1}
+    # augmented by a row of ones, so one product gives n^m and, on the way back, one
+    # product gives both dF/dW^m and dF/db^m.  Layer outputs go into preallocated buffers.
+    # No np.errstate here (3 us a call): loop owners wrap whole runs in one.
+    def _build_kernel(self) -> None:
+        spec, P = self.spec, self.data.P
+        Q = P.shape[1]
+        self._layers = []
+        acts = [np.vstack([P, np.ones((1, Q))])]
+        for m, ((w, b), r, s) in enumerate(zip(spec.slices, spec.fan_ins, spec.sizes, strict=True)):
+            perm = np.hstack(
+                [np.arange(w.start, w.stop).reshape(s, r), np.arange(b.start, b.stop)[:, None]]
+            )
+            last = m == spec.n_layers - 1
+            acts.append(
+                np.empty((s, Q)) if last else np.vstack([np.empty((s, Q)), np.ones((1, Q))])
+            )
+            self._layers.append((perm.ravel(), s, spec._t[m]))
+        self._acts = acts  # acts[m] = [a^m; 1] (a^0 = P); the output layer has no ones row
+        self._outs = [a[: spec.sizes[m]] for m, a in enumerate(acts[1:])]  # views: a^m
+        self._fused = self.perf.name != "ce" and spec.transfers[-1] != "softmax"
+        self._theta_buf = self.base.copy()  # scratch: base with the free values written in
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """``F(x)`` and ``dF/dx`` for one vector of free parameters."""
+        if not self._fused:
+            F, g = self.value_and_grad_batch(x)
+            return float(F), g
+        self.n_grad += 1
+        if self.all_free:
+            theta = x
+        else:
+            theta = self._theta_buf
+            theta[self.free_idx] = x
+        acts, layers, outs = self._acts, self._layers, self._outs
+        waugs, ns = [], []
+        for m, (perm, s, f) in enumerate(layers):
+            Wa = theta[perm].reshape(s, -1)
+            n = Wa.dot(acts[m])  # ndarray.dot: 2x faster than @ at these sizes
+            f.forward_into(n, outs[m])
+            waugs.append(Wa)
+            ns.append(n)
+        a = acts[-1]
+        e = self.data.T - a
+        ev = e.ravel()
+        F = float(ev.dot(ev))
+        mse = self.perf.name == "mse"
+        if mse:
+            F /= e.size
+        # s^M = -2 F'^M(n^M) e  (book eq. 11.44), scaled for MSE
+        s = layers[-1][2].backward(ns[-1], a, e * (-2.0 / e.size if mse else -2.0))
+        grad = np.empty(self.spec.n_params)
+        for m in range(len(layers) - 1, -1, -1):
+            grad[layers[m][0]] = s.dot(acts[m].T).ravel()  # [dW db] = s^m [a^{m-1}; 1]^T
+            if m:  # s^{m-1} = F'^{m-1}(n^{m-1}) (W^m)^T s^m  (book eq. 11.45)
+                s = layers[m - 1][2].backward(ns[m - 1], outs[m - 1], waugs[m][:, :-1].T.dot(s))
+        return (F, grad) if self.all_free else (F, grad[self.free_idx])

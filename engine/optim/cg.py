@@ -1,0 +1,143 @@
+"""Conjugate gradient backpropagation (CGBP), NND ch. 12.
+
+Each epoch is one line search along ``p_k``: interval location (evaluate ``F`` at
+``eps, 2 eps, 4 eps, ...`` along the unit direction until it rises), then golden-section
+search down to ``tol`` times the bracket.  Then ``p_{k+1} = -g_{k+1} + beta_k p_k`` with
+Fletcher-Reeves ``beta = g_{k+1}.g_{k+1} / g_k.g_k`` or Polak-Ribiere
+``beta = (g_{k+1} - g_k).g_{k+1} / g_k.g_k``; the search restarts along ``-g`` every
+``restart`` epochs (0 = the number of free parameters) or when ``p`` is not downhill.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..objective import Objective
+from .base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
+
+GOLD = (math.sqrt(5.0) - 1.0) / 2.0  # 0.618...
+MAX_DOUBLINGS = 60
+
+
+@dataclass(frozen=True)
+class CGHyper(Hyper):
+    beta: str = hyper(
+        "fr", "β formula", choices=("fr", "pr"), help="fr = Fletcher-Reeves, pr = Polak-Ribiere"
+    )
+    epsilon: float = hyper(
+        0.1,
+        "first step ε",
+        0.0,
+        1e6,
+        lo_open=True,
+        log=True,
+        help="interval location's first trial distance (parameter units)",
+    )
+    tol: float = hyper(
+        1e-6,
+        "line-search tolerance",
+        0.0,
+        0.5,
+        lo_open=True,
+        log=True,
+        help="golden section stops at this fraction of the bracket",
+    )
+    restart: int = hyper(
+        0, "restart every n epochs", 0, 1_000_000, help="0 = the number of free parameters"
+    )
+
+
+@register
+class ConjugateGradient(Optimizer):
+    name = "cg"
+    title = "Conjugate gradient (CGBP)"
+    Hyper = CGHyper
+
+    def reset(self) -> None:
+        self.p: np.ndarray | None = None
+        self.g_prev: np.ndarray | None = None
+        self.k = 0
+        self.last_step = 0.0
+
+    def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
+        h = self.hyper
+        n_restart = h.restart or x.size
+        if self.p is None or self.g_prev is None or self.k >= n_restart:
+            p, self.k = -g, 0
+        else:
+            gg = float(self.g_prev @ self.g_prev)
+            if h.beta == "fr":
+                beta = float(g @ g) / gg if gg else 0.0
+            else:
+                beta = max(0.0, float((g - self.g_prev) @ g) / gg) if gg else 0.0
+            p = -g + beta * self.p
+            if float(p @ g) >= 0.0:  # not a descent direction: restart
+                p, self.k = -g, 0
+        norm = float(np.linalg.norm(p))
+        if norm == 0.0 or not math.isfinite(norm):
+            return StepResult(x, f, g)
+        u = p / norm
+        alpha = self._line_search(lambda a: objective.value(x + a * u), f)
+        x_new = x + alpha * u
+        f_new, g_new = objective.value_and_grad(x_new)
+        if not f_new <= f:  # the search found nothing lower: stay (no-change stop)
+            return StepResult(x, f, g)
+        self.p, self.g_prev, self.k = p, g, self.k + 1
+        self.last_step = alpha
+        return StepResult(x_new, f_new, g_new)
+
+    def _line_search(self, F, f0: float) -> float:
+        """Minimize ``F(a)`` for ``a >= 0`` by interval location plus golden section."""
+        eps = self.hyper.epsilon
+        f1 = F(eps)
+        halvings = 0
+        while not f1 < f0 and halvings < MAX_DOUBLINGS:  # the minimum lies inside [0, eps]
+            eps *= 0.5
+            f1 = F(eps)
+            halvings += 1
+        if not f1 < f0:
+            return 0.0
+        a_lo, a_mid, f_mid = 0.0, eps, f1
+        a_hi = 2.0 * eps
+        f_hi = F(a_hi)
+        for _ in range(MAX_DOUBLINGS):
+            if not f_hi < f_mid:
+                break
+            a_lo, a_mid, f_mid = a_mid, a_hi, f_hi
+            a_hi *= 2.0
+            f_hi = F(a_hi)
+        # golden section on [a_lo, a_hi]
+        a, b = a_lo, a_hi
+        tol = self.hyper.tol * (b - a)
+        c, d = b - GOLD * (b - a), a + GOLD * (b - a)
+        fc, fd = F(c), F(d)
+        while b - a > tol:
+            if fc < fd:
+                b, d, fd = d, c, fc
+                c = b - GOLD * (b - a)
+                fc = F(c)
+            else:
+                a, c, fc = c, d, fd
+                d = a + GOLD * (b - a)
+                fd = F(d)
+        best = min(((fc, c), (fd, d), (f_mid, a_mid)), key=lambda t: (not t[0] < math.inf, t[0]))
+        return best[1]
+
+    def show(self) -> dict[str, float]:
+        return {"lr": self.last_step}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "p": lst(self.p),
+            "g_prev": lst(self.g_prev),
+            "k": self.k,
+            "last_step": self.last_step,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.p, self.g_prev = arr(state.get("p")), arr(state.get("g_prev"))
+        self.k, self.last_step = int(state["k"]), float(state["last_step"])

@@ -1,0 +1,36 @@
+"""Batch steepest descent backpropagation (SDBP): ``x_{k+1} = x_k - lr * mean_q grad l_q``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..objective import Objective
+from .base import Hyper, Optimizer, StepResult, hyper, register
+
+
+@dataclass(frozen=True)
+class SDHyper(Hyper):
+    lr: float = hyper(
+        1.0,
+        "learning rate",
+        0.0,
+        1e6,
+        lo_open=True,
+        log=True,
+        help="step = lr x gradient averaged over the samples",
+    )
+
+
+@register
+class SteepestDescent(Optimizer):
+    name = "sd"
+    title = "Steepest descent (batch)"
+    Hyper = SDHyper
+
+    def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
+        return StepResult(x - (self.hyper.lr * objective.lr_scale) * g)
+
+    def show(self) -> dict[str, float]:
+        return {"lr": self.hyper.lr}

@@ -1,0 +1,100 @@
+"""The performance index over a grid of two parameters, the others held fixed.
+
+The result is indexed ``[ix, iy]`` (x varies along axis 0), matching pyqtgraph's
+column-major images.  Each layer's weights are built with broadcast shapes: a layer that
+holds neither chosen parameter is evaluated once, a layer that depends on ``x`` only is
+evaluated once per ``x`` value, and only from the first layer holding ``y`` on is the full
+``nx * ny`` grid computed -- in chunks of ``x`` rows to bound memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import Dataset
+from .network import NetworkSpec
+from .performance import get_performance
+
+__all__ = ["Surface", "evaluate_surface"]
+
+CHUNK_ELEMENTS = 250_000  # grid points x samples x neurons per chunk (fits in cache)
+MAX_RESOLUTION = 4000
+
+
+@dataclass(frozen=True)
+class Surface:
+    x_label: str
+    y_label: str
+    xs: np.ndarray  # (nx,)
+    ys: np.ndarray  # (ny,)
+    values: np.ndarray  # (nx, ny): F at (xs[i], ys[j])
+
+    def argmin(self) -> tuple[float, float, float]:
+        i, j = np.unravel_index(np.nanargmin(self.values), self.values.shape)
+        return float(self.xs[i]), float(self.ys[j]), float(self.values[i, j])
+
+
+def evaluate_surface(
+    spec: NetworkSpec,
+    data: Dataset,
+    theta: np.ndarray,
+    x_label: str,
+    x_range: tuple[float, float],
+    y_label: str,
+    y_range: tuple[float, float],
+    resolution: int | tuple[int, int] = 100,
+    performance: str = "sse",
+) -> Surface:
+    """``F`` on a ``resolution``-point grid including both ends of each range."""
+    nx, ny = (resolution, resolution) if np.isscalar(resolution) else resolution
+    for k, v in (("x", nx), ("y", ny)):
+        if int(v) != v or not 2 <= v <= MAX_RESOLUTION:
+            raise ValueError(f"resolution: {k} must be an integer in [2, {MAX_RESOLUTION}]")
+    for lab, (lo, hi) in ((x_label, x_range), (y_label, y_range)):
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise ValueError(f"range of {lab}: need finite MIN < MAX, got [{lo}, {hi}]")
+    ix, iy = spec.index(x_label), spec.index(y_label)
+    if ix == iy:
+        raise ValueError("surface: the two axes must be different parameters")
+    theta = np.asarray(theta, dtype=float)
+    xs = np.linspace(x_range[0], x_range[1], int(nx))
+    ys = np.linspace(y_range[0], y_range[1], int(ny))
+    perf = get_performance(performance)
+    layer = spec.layer_of
+    per_row = max(1, int(ny) * data.n_samples * max(spec.sizes))
+    chunk = max(1, CHUNK_ELEMENTS // per_row)
+    out = np.empty((int(nx), int(ny)))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        # layers before the first chosen one: once for the whole grid
+        first = min(layer[ix], layer[iy])
+        a = data.P
+        for m, (W, b) in enumerate(spec.unpack(theta)[:first]):
+            a = spec._t[m].forward(W @ a + b[:, None])
+        for c0 in range(0, int(nx), chunk):
+            out[c0 : c0 + chunk] = _grid(
+                spec, data, theta, a, first, ix, xs[c0 : c0 + chunk], iy, ys, perf
+            )
+    return Surface(spec.labels[ix], spec.labels[iy], xs, ys, out)
+
+
+def _grid(spec, data, theta, a, first, ix, xs, iy, ys, perf) -> np.ndarray:
+    """Forward from layer ``first`` with ``x`` along axis 0 and ``y`` along axis 1."""
+    layer = spec.layer_of
+    n = None
+    for m in range(first, spec.n_layers):
+        (w, b), r, s = spec.slices[m], spec.fan_ins[m], spec.sizes[m]
+        has_x, has_y = layer[ix] == m, layer[iy] == m
+        shape = (len(xs) if has_x else 1, len(ys) if has_y else 1)
+        flat = np.broadcast_to(theta[w.start : b.stop], (*shape, b.stop - w.start)).copy()
+        if has_x:
+            flat[:, :, ix - w.start] = xs[:, None]
+        if has_y:
+            flat[:, :, iy - w.start] = ys[None, :]
+        W = flat[..., : s * r].reshape((*shape, s, r))
+        bias = flat[..., s * r :]
+        n = W @ a if (has_x or has_y) else W[0, 0] @ a
+        n += bias[..., None] if (has_x or has_y) else bias[0, 0][:, None]
+        a = spec._t[m].forward(n)
+    return np.broadcast_to(perf.value(n, a, data.T, spec.transfers[-1]), (len(xs), len(ys)))
