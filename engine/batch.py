@@ -128,5 +128,5 @@ def _lm_epoch(obj, X, F, mu, r, h):
         over = ~ok & (mu[r[p]] > h.mu_max)
         gave_up[p[over]] = True
         pending[p[ok | over]] = False
-    gave_up |= pending
+    gave_up |= pending  # MAX_TRIALS reached (the single-run optimizer says "no_step")
     return Xn, gave_up

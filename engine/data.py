@@ -90,7 +90,7 @@ def function_dataset(
     noise: float = 0.0,
     seed: int = 0,
 ) -> Dataset:
-    """Targets ``t = g(p) + noise * N(0, 1)`` at ``n_points`` equally spaced inputs in ``[lo, hi]``."""
+    """Targets ``t = g(p) + noise N(0, 1)`` at ``n_points`` equally spaced ``p`` in ``[lo, hi]``."""
     for k, v in (("lo", lo), ("hi", hi), ("noise", noise)):
         if not np.isfinite(v):
             raise ValueError(f"data: {k} must be a finite number, got {v!r}")
@@ -207,7 +207,7 @@ def split(data: Dataset, validation: float, seed: int = 0) -> tuple[Dataset, Dat
     if not 0.0 <= validation < 1.0:
         raise ValueError(f"validation split: must be in [0, 1), got {validation}")
     Q = data.n_samples
-    n_val = int(round(validation * Q))
+    n_val = round(validation * Q)
     if n_val == 0:
         return data, None
     if Q - n_val < 1:

@@ -1,4 +1,4 @@
-"""Assembling a training problem from plain settings (used by the CLI, later the GUI and sessions)."""
+"""Assembling a training problem from plain settings (the CLI; later the GUI and sessions)."""
 
 from __future__ import annotations
 

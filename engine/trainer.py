@@ -32,6 +32,7 @@ STOP_REASONS = {
     "time": "time limit reached",
     "diverged": "diverged: a non-finite value appeared",
     "mu_max": "mu exceeded mu_max (no step lowers the error)",
+    "no_step": "no trial step lowered the error (LM gave up this epoch)",
     "stopped": "stopped by the user",
 }
 

@@ -4,7 +4,8 @@
 ``theta``; otherwise ``mu`` is multiplied by ``theta`` and the step recomputed.  One accepted
 step is one epoch.  ``theta > 1`` is enforced, so ``mu`` grows geometrically and every
 epoch ends (the book's demo freezes when that factor is 1); when ``mu`` passes ``mu_max``
-the run stops.
+the run stops, and so it does after ``MAX_TRIALS`` rejected trials in one epoch (a
+``theta`` barely above 1 would otherwise take astronomically many).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class LevenbergMarquardt(Optimizer):
             self.mu *= h.theta
             if self.mu > h.mu_max:
                 return StepResult(x, f, g, accepted=False, stop="mu_max")
-        return StepResult(x, f, g, accepted=False, stop="mu_max")
+        return StepResult(x, f, g, accepted=False, stop="no_step")
 
     def show(self) -> dict[str, float]:
         return {"mu": self.mu}
