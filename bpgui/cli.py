@@ -31,13 +31,19 @@ class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        print(f"bpgui: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="bpgui",
         description="Watch backpropagation train a neural network (Hagan et al., Neural "
         "Network Design, ch. 12).  Subcommands run the engine headless.",
     )
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     presets = ", ".join(f"{k} ({v.description})" for k, v in PRESETS.items())
     opts = ", ".join(OPTIMIZERS)
 

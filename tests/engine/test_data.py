@@ -9,7 +9,9 @@ def test_expression_values():
     p = np.array([[-2.0, 0.0, 1.0, 2.0]])
     np.testing.assert_allclose(Expression.parse("1 + sin(pi/4*p)")(p), 1 + np.sin(np.pi / 4 * p[0]))
     np.testing.assert_allclose(Expression.parse("x**2 - 3*x + e")(p), p[0] ** 2 - 3 * p[0] + np.e)
-    np.testing.assert_allclose(Expression.parse("max(p, 0) + abs(-p) % 3")(p), np.maximum(p[0], 0) + np.abs(p[0]) % 3)
+    np.testing.assert_allclose(
+        Expression.parse("max(p, 0) + abs(-p) % 3")(p), np.maximum(p[0], 0) + np.abs(p[0]) % 3
+    )
     np.testing.assert_allclose(Expression.parse("2")(p), [2.0] * 4)
     two = Expression.parse("p1 * p2", n_inputs=2)
     np.testing.assert_allclose(two(np.array([[1.0, 2.0], [3.0, 4.0]])), [3.0, 8.0])

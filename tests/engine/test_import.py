@@ -14,7 +14,9 @@ CHECK = (
 
 @pytest.mark.parametrize("mod", ["engine", "engine.optim", "engine.trainer", "bpgui.cli"])
 def test_import_loads_no_qt(mod):
-    r = subprocess.run([sys.executable, "-c", CHECK.format(mod=mod)], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-c", CHECK.format(mod=mod)], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 

@@ -11,7 +11,9 @@ from engine.transfer import TRANSFERS
 
 from .conftest import SHAPES, random_problem
 
-IDS = [f"{'-'.join(map(str, (s.n_inputs, *s.sizes)))}-{'/'.join(s.transfers)}-{p}" for s, p in SHAPES]
+IDS = [
+    f"{'-'.join(map(str, (s.n_inputs, *s.sizes)))}-{'/'.join(s.transfers)}-{p}" for s, p in SHAPES
+]
 
 
 def fd_grad(fun, x, h=1e-6):
@@ -64,7 +66,7 @@ def test_gradient_matches_finite_differences(spec, perf):
     data, theta = random_problem(spec, perf)
     obj = Objective(spec, data, theta, performance=perf)
     F, g = obj.value_and_grad(theta)
-    assert F == pytest.approx(obj.value(theta), rel=1e-12)
+    assert pytest.approx(obj.value(theta), rel=1e-12) == F
     np.testing.assert_allclose(g, fd_grad(obj.value, theta), rtol=1e-5, atol=1e-7)
 
 
@@ -76,14 +78,18 @@ def test_fused_kernel_matches_general_path(spec, perf):
     x = theta[free] + 0.1
     F1, g1 = obj.value_and_grad(x)
     F2, g2 = obj.value_and_grad_batch(x)
-    assert F1 == pytest.approx(float(F2), rel=1e-12)
+    assert pytest.approx(float(F2), rel=1e-12) == F1
     np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-13)
     # and it must not keep state between calls
     F3, g3 = obj.value_and_grad(x)
     assert F3 == F1 and np.array_equal(g3, g1)
 
 
-@pytest.mark.parametrize("spec, perf", [s for s in SHAPES if s[1] != "ce"], ids=[i for i, s in zip(IDS, SHAPES) if s[1] != "ce"])
+@pytest.mark.parametrize(
+    "spec, perf",
+    [s for s in SHAPES if s[1] != "ce"],
+    ids=[i for i, s in zip(IDS, SHAPES) if s[1] != "ce"],
+)
 def test_jacobian_matches_finite_differences(spec, perf):
     data, theta = random_problem(spec, perf, seed=5)
     obj = Objective(spec, data, theta, performance=perf)
@@ -122,8 +128,10 @@ def test_hessian_matches_second_differences_of_the_value(spec, perf):
         for j in range(n):
             di, dj = np.eye(n)[i] * h, np.eye(n)[j] * h
             Hfd[i, j] = (
-                obj.value(theta + di + dj) - obj.value(theta + di - dj)
-                - obj.value(theta - di + dj) + obj.value(theta - di - dj)
+                obj.value(theta + di + dj)
+                - obj.value(theta + di - dj)
+                - obj.value(theta - di + dj)
+                + obj.value(theta - di - dj)
             ) / (4 * h * h)
     np.testing.assert_allclose(H, H.T)
     np.testing.assert_allclose(H, Hfd, rtol=1e-4, atol=1e-5)
@@ -151,7 +159,9 @@ def test_batched_forward_matches_a_plain_loop(spec, perf):
     assert out.shape == (3, 2, spec.n_outputs, data.n_samples)
     for b in np.ndindex(3, 2):
         for q in range(data.n_samples):
-            np.testing.assert_allclose(out[b][:, q], naive_forward(spec, thetas[b], data.P[:, q]), rtol=1e-12, atol=1e-300)
+            np.testing.assert_allclose(
+                out[b][:, q], naive_forward(spec, thetas[b], data.P[:, q]), rtol=1e-12, atol=1e-300
+            )
     # and the SSE from the loop
     obj = Objective(spec, data, theta, performance="sse")
     want = sum(

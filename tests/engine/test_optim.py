@@ -66,9 +66,13 @@ def test_each_optimizer_solves_a_quadratic(name):
 def test_cg_and_lm_solve_a_quadratic_in_n_steps():
     # CG with exact line search: n steps on an n-dim quadratic; LM with tiny mu ~ Gauss-Newton: 1
     obj = quadratic_objective()
-    cg = list(Trainer(obj, make_optimizer("cg", tol=1e-12), [5.0, 5.0], StopCriteria(epochs=2)).run())
+    cg = list(
+        Trainer(obj, make_optimizer("cg", tol=1e-12), [5.0, 5.0], StopCriteria(epochs=2)).run()
+    )
     assert cg[-1].sse < 1e-12
-    lm = list(Trainer(obj, make_optimizer("lm", mu=1e-12), [5.0, 5.0], StopCriteria(epochs=1)).run())
+    lm = list(
+        Trainer(obj, make_optimizer("lm", mu=1e-12), [5.0, 5.0], StopCriteria(epochs=1)).run()
+    )
     assert lm[-1].sse < 1e-20
 
 
@@ -127,7 +131,9 @@ def test_vlbp_rejects_and_shrinks_the_rate(book):
     obj = Objective(book.spec, book.data, book.theta, book.free)
     opt = make_optimizer("vlbp", lr=1e4)
     recs = list(Trainer(obj, opt, [-4.0, -4.0], StopCriteria(epochs=50)).run())
-    rejected = [r for r, prev in zip(recs[1:], recs[:-1], strict=False) if np.array_equal(r.x, prev.x)]
+    rejected = [
+        r for r, prev in zip(recs[1:], recs[:-1], strict=False) if np.array_equal(r.x, prev.x)
+    ]
     assert rejected, "a too-large rate must be rejected at least once"
     assert min(r.lr for r in recs) < 1e4 * 0.7 + 1e-9
     sse = [r.sse for r in recs]
