@@ -126,7 +126,7 @@ def test_normalization():
 def test_split_is_seeded_and_disjoint():
     d = function_dataset("p", -1, 1, 20)
     tr, va = split(d, 0.25, seed=1)
-    tr2, va2 = split(d, 0.25, seed=1)
+    _, va2 = split(d, 0.25, seed=1)
     assert va.n_samples == 5 and tr.n_samples == 15
     np.testing.assert_array_equal(va.P, va2.P)
     assert not set(tr.P[0]) & set(va.P[0])

@@ -88,7 +88,7 @@ def test_fused_kernel_matches_general_path(spec, perf):
 @pytest.mark.parametrize(
     "spec, perf",
     [s for s in SHAPES if s[1] != "ce"],
-    ids=[i for i, s in zip(IDS, SHAPES) if s[1] != "ce"],
+    ids=[i for i, s in zip(IDS, SHAPES, strict=True) if s[1] != "ce"],
 )
 def test_jacobian_matches_finite_differences(spec, perf):
     data, theta = random_problem(spec, perf, seed=5)

@@ -1,4 +1,5 @@
 import dataclasses
+import itertools
 import json
 
 import numpy as np
@@ -137,7 +138,7 @@ def test_vlbp_rejects_and_shrinks_the_rate(book):
     assert rejected, "a too-large rate must be rejected at least once"
     assert min(r.lr for r in recs) < 1e4 * 0.7 + 1e-9
     sse = [r.sse for r in recs]
-    assert all(b <= a * 1.04 + 1e-15 for a, b in zip(sse, sse[1:], strict=False))
+    assert all(b <= a * 1.04 + 1e-15 for a, b in itertools.pairwise(sse))
 
 
 def test_sgd_incremental_differs_from_batch_and_is_seeded(book):
