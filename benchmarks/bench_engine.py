@@ -1,0 +1,115 @@
+"""Engine benchmark: epochs/s of the real run loop against the tutorial-style loop.
+
+Run:  make bench   (or .venv/bin/python benchmarks/bench_engine.py [--rounds N])
+
+Each round measures the baseline (a per-sample loop written as in the tutorial seed,
+``tutorial_loop.py``) and every engine case back to back, so ratios compare code under
+the same machine load; the script prints medians over the rounds.  Targets (issue 2):
+single run >= 40x the baseline, 1,000 starts at once >= 500x in trajectory-epochs/s,
+a 200x200 surface of the book slice under 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tutorial_loop import TutorialNetwork  # noqa: E402
+
+from engine.batch import train_batch  # noqa: E402
+from engine.data import function_dataset  # noqa: E402
+from engine.network import NetworkSpec  # noqa: E402
+from engine.objective import Objective  # noqa: E402
+from engine.optim import make_optimizer  # noqa: E402
+from engine.presets import get_preset  # noqa: E402
+from engine.surface import evaluate_surface  # noqa: E402
+from engine.trainer import StopCriteria, Trainer  # noqa: E402
+
+BOOK = get_preset("book-1-2-1")
+
+
+def tutorial_rate(epochs: int = 300) -> float:
+    """Epochs/s of the tutorial-style loop on the book slice (W1[1,1], W2[1,1] free)."""
+    net = TutorialNetwork([-4.0, 10.0], [-5.0, 5.0], [-4.0, 1.0], [-1.0], lr=1.0)
+    mask = [np.array([[1.0], [0.0]]), np.zeros((2, 1)), np.array([[1.0, 0.0]]), np.zeros((1, 1))]
+    P, T = BOOK.data.P[0], BOOK.data.T[0]
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        net.epoch(P, T, mask)
+    return epochs / (time.perf_counter() - t0)
+
+
+def run_loop_rate(obj: Objective, x0: np.ndarray, epochs: int) -> float:
+    """Epochs/s of Trainer.run() with every record consumed."""
+    tr = Trainer(obj, make_optimizer("sd", lr=1.0), x0, StopCriteria(epochs=epochs))
+    t0 = time.perf_counter()
+    n = 0
+    for _ in tr.run():
+        n += 1
+    return (n - 1) / (time.perf_counter() - t0)
+
+
+def batch_rate(obj: Objective, starts: int, epochs: int) -> float:
+    X0 = np.random.default_rng(0).uniform(-5, 15, (starts, obj.n_free))
+    t0 = time.perf_counter()
+    res = train_batch(obj, X0, "sd", epochs=epochs, stride=epochs)
+    dt = time.perf_counter() - t0
+    return int(res.epochs.sum()) / dt
+
+
+def surface_ms(res: int = 200) -> float:
+    t0 = time.perf_counter()
+    evaluate_surface(BOOK.spec, BOOK.data, BOOK.theta, "W1[1,1]", (-5, 15), "W2[1,1]", (-5, 15), res)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+
+    book2 = Objective(BOOK.spec, BOOK.data, BOOK.theta, BOOK.free)
+    book7 = Objective(BOOK.spec, BOOK.data, BOOK.theta)
+    spec110 = NetworkSpec(1, (10, 1), ("logsig", "purelin"))
+    d100 = function_dataset("1 + sin(pi/4*p)", -2, 2, 100)
+    net110 = Objective(spec110, d100, np.random.default_rng(0).uniform(-1, 1, spec110.n_params))
+    cases = {
+        "sd, book slice (2 free)": lambda: run_loop_rate(book2, np.array([-4.0, -4.0]), 20_000),
+        "sd, book, all 7 free": lambda: run_loop_rate(book7, BOOK.theta - 3.0, 20_000),
+        "sd, 1-10-1 on 100 points": lambda: run_loop_rate(net110, net110.x0(), 10_000),
+        "sd, 1,000 starts at once": lambda: batch_rate(book2, 1000, 100),
+    }
+    res: dict[str, list[float]] = {k: [] for k in ("tutorial", *cases, "surface")}
+    ratios: dict[str, list[float]] = {k: [] for k in cases}
+    with np.errstate(all="ignore"):
+        surface_ms(50)  # warm-up
+        for r in range(args.rounds):
+            base = tutorial_rate()
+            res["tutorial"].append(base)
+            for k, f in cases.items():
+                v = f()
+                res[k].append(v)
+                ratios[k].append(v / base)
+            res["surface"].append(min(surface_ms() for _ in range(3)))
+            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+    med = statistics.median
+    print(f"bpgui engine benchmark, median of {args.rounds} rounds (numpy {np.__version__})")
+    print(f"{'case':34s} {'epochs/s':>14s} {'x tutorial':>11s}")
+    print(f"{'tutorial per-sample loop (base)':34s} {med(res['tutorial']):14,.0f} {1.0:11.1f}")
+    for k in cases:
+        unit = " traj-ep/s" if "starts" in k else ""
+        print(f"{k:34s} {med(res[k]):14,.0f} {med(ratios[k]):11.1f}{unit}")
+    print(f"{'surface 200x200, book slice':34s} {med(res['surface']):11.1f} ms")
+    print()
+    print("targets: single run >= 40x, 1,000 starts >= 500x, surface < 30 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
