@@ -20,16 +20,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tutorial_loop import TutorialNetwork  # noqa: E402
+from tutorial_loop import TutorialNetwork
 
-from engine.batch import train_batch  # noqa: E402
-from engine.data import function_dataset  # noqa: E402
-from engine.network import NetworkSpec  # noqa: E402
-from engine.objective import Objective  # noqa: E402
-from engine.optim import make_optimizer  # noqa: E402
-from engine.presets import get_preset  # noqa: E402
-from engine.surface import evaluate_surface  # noqa: E402
-from engine.trainer import StopCriteria, Trainer  # noqa: E402
+from engine.batch import train_batch
+from engine.data import function_dataset
+from engine.network import NetworkSpec
+from engine.objective import Objective
+from engine.optim import make_optimizer
+from engine.presets import get_preset
+from engine.surface import evaluate_surface
+from engine.trainer import StopCriteria, Trainer
 
 BOOK = get_preset("book-1-2-1")
 
@@ -65,7 +65,9 @@ def batch_rate(obj: Objective, starts: int, epochs: int) -> float:
 
 def surface_ms(res: int = 200) -> float:
     t0 = time.perf_counter()
-    evaluate_surface(BOOK.spec, BOOK.data, BOOK.theta, "W1[1,1]", (-5, 15), "W2[1,1]", (-5, 15), res)
+    evaluate_surface(
+        BOOK.spec, BOOK.data, BOOK.theta, "W1[1,1]", (-5, 15), "W2[1,1]", (-5, 15), res
+    )
     return (time.perf_counter() - t0) * 1e3
 
 
