@@ -7,6 +7,8 @@ import pytest
 
 from bpgui.cli import main
 
+SURF = ["surface", "--x", "W1[1,1]", "0", "1", "--y", "W2[1,1]", "0", "1"]
+
 
 def cli(*args):
     return subprocess.run([sys.executable, "-m", "bpgui", *args], capture_output=True, text=True)
@@ -87,40 +89,8 @@ def test_train_all_options(capsys):
             ["surface", "--x", "W1[1,1]", "0", "1", "--y", "W1[1,1]", "0", "1", "--out", "o.csv"],
             "different",
         ),
-        (
-            [
-                "surface",
-                "--x",
-                "W1[1,1]",
-                "0",
-                "1",
-                "--y",
-                "W2[1,1]",
-                "0",
-                "1",
-                "--at",
-                "b1=3",
-                "--out",
-                "o.csv",
-            ],
-            "unknown parameter label 'b1'",
-        ),
-        (
-            [
-                "surface",
-                "--x",
-                "W1[1,1]",
-                "0",
-                "1",
-                "--y",
-                "W2[1,1]",
-                "0",
-                "1",
-                "--out",
-                "/nonexistent/o.csv",
-            ],
-            "does not exist",
-        ),
+        ([*SURF, "--at", "b1=3", "--out", "o.csv"], "unknown parameter label 'b1'"),
+        ([*SURF, "--out", "/nonexistent/o.csv"], "does not exist"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(args, message):
