@@ -45,7 +45,7 @@ class Record(NamedTuple):
     performance: float  # the performance index F
     sse: float  # the sum of squared errors (equal to F for the default index)
     grad_norm: float  # ||dF/dx|| over the free parameters
-    lr: float  # current learning rate (nan where none)
+    lr: float  # current learning rate (cg: the last line-search step; nan where none)
     mu: float  # current LM mu (nan where none)
     val_performance: float  # F on the validation set (nan without one)
     stop: str | None  # why the run ended, on the last record only

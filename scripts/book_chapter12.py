@@ -21,6 +21,7 @@ MAX_EPOCHS = 400_000
 THRESHOLDS = (1e-2, 1e-6, 1e-12)
 STARTS = [(-4.0, -4.0), (-4.0, 10.0), (2.0, -2.0), (14.0, 6.0)]
 LONG = 2_000_000  # steepest descent from the book's two starts may crawl this long
+SGD_EPOCHS = 20_000  # an incremental epoch is 41 updates
 RUNS = [  # (label, optimizer, hyperparameters, starts)
     ("sd, lr 1", "sd", {"lr": 1.0}, STARTS),
     ("sd, lr 100", "sd", {"lr": 100.0}, STARTS[:1]),
@@ -54,7 +55,10 @@ def basin(obj, x) -> str:
 
 def run(obj, name, hyper, start):
     long = name == "sd" and hyper.get("lr") == 1.0 and start in STARTS[:2]
-    crit = StopCriteria(epochs=LONG if long else MAX_EPOCHS)
+    if name == "sgd":  # noisy steps never stop changing the weights: stop at the goal
+        crit = StopCriteria(epochs=SGD_EPOCHS, goal=1e-12)
+    else:
+        crit = StopCriteria(epochs=LONG if long else MAX_EPOCHS)
     tr = Trainer(obj, make_optimizer(name, **hyper), list(start), crit)
     hit = dict.fromkeys(THRESHOLDS)
     n0 = obj.n_grad + obj.n_value
@@ -117,7 +121,8 @@ def main() -> int:
         "",
         f"Every run stops at {MAX_EPOCHS:,} epochs ({LONG:,} for steepest descent from the "
         "book's two starts), when the weights stop changing in floating point (`no_change`), "
-        "or on the optimizer's own stop (LM: `mu_max`). Columns give the first epoch with SSE "
+        "or on the optimizer's own stop (LM: `mu_max`); incremental SGD stops at SSE 1e-12 or "
+        f"{SGD_EPOCHS:,} epochs. Columns give the first epoch with SSE "
         "below each threshold (– = never), where the run ended, the basin it ended in "
         "(Levenberg-Marquardt finishing from the end point), and the number of "
         "function/gradient evaluations.",
