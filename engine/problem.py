@@ -42,7 +42,7 @@ def start_point(
     if start:
         if len(start) != obj.n_free:
             raise ValueError(
-                f"--start: {len(start)} value(s) given for {obj.n_free} free parameter(s) "
+                f"start: {len(start)} value(s) given for {obj.n_free} free parameter(s) "
                 f"({', '.join(obj.free_labels)})"
             )
         return np.array(start, dtype=float)
@@ -61,7 +61,7 @@ def parse_hyper(optimizer: str, items: Sequence[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep:
-            raise ValueError(f"--hyper: expected KEY=VALUE, got {item!r}")
+            raise ValueError(f"hyperparameter: expected KEY=VALUE, got {item!r}")
         if key not in fields:
             raise ValueError(
                 f"--hyper: {optimizer} has no hyperparameter {key!r}; valid: {', '.join(fields)}"
@@ -73,6 +73,8 @@ def parse_hyper(optimizer: str, items: Sequence[str]) -> dict[str, Any]:
         try:
             v = float(text)
         except ValueError:
-            raise ValueError(f"--hyper: {key} needs a number, got {text.strip()!r}") from None
+            raise ValueError(
+                f"hyperparameter: {key} needs a number, got {text.strip()!r}"
+            ) from None
         out[key] = int(v) if f.type in ("int", int) and v.is_integer() else v
     return out
