@@ -64,7 +64,7 @@ def parse_hyper(optimizer: str, items: Sequence[str]) -> dict[str, Any]:
             raise ValueError(f"hyperparameter: expected KEY=VALUE, got {item!r}")
         if key not in fields:
             raise ValueError(
-                f"--hyper: {optimizer} has no hyperparameter {key!r}; valid: {', '.join(fields)}"
+                f"{optimizer} has no hyperparameter {key!r}; valid: {', '.join(fields)}"
             )
         f = fields[key]
         if f.metadata.get("choices"):
