@@ -17,9 +17,10 @@ from .performance import Performance, get_performance
 
 __all__ = ["Objective"]
 
-#: Batched evaluations run in chunks of about this many neuron-sample values: arrays that
-#: stay in cache are twice as fast as one pass over 1,000 start points at once.
-CHUNK_ELEMENTS = 20_000
+#: Batched evaluations run in chunks of at most this many neuron-sample values, so that
+#: temporaries stay below glibc's 128 KiB mmap threshold (fresh pages on every allocation
+#: above it): twice as fast as one pass over 1,000 start points at once.
+CHUNK_ELEMENTS = 12_000
 
 
 class Objective:
@@ -217,21 +218,35 @@ class Objective:
     def _build_kernel(self) -> None:
         spec, P = self.spec, self.data.P
         Q = P.shape[1]
-        self._layers = []
-        acts = [np.vstack([P, np.ones((1, Q))])]
+        acts = [np.vstack([P, np.ones((1, Q))])]  # acts[m] = [a^m; 1] (a^0 = P)
+        perms = []
         for m, ((w, b), r, s) in enumerate(zip(spec.slices, spec.fan_ins, spec.sizes, strict=True)):
-            perm = np.hstack(
-                [np.arange(w.start, w.stop).reshape(s, r), np.arange(b.start, b.stop)[:, None]]
+            # indices of [W^m b^m] in theta, row by row
+            perms.append(
+                np.hstack(
+                    [np.arange(w.start, w.stop).reshape(s, r), np.arange(b.start, b.stop)[:, None]]
+                )
             )
-            last = m == spec.n_layers - 1
+            last = m == spec.n_layers - 1  # the output layer needs no ones row
             acts.append(
                 np.empty((s, Q)) if last else np.vstack([np.empty((s, Q)), np.ones((1, Q))])
             )
-            self._layers.append((perm.ravel(), s, spec._t[m]))
-        self._acts = acts  # acts[m] = [a^m; 1] (a^0 = P); the output layer has no ones row
-        self._outs = [a[: spec.sizes[m]] for m, a in enumerate(acts[1:])]  # views: a^m
+        outs = [a[: spec.sizes[m]] for m, a in enumerate(acts[1:])]  # views: a^m
+        t = spec._t
+        # per layer, everything the kernel needs, bound once
+        self._fwd = [(perms[m], acts[m], outs[m], t[m]) for m in range(spec.n_layers)]
+        self._bwd = [
+            (m, perms[m].ravel(), acts[m].T, t[m - 1] if m else None, outs[m - 1] if m else None)
+            for m in range(spec.n_layers - 1, -1, -1)
+        ]
+        self._a_out = acts[-1]
+        self._T = self.data.T
+        self._t_out = t[-1]
+        self._mse = self.perf.name == "mse"
+        self._sens_scale = -2.0 / self.data.T.size if self._mse else -2.0
         self._fused = self.perf.name != "ce" and spec.transfers[-1] != "softmax"
         self._theta_buf = self.base.copy()  # scratch: base with the free values written in
+        self._grad_buf = np.empty(spec.n_params)
 
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """``F(x)`` and ``dF/dx`` for one vector of free parameters."""
@@ -244,26 +259,25 @@ class Objective:
         else:
             theta = self._theta_buf
             theta[self.free_idx] = x
-        acts, layers, outs = self._acts, self._layers, self._outs
+        take = np.take
         waugs, ns = [], []
-        for m, (perm, s, f) in enumerate(layers):
-            Wa = theta[perm].reshape(s, -1)
-            n = Wa.dot(acts[m])  # ndarray.dot: 2x faster than @ at these sizes
-            f.forward_into(n, outs[m])
+        for perm2d, A, out, f in self._fwd:
+            Wa = take(theta, perm2d)  # [W^m b^m], shape (S, R+1)
+            n = Wa.dot(A)  # ndarray.dot: 2x faster than @ at these sizes
+            f.forward_into(n, out)
             waugs.append(Wa)
             ns.append(n)
-        a = acts[-1]
-        e = self.data.T - a
+        a = self._a_out
+        e = self._T - a
         ev = e.ravel()
         F = float(ev.dot(ev))
-        mse = self.perf.name == "mse"
-        if mse:
+        e *= self._sens_scale  # dF/da^M = -2 e (SSE), -2 e / (S Q) (MSE)
+        if self._mse:
             F /= e.size
-        # s^M = -2 F'^M(n^M) e  (book eq. 11.44), scaled for MSE
-        s = layers[-1][2].backward(ns[-1], a, e * (-2.0 / e.size if mse else -2.0))
-        grad = np.empty(self.spec.n_params)
-        for m in range(len(layers) - 1, -1, -1):
-            grad[layers[m][0]] = s.dot(acts[m].T).ravel()  # [dW db] = s^m [a^{m-1}; 1]^T
-            if m:  # s^{m-1} = F'^{m-1}(n^{m-1}) (W^m)^T s^m  (book eq. 11.45)
-                s = layers[m - 1][2].backward(ns[m - 1], outs[m - 1], waugs[m][:, :-1].T.dot(s))
-        return (F, grad) if self.all_free else (F, grad[self.free_idx])
+        s = self._t_out.backward(ns[-1], a, e)  # s^M = F'^M(n^M) dF/da^M  (book eq. 11.44)
+        grad = self._grad_buf
+        for m, perm, AT, f_prev, out_prev in self._bwd:
+            grad[perm] = s.dot(AT).ravel()  # [dW db] = s^m [a^{m-1}; 1]^T
+            if f_prev is not None:  # s^{m-1} = F'^{m-1}(n^{m-1}) (W^m)^T s^m  (book eq. 11.45)
+                s = f_prev.backward(ns[m - 1], out_prev, waugs[m][:, :-1].T.dot(s))
+        return (F, grad.copy()) if self.all_free else (F, grad[self.free_idx])
