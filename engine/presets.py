@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import Dataset
+from .data import Dataset, function_dataset
 from .network import NetworkSpec
 
 __all__ = ["BOOK_OPTIMUM", "PRESETS", "Preset", "get_preset"]
@@ -44,8 +44,6 @@ def _book() -> Preset:
 
 
 def _sine() -> Preset:
-    from .data import function_dataset
-
     spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
     theta = np.array([-0.27, -0.41, -0.48, -0.13, 0.09, -0.17, 0.48])  # NND ch. 11 example
     return Preset(

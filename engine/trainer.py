@@ -123,8 +123,8 @@ class Trainer:
         """Yield records until a stop criterion is met (the last record says which)."""
         obj, opt, crit = self.objective, self.optimizer, self.criteria
         t_end = time.perf_counter() + crit.max_time if math.isfinite(crit.max_time) else None
-        val = obj.validation
-        perf_is_sse = obj.perf.name == "sse"
+        # the common case (SSE, no validation set, no time limit) builds records inline
+        fast = obj.validation is None and obj.perf.name == "sse" and t_end is None
         x = self.x
         f, g = obj.value_and_grad(x)
         rec = self._record(x, f, g, None, accepted=True, moved=True, t_end=t_end)
@@ -142,24 +142,19 @@ class Trainer:
             else:
                 f, g = res.value, res.grad
             self.epoch += 1
-            if val is None and perf_is_sse and res.stop is None and t_end is None:
-                # hot path for the common case: inline the record (no validation, SSE)
-                moved = not res.accepted or x_new[0] != x[0] or not np.array_equal(x_new, x)
-                x_new.flags.writeable = False
-                x = self.x = x_new
+            # comparing one element first skips the full comparison on almost every epoch
+            moved = not res.accepted or x_new[0] != x[0] or not np.array_equal(x_new, x)
+            x_new.flags.writeable = False
+            x = self.x = x_new
+            if fast and res.stop is None:
                 gn = math.sqrt(g @ g)
                 shown = opt.show()
                 stop = self._stop(f, gn, res.accepted, moved)
-                yield Record(
+                rec = Record(
                     self.epoch, x, f, f, gn, shown.get("lr", nan), shown.get("mu", nan), nan, stop
                 )
-                if stop:
-                    return
-                continue
-            moved = not res.accepted or not np.array_equal(x_new, x)
-            x_new.flags.writeable = False
-            x = self.x = x_new
-            rec = self._record(x, f, g, res.stop, res.accepted, moved, t_end)
+            else:
+                rec = self._record(x, f, g, res.stop, res.accepted, moved, t_end)
             yield rec
             if rec.stop:
                 return
