@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.experiments import EXPERIMENTS, get_experiment
 from engine.optim import OPTIMIZERS, make_optimizer
 from engine.presets import PRESETS, get_preset
 from engine.problem import make_objective, parse_hyper, start_point
@@ -41,7 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="bpgui",
         description="Watch backpropagation train a neural network (Hagan et al., Neural "
-        "Network Design, ch. 12).  Subcommands run the engine headless.",
+        "Network Design, ch. 12).  Without a subcommand the desktop window opens on the "
+        "book's problem; the subcommands run the engine headless.",
+    )
+    experiments = ", ".join(EXPERIMENTS)
+    p.add_argument(
+        "--experiment",
+        metavar="KEY",
+        help=f"open the window on one of the seed's experiments and run it: {experiments}",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     presets = ", ".join(f"{k} ({v.description})" for k, v in PRESETS.items())
@@ -125,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _train(args)
             if args.command == "surface":
                 return _surface(args)
-        return _default()
+        return _default(args.experiment)
     except (CliError, ValueError) as exc:
         print(f"bpgui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -134,18 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _default() -> int:
-    """No subcommand: open the desktop app when it is available, else train the book problem."""
-    try:
-        from bpgui.app import main as app_main
-    except ImportError:
-        print(
-            "bpgui: the desktop window is not built yet; training the book's trajectory 'a' "
-            "headless (see `bpgui --help`).",
-            file=sys.stderr,
-        )
-        return main(["train", "--start", "-4", "-4", "--epochs", "400000"])
-    return app_main()
+def _default(experiment: str | None = None) -> int:
+    """No subcommand: open the desktop app (Qt is imported only here)."""
+    if experiment is not None:
+        get_experiment(experiment)  # a clear error before any window opens
+    from bpgui.app import main as app_main
+
+    return app_main(experiment)
 
 
 def _train(args: argparse.Namespace) -> int:

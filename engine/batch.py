@@ -9,6 +9,7 @@ the same maths) as their single-run optimizers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +42,12 @@ def train_batch(
     epochs: int = 1000,
     goal: float = 0.0,
     stride: int = 1,
+    should_stop: Callable[[], bool] | None = None,
 ) -> BatchResult:
-    """Run ``method`` from every row of ``X0`` for at most ``epochs`` epochs."""
+    """Run ``method`` from every row of ``X0`` for at most ``epochs`` epochs.
+
+    ``should_stop`` (checked every epoch) ends every start that is still running with the
+    reason ``"stopped"``."""
     if method not in BATCH_METHODS:
         raise ValueError(f"batch: method must be one of {', '.join(BATCH_METHODS)}, not {method!r}")
     h = OPTIMIZERS[method].Hyper.from_dict(hyper or {})
@@ -64,6 +69,12 @@ def train_batch(
         scale = objective.lr_scale
         for k in range(1, epochs + 1):
             if not run.any():
+                break
+            if should_stop is not None and should_stop():
+                stop[run] = "stopped"
+                path.append(X.copy())
+                path_f.append(F.copy())
+                path_e.append(k - 1)
                 break
             r = np.flatnonzero(run)
             Xr = X[r]

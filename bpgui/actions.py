@@ -1,0 +1,41 @@
+"""Every QAction in one place: text, shortcut, tooltip."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QStyle, QWidget
+
+# name: (text, shortcut, tooltip, standard icon)
+SPECS = {
+    "start": ("&Start / Resume", "Space", "start training from the start point, or resume", "SP_MediaPlay"),
+    "pause": ("&Pause", "", "pause training (Space toggles)", "SP_MediaPause"),
+    "step": ("Step one &epoch", "Right", "train exactly one epoch, then pause", "SP_MediaSeekForward"),
+    "stop": ("S&top", "Esc", "stop the run (it can be continued with Start)", "SP_MediaStop"),
+    "reset": ("&Reset to start", "Ctrl+R", "back to the start point with the same initial weights", "SP_BrowserReload"),
+    "clear": ("&Clear earlier runs", "Ctrl+L", "remove the faint paths and curves of earlier runs", "SP_DialogResetButton"),
+    "fit": ("&Fit contour to trajectory", "Ctrl+F", "set the contour ranges around the current path", "SP_TitleBarMaxButton"),
+    "reslice": ("Re&draw contour here", "Ctrl+D", "redraw the contour through the current parameters", "SP_BrowserReload"),
+    "gradcheck": ("&Gradient check", "Ctrl+G", "compare backprop with finite differences at the current point", "SP_DialogApplyButton"),
+    "restarts": ("Random &restarts…", "Ctrl+Shift+R", "train from many seeded random starts and compare", "SP_ArrowRight"),
+    "quit": ("&Quit", "Ctrl+Q", "close the window", "SP_DialogCloseButton"),
+    "about": ("&About bpgui", "", "what this is", "SP_MessageBoxInformation"),
+}
+
+
+class Actions:
+    """Creates the actions with ``parent`` as owner; access them as attributes."""
+
+    def __init__(self, parent: QWidget) -> None:
+        style = parent.style()
+        for name, (text, key, tip, icon) in SPECS.items():
+            a = QAction(text, parent)
+            if key:
+                a.setShortcut(QKeySequence(key))
+                tip = f"{tip} ({key})"
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            a.setIcon(style.standardIcon(getattr(QStyle.StandardPixmap, icon)))
+            setattr(self, name, a)
+
+    def all(self) -> list[QAction]:
+        return [getattr(self, n) for n in SPECS]

@@ -1,0 +1,53 @@
+"""Application start-up: ``bpgui`` (or ``python -m bpgui``) opens the main window."""
+
+from __future__ import annotations
+
+import sys
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    base, window, text = QColor("#1e1e1e"), QColor("#2a2a2a"), QColor("#e6e6e6")
+    for role, color in (
+        (QPalette.ColorRole.Window, window),
+        (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, base),
+        (QPalette.ColorRole.AlternateBase, window),
+        (QPalette.ColorRole.ToolTipBase, QColor("#333333")),
+        (QPalette.ColorRole.ToolTipText, text),
+        (QPalette.ColorRole.Text, text),
+        (QPalette.ColorRole.Button, window),
+        (QPalette.ColorRole.ButtonText, text),
+        (QPalette.ColorRole.Highlight, QColor("#2a82da")),
+        (QPalette.ColorRole.HighlightedText, QColor("#ffffff")),
+        (QPalette.ColorRole.PlaceholderText, QColor("#888888")),
+    ):
+        p.setColor(role, color)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#777777"))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#777777"))
+    return p
+
+
+def make_application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("bpgui")
+    app.setApplicationName("bpgui")
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    pg.setConfigOptions(antialias=True)
+    return app
+
+
+def main(experiment: str | None = None) -> int:
+    app = make_application()
+    win = MainWindow()
+    win.show()
+    if experiment:
+        win.load_experiment(experiment)
+    return app.exec()

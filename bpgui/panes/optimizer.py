@@ -1,0 +1,211 @@
+"""Optimizer choice, a hyperparameter form generated from the engine's metadata, and the
+stopping criteria."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.optim import OPTIMIZERS
+from engine.optim.base import range_text
+from engine.trainer import StopCriteria
+
+from ..widgets import LogNumber, NumberEdit, mark
+
+
+class OptimizerPane(QWidget):
+    optimizer_changed = Signal(str, dict)  # name, hyperparameters (valid)
+    hyper_changed = Signal(dict)  # a valid edit of the current optimizer's form
+    criteria_changed = Signal(object)  # StopCriteria
+    validity_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.combo = QComboBox()
+        for name, cls in OPTIMIZERS.items():
+            self.combo.addItem(f"{cls.title}  [{name}]", name)
+        self.combo.setToolTip("the training algorithm; its settings appear below")
+        self.combo.currentIndexChanged.connect(self._optimizer_picked)
+        self.form_box = QGroupBox("Hyperparameters")
+        self.form = QFormLayout(self.form_box)
+        self.fields: dict[str, Any] = {}
+        crit = QGroupBox("Stop when")
+        cf = QFormLayout(crit)
+        self.epochs = NumberEdit(1000, "maximum number of epochs", integer=True, lo=0, hi=1e12)
+        self.goal = NumberEdit(0.0, "stop when the SSE falls to this (0: off)", lo=0)
+        self.min_grad = NumberEdit(0.0, "stop when the gradient norm falls to this (0: off)", lo=0)
+        self.max_time = NumberEdit(
+            math.inf, "time limit in seconds (blank: none)", lo=1e-3, allow_blank=True
+        )
+        self.max_fail = NumberEdit(
+            6, "validation checks in a row the error may rise", integer=True, lo=1, hi=1e9
+        )
+        for label, w in (
+            ("max epochs", self.epochs),
+            ("SSE goal", self.goal),
+            ("min gradient", self.min_grad),
+            ("time limit (s)", self.max_time),
+            ("validation fails", self.max_fail),
+        ):
+            cf.addRow(label, w)
+            w.value_changed.connect(self._criteria_edited)
+            w.textEdited.connect(self._criteria_edited)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #aaaaaa;")
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Optimizer"))
+        lay.addWidget(self.combo)
+        lay.addWidget(self.form_box)
+        lay.addWidget(crit)
+        lay.addWidget(self.note)
+        lay.addStretch(1)
+        self._quiet = False
+        self._build_form(self.name, {})
+
+    # ---- state in and out -----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.combo.currentData()
+
+    def set_state(self, name: str, hyper: dict, criteria: StopCriteria) -> None:
+        """Show ``name``/``hyper``/``criteria`` without emitting change signals."""
+        self._quiet = True
+        try:
+            self.combo.setCurrentIndex(list(OPTIMIZERS).index(name))
+            self._build_form(name, hyper)
+            self.epochs.set_value(criteria.epochs)
+            self.goal.set_value(criteria.goal)
+            self.min_grad.set_value(criteria.min_grad)
+            self.max_time.set_value(criteria.max_time)
+            self.max_fail.set_value(criteria.max_fail)
+        finally:
+            self._quiet = False
+        self.validity_changed.emit(True)
+
+    def hyper(self) -> dict:
+        """The form's hyperparameters; ``ValueError`` names the first bad field."""
+        cls = OPTIMIZERS[self.name]
+        out = {}
+        for f in dataclasses.fields(cls.Hyper):
+            w = self.fields[f.name]
+            if isinstance(w, QComboBox):
+                out[f.name] = w.currentText()
+            else:
+                try:
+                    out[f.name] = w.value()
+                except ValueError as exc:
+                    raise ValueError(f"{f.name}: {exc}") from None
+        cls.Hyper.from_dict(out)  # range checks, with the engine's own message
+        return out
+
+    def criteria(self) -> StopCriteria:
+        t = self.max_time.value()
+        return StopCriteria(
+            epochs=int(self.epochs.value()),
+            goal=float(self.goal.value()),
+            min_grad=float(self.min_grad.value()),
+            max_fail=int(self.max_fail.value()),
+            max_time=math.inf if t is None else float(t),
+        )
+
+    def is_valid(self) -> bool:
+        try:
+            self.hyper()
+            self.criteria()
+        except ValueError:
+            return False
+        return True
+
+    # ---- the generated form ---------------------------------------------------------------------
+    def _build_form(self, name: str, values: dict) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.fields.clear()
+        cls = OPTIMIZERS[name]
+        defaults = cls.Hyper()
+        for f in dataclasses.fields(cls.Hyper):
+            md = f.metadata
+            v = values.get(f.name, getattr(defaults, f.name))
+            tip = f"{md['label']}: {md.get('help') or ''} Allowed: {range_text(f)}".replace(
+                ":  Allowed", ". Allowed"
+            )
+            if md.get("choices"):
+                w = QComboBox()
+                w.addItems(list(md["choices"]))
+                w.setCurrentText(str(v))
+                w.setToolTip(tip)
+                w.currentIndexChanged.connect(self._hyper_edited)
+                self.fields[f.name] = w
+                self.form.addRow(f.name, w)
+                continue
+            integer = f.type in ("int", int)
+            edit = NumberEdit(v, tip, integer=integer)
+            edit.textEdited.connect(self._hyper_edited)
+            edit.editingFinished.connect(self._hyper_edited)
+            self.fields[f.name] = edit
+            row: QWidget = edit
+            if md.get("log"):
+                lo = md["lo"] if md.get("lo") and md["lo"] > 0 else 1e-6
+                hi = md["hi"] if md.get("hi") is not None else 1e6
+                row = LogNumber(edit, lo, min(hi, 1e6))
+                edit.value_changed.connect(self._hyper_edited)
+            self.form.addRow(f.name, row)
+        self.form_box.setTitle(f"{cls.title}: hyperparameters")
+        self.note.setText(
+            "Changing a hyperparameter during a run applies from the next epoch; "
+            "choosing another optimizer applies to the next run."
+        )
+
+    def _optimizer_picked(self, _index: int) -> None:
+        if self._quiet:
+            return
+        self._build_form(self.name, {})
+        self.optimizer_changed.emit(self.name, self.hyper())
+
+    def _hyper_edited(self, *_):
+        if self._quiet:
+            return
+        try:
+            h = self.hyper()
+        except ValueError as exc:
+            self._mark_hyper(str(exc))
+            self.validity_changed.emit(False)
+            return
+        self._mark_hyper(None)
+        self.validity_changed.emit(self.is_valid())
+        self.hyper_changed.emit(h)
+
+    def _mark_hyper(self, error: str | None) -> None:
+        bad = error.split(":", 1)[0] if error else None
+        for name, w in self.fields.items():
+            if isinstance(w, NumberEdit):
+                mark(w, error if name == bad else None, w.tip)
+
+    def _criteria_edited(self, *_):
+        if self._quiet:
+            return
+        errors = [w.check() for w in (self.epochs, self.goal, self.min_grad, self.max_time)]
+        errors.append(self.max_fail.check())
+        if any(errors):
+            self.validity_changed.emit(False)
+            return
+        try:
+            c = self.criteria()
+        except ValueError as exc:
+            mark(self.epochs, str(exc), self.epochs.tip)
+            self.validity_changed.emit(False)
+            return
+        self.validity_changed.emit(self.is_valid())
+        self.criteria_changed.emit(c)

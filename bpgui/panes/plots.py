@@ -1,0 +1,241 @@
+"""The live-plot pane: contour (or 3-D surface) with its controls, error curves and the
+network's response.  It draws what it is given; the window decides when."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.history import Decimator, History
+from engine.presets import BOOK_OPTIMUM, get_preset
+from engine.setup import Setup
+
+from ..plots.contour import ContourPlot
+from ..plots.curves import CurvesPlot
+from ..plots.response import ResponsePlot
+from ..plots.surface3d import Surface3DView
+from ..surface_service import SurfaceRequest, SurfaceResult, SurfaceService
+from ..widgets import NumberEdit, mark
+
+RESOLUTIONS = (50, 100, 200, 400)
+BOOK_SPEC = get_preset("book-1-2-1").spec
+
+
+class PlotsPane(QWidget):
+    ranges_edited = Signal(object)  # ((x0, x1), (y0, y1))
+    start_requested = Signal(float, float)
+
+    def __init__(self, surfaces: SurfaceService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.surfaces = surfaces
+        self.setup: Setup | None = None
+        self.contour = ContourPlot()
+        self.contour.start_requested.connect(self.start_requested)
+        self.view3d = Surface3DView()
+        self.curves = CurvesPlot()
+        self.response = ResponsePlot()
+        self.decimator = Decimator()
+        self.slice_x: np.ndarray | None = None  # free vector the contour was drawn through
+        self.slice_epoch: int | None = None
+        self.surface: SurfaceResult | None = None
+
+        # contour controls
+        self.x0, self.x1 = NumberEdit(0, "x minimum"), NumberEdit(1, "x maximum")
+        self.y0, self.y1 = NumberEdit(0, "y minimum"), NumberEdit(1, "y maximum")
+        for w in (self.x0, self.x1, self.y0, self.y1):
+            w.setMaximumWidth(80)
+            w.editingFinished.connect(self._ranges_typed)
+        self.scale = QComboBox()
+        self.scale.addItems(["log colour", "linear colour"])
+        self.scale.setToolTip("colour scale of the error surface")
+        self.scale.currentIndexChanged.connect(lambda _: self.request_surface())
+        self.resolution = QComboBox()
+        for r in RESOLUTIONS:
+            self.resolution.addItem(f"{r} x {r}", r)
+        self.resolution.setCurrentIndex(2)
+        self.resolution.setToolTip("grid points per axis")
+        self.resolution.currentIndexChanged.connect(lambda _: self.request_surface())
+        self.fit_button = QPushButton("Fit to trajectory")
+        self.fit_button.setToolTip("set the ranges around the current path (Ctrl+F)")
+        self.fit_button.clicked.connect(self.fit_to_trajectory)
+        controls = QHBoxLayout()
+        for w in (QLabel("x"), self.x0, self.x1, QLabel("y"), self.y0, self.y1):
+            controls.addWidget(w)
+        controls.addWidget(self.fit_button)
+        controls.addStretch(1)
+        controls.addWidget(self.resolution)
+        controls.addWidget(self.scale)
+        self.hint = QLabel("Click on the contour to start training.")
+        self.hint.setStyleSheet("font-size: 14px; color: #ffd23f;")
+        self.slice_info = QLabel()
+        self.slice_info.setStyleSheet("color: #bbbbbb;")
+        self.slice_info.setToolTip(
+            "with more than two free parameters the contour is a slice through the "
+            "parameters at one epoch; this says how far the others have moved since"
+        )
+        head = QHBoxLayout()
+        head.addWidget(self.hint, 1)
+        head.addWidget(self.slice_info)
+
+        contour_page = QWidget()
+        cl = QVBoxLayout(contour_page)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(head)
+        cl.addLayout(controls)
+        cl.addWidget(self.contour, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(contour_page, "Contour")
+        self.tabs.addTab(self.view3d, "3-D surface")
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.curves)
+        right.addWidget(self.response)
+        right.setSizes([500, 300])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tabs)
+        split.addWidget(right)
+        split.setSizes([700, 450])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        surfaces.ready.connect(self._surface_ready)
+
+    # ---- problem -----------------------------------------------------------------------
+    def set_setup(self, setup: Setup, objective, problem_changed: bool) -> None:
+        self.setup = setup
+        self.objective = objective
+        (x0, x1), (y0, y1) = setup.ranges
+        for w, v in ((self.x0, x0), (self.x1, x1), (self.y0, y0), (self.y1, y1)):
+            w.set_value(v)
+        if problem_changed:
+            self.response.set_problem(setup.spec, objective.data, objective.validation)
+            self.response.set_theta(setup.theta_array)
+        self.contour.set_optimum(self._optimum(setup))
+
+    def _optimum(self, setup: Setup) -> tuple[float, float] | None:
+        """The book's optimum, when the slice is of the book's problem through it."""
+        d = setup.data
+        book = (d.kind, d.preset, d.normalize, d.validation) == ("preset", "book-1-2-1", "none", 0)
+        if not book or setup.spec != BOOK_SPEC:
+            return None
+        fixed = [k for k, lab in enumerate(setup.spec.labels) if lab not in setup.free]
+        if any(setup.theta[k] != BOOK_OPTIMUM[k] for k in fixed):
+            return None
+        i, j = setup.spec.index(setup.axes[0]), setup.spec.index(setup.axes[1])
+        return float(BOOK_OPTIMUM[i]), float(BOOK_OPTIMUM[j])
+
+    def request_surface(self, x: np.ndarray | None = None, epoch: int | None = None) -> None:
+        """Recompute the contour through free vector ``x`` (default: the last slice)."""
+        s = self.setup
+        if s is None:
+            return
+        if x is not None:
+            self.slice_x, self.slice_epoch = np.array(x, float), epoch
+        theta = s.theta_array
+        if self.slice_x is not None:
+            theta[[s.spec.index(f) for f in s.free]] = self.slice_x
+        self.surfaces.request(
+            SurfaceRequest(
+                s.spec,
+                self.objective.data,
+                theta,
+                s.axes,
+                s.ranges,
+                self.resolution.currentData(),
+                s.performance,
+                log_levels=self.scale.currentIndex() == 0,
+                tag=epoch,
+            )
+        )
+
+    def _surface_ready(self, res: SurfaceResult) -> None:
+        self.surface = res
+        self.contour.set_surface(res, log_scale=self.scale.currentIndex() == 0)
+        self.view3d.set_surface(res)
+
+    # ---- history -------------------------------------------------------------------------
+    def reset_run(self, start: np.ndarray | None) -> None:
+        """A new run (or none): keep the old path faintly, show the start point."""
+        self.contour.archive_path()
+        self.curves.archive()
+        self.decimator.reset()
+        self.curves.set_history(None, np.empty(0, dtype=np.int64))
+        if start is not None and self.setup is not None:
+            x, y = self.setup.axis_values(start[None, :])
+            self.contour.set_start(float(x[0]), float(y[0]))
+
+    def show_history(self, h: History, finished: bool, slow_parts: bool) -> None:
+        if len(h) == 0 or self.setup is None:
+            return
+        idx = self.decimator.update(h.column("sse"))
+        xs, ys = self.setup.axis_values(h.x[idx])
+        self.contour.set_path(xs, ys, finished)
+        self.curves.set_history(h, idx)
+        self.hint.setText("")
+        if slow_parts:
+            theta = self.setup.theta_array
+            theta[[self.setup.spec.index(f) for f in self.setup.free]] = h.x[-1]
+            self.response.set_theta(theta)
+            if self.tabs.currentIndex() == 1:
+                self.view3d.set_path(xs, ys, h.column("performance")[idx])
+        self.update_slice_info(h)
+
+    def slice_drift(self, x: np.ndarray) -> float:
+        """How far the free parameters other than the axes are from the drawn slice."""
+        s = self.setup
+        if self.slice_x is None or s is None:
+            return 0.0
+        others = [i for i, f in enumerate(s.free) if f not in s.axes]
+        if not others:
+            return 0.0
+        return float(np.linalg.norm(x[others] - self.slice_x[others]))
+
+    def update_slice_info(self, h: History | None) -> None:
+        s = self.setup
+        if s is None or h is None or len(h) == 0 or len(s.free) <= 2:
+            self.slice_info.setText("")
+            return
+        drift = self.slice_drift(h.x[-1])
+        at = "the start" if not self.slice_epoch else f"epoch {self.slice_epoch:,}"
+        self.slice_info.setText(
+            f"slice drawn at {at}; other {len(s.free) - 2} parameters moved by {drift:.3g}"
+        )
+
+    # ---- ranges --------------------------------------------------------------------------
+    def _ranges_typed(self) -> None:
+        vals = []
+        for w in (self.x0, self.x1, self.y0, self.y1):
+            if w.check():
+                return
+            vals.append(float(w.value()))
+        bad = None
+        if not vals[1] > vals[0]:
+            bad = self.x1
+        elif not vals[3] > vals[2]:
+            bad = self.y1
+        if bad is not None:
+            mark(bad, "the maximum must be above the minimum")
+            return
+        rng = ((vals[0], vals[1]), (vals[2], vals[3]))
+        if self.setup is not None and rng != self.setup.ranges:
+            self.ranges_edited.emit(rng)
+
+    def fit_to_trajectory(self) -> None:
+        b = self.contour.path_bounds()
+        if b is not None:
+            self.ranges_edited.emit(b)
+
+    def _tab_changed(self, index: int) -> None:
+        if index == 1 and self.view3d.ensure() and self.surface is not None:
+            self.view3d.set_surface(self.surface)

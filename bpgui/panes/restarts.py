@@ -1,0 +1,208 @@
+"""Random restarts (seed 001): many seeded random starts trained at once, their paths and
+error curves overlaid, and a table of where each ended."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.batch import BATCH_METHODS, BatchResult, train_batch
+from engine.initialize import initialize
+from engine.objective import Objective
+from engine.setup import Setup
+
+MAX_PATH_POINTS = 1500
+
+
+class _Worker(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, obj, X0, method, hyper, epochs):
+        super().__init__()
+        self.args = (obj, X0, method, hyper, epochs)
+        self.abort = False  # set from the GUI thread; read between epochs
+
+    @Slot()
+    def run(self) -> None:
+        obj, X0, method, hyper, epochs = self.args
+        try:
+            res = train_batch(
+                obj,
+                X0,
+                method,
+                hyper,
+                epochs,
+                stride=max(1, epochs // MAX_PATH_POINTS),
+                should_stop=lambda: self.abort,
+            )
+        except Exception as exc:
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        self.done.emit(res)
+
+
+def classify(res: BatchResult, tol: float = 1e-2) -> list[str]:
+    """Name the minimum each run reached: runs ending at the same point (within ``tol``
+    relative) share a name, M1 being the lowest error."""
+    ends, F = res.x, res.performance
+    labels = np.full(len(F), -1)
+    centres: list[int] = []
+    for i in np.argsort(np.where(np.isfinite(F), F, np.inf)):
+        for k, c in enumerate(centres):
+            scale = max(1.0, float(np.max(np.abs(ends[c]))))
+            if np.max(np.abs(ends[i] - ends[c])) <= tol * scale:
+                labels[i] = k
+                break
+        else:
+            labels[i] = len(centres)
+            centres.append(int(i))
+    out = []
+    for i, k in enumerate(labels):
+        c = centres[k]
+        where = ", ".join(f"{v:.3g}" for v in ends[c][:3]) + ("…" if ends.shape[1] > 3 else "")
+        out.append(f"M{k + 1} ({where})" if np.isfinite(F[c]) else "diverged")
+    return out
+
+
+class RestartsPane(QWidget):
+    started = Signal()
+    finished = Signal(object)  # BatchResult
+    failed = Signal(str)
+    row_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.count = QSpinBox()
+        self.count.setRange(2, 10_000)
+        self.count.setValue(20)
+        self.count.setToolTip("number of random starts")
+        self.method = QComboBox()
+        self.method.addItems(BATCH_METHODS)
+        self.method.setToolTip("trained at once for all starts (vectorized)")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10_000_000)
+        self.epochs.setValue(20_000)
+        self.epochs.setSingleStep(1000)
+        self.epochs.setToolTip("epochs per start")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("seed of the random starts")
+        self.run_button = QPushButton("Run restarts")
+        self.run_button.setToolTip("draw the starts with the network's initialization method")
+        self.run_button.clicked.connect(self.run)
+        form = QFormLayout()
+        form.addRow("starts", self.count)
+        form.addRow("method", self.method)
+        form.addRow("epochs", self.epochs)
+        form.addRow("seed", self.seed)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["start", "final SSE", "epochs", "stop", "reached"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._selected)
+        self.summary = QLabel("Each start is drawn like a fresh network's weights (seeded).")
+        self.summary.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addLayout(form)
+        top.addWidget(self.run_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.table, 1)
+        self.setup: Setup | None = None
+        self.objective: Objective | None = None
+        self.result: BatchResult | None = None
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+
+    def set_problem(self, setup: Setup, objective: Objective) -> None:
+        self.setup, self.objective = setup, objective
+        if setup.optimizer in BATCH_METHODS:
+            self.method.setCurrentText(setup.optimizer)
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def starts(self) -> np.ndarray:
+        s, obj = self.setup, self.objective
+        theta = initialize(
+            s.spec, s.init, np.random.default_rng(self.seed.value()), obj.data.P, self.count.value()
+        )
+        return theta[:, obj.free_idx]
+
+    def run(self) -> None:
+        if self.busy or self.setup is None:
+            return
+        method = self.method.currentText()
+        hyper = self.setup.hyper if method == self.setup.optimizer else {}
+        self._thread = QThread()
+        self._worker = _Worker(
+            self.objective.copy(), self.starts(), method, hyper, self.epochs.value()
+        )
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.done.connect(self._done)
+        self._worker.failed.connect(self._failed)
+        self.run_button.setEnabled(False)
+        self.summary.setText(f"training {self.count.value()} starts with {method}…")
+        self._thread.start()
+        self.started.emit()
+
+    def _end(self) -> None:
+        self._thread.quit()
+        self._thread.wait()
+        self._thread = self._worker = None
+        self.run_button.setEnabled(True)
+
+    def _done(self, res: BatchResult) -> None:
+        self._end()
+        self.result = res
+        names = classify(res)
+        self.table.setRowCount(len(res.performance))
+        for i in range(len(res.performance)):
+            start = ", ".join(f"{v:.3g}" for v in res.path[0, i, :3])
+            cells = (
+                f"({start}{'…' if res.x.shape[1] > 3 else ''})",
+                f"{res.performance[i]:.4g}",
+                f"{int(res.epochs[i]):,}",
+                str(res.stop[i]),
+                names[i],
+            )
+            for j, text in enumerate(cells):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        uniq = sorted(set(names), key=lambda n: (n == "diverged", n))
+        counts = ", ".join(f"{n}: {names.count(n)}" for n in uniq)
+        self.summary.setText(f"{len(names)} runs ended at {len(uniq)} point(s) — {counts}")
+        self.finished.emit(res)
+
+    def _failed(self, message: str) -> None:
+        self._end()
+        self.summary.setText(f"restarts failed: {message}")
+        self.failed.emit(message)
+
+    def _selected(self) -> None:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if len(rows) == 1:
+            self.row_selected.emit(rows.pop())
+
+    def shutdown(self) -> None:
+        if self._thread is not None:
+            self._worker.abort = True
+            self._thread.quit()
+            self._thread.wait(30_000)

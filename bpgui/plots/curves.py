@@ -1,0 +1,136 @@
+"""SSE, gradient norm and learning rate / mu against epoch, with a hover readout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from engine.history import History
+
+FLOOR = 1e-300  # log axes: zero shows at the floor instead of vanishing
+
+
+def _positive(y: np.ndarray) -> np.ndarray:
+    """Finite values floored for a log axis; NaN (not drawn) where not finite."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(y), np.maximum(y, FLOOR), np.nan)
+
+
+class CurvesPlot(QWidget):
+    """Two linked plots: SSE (and validation) on top; gradient norm, lr and mu below."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.sse_plot = self.glw.addPlot(row=0, col=0)
+        self.aux_plot = self.glw.addPlot(row=1, col=0)
+        self.aux_plot.setXLink(self.sse_plot)
+        for p in (self.sse_plot, self.aux_plot):
+            p.setLogMode(x=False, y=True)
+            p.showGrid(x=True, y=True, alpha=0.25)
+            p.setMenuEnabled(False)
+        self.sse_plot.setLabel("left", "SSE")
+        self.aux_plot.setLabel("bottom", "epoch")
+        self.aux_plot.setLabel("left", "grad norm, lr, mu")
+        self.sse_plot.addLegend(offset=(-10, 10))
+        self.aux_plot.addLegend(offset=(-10, 10))
+        self.previous: list[pg.PlotDataItem] = []
+        self.val_curve = self.sse_plot.plot(name="validation", pen=pg.mkPen("#ff9f1c", width=1.5))
+        self.sse_curve = self.sse_plot.plot(name="SSE", pen=pg.mkPen("#ffffff", width=2))
+        self.grad_curve = self.aux_plot.plot(name="grad norm", pen=pg.mkPen("#2ec4b6", width=1.5))
+        self.lr_curve = self.aux_plot.plot(name="lr", pen=pg.mkPen("#ffd23f", width=1.5))
+        self.mu_curve = self.aux_plot.plot(name="mu", pen=pg.mkPen("#e71d36", width=1.5))
+        for c in (self.val_curve, self.sse_curve, self.grad_curve, self.lr_curve, self.mu_curve):
+            c.setClipToView(True)
+        self.glw.ci.layout.setRowStretchFactor(0, 3)
+        self.glw.ci.layout.setRowStretchFactor(1, 2)
+        self.readout = QLabel("hover over the curves to read values")
+        self.readout.setToolTip("epoch and values under the mouse pointer")
+        self.log_x = QCheckBox("log epoch axis")
+        self.log_x.setToolTip("show the epoch axis on a log scale")
+        self.log_x.toggled.connect(self.set_log_x)
+        top = QHBoxLayout()
+        top.addWidget(self.readout, 1)
+        top.addWidget(self.log_x)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.glw)
+        self._history: History | None = None
+        self._idx = np.empty(0, dtype=np.int64)
+        self._proxy = pg.SignalProxy(
+            self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
+        )
+
+    def set_log_x(self, on: bool) -> None:
+        for p in (self.sse_plot, self.aux_plot):
+            p.setLogMode(x=on, y=True)
+
+    def set_history(self, history: History | None, idx: np.ndarray) -> None:
+        """Redraw from ``history`` at the display indices ``idx`` (decimated)."""
+        self._history, self._idx = history, idx
+        if history is None or len(history) == 0 or idx.size == 0:
+            for c in (self.val_curve, self.sse_curve, self.grad_curve, self.lr_curve, self.mu_curve):
+                c.setData([], [])
+            return
+        ep = history.column("epoch")[idx].astype(float)
+        if self.log_x.isChecked():
+            ep = np.maximum(ep, 0.5)  # epoch 0 on a log axis
+        self.sse_curve.setData(ep, _positive(history.column("sse")[idx]), connect="finite")
+        for curve, name in (
+            (self.val_curve, "val_performance"),
+            (self.grad_curve, "grad_norm"),
+            (self.lr_curve, "lr"),
+            (self.mu_curve, "mu"),
+        ):
+            y = history.column(name)[idx]
+            if np.isnan(y).all():
+                curve.setData([], [])
+            else:
+                curve.setData(ep, _positive(y), connect="finite")
+
+    def archive(self) -> None:
+        """Keep the current SSE curve, faint, beside the next run."""
+        xs, ys = self.sse_curve.getData()
+        if xs is None or len(xs) < 2:
+            return
+        item = self.sse_plot.plot(xs, ys, pen=pg.mkPen((255, 255, 255, 60), width=1))
+        self.previous.append(item)
+        while len(self.previous) > 12:
+            self.sse_plot.removeItem(self.previous.pop(0))
+
+    def set_overlays(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """SSE curves of a restart batch."""
+        self.clear_previous()
+        for ep, y in curves:
+            item = self.sse_plot.plot(
+                np.asarray(ep, float), _positive(y), pen=pg.mkPen((255, 159, 28, 90), width=1)
+            )
+            self.previous.append(item)
+
+    def clear_previous(self) -> None:
+        for item in self.previous:
+            self.sse_plot.removeItem(item)
+        self.previous.clear()
+
+    def _mouse_moved(self, evt) -> None:
+        pos = evt[0]
+        h = self._history
+        if h is None or len(h) == 0:
+            return
+        for p in (self.sse_plot, self.aux_plot):
+            if p.sceneBoundingRect().contains(pos):
+                xv = p.getViewBox().mapSceneToView(pos).x()
+                if self.log_x.isChecked():
+                    xv = 10**xv
+                ep = h.column("epoch")
+                i = int(np.clip(np.searchsorted(ep, xv), 0, len(ep) - 1))
+                row = {c: h.column(c)[i] for c in ("sse", "grad_norm", "lr", "mu")}
+                text = f"epoch {int(ep[i]):,}   SSE {row['sse']:.6g}   |grad| {row['grad_norm']:.3g}"
+                if np.isfinite(row["lr"]):
+                    text += f"   lr {row['lr']:.3g}"
+                if np.isfinite(row["mu"]):
+                    text += f"   mu {row['mu']:.3g}"
+                self.readout.setText(text)
+                return

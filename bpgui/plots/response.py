@@ -1,0 +1,68 @@
+"""The network's response against the targets (the function-fit view)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from engine.data import Dataset
+from engine.network import NetworkSpec
+
+N_DENSE = 300
+
+
+class ResponsePlot(QWidget):
+    """One input: targets as points and the response as a curve over the input range.
+    Several inputs: targets and responses of the first output against the sample index."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.addLegend(offset=(10, 10))
+        self.targets = self.plot.plot(
+            name="targets", pen=None, symbol="o", symbolSize=6, symbolBrush="#2ec4b6"
+        )
+        self.val_targets = self.plot.plot(
+            name="validation", pen=None, symbol="t", symbolSize=7, symbolBrush="#ff9f1c"
+        )
+        self.response = self.plot.plot(name="network", pen=pg.mkPen("#ffffff", width=2))
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.widget)
+        self._spec: NetworkSpec | None = None
+        self._dense: np.ndarray | None = None
+
+    def set_problem(self, spec: NetworkSpec, data: Dataset, validation: Dataset | None) -> None:
+        self._spec, self._data = spec, data
+        one = spec.n_inputs == 1
+        if one:
+            p = data.P[0]
+            lo, hi = float(p.min()), float(p.max())
+            pad = 0.05 * (hi - lo or 1.0)
+            self._dense = np.linspace(lo - pad, hi + pad, N_DENSE)[None, :]
+            self.targets.setData(p, data.T[0])
+            if validation is not None:
+                self.val_targets.setData(validation.P[0], validation.T[0])
+            else:
+                self.val_targets.setData([], [])
+            self.plot.setLabel("bottom", "input p")
+        else:
+            self._dense = None
+            self.targets.setData(np.arange(data.n_samples), data.T[0])
+            self.val_targets.setData([], [])
+            self.plot.setLabel("bottom", "sample")
+        self.plot.setLabel("left", "target t, response a")
+
+    def set_theta(self, theta: np.ndarray) -> None:
+        if self._spec is None:
+            return
+        P = self._dense if self._dense is not None else self._data.P
+        with np.errstate(all="ignore"):
+            a = self._spec.output(theta, P)[0]
+        a = np.where(np.isfinite(a), a, np.nan)
+        x = P[0] if self._dense is not None else np.arange(P.shape[1])
+        self.response.setData(x, a, connect="finite")

@@ -1,0 +1,211 @@
+"""An experiment's complete, plain description: network, data recipe, free parameters,
+contour axes, optimizer and stopping criteria.
+
+:class:`Setup` is the Qt-free model the app edits and (later) the session file stores.
+It is immutable; edits make a new one with :meth:`Setup.replace`, which validates the
+whole description and raises ``ValueError`` naming the field at fault.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .data import METHODS, Dataset, csv_dataset, function_dataset, normalize, split
+from .initialize import INITS, initialize
+from .network import NetworkSpec
+from .objective import Objective
+from .optim import OPTIMIZERS, Optimizer
+from .presets import PRESETS, get_preset
+from .trainer import StopCriteria
+
+__all__ = ["DATA_KINDS", "DataRecipe", "Setup"]
+
+DATA_KINDS = ("preset", "expression", "csv")
+
+
+@dataclass(frozen=True)
+class DataRecipe:
+    """How to make the training (and validation) data, exactly and repeatably."""
+
+    kind: str = "preset"  # preset | expression | csv
+    preset: str = "book-1-2-1"
+    expression: str = "1 + sin(pi/4*p)"
+    lo: float = -2.0
+    hi: float = 2.0
+    points: int = 41
+    noise: float = 0.0
+    noise_seed: int = 0
+    csv_text: str = ""
+    csv_name: str = ""
+    inputs: tuple[str, ...] = ("0",)
+    targets: tuple[str, ...] = ("1",)
+    normalize: str = "none"
+    validation: float = 0.0
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in DATA_KINDS:
+            raise ValueError(f"data: kind must be one of {', '.join(DATA_KINDS)}, not {self.kind!r}")
+        if self.kind == "preset" and self.preset not in PRESETS:
+            get_preset(self.preset)  # raises with the list of presets
+        if self.normalize not in METHODS:
+            raise ValueError(f"normalization: choose one of {', '.join(METHODS)}")
+        if not 0.0 <= self.validation < 1.0:
+            raise ValueError(f"validation split: must be in [0, 1), got {self.validation}")
+
+    def build(self) -> tuple[Dataset, Dataset | None]:
+        """Training and validation sets (validation is None without a split)."""
+        if self.kind == "preset":
+            data = get_preset(self.preset).data
+        elif self.kind == "expression":
+            data = function_dataset(
+                self.expression, self.lo, self.hi, self.points, self.noise, self.noise_seed
+            )
+        else:
+            if not self.csv_text.strip():
+                raise ValueError("csv: no file loaded")
+            data = csv_dataset(
+                self.csv_text, list(self.inputs), list(self.targets), self.csv_name or "csv"
+            )
+        data, _ = normalize(data, self.normalize)
+        return split(data, self.validation, self.split_seed)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything that defines a training run except its progress."""
+
+    spec: NetworkSpec
+    data: DataRecipe
+    theta: tuple[float, ...]  # the full parameter vector: fixed values and the default start
+    free: tuple[str, ...]
+    axes: tuple[str, str]
+    ranges: tuple[tuple[float, float], tuple[float, float]]
+    optimizer: str = "sd"
+    hyper: dict[str, Any] = field(default_factory=dict)
+    criteria: StopCriteria = field(default_factory=StopCriteria)
+    init: str = "uniform"
+    seed: int = 0
+    performance: str = "sse"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "theta", tuple(float(v) for v in self.theta))
+        object.__setattr__(self, "free", tuple(self.free))
+        object.__setattr__(self, "axes", tuple(self.axes))
+        object.__setattr__(self, "ranges", tuple(tuple(map(float, r)) for r in self.ranges))
+        spec = self.spec
+        if len(self.theta) != spec.n_params:
+            raise ValueError(f"theta: expected {spec.n_params} values, got {len(self.theta)}")
+        if not all(math.isfinite(v) for v in self.theta):
+            raise ValueError("theta: parameters must be finite")
+        if not self.free:
+            raise ValueError("free: choose at least one free parameter")
+        for lab in (*self.free, *self.axes):
+            spec.index(lab)  # raises listing the valid labels
+        if len(set(self.free)) != len(self.free):
+            raise ValueError("free: a parameter is listed twice")
+        if len(self.axes) != 2 or self.axes[0] == self.axes[1]:
+            raise ValueError("axes: choose two different parameters")
+        if len(self.free) >= 2 and not set(self.axes) <= set(self.free):
+            raise ValueError("axes: both contour axes must be free parameters")
+        for name, (lo, hi) in zip(self.axes, self.ranges, strict=True):
+            if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+                raise ValueError(f"range of {name}: need finite MIN < MAX, got [{lo}, {hi}]")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer: unknown {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+            )
+        h = OPTIMIZERS[self.optimizer].Hyper.from_dict(self.hyper)  # validates
+        object.__setattr__(self, "hyper", h.to_dict())
+        if self.init not in INITS:
+            raise ValueError(f"init: unknown method {self.init!r}; choose one of {INITS}")
+
+    # ---- construction ------------------------------------------------------------------
+    @classmethod
+    def from_preset(cls, name: str = "book-1-2-1", **changes: Any) -> Setup:
+        p = get_preset(name)
+        base = cls(
+            spec=p.spec,
+            data=DataRecipe(kind="preset", preset=name),
+            theta=tuple(p.theta),
+            free=p.free,
+            axes=p.axes,
+            ranges=p.ranges,
+        )
+        return base.replace(**changes) if changes else base
+
+    def replace(self, **changes: Any) -> Setup:
+        """A validated copy with ``changes``; free/axes are repaired when the network changes."""
+        if "optimizer" in changes and "hyper" not in changes:
+            changes["hyper"] = {}
+        return dataclasses.replace(self, **changes)
+
+    def with_network(self, spec: NetworkSpec, init: str | None = None, seed: int | None = None):
+        """A new network: parameters drawn by the init method; all free; first two as axes."""
+        init = self.init if init is None else init
+        seed = self.seed if seed is None else seed
+        train, _ = self.data.build()
+        theta = initialize(spec, init, np.random.default_rng(seed), train.P)
+        labels = spec.labels
+        axes = (labels[0], labels[1] if len(labels) > 1 else labels[0])
+        return self.replace(
+            spec=spec,
+            theta=tuple(theta),
+            free=labels,
+            axes=axes,
+            ranges=((-10.0, 10.0), (-10.0, 10.0)),
+            init=init,
+            seed=seed,
+        )
+
+    # ---- derived objects ---------------------------------------------------------------
+    @property
+    def theta_array(self) -> np.ndarray:
+        return np.array(self.theta)
+
+    def objective(self) -> Objective:
+        train, val = self.data.build()
+        return Objective(
+            self.spec, train, self.theta_array, list(self.free), self.performance, val
+        )
+
+    def make_optimizer(self, seed: int | None = None) -> Optimizer:
+        cls = OPTIMIZERS[self.optimizer]
+        return cls(cls.Hyper.from_dict(self.hyper), seed=self.seed if seed is None else seed)
+
+    def start(self) -> np.ndarray:
+        """The free parameters' values in ``theta`` (the default start point)."""
+        return np.array([self.theta[self.spec.index(f)] for f in self.free])
+
+    def with_start(self, x: np.ndarray) -> Setup:
+        """``theta`` with the free parameters set to ``x``."""
+        theta = list(self.theta)
+        for lab, v in zip(self.free, x, strict=True):
+            theta[self.spec.index(lab)] = float(v)
+        return self.replace(theta=tuple(theta))
+
+    def axis_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The contour coordinates of free vectors ``X`` (shape ``(..., n_free)``); an axis
+        that is not free keeps its value in ``theta``."""
+        X = np.asarray(X, dtype=float)
+        out = []
+        for lab in self.axes:
+            if lab in self.free:
+                out.append(X[..., self.free.index(lab)])
+            else:
+                out.append(np.full(X.shape[:-1], self.theta[self.spec.index(lab)]))
+        return out[0], out[1]
+
+    def point_from_axes(self, x: float, y: float, current: np.ndarray | None = None) -> np.ndarray:
+        """A free vector at contour point ``(x, y)``: the other free parameters from
+        ``current`` (default: ``theta``)."""
+        v = self.start() if current is None else np.array(current, dtype=float)
+        for lab, val in zip(self.axes, (x, y), strict=True):
+            if lab in self.free:
+                v[self.free.index(lab)] = val
+        return v
