@@ -7,16 +7,56 @@ from PySide6.QtWidgets import QStyle, QWidget
 
 # name: (text, shortcut, tooltip, standard icon)
 SPECS = {
-    "start": ("&Start / Resume", "Space", "start training from the start point, or resume", "SP_MediaPlay"),
+    "start": (
+        "&Start / Resume",
+        "Space",
+        "start training from the start point, or resume",
+        "SP_MediaPlay",
+    ),
     "pause": ("&Pause", "", "pause training (Space toggles)", "SP_MediaPause"),
-    "step": ("Step one &epoch", "Right", "train exactly one epoch, then pause", "SP_MediaSeekForward"),
+    "step": (
+        "Step one &epoch",
+        "Right",
+        "train exactly one epoch, then pause",
+        "SP_MediaSeekForward",
+    ),
     "stop": ("S&top", "Esc", "stop the run (it can be continued with Start)", "SP_MediaStop"),
-    "reset": ("&Reset to start", "Ctrl+R", "back to the start point with the same initial weights", "SP_BrowserReload"),
-    "clear": ("&Clear earlier runs", "Ctrl+L", "remove the faint paths and curves of earlier runs", "SP_DialogResetButton"),
-    "fit": ("&Fit contour to trajectory", "Ctrl+F", "set the contour ranges around the current path", "SP_TitleBarMaxButton"),
-    "reslice": ("Re&draw contour here", "Ctrl+D", "redraw the contour through the current parameters", "SP_BrowserReload"),
-    "gradcheck": ("&Gradient check", "Ctrl+G", "compare backprop with finite differences at the current point", "SP_DialogApplyButton"),
-    "restarts": ("Random &restarts…", "Ctrl+Shift+R", "train from many seeded random starts and compare", "SP_ArrowRight"),
+    "reset": (
+        "&Reset to start",
+        "Ctrl+R",
+        "back to the start point with the same initial weights",
+        "SP_BrowserReload",
+    ),
+    "clear": (
+        "&Clear earlier runs",
+        "Ctrl+L",
+        "remove the faint paths and curves of earlier runs",
+        "SP_DialogResetButton",
+    ),
+    "fit": (
+        "&Fit contour to trajectory",
+        "Ctrl+F",
+        "set the contour ranges around the current path",
+        "SP_TitleBarMaxButton",
+    ),
+    "reslice": (
+        "Re&draw contour here",
+        "Ctrl+D",
+        "redraw the contour through the current parameters",
+        "SP_BrowserReload",
+    ),
+    "gradcheck": (
+        "&Gradient check",
+        "Ctrl+G",
+        "compare backprop with finite differences at the current point",
+        "SP_DialogApplyButton",
+    ),
+    "restarts": (
+        "Random &restarts…",
+        "Ctrl+Shift+R",
+        "train from many seeded random starts and compare",
+        "SP_ArrowRight",
+    ),
     "quit": ("&Quit", "Ctrl+Q", "close the window", "SP_DialogCloseButton"),
     "about": ("&About bpgui", "", "what this is", "SP_MessageBoxInformation"),
 }

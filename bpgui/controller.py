@@ -1,155 +1,119 @@
-"""Training on a worker thread.
+"""Training for the GUI: an engine process driven from a worker ``QThread``.
 
-One :class:`TrainingController` lives in the GUI thread.  For each run it creates a
-``QThread`` and a :class:`TrainingWorker` moved to it; the worker iterates the engine's
-generator and emits records in **batches**, at most every ~30 ms (or every epoch in slow
-motion).  Pause, step, stop, the speed limit and hyperparameter changes reach the worker
-through a ``threading.Condition``, checked between epochs.  Plots connect to the
-controller's signals, never to the worker.
+:class:`TrainingController` lives in the GUI thread and owns one engine process
+(``python -m bpgui.engine_host``, started with the window so the first click is instant)
+and one :class:`FrameReader`, a worker ``QObject`` moved to a ``QThread`` that blocks on
+the process's output and emits each frame as a signal.  Records arrive in batches (at
+most ~33 a second), so the GUI never redraws per epoch; pause, step, stop, speed and
+hyperparameter changes go to the process as small JSON frames and apply between epochs.
+
+Why not train in the thread itself: PySide6 keeps the GIL while Qt paints, so a training
+thread stalls for every frame drawn.  See ``bpgui.engine_host``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import subprocess
+import sys
 import threading
 import time
-import traceback
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.history import History, records_to_arrays
-from engine.objective import Objective
-from engine.optim import Hyper, Optimizer
-from engine.trainer import StopCriteria, Trainer
+from engine.history import COLUMNS, History
+from engine.setup import Setup, setup_to_dict
+
+from .wire import encode_float, read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 0.03  # at most ~33 batches a second
 
+class FrameReader(QObject):
+    """Reads frames from the engine process until its output ends (worker thread)."""
 
-class TrainingWorker(QObject):
-    """Runs one :class:`Trainer` to its end, unless stopped."""
+    frame = Signal(object, object)  # header, payload
+    ended = Signal()
 
-    batch_ready = Signal(object)  # (cols: dict[str, ndarray], x: ndarray (k, n), stop | None)
-    finished = Signal(str)  # the stop reason
-    failed = Signal(str)
-
-    def __init__(self, trainer: Trainer, emit_start: bool, paused: bool, rate: float) -> None:
+    def __init__(self, stream) -> None:
         super().__init__()
-        self._trainer = trainer
-        self._emit_start = emit_start
-        self._cond = threading.Condition()
-        self._paused = paused
-        self._steps = 0  # epochs allowed while paused
-        self._stop = False
-        self._rate = rate  # epochs per second; inf = as fast as possible
-        self._hyper: Hyper | None = None
-        self._attention = True  # something above changed: look at it before the next epoch
+        self.stream = stream
 
-    # ---- called from the GUI thread ----------------------------------------------------
-    def _poke(self, **changes) -> None:
-        with self._cond:
-            for k, v in changes.items():
-                setattr(self, k, v)
-            self._attention = True
-            self._cond.notify_all()
-
-    def request_stop(self) -> None:
-        self._poke(_stop=True)
-
-    def set_paused(self, paused: bool) -> None:
-        self._poke(_paused=paused, _steps=0)
-
-    def request_step(self, n: int = 1) -> None:
-        with self._cond:
-            self._steps += n
-            self._paused = True
-            self._attention = True
-            self._cond.notify_all()
-
-    def set_rate(self, rate: float) -> None:
-        self._poke(_rate=rate)
-
-    def set_hyper(self, hyper: Hyper) -> None:
-        self._poke(_hyper=hyper)
-
-    # ---- the worker thread ---------------------------------------------------------------
     @Slot()
     def run(self) -> None:
         try:
-            reason = self._loop()
-        except Exception as exc:  # shown to the user, the GUI stays up
-            log.exception("training failed")
-            self.failed.emit(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=6)}")
-            return
-        self.finished.emit(reason)
-
-    def _loop(self) -> str:
-        buf: list = []
-        last_flush = time.perf_counter()
-        next_due = last_flush
-        perf = time.perf_counter
-        with np.errstate(all="ignore"):
-            gen = self._trainer.run(emit_start=self._emit_start)
             while True:
-                if self._attention:
-                    if buf and (self._paused or self._stop):
-                        self._flush(buf)
-                        last_flush = perf()
-                    if not self._wait_turn():
-                        gen.close()
-                        return "stopped"
-                rec = next(gen, None)
-                if rec is None:  # not reached: the trainer's last record carries a reason
-                    self._flush(buf)
-                    return "epochs"
-                buf.append(rec)
-                if rec.stop:
-                    self._flush(buf)
-                    return rec.stop
-                now = perf()
-                if math.isfinite(self._rate):  # slow motion: hold each epoch to its slot
-                    next_due = max(next_due + 1.0 / self._rate, now - 1.0)
-                    if next_due > now:
-                        self._flush(buf)
-                        last_flush = now
-                        with self._cond:
-                            self._cond.wait_for(lambda: self._attention, next_due - now)
-                        continue
-                if now - last_flush >= FLUSH_S:
-                    self._flush(buf)
-                    last_flush = now
+                item = read_frame(self.stream)
+                if item is None:
+                    break
+                self.frame.emit(*item)
+        except Exception:  # a broken stream ends the process's runs
+            log.exception("engine stream")
+        self.ended.emit()
 
-    def _wait_turn(self) -> bool:
-        """Apply pending changes; block while paused; False when stopped."""
-        with self._cond:
-            while True:
-                if self._hyper is not None:
-                    self._trainer.optimizer.hyper = self._hyper
-                    self._hyper = None
-                if self._stop:
-                    return False
-                if not self._paused:
-                    self._attention = False
-                    return True
-                if self._steps > 0:
-                    self._steps -= 1
-                    self._attention = True  # come back here after this epoch
-                    return True
-                self._cond.wait()
 
-    def _flush(self, buf: list) -> None:
-        if not buf:
-            return
-        cols, x = records_to_arrays(buf)
-        self.batch_ready.emit((cols, x, buf[-1].stop))
-        buf.clear()
+class EngineProcess(QObject):
+    """The child process and its reader thread."""
+
+    frame = Signal(object, object)
+    died = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bpgui.engine_host"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
+        self._lock = threading.Lock()
+        self._closing = False
+        self.thread = QThread()
+        self.thread.setObjectName("bpgui-engine-reader")
+        self.reader = FrameReader(self.proc.stdout)
+        self.reader.moveToThread(self.thread)
+        self.thread.started.connect(self.reader.run)
+        self.reader.frame.connect(self.frame)
+        self.reader.ended.connect(self._ended)
+        self.thread.start()
+
+    def send(self, header: dict) -> bool:
+        with self._lock:
+            try:
+                write_frame(self.proc.stdin, header)
+            except (BrokenPipeError, OSError, ValueError):
+                return False
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None and not self._closing
+
+    def _ended(self) -> None:
+        self.thread.quit()
+        if not self._closing:
+            code = self.proc.wait(timeout=5)
+            self.died.emit(f"the engine process ended unexpectedly (exit status {code})")
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._closing = True
+        self.send({"cmd": "quit"})
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.quit()
+        self.thread.wait(int(timeout * 1000))
 
 
 class TrainingController(QObject):
-    """Owns the current run: its thread, worker, objective, optimizer and history."""
+    """Owns the current run: its id, setup, history and state."""
 
     run_started = Signal()
     records_added = Signal()
@@ -160,180 +124,165 @@ class TrainingController(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.history: History | None = None
-        self.objective: Objective | None = None
-        self.optimizer: Optimizer | None = None
-        self.trainer: Trainer | None = None
-        self.criteria = StopCriteria()
+        self.setup: Setup | None = None
         self.rate = math.inf
         self.state = "idle"
         self.last_stop: str | None = None
-        self._thread: QThread | None = None
-        self._worker: TrainingWorker | None = None
-        self._retired: list[tuple[QThread, TrainingWorker]] = []
-        self._t_start = 0.0
-        self._epochs_at_start = 0
+        self.last_error: str | None = None
+        self.epoch = 0  # the last epoch received
+        self.max_epochs = 0  # where the current run stops at the latest
+        self.run_id = 0
+        self._active = False  # a run is going on in the engine (paused counts)
+        self.engine: EngineProcess | None = None
+        self._t0 = 0.0
+        self.fail_next: str | None = None  # test hook: the next run raises this in the engine
+        self.ensure_engine()
+
+    def ensure_engine(self) -> None:
+        if self.engine is None or not self.engine.alive:
+            self.engine = EngineProcess(self)
+            self.engine.frame.connect(self._on_frame)
+            self.engine.died.connect(self._on_died)
 
     # ---- starting ----------------------------------------------------------------------
-    def start(
-        self,
-        objective: Objective,
-        optimizer: Optimizer,
-        x0: np.ndarray,
-        criteria: StopCriteria,
-        paused: bool = False,
-    ) -> None:
-        """A new run from ``x0`` (a fresh history; epoch 0 first)."""
-        self.discard()
-        self.objective, self.optimizer, self.criteria = objective, optimizer, criteria
-        self.trainer = Trainer(objective, optimizer, x0, criteria)
-        self.history = History(objective.n_free)
-        self.last_stop = None
-        self._launch(emit_start=True, paused=paused)
+    def start(self, setup: Setup, x0: np.ndarray, paused: bool = False) -> None:
+        """A new run of ``setup`` from ``x0`` (a fresh history; epoch 0 first)."""
+        self.ensure_engine()
+        self.run_id += 1
+        self.setup = setup
+        self.history = History(len(setup.free))
+        self.last_stop = self.last_error = None
+        self.max_epochs = setup.criteria.epochs
+        msg = {
+            "cmd": "start",
+            "run": self.run_id,
+            "setup": setup_to_dict(setup),
+            "x0": [float(v) for v in x0],
+            "paused": paused,
+            "rate": encode_float(self.rate),
+        }
+        if self.fail_next:
+            msg["fail"], self.fail_next = self.fail_next, None
+        self._launch(msg, paused)
 
     def resume_run(self, extra_epochs: int, paused: bool = False) -> bool:
-        """Continue the finished run from its last point for ``extra_epochs`` more."""
-        tr = self.trainer
-        if tr is None or self.history is None or self.running:
+        """Continue the finished run from its last point for ``extra_epochs`` more
+        (same optimizer state)."""
+        if self.history is None or self._active or self.engine is None:
             return False
-        crit = StopCriteria(**{**self.criteria.to_dict(), "epochs": tr.epoch + extra_epochs})
-        self.criteria = StopCriteria.from_dict(crit.to_dict())
-        self.trainer = Trainer(
-            self.objective,
-            self.optimizer,
-            tr.x,
-            self.criteria,
-            epoch=tr.epoch,
-            val_best=tr.val_best,
-            val_fails=tr.val_fails,
-        )
+        self.run_id += 1
         self.history.stop = None
         self.last_stop = None
-        self._launch(emit_start=False, paused=paused)
+        self.max_epochs = self.epoch + extra_epochs
+        msg = {
+            "cmd": "continue",
+            "run": self.run_id,
+            "from": self.run_id - 1,
+            "extra": int(extra_epochs),
+            "paused": paused,
+            "rate": encode_float(self.rate),
+        }
+        self._launch(msg, paused)
         return True
 
-    def _launch(self, emit_start: bool, paused: bool) -> None:
-        thread = QThread()
-        thread.setObjectName("bpgui-training")
-        worker = TrainingWorker(self.trainer, emit_start, paused, self.rate)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.batch_ready.connect(self._on_batch)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(thread.quit)
-        worker.failed.connect(thread.quit)
-        self._thread, self._worker = thread, worker
-        self._t_start = time.perf_counter()
-        self._epochs_at_start = self.trainer.epoch
-        thread.start()
+    def _launch(self, msg: dict, paused: bool) -> None:
+        self._active = True
+        self._t0 = time.perf_counter()
+        if not self.engine.send(msg):
+            self._active = False
+            self.run_failed.emit("the engine process is not running")
+            return
         self._set_state("paused" if paused else "running")
         self.run_started.emit()
 
     # ---- control -------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._worker is not None
+        return self._active
+
+    def _control(self, cmd: str, **kw) -> None:
+        if self._active and self.engine is not None:
+            self.engine.send({"cmd": cmd, "run": self.run_id, **kw})
 
     def pause(self) -> None:
-        if self._worker is not None and self.state == "running":
-            self._worker.set_paused(True)
+        if self.state == "running":
+            self._control("pause")
             self._set_state("paused")
 
     def resume(self) -> None:
-        if self._worker is not None and self.state == "paused":
-            self._worker.set_paused(False)
+        if self.state == "paused":
+            self._control("resume")
             self._set_state("running")
 
     def step(self, n: int = 1) -> bool:
-        """One epoch of a paused run (pausing a running one first)."""
-        if self._worker is None:
+        """``n`` epochs of a paused run (pausing a running one first)."""
+        if not self._active:
             return False
-        self._worker.request_step(n)
+        self._control("step", n=n)
         self._set_state("paused")
         return True
 
     def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.request_stop()
+        self._control("stop")
 
     def set_rate(self, rate: float) -> None:
         self.rate = rate
-        if self._worker is not None:
-            self._worker.set_rate(rate)
+        if self.engine is not None:
+            self.engine.send({"cmd": "rate", "value": encode_float(rate)})
 
-    def set_hyper(self, hyper: Hyper) -> None:
-        """New hyperparameters, applied from the next epoch of the current run."""
-        if self.optimizer is None or not isinstance(hyper, self.optimizer.Hyper):
-            return
-        if self._worker is not None:
-            self._worker.set_hyper(hyper)
-        else:
-            self.optimizer.hyper = hyper
-
-    def epochs_per_second(self) -> float:
-        if self.trainer is None:
-            return 0.0
-        dt = time.perf_counter() - self._t_start
-        return (self.trainer.epoch - self._epochs_at_start) / dt if dt > 0 else 0.0
-
-    def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Stop every run and wait for the threads (window closing)."""
-        self.discard()
-        for thread, worker in self._retired:
-            worker.request_stop()
-            thread.quit()
-            thread.wait(timeout_ms)
-        self._retired.clear()
+    def set_hyper(self, hyper: dict) -> None:
+        """New hyperparameters for the current run, applied from its next epoch."""
+        self._control("hyper", value=hyper)
 
     def discard(self) -> None:
-        """Stop the current run; its late signals are ignored (the thread ends by itself)."""
-        if self._worker is None:
-            return
-        w, t = self._worker, self._thread
-        w.request_stop()
-        w.batch_ready.disconnect(self._on_batch)
-        w.finished.disconnect(self._on_finished)
-        w.failed.disconnect(self._on_failed)
-        # threads that ended since the last retirement can go
-        self._retired = [(t0, w0) for t0, w0 in self._retired if not t0.isFinished()]
-        self._retired.append((t, w))
-        self._worker = self._thread = None
+        """End the current run now; anything it still sends is ignored."""
+        if self._active:
+            self._control("stop")
+            self.run_id += 1  # later frames of the old run no longer match
+            self._active = False
         self._set_state("idle")
 
-    # ---- from the worker -------------------------------------------------------------------
-    @Slot(object)
-    def _on_batch(self, batch) -> None:
-        cols, x, stop = batch
-        if self.history is None:
-            return
-        self.history.extend(cols, x, stop)
-        self.records_added.emit()
+    def shutdown(self) -> None:
+        """Stop everything and end the engine process (window closing)."""
+        self.discard()
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
 
-    @Slot(str)
-    def _on_finished(self, reason: str) -> None:
-        self._end_thread()
-        if self.history is not None:
-            self.history.stop = reason
-        self.last_stop = reason
+    # ---- from the engine -------------------------------------------------------------------
+    def _on_frame(self, header: dict, payload: np.ndarray) -> None:
+        if header.get("run") != self.run_id or self.history is None:
+            return  # a discarded run
+        kind = header.get("type")
+        if kind == "batch":
+            k = int(header["k"])
+            table = payload.reshape(k, -1)
+            ncol = len(COLUMNS)
+            cols = {c: table[:, j] for j, c in enumerate(COLUMNS)}
+            self.history.extend(cols, table[:, ncol:], header.get("stop"))
+            self.epoch = int(table[-1, 0])
+            self.records_added.emit()
+        elif kind == "finished":
+            self._active = False
+            self.last_stop = header["reason"]
+            self.history.stop = header["reason"]
+            self._set_state("idle")
+            self.run_finished.emit(header["reason"])
+        elif kind == "failed":
+            self._active = False
+            self.last_stop = "failed"
+            self.last_error = header.get("message", "unknown error")
+            self._set_state("idle")
+            self.run_failed.emit(f"{self.last_error}\n\n{header.get('detail', '')}")
+
+    def _on_died(self, message: str) -> None:
+        was_active = self._active
+        self._active = False
+        self.engine = None
         self._set_state("idle")
-        self.run_finished.emit(reason)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._end_thread()
-        self.last_stop = "failed"
-        self._set_state("idle")
-        self.run_failed.emit(message)
-
-    def _end_thread(self) -> None:
-        t = self._thread
-        if t is not None:
-            t.quit()
-            t.wait()
-            t.deleteLater()
-        if self._worker is not None:
-            self._worker.deleteLater()
-        self._worker = self._thread = None
+        if was_active:
+            self.last_stop = "failed"
+            self.run_failed.emit(message)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

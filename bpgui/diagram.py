@@ -3,6 +3,7 @@ weight's sign and size, updated live; hovering shows the label and value."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -62,7 +63,7 @@ class NetworkDiagram(QWidget):
         spec = self.spec
         cols = self._layout()
         wmax = max(1e-12, float(np.max(np.abs(self.theta)))) if self.theta.size else 1.0
-        n_conn = sum(len(a) * len(b) for a, b in zip(cols, cols[1:], strict=False))
+        n_conn = sum(len(a) * len(b) for a, b in itertools.pairwise(cols))
         for m, ((wsl, bsl), r) in enumerate(zip(spec.slices, spec.fan_ins, strict=True)):
             src, dst = cols[m], cols[m + 1]
             if n_conn <= MAX_DRAWN:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 
 from engine.experiments import EXPERIMENTS, get_experiment
 from engine.gradcheck import gradient_check
-from engine.optim import OPTIMIZERS
 from engine.problem import start_point
 from engine.setup import Setup
 from engine.trainer import STOP_REASONS
@@ -88,7 +87,7 @@ class MainWindow(QMainWindow):
         self.start_x: np.ndarray | None = None
         self._reset_pending = True  # the next Start begins a new run from start_x
         self._dirty = False
-        self._frame = 0
+        self.frames_drawn = 0
         self._rate_window: deque[tuple[float, int]] = deque()
         self._last_reslice = 0.0
         self.last_message = ""
@@ -100,7 +99,7 @@ class MainWindow(QMainWindow):
         self.frame_timer.start()
         self.apply_setup(self.setup, problem_changed=True)
 
-    # ---- construction ------------------------------------------------------------------
+    # ---- construction ----------------------------------------------------------------
     def _build_menus(self) -> None:
         a = self.actions
         mb = self.menuBar()
@@ -208,7 +207,7 @@ class MainWindow(QMainWindow):
         self.restarts.failed.connect(lambda m: self.show_message(f"restarts: {m}", error=True))
         self.restarts.row_selected.connect(self._restart_selected)
 
-    # ---- the setup -----------------------------------------------------------------------
+    # ---- the setup -------------------------------------------------------------------
     def apply_setup(self, setup: Setup, problem_changed: bool | None = None) -> None:
         """Make ``setup`` current.  A changed problem (network, data, free parameters or
         their values) ends the current run; a changed view only redraws."""
@@ -265,16 +264,16 @@ class MainWindow(QMainWindow):
 
     def _hyper_changed(self, hyper: dict) -> None:
         self.setup = self.setup.replace(hyper=hyper)
-        opt = self.controller.optimizer
-        if opt is not None and opt.name == self.setup.optimizer:
-            self.controller.set_hyper(OPTIMIZERS[opt.name].Hyper.from_dict(hyper))
+        running = self.controller.setup
+        if running is not None and running.optimizer == self.setup.optimizer:
+            self.controller.set_hyper(hyper)
 
     def _validity_changed(self, _ok: bool) -> None:
         ok = self.optimizer_pane.is_valid() and not self.network_pane.error.text()
         self.actions.start.setEnabled(ok or self.controller.state != "idle")
         self.actions.step.setEnabled(ok or self.controller.state != "idle")
 
-    # ---- runs ------------------------------------------------------------------------------
+    # ---- runs ------------------------------------------------------------------------
     def start_at(self, x: float, y: float) -> None:
         """A click on the contour: a new run from there (the other free parameters keep
         their start values)."""
@@ -289,12 +288,7 @@ class MainWindow(QMainWindow):
         self.plots.reset_run(x0)
         self._rate_window.clear()
         self._reset_pending = False
-        try:
-            opt = self.setup.make_optimizer()
-            self.controller.start(self.objective.copy(), opt, x0, self.setup.criteria, paused)
-        except ValueError as exc:
-            self.show_message(str(exc), error=True)
-            return
+        self.controller.start(self.setup, x0, paused)
         self.plots.slice_x, self.plots.slice_epoch = np.array(x0, float), 0
         if len(self.setup.free) > 2:
             self.plots.request_surface(x0, 0)
@@ -315,7 +309,7 @@ class MainWindow(QMainWindow):
             c.resume()
         elif not self._reset_pending and c.last_stop in CONTINUABLE:
             c.resume_run(self.setup.criteria.epochs)
-            self.progress.setMaximum(max(1, c.criteria.epochs))
+            self.progress.setMaximum(max(1, c.max_epochs))
         else:
             self.start_new_run(self._default_start())
 
@@ -350,7 +344,7 @@ class MainWindow(QMainWindow):
         else:
             self.plots.request_surface()
 
-    # ---- from the controller --------------------------------------------------------------------
+    # ---- from the controller ---------------------------------------------------------
     def _mark_dirty(self) -> None:
         self._dirty = True
 
@@ -358,12 +352,12 @@ class MainWindow(QMainWindow):
         if not self._dirty:
             return
         self._dirty = False
-        self._frame += 1
+        self.frames_drawn += 1
         h = self.controller.history
         if h is None or len(h) == 0:
             return
         finished = self.controller.state == "idle"
-        slow = finished or self._frame % SLOW_EVERY == 0
+        slow = finished or self.frames_drawn % SLOW_EVERY == 0
         self.plots.show_history(h, finished, slow)
         if slow:
             theta = self.setup.theta_array
@@ -403,7 +397,9 @@ class MainWindow(QMainWindow):
         w.append((now, epoch))
         while len(w) > 2 and now - w[0][0] > 1.0:
             w.popleft()
-        rate = (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0]) if len(w) > 1 and w[-1][0] > w[0][0] else 0
+        rate = (
+            (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0]) if len(w) > 1 and w[-1][0] > w[0][0] else 0
+        )
         f["speed"].setText(f"{rate:,.0f} epochs/s" if self.controller.state == "running" else "")
         stop = h.stop
         f["stop"].setText(f"stopped: {STOP_REASONS.get(stop, stop)}" if stop else "")
@@ -445,7 +441,9 @@ class MainWindow(QMainWindow):
 
     def _speed_changed(self, pos: int) -> None:
         rate = SPEEDS[pos]
-        self.speed_label.setText("as fast as possible" if math.isinf(rate) else f"{rate:,} epochs/s")
+        self.speed_label.setText(
+            "as fast as possible" if math.isinf(rate) else f"{rate:,} epochs/s"
+        )
         self.controller.set_rate(rate)
 
     def _surface_busy(self, busy: bool) -> None:
@@ -454,7 +452,7 @@ class MainWindow(QMainWindow):
         elif self.statusBar().currentMessage() == "computing the contour…":
             self.statusBar().clearMessage()
 
-    # ---- tools ------------------------------------------------------------------------------------
+    # ---- tools -----------------------------------------------------------------------
     def run_gradient_check(self) -> None:
         h = self.controller.history
         x = h.x[-1] if h is not None and len(h) else self._default_start()
@@ -465,7 +463,9 @@ class MainWindow(QMainWindow):
             return
         self.last_gradcheck = rows
         worst = max(r.max_rel_error for r in rows)
-        verdict = "backprop agrees with finite differences" if worst < 1e-4 else "CHECK THE GRADIENT"
+        verdict = (
+            "backprop agrees with finite differences" if worst < 1e-4 else "CHECK THE GRADIENT"
+        )
         lines = [
             f"layer {r.layer}: largest relative error {r.max_rel_error:.2e} at {r.worst} "
             f"(backprop {r.backprop:.6g}, numeric {r.numeric:.6g}; {r.n_checked} of "
@@ -511,7 +511,7 @@ class MainWindow(QMainWindow):
             "Based on Hagan et al., Neural Network Design, chapter 12.",
         )
 
-    # ---- messages and closing ----------------------------------------------------------------
+    # ---- messages and closing --------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
         self.last_message = text
         self.statusBar().setStyleSheet("color: #ff6b6b;" if error else "")

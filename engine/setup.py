@@ -23,7 +23,7 @@ from .optim import OPTIMIZERS, Optimizer
 from .presets import PRESETS, get_preset
 from .trainer import StopCriteria
 
-__all__ = ["DATA_KINDS", "DataRecipe", "Setup"]
+__all__ = ["DATA_KINDS", "DataRecipe", "Setup", "setup_from_dict", "setup_to_dict"]
 
 DATA_KINDS = ("preset", "expression", "csv")
 
@@ -50,7 +50,9 @@ class DataRecipe:
 
     def __post_init__(self) -> None:
         if self.kind not in DATA_KINDS:
-            raise ValueError(f"data: kind must be one of {', '.join(DATA_KINDS)}, not {self.kind!r}")
+            raise ValueError(
+                f"data: kind must be one of {', '.join(DATA_KINDS)}, not {self.kind!r}"
+            )
         if self.kind == "preset" and self.preset not in PRESETS:
             get_preset(self.preset)  # raises with the list of presets
         if self.normalize not in METHODS:
@@ -170,9 +172,7 @@ class Setup:
 
     def objective(self) -> Objective:
         train, val = self.data.build()
-        return Objective(
-            self.spec, train, self.theta_array, list(self.free), self.performance, val
-        )
+        return Objective(self.spec, train, self.theta_array, list(self.free), self.performance, val)
 
     def make_optimizer(self, seed: int | None = None) -> Optimizer:
         cls = OPTIMIZERS[self.optimizer]
@@ -209,3 +209,45 @@ class Setup:
             if lab in self.free:
                 v[self.free.index(lab)] = val
         return v
+
+
+def setup_to_dict(setup: Setup) -> dict[str, Any]:
+    """A JSON-safe dict (stable names only, no code)."""
+    return {
+        "network": setup.spec.to_dict(),
+        "data": dataclasses.asdict(setup.data),
+        "theta": list(setup.theta),
+        "free": list(setup.free),
+        "axes": list(setup.axes),
+        "ranges": [list(r) for r in setup.ranges],
+        "optimizer": setup.optimizer,
+        "hyper": dict(setup.hyper),
+        "criteria": setup.criteria.to_dict(),
+        "init": setup.init,
+        "seed": setup.seed,
+        "performance": setup.performance,
+    }
+
+
+def setup_from_dict(d: dict[str, Any]) -> Setup:
+    """Inverse of :func:`setup_to_dict`; ``ValueError`` for anything malformed."""
+    try:
+        data = dict(d["data"])
+        for k in ("inputs", "targets"):
+            data[k] = tuple(str(c) for c in data.get(k, ()))
+        return Setup(
+            spec=NetworkSpec.from_dict(d["network"]),
+            data=DataRecipe(**data),
+            theta=tuple(float(v) for v in d["theta"]),
+            free=tuple(str(f) for f in d["free"]),
+            axes=tuple(str(a) for a in d["axes"]),
+            ranges=tuple(tuple(float(v) for v in r) for r in d["ranges"]),
+            optimizer=str(d["optimizer"]),
+            hyper=dict(d["hyper"]),
+            criteria=StopCriteria.from_dict(d["criteria"]),
+            init=str(d.get("init", "uniform")),
+            seed=int(d.get("seed", 0)),
+            performance=str(d.get("performance", "sse")),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"setup: malformed ({type(exc).__name__}: {exc})") from None

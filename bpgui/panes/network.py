@@ -59,7 +59,7 @@ class NetworkPane(QWidget):
         lay.addWidget(self.error)
         lay.addStretch(1)
 
-    # ---- sections ---------------------------------------------------------------------------
+    # ---- sections --------------------------------------------------------------------
     def _problem_box(self) -> QGroupBox:
         box = QGroupBox("Problem")
         h = QHBoxLayout(box)
@@ -179,7 +179,9 @@ class NetworkPane(QWidget):
         csv_row.addWidget(self.csv_label, 1)
         f.addRow("CSV", csv_row)
         self.csv_inputs = QLineEdit("0")
-        self.csv_inputs.setToolTip("input columns: 0-based numbers or header names, comma separated")
+        self.csv_inputs.setToolTip(
+            "input columns: 0-based numbers or header names, comma separated"
+        )
         self.csv_targets = QLineEdit("1")
         self.csv_targets.setToolTip("target columns: 0-based numbers or header names")
         f.addRow("input columns", self.csv_inputs)
@@ -207,7 +209,7 @@ class NetworkPane(QWidget):
         self.normalize.currentIndexChanged.connect(self._data_edited)
         return box
 
-    # ---- showing a setup ----------------------------------------------------------------------
+    # ---- showing a setup -------------------------------------------------------------
     def set_setup(self, setup: Setup) -> None:
         self.setup = setup
         self._quiet = True
@@ -264,7 +266,7 @@ class NetworkPane(QWidget):
         for w in (self.csv_button, self.csv_inputs, self.csv_targets):
             w.setEnabled(kind == "csv")
 
-    # ---- edits ------------------------------------------------------------------------------------
+    # ---- edits -----------------------------------------------------------------------
     def _emit(self, make) -> None:
         """Build a new setup with ``make()``; show its error in place or emit it."""
         if self._quiet or self.setup is None:
@@ -327,7 +329,9 @@ class NetworkPane(QWidget):
     def _build_network(self) -> None:
         def make():
             rows = self.layer_rows()
-            spec = NetworkSpec(self.inputs.value(), tuple(s for s, _ in rows), tuple(t for _, t in rows))
+            spec = NetworkSpec(
+                self.inputs.value(), tuple(s for s, _ in rows), tuple(t for _, t in rows)
+            )
             return self.setup.with_network(spec, self.init.currentText(), self.seed.value())
 
         self._emit(make)
@@ -426,7 +430,9 @@ class NetworkPane(QWidget):
         self._emit(make)
 
     def _open_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open CSV data", "", "CSV (*.csv *.txt);;All (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open CSV data", "", "CSV (*.csv *.txt);;All (*)"
+        )
         if path:
             self.load_csv(path)
 

@@ -44,7 +44,7 @@ class PlotsPane(QWidget):
         self.view3d = Surface3DView()
         self.curves = CurvesPlot()
         self.response = ResponsePlot()
-        self.decimator = Decimator()
+        self.decimator = Decimator(max_blocks=1024)
         self.slice_x: np.ndarray | None = None  # free vector the contour was drawn through
         self.slice_epoch: int | None = None
         self.surface: SurfaceResult | None = None

@@ -71,7 +71,7 @@ def classify(res: BatchResult, tol: float = 1e-2) -> list[str]:
             labels[i] = len(centres)
             centres.append(int(i))
     out = []
-    for i, k in enumerate(labels):
+    for k in labels:
         c = centres[k]
         where = ", ".join(f"{v:.3g}" for v in ends[c][:3]) + ("…" if ends.shape[1] > 3 else "")
         out.append(f"M{k + 1} ({where})" if np.isfinite(F[c]) else "diverged")

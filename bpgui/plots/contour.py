@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from ..surface_service import SurfaceResult
 
@@ -31,6 +31,8 @@ class ContourPlot(QWidget):
         pi.showGrid(x=False, y=False)
         pi.setMenuEnabled(False)
         pi.getViewBox().setDefaultPadding(0.0)
+        for name in ("left", "bottom"):
+            pi.getAxis(name).enableAutoSIPrefix(False)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setZValue(-10)
         pi.addItem(self.image)
@@ -40,6 +42,10 @@ class ContourPlot(QWidget):
         self.colorbar.setImageItem(self.image, insert_in=pi)
         self.iso = pg.PlotCurveItem(connect="pairs", pen=ISO_PEN)
         pi.addItem(self.iso)
+        # the surface and its isolines change rarely: paint them once into pixmaps, so a
+        # frame of a running path only repaints the path
+        for item in (self.image, self.iso):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.previous: list[pg.PlotDataItem] = []
         self.path = pg.PlotDataItem(pen=PATH_PEN, connect="finite")
         self.path.setZValue(5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -28,19 +30,23 @@ class CurvesPlot(QWidget):
         self.aux_plot.setXLink(self.sse_plot)
         for p in (self.sse_plot, self.aux_plot):
             p.setLogMode(x=False, y=True)
-            p.showGrid(x=True, y=True, alpha=0.25)
             p.setMenuEnabled(False)
+            # ranges move in steps (see _fit), so most frames repaint only the curves, not
+            # the axes and their labels
+            p.disableAutoRange()
+            for name in ("left", "bottom"):
+                p.getAxis(name).enableAutoSIPrefix(False)
         self.sse_plot.setLabel("left", "SSE")
         self.aux_plot.setLabel("bottom", "epoch")
         self.aux_plot.setLabel("left", "grad norm, lr, mu")
         self.sse_plot.addLegend(offset=(-10, 10))
         self.aux_plot.addLegend(offset=(-10, 10))
         self.previous: list[pg.PlotDataItem] = []
-        self.val_curve = self.sse_plot.plot(name="validation", pen=pg.mkPen("#ff9f1c", width=1.5))
-        self.sse_curve = self.sse_plot.plot(name="SSE", pen=pg.mkPen("#ffffff", width=2))
-        self.grad_curve = self.aux_plot.plot(name="grad norm", pen=pg.mkPen("#2ec4b6", width=1.5))
-        self.lr_curve = self.aux_plot.plot(name="lr", pen=pg.mkPen("#ffd23f", width=1.5))
-        self.mu_curve = self.aux_plot.plot(name="mu", pen=pg.mkPen("#e71d36", width=1.5))
+        self.val_curve = self.sse_plot.plot(name="validation", pen=pg.mkPen("#ff9f1c", width=1))
+        self.sse_curve = self.sse_plot.plot(name="SSE", pen=pg.mkPen("#ffffff", width=1))
+        self.grad_curve = self.aux_plot.plot(name="grad norm", pen=pg.mkPen("#2ec4b6", width=1))
+        self.lr_curve = self.aux_plot.plot(name="lr", pen=pg.mkPen("#ffd23f", width=1))
+        self.mu_curve = self.aux_plot.plot(name="mu", pen=pg.mkPen("#e71d36", width=1))
         for c in (self.val_curve, self.sse_curve, self.grad_curve, self.lr_curve, self.mu_curve):
             c.setClipToView(True)
         self.glw.ci.layout.setRowStretchFactor(0, 3)
@@ -59,6 +65,7 @@ class CurvesPlot(QWidget):
         lay.addWidget(self.glw)
         self._history: History | None = None
         self._idx = np.empty(0, dtype=np.int64)
+        self._ranges: dict = {}
         self._proxy = pg.SignalProxy(
             self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
         )
@@ -66,18 +73,55 @@ class CurvesPlot(QWidget):
     def set_log_x(self, on: bool) -> None:
         for p in (self.sse_plot, self.aux_plot):
             p.setLogMode(x=on, y=True)
+        self._ranges.clear()
+        if self._history is not None:
+            self.set_history(self._history, self._idx)
+
+    def _fit(self, ep: np.ndarray, ys: dict) -> None:
+        """Step-wise ranges: x grows by half when the run passes its end; y covers whole
+        decades and changes only when the data leaves them (or a new run starts)."""
+        last = float(ep[-1]) if len(ep) else 1.0
+        if self.log_x.isChecked():
+            xr = (-0.3, math.ceil(math.log10(max(last, 1.0)) + 0.05))
+        else:
+            cur = self._ranges.get("x")
+            xr = cur if cur and last <= cur[1] else (0.0, max(10.0, last * 1.5))
+        if self._ranges.get("x") != xr:
+            self._ranges["x"] = xr
+            self.sse_plot.setXRange(*xr, padding=0)
+        for plot, key in ((self.sse_plot, "sse"), (self.aux_plot, "aux")):
+            vals = [v[np.isfinite(v)] for v in ys[key]]
+            vals = [v for v in vals if v.size]
+            if not vals:
+                continue
+            lo = math.floor(math.log10(min(float(v.min()) for v in vals)))
+            hi = math.ceil(math.log10(max(float(v.max()) for v in vals)) + 1e-9)
+            hi = max(hi, lo + 1)
+            cur = self._ranges.get(key)
+            if cur is None or lo < cur[0] or hi > cur[1] or lo > cur[0] + 2:
+                self._ranges[key] = (lo, hi)
+                plot.setYRange(lo, hi, padding=0.02)
 
     def set_history(self, history: History | None, idx: np.ndarray) -> None:
         """Redraw from ``history`` at the display indices ``idx`` (decimated)."""
         self._history, self._idx = history, idx
         if history is None or len(history) == 0 or idx.size == 0:
-            for c in (self.val_curve, self.sse_curve, self.grad_curve, self.lr_curve, self.mu_curve):
+            self._ranges.clear()
+            for c in (
+                self.val_curve,
+                self.sse_curve,
+                self.grad_curve,
+                self.lr_curve,
+                self.mu_curve,
+            ):
                 c.setData([], [])
             return
         ep = history.column("epoch")[idx].astype(float)
         if self.log_x.isChecked():
             ep = np.maximum(ep, 0.5)  # epoch 0 on a log axis
-        self.sse_curve.setData(ep, _positive(history.column("sse")[idx]), connect="finite")
+        sse = _positive(history.column("sse")[idx])
+        self.sse_curve.setData(ep, sse, connect="finite")
+        shown = {"sse": [sse], "aux": []}
         for curve, name in (
             (self.val_curve, "val_performance"),
             (self.grad_curve, "grad_norm"),
@@ -88,7 +132,10 @@ class CurvesPlot(QWidget):
             if np.isnan(y).all():
                 curve.setData([], [])
             else:
-                curve.setData(ep, _positive(y), connect="finite")
+                y = _positive(y)
+                curve.setData(ep, y, connect="finite")
+                shown["sse" if name == "val_performance" else "aux"].append(y)
+        self._fit(ep, shown)
 
     def archive(self) -> None:
         """Keep the current SSE curve, faint, beside the next run."""
@@ -127,7 +174,9 @@ class CurvesPlot(QWidget):
                 ep = h.column("epoch")
                 i = int(np.clip(np.searchsorted(ep, xv), 0, len(ep) - 1))
                 row = {c: h.column(c)[i] for c in ("sse", "grad_norm", "lr", "mu")}
-                text = f"epoch {int(ep[i]):,}   SSE {row['sse']:.6g}   |grad| {row['grad_norm']:.3g}"
+                text = (
+                    f"epoch {int(ep[i]):,}   SSE {row['sse']:.6g}   |grad| {row['grad_norm']:.3g}"
+                )
                 if np.isfinite(row["lr"]):
                     text += f"   lr {row['lr']:.3g}"
                 if np.isfinite(row["mu"]):

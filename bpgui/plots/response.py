@@ -21,7 +21,9 @@ class ResponsePlot(QWidget):
         self.widget = pg.PlotWidget()
         self.plot = self.widget.getPlotItem()
         self.plot.setMenuEnabled(False)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.disableAutoRange()  # ranges follow the data, not the moving response
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(10, 10))
         self.targets = self.plot.plot(
             name="targets", pen=None, symbol="o", symbolSize=6, symbolBrush="#2ec4b6"
@@ -56,6 +58,11 @@ class ResponsePlot(QWidget):
             self.val_targets.setData([], [])
             self.plot.setLabel("bottom", "sample")
         self.plot.setLabel("left", "target t, response a")
+        x = self._dense[0] if one else np.arange(data.n_samples)
+        t = data.T[0]
+        pad = 0.15 * (float(t.max() - t.min()) or 1.0)
+        self.plot.setXRange(float(x.min()), float(x.max()), padding=0.02)
+        self.plot.setYRange(float(t.min()) - pad, float(t.max()) + pad, padding=0)
 
     def set_theta(self, theta: np.ndarray) -> None:
         if self._spec is None:

@@ -1,0 +1,265 @@
+"""The engine process: runs training for the app, outside the app's interpreter.
+
+Why a process: PySide6 holds Python's GIL while Qt paints, so a training *thread* in the
+GUI process stops for every frame drawn (measured: 98% of its speed lost while a path is
+painted).  Here the run loop has a core and an interpreter to itself; the app's worker
+thread reads the records from this process's stdout (see ``bpgui.controller``).
+
+Qt-free.  Commands arrive on stdin as frames (``bpgui.wire``) and are read by a thread;
+the main thread trains.  Between epochs it looks at the controls (pause, step, stop,
+speed, hyperparameters) and sends records in batches at most every ~30 ms.
+
+Run with ``python -m bpgui.engine_host``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import sys
+import threading
+import time
+import traceback
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from engine.history import COLUMNS, records_to_arrays
+from engine.optim import OPTIMIZERS
+from engine.setup import setup_from_dict
+from engine.trainer import StopCriteria, Trainer
+
+from .wire import decode_float, read_frame, write_frame
+
+log = logging.getLogger("bpgui.engine_host")
+
+FLUSH_S = 0.03
+
+
+class Host:
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self._cond = threading.Condition()
+        self.jobs: queue.Queue = queue.Queue()
+        self.run_id = -1  # the run the controls apply to
+        self._paused = False
+        self._steps = 0
+        self._stop = False
+        self._rate = math.inf
+        self._hyper: dict | None = None
+        self._attention = True
+        self._trainers: dict[int, tuple[Trainer, StopCriteria]] = {}  # the last run, to continue
+        self._early: list[dict] = []  # controls for a run that has not begun yet
+
+    # ---- the reader thread ---------------------------------------------------------------
+    def command(self, msg: dict[str, Any]) -> None:
+        cmd = msg.get("cmd")
+        if cmd in ("start", "continue"):
+            with self._cond:  # end the current run; the new one takes over the controls
+                self._stop = True
+                self._attention = True
+                self._cond.notify_all()
+            self.jobs.put(msg)
+            return
+        if cmd == "quit":
+            self.jobs.put(None)
+            with self._cond:
+                self._stop = True
+                self._attention = True
+                self._cond.notify_all()
+            return
+        with self._cond:
+            run = msg.get("run", self.run_id)
+            if cmd != "rate" and run > self.run_id:
+                self._early.append(msg)
+                return
+            if cmd != "rate" and run != self.run_id:
+                return  # a control for a run that is over
+            self._apply(cmd, msg)
+
+    def _apply(self, cmd: str, msg: dict) -> None:
+        """Apply one control (the condition's lock is held)."""
+        if cmd == "pause":
+            self._paused, self._steps = True, 0
+        elif cmd == "resume":
+            self._paused, self._steps = False, 0
+        elif cmd == "step":
+            self._paused = True
+            self._steps += int(msg.get("n", 1))
+        elif cmd == "stop":
+            self._stop = True
+        elif cmd == "rate":
+            self._rate = decode_float(msg.get("value"))
+        elif cmd == "hyper":
+            self._hyper = dict(msg["value"])
+        self._attention = True
+        self._cond.notify_all()
+
+    # ---- the main thread ----------------------------------------------------------------------
+    def serve(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            if not self.jobs.empty():  # a newer job is waiting: this one is already stale
+                continue
+            run = int(job["run"])
+            try:
+                trainer, emit_start = self._prepare(job)
+                with self._cond:
+                    self.run_id = run
+                    self._paused = bool(job.get("paused", False))
+                    self._steps, self._stop, self._hyper = 0, False, None
+                    self._rate = decode_float(job.get("rate"))
+                    self._attention = True
+                    early, self._early = self._early, []
+                    for msg in early:
+                        if msg.get("run") == run:
+                            self._apply(msg["cmd"], msg)
+                reason = self._loop(run, trainer, emit_start)
+                self._send({"type": "finished", "run": run, "reason": reason})
+            except Exception as exc:
+                log.exception("run %d failed", run)
+                self._send(
+                    {
+                        "type": "failed",
+                        "run": run,
+                        "message": f"{type(exc).__name__}: {exc}",
+                        "detail": traceback.format_exc(limit=8),
+                    }
+                )
+
+    def _prepare(self, job: dict) -> tuple[Trainer, bool]:
+        run = int(job["run"])
+        if job["cmd"] == "start":
+            setup = setup_from_dict(job["setup"])
+            if job.get("fail"):  # test hook: a worker that raises
+                raise RuntimeError(str(job["fail"]))
+            obj = setup.objective()
+            crit = setup.criteria
+            trainer = Trainer(obj, setup.make_optimizer(), np.array(job["x0"], float), crit)
+            self._trainers = {run: (trainer, crit)}
+            return trainer, True
+        old = self._trainers.get(int(job["from"]))
+        if old is None:
+            raise ValueError("continue: that run is no longer available; start a new one")
+        tr, crit = old
+        crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": tr.epoch + int(job["extra"])})
+        trainer = Trainer(
+            tr.objective,
+            tr.optimizer,
+            tr.x,
+            crit,
+            epoch=tr.epoch,
+            val_best=tr.val_best,
+            val_fails=tr.val_fails,
+        )
+        self._trainers = {run: (trainer, crit)}
+        return trainer, False
+
+    def _loop(self, run: int, trainer: Trainer, emit_start: bool) -> str:
+        buf: list = []
+        perf = time.perf_counter
+        last_flush = next_due = perf()
+        with np.errstate(all="ignore"):
+            gen = trainer.run(emit_start=emit_start)
+            if emit_start:  # the start point shows at once, even when starting paused
+                rec = next(gen)
+                buf.append(rec)
+                self._flush(run, buf)
+                if rec.stop:
+                    return rec.stop
+            while True:
+                if self._attention:
+                    if buf and (self._paused or self._stop):
+                        self._flush(run, buf)
+                        last_flush = perf()
+                    if not self._wait_turn(trainer):
+                        gen.close()
+                        self._flush(run, buf)
+                        return "stopped"
+                rec = next(gen, None)
+                if rec is None:  # not reached: the trainer's last record carries a reason
+                    self._flush(run, buf)
+                    return "epochs"
+                buf.append(rec)
+                if rec.stop:
+                    self._flush(run, buf)
+                    return rec.stop
+                now = perf()
+                if math.isfinite(self._rate):  # slow motion: each epoch in its time slot
+                    next_due = max(next_due + 1.0 / self._rate, now - 1.0)
+                    if next_due > now:
+                        self._flush(run, buf)
+                        last_flush = now
+                        with self._cond:
+                            self._cond.wait_for(lambda: self._attention, next_due - now)
+                        continue
+                if now - last_flush >= FLUSH_S:
+                    self._flush(run, buf)
+                    last_flush = now
+
+    def _wait_turn(self, trainer: Trainer) -> bool:
+        with self._cond:
+            while True:
+                if self._hyper is not None:
+                    opt = trainer.optimizer
+                    try:
+                        opt.hyper = OPTIMIZERS[opt.name].Hyper.from_dict(self._hyper)
+                    except ValueError as exc:  # the app validates first; report, go on
+                        log.warning("hyperparameters ignored: %s", exc)
+                    self._hyper = None
+                if self._stop:
+                    return False
+                if not self._paused:
+                    self._attention = False
+                    return True
+                if self._steps > 0:
+                    self._steps -= 1
+                    self._attention = True  # back here after this epoch
+                    return True
+                self._cond.wait()
+
+    def _flush(self, run: int, buf: list) -> None:
+        if not buf:
+            return
+        cols, x = records_to_arrays(buf)
+        table = np.column_stack([cols[c] for c in COLUMNS] + [x])
+        self._send({"type": "batch", "run": run, "k": len(buf), "stop": buf[-1].stop}, table)
+        buf.clear()
+
+    def _send(self, header: dict, payload: np.ndarray | None = None) -> None:
+        try:
+            write_frame(self.out, header, payload)
+        except (BrokenPipeError, OSError):  # the app is gone
+            self.jobs.put(None)
+            with self._cond:
+                self._stop = True
+                self._attention = True
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="engine: %(message)s")
+    host = Host(sys.stdout.buffer)
+    sys.stdout = sys.stderr  # nothing else may write to the frame stream
+
+    def reader() -> None:
+        inp = sys.stdin.buffer
+        try:
+            while True:
+                frame = read_frame(inp)
+                if frame is None:
+                    break
+                host.command(frame[0])
+        except Exception:
+            log.exception("bad command stream")
+        host.command({"cmd": "quit"})
+
+    threading.Thread(target=reader, name="commands", daemon=True).start()
+    host.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
