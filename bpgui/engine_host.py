@@ -14,8 +14,10 @@ Run with ``python -m bpgui.engine_host``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 import queue
 import sys
 import threading
@@ -258,7 +260,11 @@ def main() -> int:
 
     threading.Thread(target=reader, name="commands", daemon=True).start()
     host.serve()
-    return 0
+    # the reader thread may sit in a read of stdin: leave without finalizing it
+    with contextlib.suppress(OSError):
+        host.out.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

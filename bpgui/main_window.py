@@ -438,6 +438,7 @@ class MainWindow(QMainWindow):
         a.start.setText("&Pause" if state == "running" else "&Start / Resume")
         if state == "idle":
             self.progress.setVisible(False)
+        self._validity_changed(True)
 
     def _speed_changed(self, pos: int) -> None:
         rate = SPEEDS[pos]

@@ -152,7 +152,9 @@ class NetworkPane(QWidget):
         self.kind.setToolTip("where the training data comes from")
         f.addRow("source", self.kind)
         self.expr = QLineEdit()
-        self.expr.setToolTip("targets t = g(p), e.g. 1 + sin(pi/4*p); +-*/^, sin, exp, pi ...")
+        self.expr.setToolTip(
+            "targets t = g(p), e.g. 1 + sin(pi/4*p); + - * / **, sin, cos, exp, log, pi ..."
+        )
         f.addRow("t =", self.expr)
         self.lo = NumberEdit(-2.0, "first input value")
         self.hi = NumberEdit(2.0, "last input value")

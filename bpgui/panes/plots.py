@@ -199,7 +199,8 @@ class PlotsPane(QWidget):
         others = [i for i, f in enumerate(s.free) if f not in s.axes]
         if not others:
             return 0.0
-        return float(np.linalg.norm(x[others] - self.slice_x[others]))
+        with np.errstate(all="ignore"):
+            return float(np.linalg.norm(x[others] - self.slice_x[others]))
 
     def update_slice_info(self, h: History | None) -> None:
         s = self.setup
