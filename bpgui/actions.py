@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStyle, QWidget
 
-# name: (text, shortcut, tooltip, standard icon)
+# name: (text, shortcut, tooltip, standard icon); the toolbar shows the text's first word
 SPECS = {
     "start": (
         "&Start / Resume",
@@ -75,6 +75,7 @@ class Actions:
             a.setToolTip(tip)
             a.setStatusTip(tip)
             a.setIcon(style.standardIcon(getattr(QStyle.StandardPixmap, icon)))
+            a.setIconText(text.replace("&", "").split(" /")[0].replace("…", ""))
             setattr(self, name, a)
 
     def all(self) -> list[QAction]:

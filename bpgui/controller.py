@@ -13,6 +13,7 @@ thread stalls for every frame drawn.  See ``bpgui.engine_host``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import math
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -55,6 +57,18 @@ class FrameReader(QObject):
         self.ended.emit()
 
 
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """At exit (even after an exception) end every engine process and reader thread, so
+    no QThread is destroyed while running."""
+    for engine in list(_LIVE):
+        with contextlib.suppress(RuntimeError):  # the Qt object may be gone already
+            engine.close()
+
+
 class EngineProcess(QObject):
     """The child process and its reader thread."""
 
@@ -79,6 +93,7 @@ class EngineProcess(QObject):
         self.reader.frame.connect(self.frame)
         self.reader.ended.connect(self._ended)
         self.thread.start()
+        _LIVE.add(self)
 
     def send(self, header: dict) -> bool:
         with self._lock:
@@ -99,7 +114,10 @@ class EngineProcess(QObject):
             self.died.emit(f"the engine process ended unexpectedly (exit status {code})")
 
     def close(self, timeout: float = 5.0) -> None:
+        if self._closing and self.proc.poll() is not None and self.thread.isFinished():
+            return
         self._closing = True
+        _LIVE.discard(self)
         self.send({"cmd": "quit"})
         with contextlib.suppress(OSError):
             self.proc.stdin.close()

@@ -79,9 +79,18 @@ class NetworkDiagram(QWidget):
             p.drawEllipse(a, 7, 7)
             self._nodes.append((a, None, f"input p{j + 1}"))
         p.setPen(QColor("#bbbbbb"))
+        last = len(cols) - 1
         for k, col in enumerate(cols):
             label = "inputs" if k == 0 else f"layer {k}: {spec.transfers[k - 1]}"
-            p.drawText(QRectF(col[0].x() - 60, 0, 120, 16), Qt.AlignmentFlag.AlignCenter, label)
+            x = col[0].x()
+            # the outer labels hug the edges so they are never cut off
+            if k == 0:
+                rect, align = QRectF(4, 0, 120, 16), Qt.AlignmentFlag.AlignLeft
+            elif k == last:
+                rect, align = QRectF(self.width() - 124, 0, 120, 16), Qt.AlignmentFlag.AlignRight
+            else:
+                rect, align = QRectF(x - 60, 0, 120, 16), Qt.AlignmentFlag.AlignCenter
+            p.drawText(rect, align, label)
         p.end()
 
     def _line(self, p: QPainter, a: QPointF, b: QPointF, k: int, wmax: float) -> None:

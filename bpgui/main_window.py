@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         a = self.actions
         tb = self.addToolBar("Run")
         tb.setObjectName("run-toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for act in (a.start, a.pause, a.step, a.stop, a.reset):
             tb.addAction(act)
         tb.addSeparator()
@@ -254,7 +255,9 @@ class MainWindow(QMainWindow):
         self.apply_setup(e.setup(), problem_changed=True)
         self.start_x = np.array(e.start, float)
         self.plots.reset_run(self.start_x)
-        self.show_message(f"{e.title}. {e.description}")
+        self.plots.hint.setText(f"{e.title}. {e.description}")
+        self.plots.hint.setToolTip(e.description)
+        self.show_message(e.title)
         if run:
             self.start_new_run(self.start_x)
 

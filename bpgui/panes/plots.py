@@ -48,6 +48,7 @@ class PlotsPane(QWidget):
         self.slice_x: np.ndarray | None = None  # free vector the contour was drawn through
         self.slice_epoch: int | None = None
         self.surface: SurfaceResult | None = None
+        self._last_path: tuple | None = None
 
         # contour controls
         self.x0, self.x1 = NumberEdit(0, "x minimum"), NumberEdit(1, "x maximum")
@@ -77,6 +78,7 @@ class PlotsPane(QWidget):
         controls.addWidget(self.scale)
         self.hint = QLabel("Click on the contour to start training.")
         self.hint.setStyleSheet("font-size: 14px; color: #ffd23f;")
+        self.hint.setWordWrap(True)
         self.slice_info = QLabel()
         self.slice_info.setStyleSheet("color: #bbbbbb;")
         self.slice_info.setToolTip(
@@ -170,6 +172,7 @@ class PlotsPane(QWidget):
         self.contour.archive_path()
         self.curves.archive()
         self.decimator.reset()
+        self._last_path = None
         self.curves.set_history(None, np.empty(0, dtype=np.int64))
         if start is not None and self.setup is not None:
             x, y = self.setup.axis_values(start[None, :])
@@ -182,13 +185,15 @@ class PlotsPane(QWidget):
         xs, ys = self.setup.axis_values(h.x[idx])
         self.contour.set_path(xs, ys, finished)
         self.curves.set_history(h, idx)
-        self.hint.setText("")
+        if self.hint.text().startswith("Click on the contour"):
+            self.hint.setText("")
+        self._last_path = (xs, ys, h.column("performance")[idx])
         if slow_parts:
             theta = self.setup.theta_array
             theta[[self.setup.spec.index(f) for f in self.setup.free]] = h.x[-1]
             self.response.set_theta(theta)
             if self.tabs.currentIndex() == 1:
-                self.view3d.set_path(xs, ys, h.column("performance")[idx])
+                self.view3d.set_path(*self._last_path)
         self.update_slice_info(h)
 
     def slice_drift(self, x: np.ndarray) -> float:
@@ -240,3 +245,5 @@ class PlotsPane(QWidget):
     def _tab_changed(self, index: int) -> None:
         if index == 1 and self.view3d.ensure() and self.surface is not None:
             self.view3d.set_surface(self.surface)
+            if self._last_path is not None:
+                self.view3d.set_path(*self._last_path)

@@ -129,6 +129,7 @@ class CurvesPlot(QWidget):
             (self.mu_curve, "mu"),
         ):
             y = history.column(name)[idx]
+            self._legend_entry(curve, not np.isnan(y).all())
             if np.isnan(y).all():
                 curve.setData([], [])
             else:
@@ -136,6 +137,16 @@ class CurvesPlot(QWidget):
                 curve.setData(ep, y, connect="finite")
                 shown["sse" if name == "val_performance" else "aux"].append(y)
         self._fit(ep, shown)
+
+    def _legend_entry(self, curve, show: bool) -> None:
+        """Only curves with data are listed in their plot's legend."""
+        plot = self.sse_plot if curve is self.val_curve else self.aux_plot
+        legend = plot.legend
+        listed = any(item is curve for item, _ in legend.items)
+        if show and not listed:
+            legend.addItem(curve, curve.name())
+        elif not show and listed:
+            legend.removeItem(curve)
 
     def archive(self) -> None:
         """Keep the current SSE curve, faint, beside the next run."""

@@ -66,7 +66,7 @@ class Surface3DView(QWidget):
             import pyqtgraph.opengl as gl
 
             self.view = gl.GLViewWidget()
-            self.view.setCameraPosition(distance=3.2, elevation=28, azimuth=-60)
+            self.view.setCameraPosition(distance=1.7, elevation=30, azimuth=-60)
             self._gl = gl
         except Exception as exc:  # pragma: no cover - depends on the machine
             log.exception("OpenGL view")
@@ -97,7 +97,7 @@ class Surface3DView(QWidget):
             self._path_item = gl.GLLinePlotItem(color=(1, 1, 1, 1), width=2, antialias=True)
             self.view.addItem(self._path_item)
         colors = pg.colormap.get("viridis").map(z.ravel() / 0.6, mode="float")
-        self._surface_item.setData(x=x, y=y, z=z, colors=colors.reshape((*z.shape, 4)))
+        self._surface_item.setData(x=x, y=y, z=z, colors=colors.reshape(-1, 4))  # (N, 4): 0.14 indexes colours by vertex
         self.set_path(*self._path)
 
     def _height(self, v: np.ndarray) -> np.ndarray:

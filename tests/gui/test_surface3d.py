@@ -1,0 +1,63 @@
+"""The 3-D view needs a real X server: it runs in a subprocess under Xvfb (or skips,
+saying why).  The offscreen fallback is tested in test_window.py."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    from PySide6.QtCore import QEventLoop, QTimer
+    from bpgui.app import make_application
+    from bpgui.main_window import MainWindow
+
+    app = make_application()
+    win = MainWindow()
+    win.show()
+    loop = QEventLoop()
+
+    def wait(s):
+        QTimer.singleShot(int(s * 1000), loop.quit)
+        loop.exec()
+
+    for _ in range(100):
+        if win.plots.surface is not None:
+            break
+        wait(0.1)
+    win.load_experiment("cg")
+    wait(1.0)
+    win.plots.tabs.setCurrentIndex(1)
+    wait(1.0)
+    view = win.plots.view3d
+    assert view.problem is None, view.problem
+    assert view.view is not None
+    z = view._surface_item._z
+    assert z.shape == (200, 200) and np.isfinite(z).all()
+    pos = view._path_item.pos
+    assert pos is not None and len(pos) >= 2
+    img = view.view.grabFramebuffer()
+    arr = np.array([img.pixelColor(x, y).green() for x in range(0, img.width(), 37)
+                    for y in range(0, img.height(), 37)])
+    assert arr.std() > 5, "the 3-D view drew nothing"
+    win.close()
+    print("3D-OK")
+    """
+)
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run not installed (apt: xvfb)")
+def test_3d_surface_and_path_render_under_xvfb():
+    out = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "xcb"},
+    )
+    assert "3D-OK" in out.stdout, out.stdout[-2000:] + out.stderr[-4000:]
