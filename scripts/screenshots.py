@@ -22,7 +22,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    app = make_application()
+    make_application()
     win = MainWindow()
     win.resize(1560, 960)
     win.show()

@@ -97,7 +97,8 @@ class Surface3DView(QWidget):
             self._path_item = gl.GLLinePlotItem(color=(1, 1, 1, 1), width=2, antialias=True)
             self.view.addItem(self._path_item)
         colors = pg.colormap.get("viridis").map(z.ravel() / 0.6, mode="float")
-        self._surface_item.setData(x=x, y=y, z=z, colors=colors.reshape(-1, 4))  # (N, 4): 0.14 indexes colours by vertex
+        # colours as (N, 4): pyqtgraph 0.14 indexes them by flat vertex number
+        self._surface_item.setData(x=x, y=y, z=z, colors=colors.reshape(-1, 4))
         self.set_path(*self._path)
 
     def _height(self, v: np.ndarray) -> np.ndarray:
