@@ -118,9 +118,10 @@ def memory_run(app, epochs: int = 1_000_000) -> list[tuple[int, float, float]]:
 
     win = MainWindow()
     win.show()
-    setup = get_experiment("trajectory-a").setup().replace(criteria=StopCriteria(epochs=epochs))
+    # trajectory b never converges, so it really runs all the epochs
+    setup = get_experiment("trajectory-b").setup().replace(criteria=StopCriteria(epochs=epochs))
     win.apply_setup(setup, problem_changed=True)
-    win.start_x = np.array([-4.0, -4.0])
+    win.start_x = np.array([-4.0, 10.0])
     loop = QEventLoop()
     marks, samples = [10_000, 100_000, 250_000, 500_000, 750_000, epochs], []
 

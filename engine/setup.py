@@ -26,6 +26,7 @@ from .trainer import StopCriteria
 __all__ = ["DATA_KINDS", "DataRecipe", "Setup", "setup_from_dict", "setup_to_dict"]
 
 DATA_KINDS = ("preset", "expression", "csv")
+DEFAULT_EPOCHS = 500_000
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,8 @@ class Setup:
             free=p.free,
             axes=p.axes,
             ranges=p.ranges,
+            # enough for the book's slowest path (trajectory a: ~324,000 epochs)
+            criteria=StopCriteria(epochs=DEFAULT_EPOCHS),
         )
         return base.replace(**changes) if changes else base
 

@@ -142,7 +142,7 @@ class CurvesPlot(QWidget):
         """Only curves with data are listed in their plot's legend."""
         plot = self.sse_plot if curve is self.val_curve else self.aux_plot
         legend = plot.legend
-        listed = any(item is curve for item, _ in legend.items)
+        listed = legend.getLabel(curve) is not None
         if show and not listed:
             legend.addItem(curve, curve.name())
         elif not show and listed:

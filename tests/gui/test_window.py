@@ -56,6 +56,9 @@ def test_a_click_starts_training_and_the_plots_fill(window, qtbot):
     ep, _ = window.plots.curves.sse_curve.getData()
     assert len(ep) > 10 and np.all(np.diff(ep) > 0)
     assert window.status_fields["epoch"].text().startswith("epoch")
+    qtbot.waitUntil(lambda: window.frames_drawn > 1, timeout=T)
+    legend = window.plots.curves.aux_plot.legend
+    assert [lab.text for _, lab in legend.items] == ["grad norm", "lr"]  # no mu for sd
     # a second click restarts from the new point; the old path stays, faint
     click_contour(window, 12.0, 8.0)
     qtbot.waitUntil(lambda: window.controller.history is not h and epochs(window) > 10, timeout=T)
