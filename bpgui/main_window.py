@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.frame_timer.timeout.connect(self._redraw)
         self.frame_timer.start()
         self.apply_setup(self.setup, problem_changed=True)
+        self._state_changed("idle")
 
     # ---- construction ----------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -436,6 +437,7 @@ class MainWindow(QMainWindow):
 
     def _state_changed(self, state: str) -> None:
         a = self.actions
+        a.step.setEnabled(True)
         a.pause.setEnabled(state == "running")
         a.stop.setEnabled(state != "idle")
         a.start.setText("&Pause" if state == "running" else "&Start / Resume")

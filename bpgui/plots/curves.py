@@ -66,6 +66,8 @@ class CurvesPlot(QWidget):
         self._history: History | None = None
         self._idx = np.empty(0, dtype=np.int64)
         self._ranges: dict = {}
+        for c in (self.val_curve, self.mu_curve):  # listed once they have data
+            self._legend_entry(c, False)
         self._proxy = pg.SignalProxy(
             self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
         )
