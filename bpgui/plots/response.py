@@ -58,6 +58,12 @@ class ResponsePlot(QWidget):
             self.val_targets.setData([], [])
             self.plot.setLabel("bottom", "sample")
         self.plot.setLabel("left", "target t, response a")
+        legend = self.plot.legend
+        has_val = one and validation is not None
+        if has_val and legend.getLabel(self.val_targets) is None:
+            legend.addItem(self.val_targets, "validation")
+        elif not has_val and legend.getLabel(self.val_targets) is not None:
+            legend.removeItem(self.val_targets)
         x = self._dense[0] if one else np.arange(data.n_samples)
         t = data.T[0]
         pad = 0.15 * (float(t.max() - t.min()) or 1.0)
