@@ -195,7 +195,3 @@ class ContourPlot(QWidget):
         p: QPointF = vb.mapSceneToView(ev.scenePos())
         ev.accept()
         self.start_requested.emit(float(p.x()), float(p.y()))
-
-    def click_at(self, x: float, y: float) -> None:
-        """Programmatic click (tests, presets): the same signal a mouse click gives."""
-        self.start_requested.emit(float(x), float(y))
