@@ -210,9 +210,12 @@ class MainWindow(QMainWindow):
         self.restarts.row_selected.connect(self._restart_selected)
 
     # ---- the setup -------------------------------------------------------------------
-    def apply_setup(self, setup: Setup, problem_changed: bool | None = None) -> None:
+    def apply_setup(
+        self, setup: Setup, problem_changed: bool | None = None, objective=None
+    ) -> None:
         """Make ``setup`` current.  A changed problem (network, data, free parameters or
-        their values) ends the current run; a changed view only redraws."""
+        their values) ends the current run; a changed view only redraws.  ``objective``:
+        the setup's, when the caller already built it."""
         old = self.setup
         if problem_changed is None:
             problem_changed = any(
@@ -223,7 +226,7 @@ class MainWindow(QMainWindow):
         self.setup = setup
         if problem_changed:
             self.controller.discard()
-            self.objective = setup.objective()
+            self.objective = objective if objective is not None else setup.objective()
             self.start_x = None
             self._reset_pending = True
             self.plots.reset_run(None)
@@ -242,8 +245,8 @@ class MainWindow(QMainWindow):
                 self.plots.decimator.reset()
                 self.plots.show_history(h, self.controller.state == "idle", True)
 
-    def _setup_edited(self, setup: Setup) -> None:
-        self.apply_setup(setup)
+    def _setup_edited(self, setup: Setup, objective) -> None:
+        self.apply_setup(setup, objective=objective)
 
     def load_preset(self, name: str) -> None:
         self.apply_setup(Setup.from_preset(name), problem_changed=True)
@@ -364,9 +367,7 @@ class MainWindow(QMainWindow):
         slow = finished or self.frames_drawn % SLOW_EVERY == 0
         self.plots.show_history(h, finished, slow)
         if slow:
-            theta = self.setup.theta_array
-            theta[[self.setup.spec.index(f) for f in self.setup.free]] = h.x[-1]
-            self.network_pane.diagram.set_theta(theta)
+            self.network_pane.diagram.set_theta(self.setup.full_theta(h.x[-1]))
         self._update_status_fields(h)
         now = time.perf_counter()
         if (

@@ -185,12 +185,19 @@ class Setup:
         """The free parameters' values in ``theta`` (the default start point)."""
         return np.array([self.theta[self.spec.index(f)] for f in self.free])
 
+    @property
+    def free_idx(self) -> list[int]:
+        return [self.spec.index(f) for f in self.free]
+
+    def full_theta(self, x: np.ndarray) -> np.ndarray:
+        """The full parameter vector: ``theta`` with the free parameters set to ``x``."""
+        theta = self.theta_array
+        theta[self.free_idx] = x
+        return theta
+
     def with_start(self, x: np.ndarray) -> Setup:
-        """``theta`` with the free parameters set to ``x``."""
-        theta = list(self.theta)
-        for lab, v in zip(self.free, x, strict=True):
-            theta[self.spec.index(lab)] = float(v)
-        return self.replace(theta=tuple(theta))
+        """This setup with the free parameters' values in ``theta`` set to ``x``."""
+        return self.replace(theta=tuple(self.full_theta(x)))
 
     def axis_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The contour coordinates of free vectors ``X`` (shape ``(..., n_free)``); an axis

@@ -37,7 +37,7 @@ MAX_CSV_BYTES = 50_000_000
 
 
 class NetworkPane(QWidget):
-    setup_edited = Signal(object)  # a new, valid Setup
+    setup_edited = Signal(object, object)  # a new, valid Setup and its Objective
     preset_requested = Signal(str)
     validity_changed = Signal(bool)
 
@@ -250,9 +250,7 @@ class NetworkPane(QWidget):
             self._enable_data_fields(d.kind)
         finally:
             self._quiet = False
-        self.diagram.set_network(
-            setup.spec, setup.theta_array, [setup.spec.index(f) for f in setup.free]
-        )
+        self.diagram.set_network(setup.spec, setup.theta_array, setup.free_idx)
         self._show_error(None)
 
     def _fill_axes(self, setup: Setup) -> None:
@@ -277,12 +275,12 @@ class NetworkPane(QWidget):
             return
         try:
             new = make()
-            new.objective()  # data and network must fit together
+            obj = new.objective()  # data and network must fit together
         except ValueError as exc:
             self._show_error(str(exc))
             return
         self._show_error(None)
-        self.setup_edited.emit(new)
+        self.setup_edited.emit(new, obj)
 
     def _show_error(self, message: str | None) -> None:
         self.error.setText(message or "")

@@ -144,9 +144,7 @@ class PlotsPane(QWidget):
             return
         if x is not None:
             self.slice_x, self.slice_epoch = np.array(x, float), epoch
-        theta = s.theta_array
-        if self.slice_x is not None:
-            theta[[s.spec.index(f) for f in s.free]] = self.slice_x
+        theta = s.theta_array if self.slice_x is None else s.full_theta(self.slice_x)
         self.surfaces.request(
             SurfaceRequest(
                 s.spec,
@@ -189,9 +187,7 @@ class PlotsPane(QWidget):
             self.hint.setText("")
         self._last_path = (xs, ys, h.column("performance")[idx])
         if slow_parts:
-            theta = self.setup.theta_array
-            theta[[self.setup.spec.index(f) for f in self.setup.free]] = h.x[-1]
-            self.response.set_theta(theta)
+            self.response.set_theta(self.setup.full_theta(h.x[-1]))
             if self.tabs.currentIndex() == 1:
                 self.view3d.set_path(*self._last_path)
         self.update_slice_info(h)
