@@ -16,6 +16,7 @@ import numpy as np
 from .data import Dataset
 from .network import NetworkSpec
 from .performance import get_performance
+from .transfer import get_transfer
 
 __all__ = ["Surface", "evaluate_surface"]
 
@@ -83,18 +84,60 @@ def _grid(spec, data, theta, a, first, ix, xs, iy, ys, perf) -> np.ndarray:
     """Forward from layer ``first`` with ``x`` along axis 0 and ``y`` along axis 1."""
     layer = spec.layer_of
     n = None
+    Q = data.n_samples
     for m in range(first, spec.n_layers):
         (w, b), r, s = spec.slices[m], spec.fan_ins[m], spec.sizes[m]
         has_x, has_y = layer[ix] == m, layer[iy] == m
-        shape = (len(xs) if has_x else 1, len(ys) if has_y else 1)
-        flat = np.broadcast_to(theta[w.start : b.stop], (*shape, b.stop - w.start)).copy()
-        if has_x:
-            flat[:, :, ix - w.start] = xs[:, None]
-        if has_y:
-            flat[:, :, iy - w.start] = ys[None, :]
-        W = flat[..., : s * r].reshape((*shape, s, r))
-        bias = flat[..., s * r :]
-        n = W @ a if (has_x or has_y) else W[0, 0] @ a
-        n += bias[..., None] if (has_x or has_y) else bias[0, 0][:, None]
-        a = spec._t[m].forward(n)
-    return np.broadcast_to(perf.value(n, a, data.T, spec.transfers[-1]), (len(xs), len(ys)))
+        if has_y and not has_x:
+            # Only one row of n^m depends on y, and linearly: evaluate the layer at y's
+            # value in theta, then add (y - y0) a_j (for a weight W[i,j]) or (y - y0) (for
+            # a bias b[i]) to row i -- a broadcast add instead of a product per grid point.
+            n0 = theta[w].reshape(s, r) @ a
+            n0 += theta[b][:, None]
+            n0 = n0.reshape(-1, 1, s, Q)
+            k = iy - w.start
+            dy = (ys - theta[iy])[None, :, None]
+            i, j = divmod(k, r) if k < s * r else (k - s * r, None)  # W[i, j] or b[i]
+            d = dy * a[..., j, :].reshape(-1, 1, Q) if j is not None else dy
+            if s == 1:  # the whole layer is that row: n = n0 + d, one pass
+                n = np.add(n0[:, :, 0], d, out=d if j is not None else None)
+                n = n.reshape(-1, len(ys), 1, Q)
+            else:
+                n = np.broadcast_to(n0, (n0.shape[0], len(ys), s, Q)).copy()
+                n[:, :, i, :] += d
+        else:
+            shape = (len(xs) if has_x else 1, len(ys) if has_y else 1)
+            flat = np.broadcast_to(theta[w.start : b.stop], (*shape, b.stop - w.start)).copy()
+            if has_x:
+                flat[:, :, ix - w.start] = xs[:, None]
+            if has_y:
+                flat[:, :, iy - w.start] = ys[None, :]
+            W = flat[..., : s * r].reshape((*shape, s, r))
+            bias = flat[..., s * r :]
+            n = W @ a if (has_x or has_y) else W[0, 0] @ a
+            n += bias[..., None] if (has_x or has_y) else bias[0, 0][:, None]
+        a = _activate(spec.transfers[m], n, keep_n=perf.name == "ce" and m == spec.n_layers - 1)
+    if perf.name == "ce":
+        F = perf.value(n, a, data.T, spec.transfers[-1])
+    else:  # the squared errors, in place (a is a fresh array here)
+        a -= data.T
+        F = np.einsum("...ij,...ij->...", a, a)
+        if perf.name == "mse":
+            F /= data.T.size
+    return np.broadcast_to(F, (len(xs), len(ys)))
+
+
+def _activate(name: str, n: np.ndarray, keep_n: bool) -> np.ndarray:
+    """``f(n)``, in place on ``n`` unless ``keep_n`` (cross-entropy reads ``n^M``).
+
+    ``logsig`` skips the transfer's overflow clip: this runs under
+    ``errstate(over="ignore")``, where ``exp(-n) = inf`` gives ``a = 0`` exactly, and the
+    clip is a fifth pass over the largest array of the surface."""
+    if name == "purelin":
+        return n
+    if name == "logsig" and not keep_n:
+        np.negative(n, out=n)
+        np.exp(n, out=n)
+        n += 1.0
+        return np.reciprocal(n, out=n)
+    return get_transfer(name).forward(n)

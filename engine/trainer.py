@@ -133,28 +133,36 @@ class Trainer:
         if rec.stop:
             return
         step = opt.step
-        nan = math.nan
+        value_and_grad = obj.value_and_grad
+        show = opt.show
+        nan, inf, sqrt = math.nan, math.inf, math.sqrt
+        goal, min_grad, max_epochs = crit.goal, crit.min_grad, crit.epochs
+        array_equal = np.array_equal
         while True:
-            res = step(x, f, g, obj)
-            x_new = res.x
-            if res.value is None or res.grad is None:
-                f, g = obj.value_and_grad(x_new)
+            x_new, f_new, g_new, accepted, opt_stop = step(x, f, g, obj)
+            if f_new is None or g_new is None:
+                f, g = value_and_grad(x_new)
             else:
-                f, g = res.value, res.grad
-            self.epoch += 1
+                f, g = f_new, g_new
+            self.epoch = epoch = self.epoch + 1
             # comparing one element first skips the full comparison on almost every epoch
-            moved = not res.accepted or x_new[0] != x[0] or not np.array_equal(x_new, x)
+            moved = not accepted or x_new[0] != x[0] or not array_equal(x_new, x)
             x_new.flags.writeable = False
             x = self.x = x_new
-            if fast and res.stop is None:
-                gn = math.sqrt(g @ g)
-                shown = opt.show()
-                stop = self._stop(f, gn, res.accepted, moved)
+            if fast and opt_stop is None:
+                gn = sqrt(g.dot(g))
+                # the usual epoch (no criterion met, all finite) decides in one expression;
+                # NaN fails every comparison and so falls through to _stop
+                if f > goal and gn > min_grad and moved and epoch < max_epochs and f < inf > gn:
+                    stop = None
+                else:
+                    stop = self._stop(f, gn, accepted, moved)
+                shown = show()
                 rec = Record(
-                    self.epoch, x, f, f, gn, shown.get("lr", nan), shown.get("mu", nan), nan, stop
+                    epoch, x, f, f, gn, shown.get("lr", nan), shown.get("mu", nan), nan, stop
                 )
             else:
-                rec = self._record(x, f, g, res.stop, res.accepted, moved, t_end)
+                rec = self._record(x, f, g, opt_stop, accepted, moved, t_end)
             yield rec
             if rec.stop:
                 return

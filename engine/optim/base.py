@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -113,14 +113,14 @@ def range_text(f: dataclasses.Field) -> str:
     return f"{left}{lo}, {hi}{right}"
 
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(NamedTuple):
     """The outcome of one epoch.
 
     ``x``: the new free parameters (a new array).  ``value``/``grad``: ``F`` and ``dF/dx``
     at ``x`` when the optimizer already computed them (the trainer evaluates otherwise).
     ``accepted``: false for a rejected trial step (VLBP, LM), which leaves ``x`` unchanged.
     ``stop``: a reason to end the run (e.g. LM's ``mu`` above ``mu_max``).
+    A named tuple, not a frozen dataclass: built once per epoch, it is 4x cheaper.
     """
 
     x: np.ndarray

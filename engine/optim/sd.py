@@ -30,7 +30,7 @@ class SteepestDescent(Optimizer):
     Hyper = SDHyper
 
     def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
-        return StepResult(x - (self.hyper.lr * objective.lr_scale) * g)
+        return StepResult(x - (self._hyper.lr * objective.lr_scale) * g)
 
     def show(self) -> dict[str, float]:
-        return {"lr": self.hyper.lr}
+        return {"lr": self._hyper.lr}

@@ -45,6 +45,18 @@ def test_any_network_surface_matches_a_plain_loop(spec, perf):
     np.testing.assert_allclose(s.values, want, rtol=1e-11, atol=1e-14)
 
 
+@pytest.mark.parametrize("spec, perf", SHAPES, ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize("pair", [(0, 3), (-4, 2), (-1, -2), (1, -3)])
+def test_any_pair_of_parameters_matches_a_plain_loop(spec, perf, pair):
+    """Weights and biases in the same layer, in later and earlier layers, in either
+    order -- every path of the grid code (incl. the one-row update for y's layer)."""
+    data, theta = random_problem(spec, perf, seed=3)
+    lx, ly = spec.labels[pair[0]], spec.labels[pair[1]]
+    s = evaluate_surface(spec, data, theta, lx, (-2, 2), ly, (-1, 3), (5, 4), perf)
+    want = naive_surface(spec, data, theta, lx, s.xs, ly, s.ys, perf)
+    np.testing.assert_allclose(s.values, want, rtol=1e-11, atol=1e-13)
+
+
 def test_chunking_gives_the_same_grid(book, monkeypatch):
     import engine.surface as surface
 
