@@ -29,6 +29,7 @@ import numpy as np
 
 from engine.history import COLUMNS, records_to_arrays
 from engine.optim import OPTIMIZERS
+from engine.session import run_state_from_dict, run_state_to_dict, trainer_state
 from engine.setup import setup_from_dict
 from engine.trainer import StopCriteria, Trainer
 
@@ -51,13 +52,15 @@ class Host:
         self._rate = math.inf
         self._hyper: dict | None = None
         self._attention = True
-        self._trainers: dict[int, tuple[Trainer, StopCriteria]] = {}  # the last run, to continue
+        # the last run, to continue: run id -> (trainer, criteria, start point)
+        self._trainers: dict[int, tuple[Trainer, StopCriteria, np.ndarray]] = {}
+        self._snapshot = False  # the app asked for the run's state (to save a session)
         self._early: list[dict] = []  # controls for a run that has not begun yet
 
     # ---- the reader thread ---------------------------------------------------------------
     def command(self, msg: dict[str, Any]) -> None:
         cmd = msg.get("cmd")
-        if cmd in ("start", "continue"):
+        if cmd in ("start", "continue", "restore"):
             with self._cond:  # end the current run; the new one takes over the controls
                 self._stop = True
                 self._attention = True
@@ -95,6 +98,8 @@ class Host:
             self._rate = decode_float(msg.get("value"))
         elif cmd == "hyper":
             self._hyper = dict(msg["value"])
+        elif cmd == "snapshot":
+            self._snapshot = True
         self._attention = True
         self._cond.notify_all()
 
@@ -113,6 +118,7 @@ class Host:
                     self.run_id = run
                     self._paused = bool(job.get("paused", False))
                     self._steps, self._stop, self._hyper = 0, False, None
+                    self._snapshot = False
                     self._rate = decode_float(job.get("rate"))
                     self._attention = True
                     early, self._early = self._early, []
@@ -120,7 +126,14 @@ class Host:
                         if msg.get("run") == run:
                             self._apply(msg["cmd"], msg)
                 reason = self._loop(run, trainer, emit_start)
-                self._send({"type": "finished", "run": run, "reason": reason})
+                self._send(
+                    {
+                        "type": "finished",
+                        "run": run,
+                        "reason": reason,
+                        "state": self._state(run, reason),
+                    }
+                )
             except Exception as exc:
                 log.exception("run %d failed", run)
                 self._send(
@@ -140,13 +153,31 @@ class Host:
                 raise RuntimeError(str(job["fail"]))
             obj = setup.objective()
             crit = setup.criteria
-            trainer = Trainer(obj, setup.make_optimizer(), np.array(job["x0"], float), crit)
-            self._trainers = {run: (trainer, crit)}
+            x0 = np.array(job["x0"], float)
+            trainer = Trainer(obj, setup.make_optimizer(), x0, crit)
+            self._trainers = {run: (trainer, crit, x0)}
             return trainer, True
+        if job["cmd"] == "restore":  # a saved session's run, continued exactly
+            setup = setup_from_dict(job["setup"])
+            st = run_state_from_dict(job["state"])
+            opt = setup.make_optimizer()
+            opt.load_state_dict(st.optimizer_state)
+            crit = StopCriteria.from_dict({**setup.criteria.to_dict(), "epochs": int(job["until"])})
+            trainer = Trainer(
+                setup.objective(),
+                opt,
+                st.x,
+                crit,
+                epoch=st.epoch,
+                val_best=st.val_best,
+                val_fails=st.val_fails,
+            )
+            self._trainers = {run: (trainer, crit, st.start)}
+            return trainer, False
         old = self._trainers.get(int(job["from"]))
         if old is None:
             raise ValueError("continue: that run is no longer available; start a new one")
-        tr, crit = old
+        tr, crit, x0 = old
         crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": tr.epoch + int(job["extra"])})
         trainer = Trainer(
             tr.objective,
@@ -157,8 +188,16 @@ class Host:
             val_best=tr.val_best,
             val_fails=tr.val_fails,
         )
-        self._trainers = {run: (trainer, crit)}
+        self._trainers = {run: (trainer, crit, x0)}
         return trainer, False
+
+    def _state(self, run: int, stop: str | None) -> dict | None:
+        """The run's state between epochs, JSON-ready (for saving a session)."""
+        entry = self._trainers.get(run)
+        if entry is None:
+            return None
+        trainer, crit, x0 = entry
+        return run_state_to_dict(trainer_state(trainer, x0, crit.epochs, stop))
 
     def _loop(self, run: int, trainer: Trainer, emit_start: bool) -> str:
         buf: list = []
@@ -174,7 +213,7 @@ class Host:
                     return rec.stop
             while True:
                 if self._attention:
-                    if buf and (self._paused or self._stop):
+                    if buf and (self._paused or self._stop or self._snapshot):
                         self._flush(run, buf)
                         last_flush = perf()
                     if not self._wait_turn(trainer):
@@ -205,6 +244,15 @@ class Host:
     def _wait_turn(self, trainer: Trainer) -> bool:
         with self._cond:
             while True:
+                if self._snapshot:  # every record before it has been sent
+                    self._snapshot = False
+                    self._send(
+                        {
+                            "type": "state",
+                            "run": self.run_id,
+                            "state": self._state(self.run_id, None),
+                        }
+                    )
                 if self._hyper is not None:
                     opt = trainer.optimizer
                     try:

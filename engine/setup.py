@@ -241,6 +241,21 @@ def setup_to_dict(setup: Setup) -> dict[str, Any]:
 
 def setup_from_dict(d: dict[str, Any]) -> Setup:
     """Inverse of :func:`setup_to_dict`; ``ValueError`` for anything malformed."""
+    if not isinstance(d, dict):
+        raise ValueError("setup: expected an object")
+    known = {
+        "network", "data", "theta", "free", "axes", "ranges", "optimizer", "hyper",
+        "criteria", "init", "seed", "performance",
+    }  # fmt: skip
+    extra = sorted(map(repr, set(d) - known))
+    if extra:
+        raise ValueError(f"setup: unknown field {extra[0]}")
+    if not isinstance(d.get("data"), dict):
+        raise ValueError("setup.data: expected an object")
+    fields = {f.name for f in dataclasses.fields(DataRecipe)}
+    extra = sorted(map(repr, set(d["data"]) - fields))
+    if extra:
+        raise ValueError(f"setup.data: unknown field {extra[0]}")
     try:
         data = dict(d["data"])
         for k in ("inputs", "targets"):
@@ -259,5 +274,7 @@ def setup_from_dict(d: dict[str, Any]) -> Setup:
             seed=int(d.get("seed", 0)),
             performance=str(d.get("performance", "sse")),
         )
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"setup: malformed ({type(exc).__name__}: {exc})") from None
+    except KeyError as exc:
+        raise ValueError(f"setup: the field {exc} is missing") from None
+    except TypeError as exc:
+        raise ValueError(f"setup: a field has the wrong type ({exc})") from None

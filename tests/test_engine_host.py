@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import threading
@@ -98,7 +99,13 @@ def test_a_run_streams_every_record_bit_for_bit(host):
     assert np.array_equal(table[:, 0], np.arange(701))
     assert np.array_equal(table[:, len(COLUMNS) :], np.array([r.x for r in ref]))
     assert np.array_equal(table[:, 2], [r.sse for r in ref])
-    assert frames[-1][0] == {"type": "finished", "run": 1, "reason": "epochs"}
+    end = frames[-1][0]
+    assert {k: end[k] for k in ("type", "run", "reason")} == {
+        "type": "finished",
+        "run": 1,
+        "reason": "epochs",
+    }
+    assert end["state"]["epoch"] == 700 and end["state"]["stop"] == "epochs"
 
 
 def test_pause_step_hyper_and_stop(host):
@@ -203,3 +210,33 @@ def test_engine_host_does_not_import_qt():
     code = "import bpgui.engine_host, sys; print(any(m.startswith('PySide6') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", ["sgd", "vlbp", "lm"])
+def test_snapshot_mid_run_then_restore_equals_one_long_run(host, name):
+    """The app saves a running session: the engine sends the state after every record
+    before it; a new engine restoring that state continues bit for bit."""
+    h, sink = host
+    hyper = {"lr": 0.02} if name == "sgd" else {}
+    s = Setup.from_preset("book-1-2-1")
+    s = s.replace(free=s.spec.labels, optimizer=name, hyper=hyper, criteria=StopCriteria(epochs=60))
+    x0 = np.array(s.theta) + np.random.default_rng(1).uniform(-1, 1, 7)
+    h.command({**start_msg(1, s, x0), "paused": True})
+    n = 5 if name == "lm" else 23  # LM converges in ~13 epochs here
+    h.command({"cmd": "step", "run": 1, "n": n})
+    sink.wait_for(lambda fs: len(records(fs, 1)) == n + 1)
+    h.command({"cmd": "snapshot", "run": 1})
+    frames = sink.wait_for(lambda fs: any(hd["type"] == "state" for hd, _ in fs))
+    state = next(hd["state"] for hd, _ in frames if hd["type"] == "state")
+    first = records(frames, 1)
+    assert state["epoch"] == n == int(first[-1, 0]) and state["stop"] is None
+    h.command({"cmd": "stop", "run": 1})
+    sink.wait_for(finished(1))
+    state = json.loads(json.dumps(state))  # as a session file would keep it
+    h.command({"cmd": "restore", "run": 2, "setup": setup_to_dict(s), "state": state, "until": 60})
+    frames = sink.wait_for(finished(2))
+    both = np.vstack([first, records(frames, 2)])
+    ref = direct(s, x0, 60)
+    assert both[:, 0].tolist() == [r.epoch for r in ref]
+    assert np.array_equal(both[:, len(COLUMNS) :], np.array([r.x for r in ref]))
+    assert frames[-1][0]["state"]["epoch"] == ref[-1].epoch  # the finished frame's state

@@ -74,8 +74,15 @@ def test_setup_round_trips_through_json():
     assert back == s
     a, b = s.data.build(), back.data.build()
     np.testing.assert_array_equal(a[0].T, b[0].T)
-    with pytest.raises(ValueError, match="malformed"):
+    with pytest.raises(ValueError, match="setup.data: expected an object"):
         setup_from_dict({"network": {}})
+    d = setup_to_dict(s)
+    with pytest.raises(ValueError, match="the field 'theta' is missing"):
+        setup_from_dict({k: v for k, v in d.items() if k != "theta"})
+    with pytest.raises(ValueError, match="setup: unknown field 'colour'"):
+        setup_from_dict({**d, "colour": "red"})
+    with pytest.raises(ValueError, match="setup.data: unknown field 'shape'"):
+        setup_from_dict({**d, "data": {**d["data"], "shape": 3}})
 
 
 def test_with_network_initializes_and_frees_everything():
