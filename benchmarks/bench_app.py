@@ -82,6 +82,7 @@ def app_round(app, seconds: float = 5.0, warmup: float = 1.0) -> dict:
         "p99": float(np.percentile(np.array(gaps) * 1000, 99)),
         "max": float(np.max(gaps) * 1000),
     }
+    win.document.modified = False  # no unsaved-changes prompt
     win.close()
     wait(0.3)
     return out
@@ -142,6 +143,7 @@ def memory_run(app, epochs: int = 1_000_000) -> list[tuple[int, float, float]]:
     win.start_new_run(win.start_x)
     loop.exec()
     timer.stop()
+    win.document.modified = False  # no unsaved-changes prompt
     win.close()
     return samples
 

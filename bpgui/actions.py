@@ -7,6 +7,20 @@ from PySide6.QtWidgets import QStyle, QWidget
 
 # name: (text, shortcut, tooltip, standard icon); the toolbar shows the text's first word
 SPECS = {
+    "new": ("&New session", "Ctrl+N", "a new session on the book's problem", "SP_FileIcon"),
+    "open": ("&Open session…", "Ctrl+O", "open a saved .bpgui session", "SP_DialogOpenButton"),
+    "save": (
+        "&Save session",
+        "Ctrl+S",
+        "save the session (settings, run, history)",
+        "SP_DialogSaveButton",
+    ),
+    "save_as": (
+        "Save session &as…",
+        "Ctrl+Shift+S",
+        "save the session under a new name",
+        "SP_DialogSaveButton",
+    ),
     "start": (
         "&Start / Resume",
         "Space",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -47,7 +48,7 @@ def make_application() -> QApplication:
     return app
 
 
-def main(experiment: str | None = None) -> int:
+def main(experiment: str | None = None, session: str | None = None) -> int:
     app = make_application()
     win = MainWindow()
     win.show()
@@ -58,6 +59,32 @@ def main(experiment: str | None = None) -> int:
             win.close()
 
         QTimer.singleShot(0, shown)
-    if experiment:
+        return app.exec()
+    _autosave_on_signals(app, win)
+    if session:
+        win.document.open(session)
+    elif experiment:
         win.load_experiment(experiment)
+    else:  # after a crash: offer what was autosaved
+        QTimer.singleShot(200, win.document.offer_recovery)
     return app.exec()
+
+
+def _autosave_on_signals(app, win) -> None:
+    """SIGTERM/SIGHUP (logout, shutdown, kill): autosave to the recovery file, then quit
+    without a prompt; the next start offers to restore it."""
+
+    def handler(signum, frame) -> None:
+        win.document.terminating = True
+        win.document.autosave()
+        win.close()
+        app.quit()
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            signal.signal(sig, handler)
+    # Python runs signal handlers only when it gets control: a timer lets it
+    tick = QTimer(app)
+    tick.timeout.connect(lambda: None)
+    tick.start(250)

@@ -1,31 +1,46 @@
-"""The ``bpgui`` command line: ``bpgui train`` and ``bpgui surface`` run headless.
+"""The ``bpgui`` command line: ``bpgui train``, ``bpgui surface`` and ``bpgui export`` run
+headless; ``bpgui [SESSION]`` opens the desktop app.
 
-This module imports no Qt.  Errors print one line and exit with status 2.
+This module imports no Qt (``export --plot`` imports it, offscreen, when asked to draw).
+Errors print one line and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 
 import numpy as np
 
 from engine.experiments import EXPERIMENTS, get_experiment
+from engine.export import (
+    atomic_write_text,
+    grid_csv,
+    history_csv,
+    params_csv,
+    params_json,
+    trajectory_csv,
+)
+from engine.history import History
 from engine.optim import OPTIMIZERS, make_optimizer
 from engine.presets import PRESETS, get_preset
 from engine.problem import make_objective, parse_hyper, start_point
+from engine.session import (
+    Session,
+    load_session,
+    save_session,
+    session_trainer,
+    trainer_state,
+)
 from engine.surface import evaluate_surface
 from engine.trainer import STOP_REASONS, StopCriteria, Trainer
 
 EXIT_USAGE = 2
+COMMANDS = ("train", "surface", "export")
 
 
 class CliError(Exception):
@@ -57,10 +72,23 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser(
         "train",
-        help="train a network and report the result",
-        description="Train on a preset problem.  Without --start the free parameters are "
-        "drawn uniformly in [-1, 1] from --seed; the other parameters keep the preset's "
-        "values.",
+        help="train a network (or continue a saved session) and report the result",
+        description="Train on a preset problem, or continue a saved session exactly where "
+        "it stands (bpgui train SESSION [--epochs N] [--save FILE]).  Without --start the "
+        "free parameters are drawn uniformly in [-1, 1] from --seed; the other parameters "
+        "keep the preset's values.",
+    )
+    t.add_argument(
+        "session",
+        nargs="?",
+        metavar="SESSION",
+        help="a .bpgui session file to continue (its network, data, optimizer and state; "
+        "--epochs then counts the additional epochs)",
+    )
+    t.add_argument(
+        "--save",
+        metavar="FILE.bpgui",
+        help="write the resulting session (history included) to this file",
     )
     t.add_argument("--preset", default="book-1-2-1", help=f"problem: {presets}")
     t.add_argument(
@@ -84,7 +112,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="hyperparameters, e.g. lr=1 (see README for each optimizer's)",
     )
-    t.add_argument("--epochs", type=int, default=1000, help="maximum epochs (default 1000)")
+    t.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="maximum epochs (default 1000); with SESSION: epochs to add (default: up to "
+        "the run's maximum if it was saved mid-run, else the session's epoch setting)",
+    )
     t.add_argument("--goal", type=float, default=0.0, help="stop when SSE <= GOAL (default 0)")
     t.add_argument(
         "--min-grad",
@@ -109,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
         "others fixed at the preset's values (or --at).  One CSV row per grid point with "
         "the header LABELX,LABELY,performance; the grid includes both ends of each range.",
     )
+    s.add_argument(
+        "session",
+        nargs="?",
+        metavar="SESSION",
+        help="use a saved session's network and data, the other parameters at its current values",
+    )
     s.add_argument("--preset", default="book-1-2-1", help=f"problem: {presets}")
     s.add_argument("--x", nargs=3, required=True, metavar=("LABEL", "MIN", "MAX"))
     s.add_argument("--y", nargs=3, required=True, metavar=("LABEL", "MIN", "MAX"))
@@ -122,10 +162,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--performance", default="sse", choices=("sse", "mse", "ce"))
     s.add_argument("--out", required=True, metavar="FILE.csv", help="output file")
+
+    e = sub.add_parser(
+        "export",
+        help="write a session's history, trajectory, parameters, contour grid or plots",
+        description="Export parts of a saved session to files other tools read.  Give any "
+        "of the outputs; each is written atomically.",
+    )
+    e.add_argument("session", metavar="SESSION", help="a .bpgui session file")
+    e.add_argument("--history", metavar="FILE.csv", help="every epoch: SSE, gradient norm, ...")
+    e.add_argument("--trajectory", metavar="FILE.csv", help="epoch and the free parameters")
+    e.add_argument(
+        "--params", metavar="FILE.csv|FILE.json", help="every parameter at the current point"
+    )
+    e.add_argument("--contour", metavar="FILE.csv", help="the contour grid over the two axes")
+    e.add_argument("--resolution", type=int, default=100, help="contour points per axis")
+    e.add_argument(
+        "--plot",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("WHICH", "FILE"),
+        help="draw a plot (contour, curves or response) to FILE.png or FILE.svg; repeatable",
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    session_path = None
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        session_path = argv.pop(0)  # bpgui SESSION: open it in the app
     args = _parser().parse_args(argv)
     try:
         with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
@@ -133,7 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _train(args)
             if args.command == "surface":
                 return _surface(args)
-        return _default(args.experiment)
+            if args.command == "export":
+                return _export(args)
+        if session_path is not None:
+            load_session(session_path)  # a clear error before any window opens
+        return _default(args.experiment, session_path)
     except (CliError, ValueError) as exc:
         print(f"bpgui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -142,16 +213,82 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _default(experiment: str | None = None) -> int:
+def _default(experiment: str | None = None, session: str | None = None) -> int:
     """No subcommand: open the desktop app (Qt is imported only here)."""
     if experiment is not None:
         get_experiment(experiment)  # a clear error before any window opens
     from bpgui.app import main as app_main
 
-    return app_main(experiment)
+    return app_main(experiment, session)
+
+
+def _train_session(args: argparse.Namespace) -> int:
+    s = load_session(args.session)
+    if args.epochs is not None and args.epochs < 0:
+        raise CliError("--epochs: must be >= 0")
+    trainer, fresh = session_trainer(s, args.epochs)
+    n = trainer.criteria.epochs - trainer.epoch
+    bar = _Progress(trainer.criteria.epochs) if sys.stderr.isatty() and not args.json else None
+    h = s.history if s.history is not None and not fresh else History(len(s.setup.free))
+    start = trainer.x if fresh else s.run.start
+    t0 = time.perf_counter()
+    buf, rec = [], None
+    for rec in trainer.run(emit_start=fresh):
+        buf.append(rec)
+        if len(buf) >= 65536:
+            h.append_records(buf)
+            buf.clear()
+        if bar is not None and rec.epoch % 256 == 0:
+            bar.update(rec.epoch, rec.sse)
+    if buf:
+        h.append_records(buf)
+    elapsed = time.perf_counter() - t0
+    if bar is not None and rec is not None:
+        bar.close(rec.epoch, rec.sse)
+    # rec is None: nothing to do, the run already stands at its maximum
+    stop = rec.stop if rec is not None else s.run.stop if s.run is not None else None
+    s.history = h
+    s.run = trainer_state(trainer, start, trainer.criteria.epochs, stop)
+    s.start = None
+    x = trainer.x
+    theta = s.setup.full_theta(x)
+    last = h.last() if len(h) else {"sse": math.nan, "grad_norm": math.nan}
+    if args.save:
+        save_session(s, args.save)
+    result = {
+        "session": args.session,
+        "optimizer": s.setup.optimizer,
+        "free": list(s.setup.free),
+        "epochs": trainer.epoch,
+        "epochs_run": n if rec is not None else 0,
+        "performance": _num(last["performance"]) if "performance" in last else None,
+        "sse": _num(last["sse"]),
+        "grad_norm": _num(last["grad_norm"]),
+        "stop_reason": stop,
+        "params": {lab: _num(v) for lab, v in zip(s.setup.spec.labels, theta, strict=True)},
+        "elapsed_s": round(elapsed, 6),
+        "saved": args.save,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{s.setup.optimizer}: continued to epoch {trainer.epoch:,} in {elapsed:.2f} s, "
+            f"SSE {last['sse']:.6g}, |grad| {last['grad_norm']:.3g}"
+        )
+        print(f"stopped: {STOP_REASONS.get(stop, stop)}")
+        if args.save:
+            print(f"saved {args.save}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.session is not None:
+        return _train_session(args)
+    if args.save:
+        raise CliError("--save: needs a SESSION to continue (bpgui train SESSION --save FILE)")
+    if args.epochs is None:
+        args.epochs = 1000
     preset = get_preset(args.preset)
     obj = make_objective(preset, args.free, performance=args.performance)
     hyper = parse_hyper(args.optimizer, args.hyper)
@@ -208,33 +345,38 @@ def _num(v: float) -> float | str:
 
 
 def _surface(args: argparse.Namespace) -> int:
-    preset = get_preset(args.preset)
     at = {}
     for item in args.at:
         label, sep, text = item.partition("=")
         if not sep:
             raise CliError(f"--at: expected LABEL=VALUE, got {item!r}")
         at[label.strip()] = _float(text, f"--at {label}")
-    obj = make_objective(preset, None, at)
+    if args.session is not None:
+        s = load_session(args.session)
+        x = s.run.x if s.run is not None else None
+        theta = s.setup.full_theta(x) if x is not None else np.array(s.setup.theta)
+        for label, v in at.items():
+            theta[s.setup.spec.index(label)] = v
+        spec, (data, _), perf = s.setup.spec, s.setup.data.build(), s.setup.performance
+        if args.performance != "sse":
+            perf = args.performance
+    else:
+        preset = get_preset(args.preset)
+        obj = make_objective(preset, None, at)
+        spec, data, theta, perf = obj.spec, obj.data, obj.base, args.performance
     (xl, xlo, xhi), (yl, ylo, yhi) = args.x, args.y
     surf = evaluate_surface(
-        obj.spec,
-        obj.data,
-        obj.base,
+        spec,
+        data,
+        theta,
         xl,
         (_float(xlo, "--x MIN"), _float(xhi, "--x MAX")),
         yl,
         (_float(ylo, "--y MIN"), _float(yhi, "--y MAX")),
         args.resolution,
-        args.performance,
+        perf,
     )
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([surf.x_label, surf.y_label, "performance"])
-    X, Y = np.meshgrid(surf.xs, surf.ys, indexing="ij")
-    for x, y, v in zip(X.ravel(), Y.ravel(), surf.values.ravel(), strict=True):
-        w.writerow([repr(float(x)), repr(float(y)), repr(float(v))])
-    atomic_write_text(args.out, buf.getvalue())
+    atomic_write_text(args.out, grid_csv(surf))
     x, y, v = surf.argmin()
     print(
         f"wrote {surf.values.size} points to {args.out}; lowest {v:.6g} at "
@@ -242,6 +384,52 @@ def _surface(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    s = load_session(args.session)
+    outputs = [args.history, args.trajectory, args.params, args.contour, *args.plot]
+    if not any(outputs):
+        raise CliError("export: name at least one output (--history, --trajectory, ...)")
+    labels = s.setup.free
+    x = s.run.x if s.run is not None else None
+    written = []
+    if args.history or args.trajectory:
+        if s.history is None:
+            raise CliError("export: the session has no history yet (train it first)")
+        if args.history:
+            atomic_write_text(args.history, history_csv(s.history, labels))
+            written.append(args.history)
+        if args.trajectory:
+            atomic_write_text(args.trajectory, trajectory_csv(s.history, labels))
+            written.append(args.trajectory)
+    if args.params:
+        if args.params.lower().endswith(".json"):
+            atomic_write_text(args.params, params_json(s.setup, x))
+        elif args.params.lower().endswith(".csv"):
+            atomic_write_text(args.params, params_csv(s.setup, x))
+        else:
+            raise CliError("--params: the file name must end in .csv or .json")
+        written.append(args.params)
+    if args.contour:
+        atomic_write_text(args.contour, grid_csv(session_surface(s, args.resolution)))
+        written.append(args.contour)
+    if args.plot:
+        from bpgui.export_plots import export_plots  # Qt, offscreen
+
+        written += export_plots(s, [(w, f) for w, f in args.plot])
+    print("wrote " + ", ".join(written), file=sys.stderr)
+    return 0
+
+
+def session_surface(s: Session, resolution: int):
+    """The contour grid of a session's view: its two axes and ranges, at its current point."""
+    setup = s.setup
+    x = s.run.x if s.run is not None else None
+    theta = setup.full_theta(x) if x is not None else np.array(setup.theta)
+    data, _ = setup.data.build()
+    (xl, yl), (xr, yr) = setup.axes, setup.ranges
+    return evaluate_surface(setup.spec, data, theta, xl, xr, yl, yr, resolution, setup.performance)
 
 
 def _float(text: str, what: str) -> float:
@@ -252,22 +440,6 @@ def _float(text: str, what: str) -> float:
     if not math.isfinite(v):
         raise CliError(f"{what}: must be finite, got {text!r}")
     return v
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: never half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CliError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".bpgui-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class _Progress:

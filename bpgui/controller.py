@@ -24,7 +24,7 @@ import time
 import weakref
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
 from engine.history import COLUMNS, History
 from engine.setup import Setup, setup_to_dict
@@ -154,6 +154,10 @@ class TrainingController(QObject):
         self.engine: EngineProcess | None = None
         self._t0 = 0.0
         self.fail_next: str | None = None  # test hook: the next run raises this in the engine
+        self.last_state: dict | None = None  # the run's state when it last ended (to save)
+        self._restore: dict | None = None  # a saved run to continue: sent on the next Start
+        self._snapshot: tuple[dict, int] | None = None  # (state, history length) on request
+        self._snapshot_loop: QEventLoop | None = None
         self.ensure_engine()
 
     def ensure_engine(self) -> None:
@@ -170,6 +174,7 @@ class TrainingController(QObject):
         self.setup = setup
         self.history = History(len(setup.free))
         self.last_stop = self.last_error = None
+        self.last_state = self._restore = None
         self.max_epochs = setup.criteria.epochs
         msg = {
             "cmd": "start",
@@ -185,23 +190,75 @@ class TrainingController(QObject):
 
     def resume_run(self, extra_epochs: int, paused: bool = False) -> bool:
         """Continue the finished run from its last point for ``extra_epochs`` more
-        (same optimizer state)."""
+        (same optimizer state).  A run restored from a session saved mid-run goes on to
+        its own maximum instead."""
         if self.history is None or self._active or self.engine is None:
             return False
         self.run_id += 1
         self.history.stop = None
+        restore, self._restore = self._restore, None
+        if restore is not None:  # the engine has never seen this run: send its state
+            state = restore["state"]
+            pending = state["stop"] is None and state["max_epochs"] > self.epoch
+            self.max_epochs = state["max_epochs"] if pending else self.epoch + extra_epochs
+            msg = {
+                "cmd": "restore",
+                "run": self.run_id,
+                "setup": restore["setup"],
+                "state": state,
+                "until": self.max_epochs,
+            }
+        else:
+            self.max_epochs = self.epoch + extra_epochs
+            msg = {
+                "cmd": "continue",
+                "run": self.run_id,
+                "from": self.run_id - 1,
+                "extra": int(extra_epochs),
+            }
         self.last_stop = None
-        self.max_epochs = self.epoch + extra_epochs
-        msg = {
-            "cmd": "continue",
-            "run": self.run_id,
-            "from": self.run_id - 1,
-            "extra": int(extra_epochs),
-            "paused": paused,
-            "rate": encode_float(self.rate),
-        }
+        msg.update(paused=paused, rate=encode_float(self.rate))
         self._launch(msg, paused)
         return True
+
+    def restore(self, setup: Setup, state: dict, history: History) -> None:
+        """Make a saved run current (idle): Start continues it exactly."""
+        self.discard()
+        self.run_id += 1
+        self.setup = setup
+        self.history = history
+        self.epoch = int(state["epoch"])
+        self.max_epochs = int(state["max_epochs"])
+        self.last_stop = state["stop"] or "stopped"  # saved while running: continuable
+        self.history.stop = state["stop"]
+        self.last_error = None
+        self.last_state = state
+        self._restore = {"setup": setup_to_dict(setup), "state": state}
+
+    def current_state(self, timeout_s: float = 5.0) -> tuple[dict, int] | None:
+        """The run's state and how many history rows it covers, for saving a session.
+
+        Idle: the state the run ended with.  Running or paused: the engine is asked for a
+        snapshot between two epochs (the run goes on) and this waits for it."""
+        if self.history is None:
+            return None
+        if not self._active:
+            return (self.last_state, len(self.history)) if self.last_state else None
+        self._snapshot = None
+        self._control("snapshot")
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
+        self._snapshot_loop = loop
+        timer.start(int(timeout_s * 1000))
+        if self._snapshot is None and self._active:
+            loop.exec()
+        self._snapshot_loop = None
+        timer.stop()
+        if self._snapshot is None and not self._active and self.last_state:
+            return self.last_state, len(self.history)  # it ended meanwhile
+        return self._snapshot
 
     def _launch(self, msg: dict, paused: bool) -> None:
         self._active = True
@@ -280,14 +337,23 @@ class TrainingController(QObject):
             self.history.extend(cols, table[:, ncol:], header.get("stop"))
             self.epoch = int(table[-1, 0])
             self.records_added.emit()
+        elif kind == "state":
+            self._snapshot = (header["state"], len(self.history))
+            if self._snapshot_loop is not None:
+                self._snapshot_loop.quit()
         elif kind == "finished":
             self._active = False
+            self.last_state = header.get("state")
+            if self._snapshot_loop is not None:
+                self._snapshot_loop.quit()
             self.last_stop = header["reason"]
             self.history.stop = header["reason"]
             self._set_state("idle")
             self.run_finished.emit(header["reason"])
         elif kind == "failed":
             self._active = False
+            if self._snapshot_loop is not None:
+                self._snapshot_loop.quit()
             self.last_stop = "failed"
             self.last_error = header.get("message", "unknown error")
             self._set_state("idle")
@@ -296,6 +362,8 @@ class TrainingController(QObject):
     def _on_died(self, message: str) -> None:
         was_active = self._active
         self._active = False
+        if self._snapshot_loop is not None:
+            self._snapshot_loop.quit()
         self.engine = None
         self._set_state("idle")
         if was_active:

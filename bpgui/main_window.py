@@ -29,6 +29,7 @@ from engine.trainer import STOP_REASONS
 
 from .actions import Actions
 from .controller import TrainingController
+from .document import Document
 from .panes.network import NetworkPane
 from .panes.optimizer import OptimizerPane
 from .panes.plots import PlotsPane
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.restarts_dock)
         self.restarts_dock.hide()
         self.setCentralWidget(self.plots)
+        self.setAcceptDrops(True)
+        self.document = Document(self)
         self._build_menus()
         self._build_toolbar()
         self._build_status()
@@ -99,12 +102,42 @@ class MainWindow(QMainWindow):
         self.frame_timer.start()
         self.apply_setup(self.setup, problem_changed=True)
         self._state_changed("idle")
+        self.document.modified = False
+        self.document.update_title()
 
     # ---- construction ----------------------------------------------------------------
     def _build_menus(self) -> None:
         a = self.actions
         mb = self.menuBar()
         m = mb.addMenu("&File")
+        for act in (a.new, a.open):
+            m.addAction(act)
+        self.recent_menu = m.addMenu("Open &recent")
+        self.rebuild_recent_menu()
+        for act in (a.save, a.save_as):
+            m.addAction(act)
+        ex = m.addMenu("&Export")
+        for what, text in (
+            ("contour-png", "Contour plot as PNG…"),
+            ("contour-svg", "Contour plot as SVG…"),
+            ("curves-png", "Error curves as PNG…"),
+            ("curves-svg", "Error curves as SVG…"),
+            ("response-png", "Network response as PNG…"),
+            ("response-svg", "Network response as SVG…"),
+            (None, None),
+            ("history", "History (every epoch) as CSV…"),
+            ("trajectory", "Weight trajectory as CSV…"),
+            ("grid", "Contour grid as CSV…"),
+            ("params-csv", "Parameters as CSV…"),
+            ("params-json", "Parameters as JSON…"),
+        ):
+            if what is None:
+                ex.addSeparator()
+                continue
+            act = ex.addAction(text)
+            act.setData(what)
+            act.triggered.connect(lambda _=False, w=what: self.document.export(w))
+        m.addSeparator()
         m.addAction(a.quit)
         m = mb.addMenu("&Run")
         for act in (a.start, a.pause, a.step, a.stop, a.reset):
@@ -187,6 +220,10 @@ class MainWindow(QMainWindow):
         a.gradcheck.triggered.connect(self.run_gradient_check)
         a.restarts.triggered.connect(self._show_restarts)
         a.quit.triggered.connect(self.close)
+        a.new.triggered.connect(self.document.new)
+        a.open.triggered.connect(lambda: self.document.open())
+        a.save.triggered.connect(self.document.save)
+        a.save_as.triggered.connect(lambda: self.document.save_as())
         a.about.triggered.connect(self._about)
         c.records_added.connect(self._mark_dirty)
         c.run_finished.connect(self._run_finished)
@@ -217,6 +254,7 @@ class MainWindow(QMainWindow):
         their values) ends the current run; a changed view only redraws.  ``objective``:
         the setup's, when the caller already built it."""
         old = self.setup
+        self.document.mark_modified()
         if problem_changed is None:
             problem_changed = any(
                 getattr(old, f) != getattr(setup, f)
@@ -271,6 +309,7 @@ class MainWindow(QMainWindow):
 
     def _hyper_changed(self, hyper: dict) -> None:
         self.setup = self.setup.replace(hyper=hyper)
+        self.document.mark_modified()
         running = self.controller.setup
         if running is not None and running.optimizer == self.setup.optimizer:
             self.controller.set_hyper(hyper)
@@ -354,6 +393,41 @@ class MainWindow(QMainWindow):
     # ---- from the controller ---------------------------------------------------------
     def _mark_dirty(self) -> None:
         self._dirty = True
+        self.document.mark_modified()
+
+    def rebuild_recent_menu(self) -> None:
+        m = self.recent_menu
+        m.clear()
+        items = self.document.recent.list()
+        for i, path in enumerate(items, 1):
+            act = m.addAction(f"&{i} {path}")
+            act.setData(path)
+            act.triggered.connect(lambda _=False, p=path: self.document.open(p))
+        if not items:
+            m.addAction("(none yet)").setEnabled(False)
+
+    # ---- drag and drop of session files ------------------------------------------------
+    @staticmethod
+    def _dropped_session(event) -> str | None:
+        md = event.mimeData()
+        if not md.hasUrls():
+            return None
+        for url in md.urls():
+            if url.isLocalFile() and url.toLocalFile().endswith(".bpgui"):
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_session(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_session(event)
+        if path:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.document.open(path))  # after the drop ends
 
     def _redraw(self) -> None:
         if not self._dirty:
@@ -493,6 +567,7 @@ class MainWindow(QMainWindow):
         self.restarts.run()
 
     def _restarts_done(self, res) -> None:
+        self.document.mark_modified()
         paths = []
         for i in range(res.path.shape[1]):
             xs, ys = self.setup.axis_values(res.path[:, i, :])
@@ -525,6 +600,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 0 if error else 15_000)
 
     def closeEvent(self, event) -> None:
+        doc = self.document
+        if not doc.terminating:
+            if not doc.maybe_save():
+                event.ignore()
+                return
+            doc.discard_recovery()  # saved or discarded on purpose: nothing to recover
+        doc.timer.stop()
         self.frame_timer.stop()
         self.controller.shutdown()
         self.restarts.shutdown()

@@ -64,6 +64,7 @@ def main() -> int:
     win.plots.tabs.setCurrentIndex(1)
     wait(2.0)
     shot("surface-3d")
+    win.document.modified = False  # no unsaved-changes prompt
     win.close()
     wait(0.3)
     return 0

@@ -176,6 +176,31 @@ class RestartsPane(QWidget):
 
     def _done(self, res: BatchResult) -> None:
         self._end()
+        self.show_result(res)
+
+    def settings(self) -> dict:
+        return {
+            "count": self.count.value(),
+            "method": self.method.currentText(),
+            "epochs": self.epochs.value(),
+            "seed": self.seed.value(),
+        }
+
+    def restore(self, res: BatchResult | None, settings: dict) -> None:
+        """A saved session's restarts: its settings and (if any) its results."""
+        for key, box in (("count", self.count), ("epochs", self.epochs), ("seed", self.seed)):
+            v = settings.get(key)
+            if isinstance(v, int) and not isinstance(v, bool):
+                box.setValue(v)
+        if settings.get("method") in BATCH_METHODS:
+            self.method.setCurrentText(settings["method"])
+        self.result = None
+        self.table.setRowCount(0)
+        self.summary.setText("")
+        if res is not None:
+            self.show_result(res)
+
+    def show_result(self, res: BatchResult) -> None:
         self.result = res
         names = classify(res)
         self.table.setRowCount(len(res.performance))

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
+from bpgui.document import Document
 from bpgui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path):
+    """Recent files and recovery files in a temporary folder; the unsaved-changes prompt
+    answers "discard" unless a test says otherwise."""
+    monkeypatch.setenv("BPGUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setattr(Document, "ask_save_changes", lambda self: "discard")
 
 
 @pytest.fixture

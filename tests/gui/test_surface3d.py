@@ -3,6 +3,7 @@ saying why).  The offscreen fallback is tested in test_window.py."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,7 @@ SCRIPT = textwrap.dedent(
     arr = np.array([img.pixelColor(x, y).green() for x in range(0, img.width(), 37)
                     for y in range(0, img.height(), 37)])
     assert arr.std() > 5, "the 3-D view drew nothing"
+    win.document.modified = False  # no unsaved-changes prompt
     win.close()
     print("3D-OK")
     """
@@ -52,12 +54,13 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run not installed (apt: xvfb)")
-def test_3d_surface_and_path_render_under_xvfb():
+def test_3d_surface_and_path_render_under_xvfb(tmp_path):
+    env = {**os.environ, "BPGUI_CONFIG_DIR": str(tmp_path), "QT_QPA_PLATFORM": "xcb"}
     out = subprocess.run(
         ["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", sys.executable, "-c", SCRIPT],
         capture_output=True,
         text=True,
         timeout=180,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "xcb"},
+        env=env,
     )
     assert "3D-OK" in out.stdout, out.stdout[-2000:] + out.stderr[-4000:]

@@ -1,0 +1,447 @@
+"""The open session as a document: New, Open, Save, Save As, recent files, the title's
+unsaved mark, the prompt before losing work, autosave and crash recovery, and exports.
+
+The session file itself (format, validation, atomic writing) is ``engine.session``; this
+module gathers the window's state into a :class:`~engine.session.Session` and puts a
+loaded one back.  Nothing the user has open changes unless a file loaded completely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from engine.export import (
+    atomic_write_text,
+    grid_csv,
+    history_csv,
+    params_csv,
+    params_json,
+    trajectory_csv,
+)
+from engine.history import COLUMNS, History
+from engine.session import (
+    SUFFIX,
+    Session,
+    SessionError,
+    load_session,
+    run_state_from_dict,
+    run_state_to_dict,
+    save_session,
+)
+from engine.setup import Setup
+
+AUTOSAVE_MS = 60_000
+MAX_RECENT = 8
+FILTER = f"bpgui sessions (*{SUFFIX});;All files (*)"
+
+
+def config_dir() -> Path:
+    """Where bpgui keeps its own settings (recent files, recovery files):
+    ``$BPGUI_CONFIG_DIR``, else the platform's config folder + ``/bpgui``."""
+    env = os.environ.get("BPGUI_CONFIG_DIR")
+    if env:
+        return Path(env)
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+    return Path(base or Path.home() / ".config") / "bpgui"
+
+
+class RecentFiles:
+    """The most recently opened or saved sessions, newest first, in a small JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def list(self) -> list[str]:
+        try:
+            items = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        if not isinstance(items, list):
+            return []
+        return [p for p in items if isinstance(p, str)][:MAX_RECENT]
+
+    def add(self, path: str | Path) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [q for q in self.list() if q != p]
+        self._write(items[:MAX_RECENT])
+
+    def remove(self, path: str) -> None:
+        self._write([q for q in self.list() if q != path])
+
+    def _write(self, items: list[str]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(items, indent=1))
+        except (OSError, ValueError):
+            pass  # a read-only config folder: no recent list, nothing else breaks
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def history_head(h: History, k: int) -> History:
+    """The first ``k`` rows of ``h`` (a copy; ``h`` itself when that is all of it)."""
+    if k >= len(h):
+        return h
+    out = History(h.n_free, capacity=max(k, 16))
+    out.extend({c: h.column(c)[:k] for c in COLUMNS}, h.x[:k])
+    return out
+
+
+class Document(QObject):
+    """The window's session document.  ``win`` is the :class:`MainWindow`."""
+
+    def __init__(self, win) -> None:
+        super().__init__(win)
+        self.win = win
+        self.path: Path | None = None
+        self.modified = False
+        self.terminating = False  # closing on a signal: keep the recovery file, no prompt
+        self._generation = 0  # bumped by every change
+        self._autosaved = 0
+        cfg = config_dir()
+        self.recent = RecentFiles(cfg / "recent.json")
+        self.recovery_dir = cfg / "recovery"
+        self.recovery_path = self.recovery_dir / f"recovery-{os.getpid()}{SUFFIX}"
+        self.timer = QTimer(self)
+        self.timer.setInterval(AUTOSAVE_MS)
+        self.timer.timeout.connect(self.autosave)
+        self.timer.start()
+        self.last_error = ""
+        self.update_title()
+
+    # ---- title and the unsaved mark ---------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path is not None else "Untitled"
+
+    def update_title(self) -> None:
+        self.win.setWindowTitle(f"{self.name}[*] — bpgui")
+        self.win.setWindowModified(self.modified)
+
+    def mark_modified(self) -> None:
+        self._generation += 1
+        if not self.modified:
+            self.modified = True
+            self.update_title()
+
+    def _set_clean(self, path: Path | None) -> None:
+        self.path = path
+        self.modified = False
+        self.update_title()
+
+    # ---- the window <-> a Session --------------------------------------------------------
+    def capture(self) -> Session:
+        """The window's session as it stands (a running run is snapshotted between two
+        epochs and goes on)."""
+        w = self.win
+        c = w.controller
+        s = Session(w.setup, start=None if w.start_x is None else np.array(w.start_x, float))
+        got = c.current_state() if c.history is not None and len(c.history) else None
+        if got is not None:
+            state, k = got
+            s.run = run_state_from_dict(state)
+            s.history = history_head(c.history, k)
+            s.history.stop = state.get("stop")
+        s.restarts = w.restarts.result
+        s.restarts_settings = w.restarts.settings()
+        s.view = {
+            "colour_scale": "log" if w.plots.scale.currentIndex() == 0 else "linear",
+            "resolution": int(w.plots.resolution.currentData()),
+            "curves_log_x": w.plots.curves.log_x.isChecked(),
+            "plot_tab": w.plots.tabs.currentIndex(),
+            "setup_tab": w.left_tabs.currentIndex(),
+            "restarts_open": w.restarts_dock.isVisible(),
+            "speed": w.speed.value(),
+            "window": {
+                "width": w.width(),
+                "height": w.height(),
+                "maximized": w.isMaximized(),
+            },
+        }
+        return s
+
+    def restore(self, s: Session) -> None:
+        """Show ``s`` in the window exactly as it was saved; Start continues its run."""
+        w = self.win
+        w.controller.discard()
+        w.apply_setup(s.setup, problem_changed=True)
+        start = s.run.start if s.run is not None else s.start
+        w.start_x = None if start is None else np.array(start, float)
+        w.plots.reset_run(w.start_x)
+        if s.run is not None and s.history is not None:
+            w.controller.restore(s.setup, run_state_to_dict(s.run), s.history)
+            w._reset_pending = False
+            w.plots.decimator.reset()
+            w.plots.show_history(s.history, True, True)
+            w.network_pane.diagram.set_theta(s.setup.full_theta(s.history.x[-1]))
+            w._update_status_fields(s.history)
+            more = (
+                "continues the run"
+                if s.run.stop in (None, "epochs", "time", "stopped")
+                else "starts again"
+            )
+            w.plots.hint.setText(f"Epoch {s.run.epoch:,} of a saved session: Start (Space) {more}.")
+            if len(s.setup.free) > 2:
+                w.plots.request_surface(s.history.x[-1], s.run.epoch)
+        w.restarts.restore(s.restarts, s.restarts_settings)
+        if s.restarts is None:
+            w.plots.contour.set_restarts([])
+            w.plots.curves.set_overlays([])
+        self._apply_view(s.view)
+
+    def _apply_view(self, v: dict) -> None:
+        w = self.win
+        if "colour_scale" in v:
+            w.plots.scale.setCurrentIndex(0 if v["colour_scale"] == "log" else 1)
+        if "resolution" in v:
+            i = w.plots.resolution.findData(v["resolution"])
+            if i >= 0:
+                w.plots.resolution.setCurrentIndex(i)
+        if "curves_log_x" in v:
+            w.plots.curves.log_x.setChecked(bool(v["curves_log_x"]))
+        if "plot_tab" in v and 0 <= v["plot_tab"] < w.plots.tabs.count():
+            w.plots.tabs.setCurrentIndex(v["plot_tab"])
+        if "setup_tab" in v and 0 <= v["setup_tab"] < w.left_tabs.count():
+            w.left_tabs.setCurrentIndex(v["setup_tab"])
+        if "restarts_open" in v:
+            w.restarts_dock.setVisible(bool(v["restarts_open"]))
+        if "speed" in v and w.speed.minimum() <= v["speed"] <= w.speed.maximum():
+            w.speed.setValue(v["speed"])
+        win = v.get("window")
+        if isinstance(win, dict) and not w.isMaximized():
+            width, height = win.get("width"), win.get("height")
+            if isinstance(width, int) and isinstance(height, int) and 400 <= width <= 10000:
+                w.resize(width, max(300, min(height, 10000)))
+
+    # ---- commands ------------------------------------------------------------------------------
+    def new(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self.restore(Session(Setup.from_preset("book-1-2-1")))
+        self.win.plots.hint.setText("Click on the contour to start training.")
+        self._set_clean(None)
+        self.win.show_message("new session on the book's problem")
+        return True
+
+    def open(self, path: str | Path | None = None) -> bool:
+        """Open a session (a dialog when ``path`` is None).  On any error: one clear
+        message, and the session that was open stays open and unchanged."""
+        if not self.maybe_save():
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self.win, "Open session", self._folder(), FILTER)
+            if not path:
+                return False
+        try:
+            s = load_session(path)
+        except SessionError as exc:
+            self.error("Cannot open the session", str(exc))
+            if not Path(path).exists():
+                self.recent.remove(str(path))
+                self.win.rebuild_recent_menu()
+            return False
+        self.restore(s)
+        self._set_clean(Path(path))
+        self.recent.add(path)
+        self.win.rebuild_recent_menu()
+        self.win.show_message(f"opened {Path(path).name} (epoch {s.epochs:,})")
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._save_to(self.path)
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            suggested = str(self.path or Path(self._folder()) / f"session{SUFFIX}")
+            path, _ = QFileDialog.getSaveFileName(self.win, "Save session as", suggested, FILTER)
+            if not path:
+                return False
+            if not Path(path).suffix:
+                path += SUFFIX
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        t0 = time.perf_counter()
+        try:
+            s = self.capture()
+            save_session(s, path)
+        except SessionError as exc:
+            self.error("Cannot save the session", str(exc))
+            return False
+        self._set_clean(path)
+        self.recent.add(path)
+        self.win.rebuild_recent_menu()
+        dt = time.perf_counter() - t0
+        self.win.show_message(f"saved {path.name} (epoch {s.epochs:,}, {dt:.2f} s)")
+        return True
+
+    def maybe_save(self) -> bool:
+        """Before work is replaced or closed: save / discard / cancel.  True: go on."""
+        if not self.modified:
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def ask_save_changes(self) -> str:
+        box = QMessageBox(self.win)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"Save the changes to {self.name}?")
+        box.setInformativeText("Your training history and settings are lost if you don't save.")
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        res = box.exec()
+        return {
+            QMessageBox.StandardButton.Save: "save",
+            QMessageBox.StandardButton.Discard: "discard",
+        }.get(QMessageBox.StandardButton(res), "cancel")
+
+    def error(self, title: str, message: str) -> None:
+        self.last_error = message
+        self.win.show_message(message, error=True)
+        box = QMessageBox(self.win)
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle(title)
+        box.setText(message)
+        box.open()
+        self.win.error_box = box
+
+    def _folder(self) -> str:
+        if self.path is not None:
+            return str(self.path.parent)
+        recent = self.recent.list()
+        return str(Path(recent[0]).parent) if recent else str(Path.cwd())
+
+    # ---- autosave and recovery -----------------------------------------------------------------
+    def autosave(self) -> bool:
+        """Write the session to this window's recovery file if it changed since the last
+        autosave (every minute, and when the app is terminated)."""
+        if not self.modified or self._autosaved == self._generation:
+            return False
+        gen = self._generation
+        try:
+            self.recovery_dir.mkdir(parents=True, exist_ok=True)
+            save_session(self.capture(), self.recovery_path)
+        except (SessionError, OSError) as exc:
+            self.win.show_message(f"autosave failed: {exc}", error=True)
+            return False
+        self._autosaved = gen
+        return True
+
+    def discard_recovery(self) -> None:
+        with contextlib.suppress(OSError):
+            self.recovery_path.unlink()
+
+    def stale_recovery_files(self) -> list[Path]:
+        """Recovery files left by bpgui processes that are no longer running (a crash)."""
+        out = []
+        for p in sorted(self.recovery_dir.glob(f"recovery-*{SUFFIX}")):
+            try:
+                pid = int(p.stem.split("-", 1)[1])
+            except (IndexError, ValueError):
+                continue
+            if pid != os.getpid() and not _pid_alive(pid):
+                out.append(p)
+        return out
+
+    def offer_recovery(self, ask=None) -> bool:
+        """At start-up: offer to restore what a crashed bpgui autosaved.  ``ask(path)``
+        returns True to restore (default: a question dialog)."""
+        files = self.stale_recovery_files()
+        if not files:
+            return False
+        newest = max(files, key=lambda p: p.stat().st_mtime)
+        ask = ask or self._ask_recover
+        restored = False
+        if ask(newest):
+            try:
+                s = load_session(newest)
+            except SessionError as exc:
+                self.error("Cannot restore the autosaved session", str(exc))
+            else:
+                self.restore(s)
+                self.path = None
+                self.mark_modified()
+                self.win.show_message("restored the autosaved session: save it to keep it")
+                restored = True
+        for p in files:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        return restored
+
+    def _ask_recover(self, path: Path) -> bool:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+        res = QMessageBox.question(
+            self.win,
+            "Restore unsaved work?",
+            f"bpgui did not close normally. Restore the session it autosaved at {when}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        return res == QMessageBox.StandardButton.Yes
+
+    # ---- exports --------------------------------------------------------------------------------
+    def export(self, what: str, path: str | Path | None = None) -> bool:
+        """``what``: contour-png, contour-svg, curves-png, curves-svg, response-png,
+        response-svg, history, trajectory, grid, params-csv, params-json."""
+        from .export_plots import PLOT_NAMES, export_plot
+
+        kind, _, fmt = what.partition("-")
+        if path is None:
+            ext = {"history": "csv", "trajectory": "csv", "grid": "csv"}.get(kind, fmt)
+            base = self.path.stem if self.path else "bpgui"
+            suggested = str(Path(self._folder()) / f"{base}-{kind}.{ext}")
+            path, _ = QFileDialog.getSaveFileName(
+                self.win, f"Export {kind}", suggested, f"{ext.upper()} (*.{ext})"
+            )
+            if not path:
+                return False
+        w = self.win
+        h = w.controller.history
+        try:
+            if kind in PLOT_NAMES:
+                export_plot(w, kind, path)
+            elif kind in ("history", "trajectory"):
+                if h is None or len(h) == 0:
+                    raise ValueError("nothing trained yet: there is no history to export")
+                fn = history_csv if kind == "history" else trajectory_csv
+                atomic_write_text(path, fn(h, w.setup.free))
+            elif kind == "grid":
+                surf = w.plots.surface
+                if surf is None:
+                    raise ValueError("the contour has not been computed yet")
+                atomic_write_text(path, grid_csv(surf.surface))
+            elif kind == "params":
+                x = h.x[-1] if h is not None and len(h) else w.start_x
+                fn = params_json if fmt == "json" else params_csv
+                atomic_write_text(path, fn(w.setup, x))
+            else:
+                raise ValueError(f"unknown export {what!r}")
+        except (ValueError, OSError) as exc:
+            self.error("Export failed", str(exc))
+            return False
+        w.show_message(f"exported {Path(path).name}")
+        return True

@@ -1,0 +1,110 @@
+"""Exports to plain files other tools read: CSV and JSON.  Qt-free.
+
+Numbers are written with ``repr`` (shortest round-trip form), so a value read back is the
+value trained; non-finite values are written ``nan``/``inf`` in CSV and as strings in
+JSON.  Every file is written atomically (:func:`atomic_write_text`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+
+from .history import COLUMNS, History
+from .setup import Setup
+from .surface import Surface
+
+__all__ = [
+    "atomic_write_text",
+    "grid_csv",
+    "history_csv",
+    "params_csv",
+    "params_json",
+    "trajectory_csv",
+]
+
+
+def _rows(header: list[str], columns: list[np.ndarray]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    cols = [c.tolist() for c in columns]  # Python floats/ints: repr is exact
+    w.writerows(zip(*cols, strict=True))
+    return buf.getvalue()
+
+
+def history_csv(h: History, labels: tuple[str, ...]) -> str:
+    """Every epoch: the columns of :data:`~engine.history.COLUMNS`, then the free parameters."""
+    x = h.x
+    return _rows(
+        [*COLUMNS, *labels], [h.column(c) for c in COLUMNS] + [x[:, j] for j in range(x.shape[1])]
+    )
+
+
+def trajectory_csv(h: History, labels: tuple[str, ...]) -> str:
+    """The weight trajectory: epoch and the free parameters."""
+    x = h.x
+    return _rows(["epoch", *labels], [h.column("epoch")] + [x[:, j] for j in range(x.shape[1])])
+
+
+def params_csv(setup: Setup, x: np.ndarray | None = None) -> str:
+    """Every parameter by label (free ones at ``x``), with whether it is trained."""
+    theta = setup.full_theta(x) if x is not None else np.array(setup.theta)
+    free = set(setup.free)
+    labels = list(setup.spec.labels)
+    return _rows(
+        ["label", "value", "free"],
+        [np.array(labels, dtype=object), theta, np.array([lab in free for lab in labels])],
+    )
+
+
+def params_json(setup: Setup, x: np.ndarray | None = None) -> str:
+    theta = setup.full_theta(x) if x is not None else np.array(setup.theta)
+    doc = {
+        "network": setup.spec.to_dict(),
+        "params": {lab: _num(v) for lab, v in zip(setup.spec.labels, theta, strict=True)},
+        "free": list(setup.free),
+    }
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def grid_csv(surf: Surface) -> str:
+    """One row per grid point: ``LABELX,LABELY,performance`` (x varies slowest)."""
+    X, Y = np.meshgrid(surf.xs, surf.ys, indexing="ij")
+    return _rows(
+        [surf.x_label, surf.y_label, "performance"], [X.ravel(), Y.ravel(), surf.values.ravel()]
+    )
+
+
+def _num(v: float) -> float | str:
+    v = float(v)
+    return v if math.isfinite(v) else str(v)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: never half a file.
+    ``ValueError`` with one clear line when the folder is missing or not writable."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".bpgui-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
