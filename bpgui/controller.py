@@ -235,6 +235,14 @@ class TrainingController(QObject):
         self.last_state = state
         self._restore = {"setup": setup_to_dict(setup), "state": state}
 
+    def clear(self) -> None:
+        """No run at all (a new or run-less session)."""
+        self.discard()
+        self.history = None
+        self.epoch = 0
+        self.last_stop = self.last_error = None
+        self.last_state = self._restore = None
+
     def current_state(self, timeout_s: float = 5.0) -> tuple[dict, int] | None:
         """The run's state and how many history rows it covers, for saving a session.
 

@@ -179,7 +179,7 @@ class Document(QObject):
     def restore(self, s: Session) -> None:
         """Show ``s`` in the window exactly as it was saved; Start continues its run."""
         w = self.win
-        w.controller.discard()
+        w.controller.clear()
         w.apply_setup(s.setup, problem_changed=True)
         start = s.run.start if s.run is not None else s.start
         w.start_x = None if start is None else np.array(start, float)

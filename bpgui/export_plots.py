@@ -11,6 +11,35 @@ from pathlib import Path
 PLOT_NAMES = ("contour", "curves", "response")
 
 
+def _widget(win, which: str):
+    p = win.plots
+    return {"contour": p.contour.widget, "curves": p.curves.glw, "response": p.response.widget}[
+        which
+    ]
+
+
+def _svg(widget, path: str, title: str) -> None:
+    """The widget painted into Qt's SVG generator: lines and text stay vectors (the
+    contour image is embedded).  pyqtgraph 0.14's SVGExporter fails on Qt 6.11's path
+    syntax (pyqtgraph issue #3485), so it is not used."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    gen = QSvgGenerator()
+    gen.setFileName(path)
+    size = widget.size()
+    gen.setSize(size)
+    gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+    gen.setTitle(title)
+    gen.setDescription("exported by bpgui")
+    painter = QPainter(gen)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+
+
 def _item(win, which: str):
     p = win.plots
     if which == "contour":
@@ -33,15 +62,16 @@ def export_plot(win, which: str, path: str | os.PathLike) -> None:
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
     item = _item(win, which)
-    exporter = ex.ImageExporter(item) if ext == ".png" else ex.SVGExporter(item)
-    if ext == ".png":
-        w = int(exporter.parameters()["width"])
-        if w < 1200:  # at least 1200 px wide: sharp in a report
-            exporter.parameters()["width"] = 1200
     fd, tmp = tempfile.mkstemp(prefix=".bpgui-", suffix=ext, dir=path.parent)
     os.close(fd)
     try:
-        exporter.export(fileName=tmp)
+        if ext == ".png":
+            exporter = ex.ImageExporter(item)
+            if int(exporter.parameters()["width"]) < 1200:  # sharp in a report
+                exporter.parameters()["width"] = 1200
+            exporter.export(fileName=tmp)
+        else:
+            _svg(_widget(win, which), tmp, f"bpgui {which}")
         if os.path.getsize(tmp) == 0:
             raise ValueError(f"plot {which}: nothing was drawn")
         os.replace(tmp, path)

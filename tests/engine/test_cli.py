@@ -152,3 +152,95 @@ def test_help_documents_the_options():
     ):
         assert opt in r.stdout
     assert "--resolution" in cli("surface", "--help").stdout
+
+
+# ---- sessions on the command line ------------------------------------------------------------
+@pytest.fixture
+def session_file(tmp_path):
+    import numpy as np
+
+    from engine.history import History
+    from engine.session import Session, save_session, session_trainer, trainer_state
+    from engine.setup import Setup
+    from engine.trainer import StopCriteria
+
+    setup = Setup.from_preset().replace(optimizer="momentum", criteria=StopCriteria(epochs=30))
+    s = Session(setup, start=np.array([-4.0, -4.0]))
+    tr, _ = session_trainer(s)
+    h = History(2)
+    h.append_records(list(tr.run()))
+    s.history, s.run = h, trainer_state(tr, [-4.0, -4.0], 30, h.stop)
+    return save_session(s, tmp_path / "m.bpgui")
+
+
+def test_train_continues_a_session_and_saves_it(session_file, tmp_path, capsys):
+    import numpy as np
+
+    from engine.session import load_session
+    from engine.setup import Setup
+    from engine.trainer import StopCriteria, Trainer
+
+    out = tmp_path / "more.bpgui"
+    assert main(["train", str(session_file), "--epochs", "20", "--save", str(out), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["epochs"] == 50 and res["epochs_run"] == 20 and res["stop_reason"] == "epochs"
+    s = load_session(out)
+    assert s.run.epoch == 50 and len(s.history) == 51
+    setup = Setup.from_preset().replace(optimizer="momentum")
+    tr = Trainer(setup.objective(), setup.make_optimizer(), [-4.0, -4.0], StopCriteria(epochs=50))
+    ref = list(tr.run())
+    assert np.array_equal(s.history.x, np.array([r.x for r in ref]))
+    assert res["params"]["W1[1,1]"] == ref[-1].x[0]
+    assert load_session(session_file).run.epoch == 30  # the input is untouched
+
+
+def test_surface_and_export_of_a_session(session_file, tmp_path):
+    g = tmp_path / "g.csv"
+    assert (
+        main([*SURF[:1], str(session_file), *SURF[1:], "--resolution", "5", "--out", str(g)]) == 0
+    )
+    with open(g, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["W1[1,1]", "W2[1,1]", "performance"] and len(rows) == 26
+    files = {k: tmp_path / n for k, n in [("h", "h.csv"), ("t", "t.csv"), ("p", "p.json")]}
+    args = ["export", str(session_file), "--history", str(files["h"]), "--trajectory"]
+    args += [str(files["t"]), "--params", str(files["p"]), "--contour", str(tmp_path / "c.csv")]
+    assert main(args) == 0
+    with open(files["h"], newline="") as f:
+        assert len(list(csv.reader(f))) == 32
+    assert json.loads(files["p"].read_text())["free"] == ["W1[1,1]", "W2[1,1]"]
+
+
+def test_export_plots_headless(session_file, tmp_path):
+    png, svg = tmp_path / "c.png", tmp_path / "k.svg"
+    r = cli(
+        "export", str(session_file), "--plot", "contour", str(png), "--plot", "curves", str(svg)
+    )
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:4] == b"\x89PNG" and "<svg" in svg.read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "MISSING.bpgui"], "cannot open MISSING.bpgui"),
+        (["MISSING.bpgui"], "cannot open MISSING.bpgui"),
+        (["surface", "MISSING.bpgui", *SURF[1:], "--out", "x.csv"], "cannot open"),
+        (["export", "MISSING.bpgui", "--history", "h.csv"], "cannot open"),
+        (["train", "--save", "x.bpgui"], "--save: needs a SESSION"),
+    ],
+)
+def test_session_errors_are_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_a_bad_session_file_is_one_line(tmp_path, capsys):
+    p = tmp_path / "not.bpgui"
+    p.write_text("hello")
+    assert main(["train", str(p)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "bpgui: error: not.bpgui: not a bpgui session file (not a session archive)"
+    )

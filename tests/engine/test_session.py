@@ -284,8 +284,9 @@ def test_bad_containers_get_one_clear_message(small, tmp_path):
         ),
     }
     for case, (data, match) in cases.items():
-        with pytest.raises(SessionError, match=match):
+        with pytest.raises(SessionError, match=match) as exc:
             read_session_bytes(data, "x.bpgui")
+        assert "\n" not in str(exc.value), case
         p = tmp_path / "bad.bpgui"
         p.write_bytes(data)
         with pytest.raises(SessionError):

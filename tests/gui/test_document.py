@@ -1,0 +1,209 @@
+"""Session files in the window: save, open, continue exactly; the title's mark; prompts;
+bad files; recent files; drag and drop; autosave and recovery; exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from bpgui.document import Document
+from engine.history import COLUMNS
+from engine.session import load_session
+from engine.setup import Setup
+from engine.trainer import StopCriteria, Trainer
+
+T = 20_000  # ms
+
+
+def epochs(win) -> int:
+    h = win.controller.history
+    return 0 if h is None or len(h) == 0 else int(h.column("epoch")[-1])
+
+
+def read_csv(path) -> list[list[str]]:
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def run_to(window, qtbot, setup: Setup, x0, until: int) -> None:
+    """Train ``setup`` from ``x0`` in the window until it stops at ``until`` epochs."""
+    window.apply_setup(setup.replace(criteria=StopCriteria(epochs=until)), problem_changed=True)
+    window.start_x = np.array(x0, float)
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.start_new_run(window.start_x)
+    assert epochs(window) == until
+
+
+def direct(setup: Setup, x0, n: int):
+    tr = Trainer(setup.objective(), setup.make_optimizer(), x0, StopCriteria(epochs=n))
+    with np.errstate(all="ignore"):
+        return list(tr.run())
+
+
+def book(optimizer="vlbp", **hyper) -> Setup:
+    s = Setup.from_preset()
+    return s.replace(optimizer=optimizer, hyper=hyper)
+
+
+def test_save_open_and_continue_bit_for_bit(window, qtbot, tmp_path):
+    setup = book("vlbp")
+    run_to(window, qtbot, setup, [-4.0, -4.0], 40)
+    path = tmp_path / "vlbp.bpgui"
+    assert window.document.save_as(path)
+    assert window.windowTitle().startswith("vlbp.bpgui") and not window.isWindowModified()
+    assert window.document.new()  # a different session in between
+    assert epochs(window) == 0 and window.windowTitle().startswith("Untitled")
+    assert window.document.open(path)
+    assert epochs(window) == 40 and not window.isWindowModified()
+    assert window.setup.optimizer == "vlbp" and np.array_equal(window.start_x, [-4.0, -4.0])
+    # Start continues: 40 more epochs (the setup's epoch setting) from the saved state
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.toggle_run()
+    h = window.controller.history
+    ref = direct(setup, np.array([-4.0, -4.0]), 80)
+    assert h.column("epoch").tolist() == list(range(81))
+    assert np.array_equal(h.x, np.array([r.x for r in ref]))
+    assert np.array_equal(h.column("sse"), [r.sse for r in ref])
+
+
+def test_saving_while_running_snapshots_and_the_file_continues_exactly(window, qtbot, tmp_path):
+    setup = book("sgd", lr=0.5, batch_size=5).replace(
+        free=Setup.from_preset().spec.labels, criteria=StopCriteria(epochs=3000)
+    )
+    window.apply_setup(setup, problem_changed=True)
+    x0 = np.array(setup.theta) + 0.5
+    window.speed.setValue(8)  # 500 epochs/s: still running when we save
+    window.start_new_run(x0)
+    qtbot.waitUntil(lambda: epochs(window) > 20, timeout=T)
+    path = tmp_path / "running.bpgui"
+    assert window.document.save_as(path)
+    assert window.controller.state == "running"  # saving did not stop the run
+    window.controller.discard()
+    s = load_session(path)
+    assert s.run.stop is None and s.run.max_epochs == 3000
+    n = s.run.epoch
+    assert len(s.history) == n + 1
+    ref = direct(setup, x0, n + 25)
+    assert np.array_equal(s.history.x, np.array([r.x for r in ref[: n + 1]]))
+    window.speed.setValue(window.speed.maximum())
+    window.document.open(path)
+    window.controller.resume_run(25)  # saved mid-run: goes on towards its maximum
+    qtbot.waitUntil(lambda: epochs(window) > n + 5, timeout=T)
+    window.controller.stop()
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+    h = window.controller.history
+    k = len(h)
+    assert k > n + 1
+    assert np.array_equal(h.x, np.array([r.x for r in direct(setup, x0, k - 1)]))
+
+
+def test_title_mark_and_the_prompt_before_losing_work(window, qtbot, tmp_path, monkeypatch):
+    assert not window.isWindowModified()
+    run_to(window, qtbot, book("sd"), [-4.0, -4.0], 5)
+    assert window.isWindowModified() and "[*]" in window.windowTitle()
+    monkeypatch.setattr(Document, "ask_save_changes", lambda self: "cancel")
+    assert not window.document.new()  # cancelled: nothing replaced
+    assert epochs(window) == 5
+    window.close()
+    assert window.isVisible()  # cancelled: still open
+    window.document.path = tmp_path / "kept.bpgui"
+    monkeypatch.setattr(Document, "ask_save_changes", lambda self: "save")
+    window.close()
+    assert not window.isVisible() and load_session(tmp_path / "kept.bpgui").run.epoch == 5
+
+
+def test_a_bad_file_leaves_the_open_session_unchanged(window, qtbot, tmp_path):
+    run_to(window, qtbot, book("sd"), [-4.0, -4.0], 7)
+    before_setup, before_hist = window.setup, window.controller.history
+    bad = tmp_path / "bad.bpgui"
+    bad.write_bytes(b"PK\x03\x04 this is not really a zip file")
+    assert not window.document.open(bad)
+    assert "bad.bpgui: damaged or truncated" in window.document.last_error
+    assert window.error_box is not None and window.error_box.isVisible()
+    window.error_box.close()
+    assert window.setup is before_setup and window.controller.history is before_hist
+    assert epochs(window) == 7
+
+
+def test_a_failed_save_keeps_the_mark_and_writes_nothing(window, qtbot, tmp_path):
+    run_to(window, qtbot, book("sd"), [-4.0, -4.0], 3)
+    target = tmp_path / "missing-folder" / "x.bpgui"
+    assert not window.document.save_as(target)
+    assert "cannot write in" in window.document.last_error
+    window.error_box.close()
+    assert window.isWindowModified() and not target.parent.exists()
+
+
+def test_recent_files_and_drag_and_drop(window, qtbot, tmp_path):
+    run_to(window, qtbot, book("cg"), [-4.0, -4.0], 6)
+    path = tmp_path / "cg.bpgui"
+    window.document.save_as(path)
+    acts = [a for a in window.recent_menu.actions() if a.data()]
+    assert [a.data() for a in acts] == [str(path.resolve())]
+    window.document.new()
+    acts[0].trigger()
+    assert epochs(window) == 6 and window.setup.optimizer == "cg"
+    window.document.new()
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(path))])
+    ev = QDropEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        md,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier(0),
+    )
+    window.dropEvent(ev)
+    qtbot.waitUntil(lambda: epochs(window) == 6, timeout=T)
+    assert window.windowTitle().startswith("cg.bpgui")
+
+
+def test_autosave_and_recovery_after_a_crash(window, qtbot, tmp_path):
+    run_to(window, qtbot, book("momentum"), [-4.0, -4.0], 9)
+    doc = window.document
+    assert doc.autosave() and doc.recovery_path.exists()
+    assert not doc.autosave()  # nothing changed since
+    # a crashed process (a pid that is not running) left this file behind
+    stale = doc.recovery_dir / "recovery-999999999.bpgui"
+    os.replace(doc.recovery_path, stale)
+    doc.new()
+    asked = []
+    assert doc.offer_recovery(ask=lambda p: asked.append(p) or True)
+    assert asked == [stale] and not stale.exists()
+    assert epochs(window) == 9 and window.isWindowModified() and doc.path is None
+
+
+def test_exports_from_the_menu(window, qtbot, tmp_path):
+    run_to(window, qtbot, book("sd"), [-4.0, -4.0], 12)
+    qtbot.waitUntil(lambda: window.plots.surface is not None, timeout=T)
+    doc = window.document
+    for what, name in (
+        ("contour-png", "c.png"),
+        ("curves-svg", "k.svg"),
+        ("response-png", "r.png"),
+        ("history", "h.csv"),
+        ("trajectory", "t.csv"),
+        ("grid", "g.csv"),
+        ("params-csv", "p.csv"),
+        ("params-json", "p.json"),
+    ):
+        assert doc.export(what, tmp_path / name), what
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (tmp_path / "k.svg").read_text()
+    rows = read_csv(tmp_path / "h.csv")
+    assert rows[0] == [*COLUMNS, "W1[1,1]", "W2[1,1]"] and len(rows) == 14
+    h = window.controller.history
+    assert float(rows[-1][-1]) == h.x[-1, 1]  # exact: repr round trip
+    assert read_csv(tmp_path / "t.csv")[0] == ["epoch", "W1[1,1]", "W2[1,1]"]
+    g = read_csv(tmp_path / "g.csv")
+    res = window.plots.resolution.currentData()  # the grid on screen
+    assert g[0] == ["W1[1,1]", "W2[1,1]", "performance"] and len(g) == 1 + res * res
+    params = json.loads((tmp_path / "p.json").read_text())["params"]
+    assert params["W1[1,1]"] == h.x[-1, 0] and params["b2[1]"] == -1.0
+    assert not doc.export("contour-png", tmp_path / "nope" / "c.png")
+    window.error_box.close()
