@@ -165,6 +165,9 @@ class MainWindow(QMainWindow):
         tb = self.addToolBar("Run")
         tb.setObjectName("run-toolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for act in (a.open, a.save):
+            tb.addAction(act)
+        tb.addSeparator()
         for act in (a.start, a.pause, a.step, a.stop, a.reset):
             tb.addAction(act)
         tb.addSeparator()
