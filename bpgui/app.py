@@ -52,20 +52,21 @@ def main(experiment: str | None = None, session: str | None = None) -> int:
     app = make_application()
     win = MainWindow()
     win.show()
+    if session:
+        win.document.open(session)
     if os.environ.get("BPGUI_EXIT_AFTER_SHOW"):  # start-up benchmark: time to a drawn window
 
         def shown() -> None:
-            print(f"shown {time.time():.6f}", flush=True)
+            print(f"shown {time.time():.6f} {win.windowTitle()}", flush=True)
+            win.document.modified = False
             win.close()
 
         QTimer.singleShot(0, shown)
         return app.exec()
     _autosave_on_signals(app, win)
-    if session:
-        win.document.open(session)
-    elif experiment:
+    if experiment and not session:
         win.load_experiment(experiment)
-    else:  # after a crash: offer what was autosaved
+    elif not session:  # after a crash: offer what was autosaved
         QTimer.singleShot(200, win.document.offer_recovery)
     return app.exec()
 

@@ -207,3 +207,47 @@ def test_exports_from_the_menu(window, qtbot, tmp_path):
     assert params["W1[1,1]"] == h.x[-1, 0] and params["b2[1]"] == -1.0
     assert not doc.export("contour-png", tmp_path / "nope" / "c.png")
     window.error_box.close()
+
+
+def _bpgui(*args, env_extra=None, **kw):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env_extra or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bpgui", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def test_bpgui_session_opens_it_in_the_window(tmp_path):
+    from engine.session import Session, save_session
+
+    path = save_session(
+        Session(Setup.from_preset(), start=np.array([1.0, 2.0])), tmp_path / "s.bpgui"
+    )
+    p = _bpgui(
+        str(path), env_extra={"BPGUI_EXIT_AFTER_SHOW": "1", "BPGUI_CONFIG_DIR": str(tmp_path)}
+    )
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "shown" in out and "s.bpgui[*] — bpgui" in out
+
+
+def test_terminating_the_app_autosaves_for_recovery(tmp_path):
+    import signal
+    import time
+
+    cfg = tmp_path / "cfg"
+    p = _bpgui("--experiment", "trajectory-a", env_extra={"BPGUI_CONFIG_DIR": str(cfg)})
+    time.sleep(6)  # the window is up and training
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    files = list((cfg / "recovery").glob("recovery-*.bpgui"))
+    assert len(files) == 1, "the terminated app left its autosave"
+    s = load_session(files[0])
+    assert s.history is not None and len(s.history) > 10 and s.setup.optimizer == "sd"
