@@ -89,7 +89,10 @@ class Actions:
             a.setToolTip(tip)
             a.setStatusTip(tip)
             a.setIcon(style.standardIcon(getattr(QStyle.StandardPixmap, icon)))
-            a.setIconText(text.replace("&", "").split(" /")[0].replace("…", ""))
+            short = text.replace("&", "").split(" /")[0].replace("…", "")
+            if name in ("new", "open", "save", "save_as"):
+                short = short.split()[0]  # "Open", "Save": the toolbar stays narrow
+            a.setIconText(short)
             setattr(self, name, a)
 
     def all(self) -> list[QAction]:
