@@ -48,12 +48,13 @@ def make_application() -> QApplication:
     return app
 
 
-def main(experiment: str | None = None, session: str | None = None) -> int:
+def main(experiment: str | None = None, session: str | None = None, loaded=None) -> int:
+    """``session``: a file to open; ``loaded``: its contents when the caller read it."""
     app = make_application()
     win = MainWindow()
     win.show()
     if session:
-        win.document.open(session)
+        win.document.open(session, loaded)
     if os.environ.get("BPGUI_EXIT_AFTER_SHOW"):  # start-up benchmark: time to a drawn window
 
         def shown() -> None:

@@ -202,9 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _surface(args)
             if args.command == "export":
                 return _export(args)
-        if session_path is not None:
-            load_session(session_path)  # a clear error before any window opens
-        return _default(args.experiment, session_path)
+        # a bad session is a clear error before any window opens; the window reuses it
+        loaded = load_session(session_path) if session_path is not None else None
+        return _default(args.experiment, session_path, loaded)
     except (CliError, ValueError) as exc:
         print(f"bpgui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -213,13 +213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _default(experiment: str | None = None, session: str | None = None) -> int:
+def _default(
+    experiment: str | None = None, session: str | None = None, loaded: Session | None = None
+) -> int:
     """No subcommand: open the desktop app (Qt is imported only here)."""
     if experiment is not None:
         get_experiment(experiment)  # a clear error before any window opens
     from bpgui.app import main as app_main
 
-    return app_main(experiment, session)
+    return app_main(experiment, session, loaded)
 
 
 def _train_session(args: argparse.Namespace) -> int:

@@ -239,9 +239,10 @@ class Document(QObject):
         self.win.show_message("new session on the book's problem")
         return True
 
-    def open(self, path: str | Path | None = None) -> bool:
+    def open(self, path: str | Path | None = None, loaded: Session | None = None) -> bool:
         """Open a session (a dialog when ``path`` is None).  On any error: one clear
-        message, and the session that was open stays open and unchanged."""
+        message, and the session that was open stays open and unchanged.  ``loaded``:
+        the file's contents when the caller has already read them."""
         if not self.maybe_save():
             return False
         if path is None:
@@ -249,7 +250,7 @@ class Document(QObject):
             if not path:
                 return False
         try:
-            s = load_session(path)
+            s = loaded if loaded is not None else load_session(path)
         except SessionError as exc:
             self.error("Cannot open the session", str(exc))
             if not Path(path).exists():

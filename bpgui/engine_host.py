@@ -29,7 +29,12 @@ import numpy as np
 
 from engine.history import COLUMNS, records_to_arrays
 from engine.optim import OPTIMIZERS
-from engine.session import run_state_from_dict, run_state_to_dict, trainer_state
+from engine.session import (
+    resume_trainer,
+    run_state_from_dict,
+    run_state_to_dict,
+    trainer_state,
+)
 from engine.setup import setup_from_dict
 from engine.trainer import StopCriteria, Trainer
 
@@ -158,21 +163,9 @@ class Host:
             self._trainers = {run: (trainer, crit, x0)}
             return trainer, True
         if job["cmd"] == "restore":  # a saved session's run, continued exactly
-            setup = setup_from_dict(job["setup"])
             st = run_state_from_dict(job["state"])
-            opt = setup.make_optimizer()
-            opt.load_state_dict(st.optimizer_state)
-            crit = StopCriteria.from_dict({**setup.criteria.to_dict(), "epochs": int(job["until"])})
-            trainer = Trainer(
-                setup.objective(),
-                opt,
-                st.x,
-                crit,
-                epoch=st.epoch,
-                val_best=st.val_best,
-                val_fails=st.val_fails,
-            )
-            self._trainers = {run: (trainer, crit, st.start)}
+            trainer = resume_trainer(setup_from_dict(job["setup"]), st, int(job["until"]))
+            self._trainers = {run: (trainer, trainer.criteria, st.start)}
             return trainer, False
         old = self._trainers.get(int(job["from"]))
         if old is None:

@@ -17,6 +17,7 @@ Qt-free: used by the app, by ``bpgui train SESSION`` and by ``bpgui surface SESS
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -33,9 +34,8 @@ import numpy as np
 
 from .batch import BatchResult
 from .history import COLUMNS, History
-from .optim import OPTIMIZERS
 from .setup import Setup, setup_from_dict, setup_to_dict
-from .trainer import STOP_REASONS
+from .trainer import STOP_REASONS, StopCriteria, Trainer
 
 __all__ = [
     "FORMAT",
@@ -248,7 +248,7 @@ def save_session(s: Session, path: str | os.PathLike) -> Path:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
             raise SessionError(f"cannot save {path.name}: {exc.strerror or exc}") from None
@@ -256,14 +256,6 @@ def save_session(s: Session, path: str | os.PathLike) -> Path:
             raise SessionError(f"cannot save {path.name}: {exc}") from None
         raise
     return path
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], OSError)
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -495,8 +487,6 @@ def check_state_shapes(opt, n: int) -> None:
             raise SessionError(f"run.optimizer_state.{k}: expected {n} values, got {v.size}")
         if isinstance(v, float) and not math.isfinite(v) and k in ("lr", "mu"):
             raise SessionError(f"run.optimizer_state.{k}: must be finite")
-    if opt.name not in OPTIMIZERS:
-        raise SessionError(f"optimizer {opt.name!r} unknown")
 
 
 def _npy(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
@@ -578,32 +568,43 @@ def _restarts(rs: dict, zf: zipfile.ZipFile, n: int) -> tuple[BatchResult, dict]
 
 
 # ---- continuing a session headless -----------------------------------------------------------
-def session_trainer(s: Session, extra_epochs: int | None = None):
-    """A :class:`~engine.trainer.Trainer` that continues ``s`` exactly where it stands.
+def session_trainer(s: Session, extra_epochs: int | None = None) -> tuple[Trainer, bool]:
+    """A :class:`~engine.trainer.Trainer` that continues ``s`` exactly where it stands, and
+    whether it is a fresh run (no saved run: from the session's start point or the setup's
+    seeded start).
 
     ``extra_epochs``: how many more epochs (default: up to the run's ``max_epochs`` if it
-    was saved mid-run, else the setup's ``criteria.epochs`` more).  Without a run, a new
-    one from the session's start point (or the setup's seeded start)."""
-    from .trainer import StopCriteria, Trainer
-
+    was saved mid-run, else the setup's ``criteria.epochs`` more)."""
     setup = s.setup
-    obj = setup.objective()
-    opt = setup.make_optimizer()
     if s.run is None:
         x0 = s.start if s.start is not None else setup.start()
         crit = setup.criteria
         if extra_epochs is not None:
             crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": int(extra_epochs)})
-        return Trainer(obj, opt, x0, crit), True
+        return Trainer(setup.objective(), setup.make_optimizer(), x0, crit), True
     r = s.run
-    opt.load_state_dict(r.optimizer_state)
     if extra_epochs is None:
         target = r.max_epochs if r.stop is None else r.epoch + setup.criteria.epochs
     else:
         target = r.epoch + int(extra_epochs)
-    crit = StopCriteria.from_dict({**setup.criteria.to_dict(), "epochs": target})
-    tr = Trainer(obj, opt, r.x, crit, epoch=r.epoch, val_best=r.val_best, val_fails=r.val_fails)
-    return tr, False
+    return resume_trainer(setup, r, target), False
+
+
+def resume_trainer(setup: Setup, run: RunState, until: int) -> Trainer:
+    """A trainer that continues ``run`` of ``setup`` exactly, up to epoch ``until``: the
+    optimizer's saved state, the current point and the trainer's counters."""
+    opt = setup.make_optimizer()
+    opt.load_state_dict(run.optimizer_state)
+    crit = StopCriteria.from_dict({**setup.criteria.to_dict(), "epochs": int(until)})
+    return Trainer(
+        setup.objective(),
+        opt,
+        run.x,
+        crit,
+        epoch=run.epoch,
+        val_best=run.val_best,
+        val_fails=run.val_fails,
+    )
 
 
 def trainer_state(trainer, start: np.ndarray, max_epochs: int, stop: str | None) -> RunState:
