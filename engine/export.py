@@ -24,6 +24,7 @@ __all__ = [
     "atomic_write_text",
     "grid_csv",
     "history_csv",
+    "new_file_mode",
     "params_csv",
     "params_json",
     "trajectory_csv",
@@ -87,6 +88,17 @@ def _num(v: float) -> float | str:
     return v if math.isfinite(v) else str(v)
 
 
+def new_file_mode(path: str | os.PathLike) -> int:
+    """The permissions ``path`` should get: an existing file keeps its own, a new one
+    gets what ``open`` would give it under the user's umask (``mkstemp`` makes 0600)."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write via a temporary file in the same folder and ``os.replace``: never half a file.
     ``ValueError`` with one clear line when the folder is missing or not writable."""
@@ -99,6 +111,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     except OSError as exc:
         raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
+        os.chmod(tmp, new_file_mode(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, path)
