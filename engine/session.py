@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 FORMAT = "bpgui-session"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUFFIX = ".bpgui"
 MAX_FILE_BYTES = 4 << 30  # 4 GiB: far above any real session
 MAX_JSON_BYTES = 256 << 20
@@ -62,6 +62,21 @@ ARRAY_LIMIT = 1 << 31  # bytes of one array
 #: ``schema_version -> function`` that upgrades a description from that version to the
 #: next.  Every past version has a fixture file in ``tests/engine/sessions/``.
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def _v1_to_v2(doc: dict) -> dict:
+    """Version 1 called conjugate gradient's Polak-Ribiere-plus (beta clipped at 0) "pr";
+    version 2 names it "pr+" and means plain Polak-Ribiere by "pr"."""
+    doc = dict(doc, schema_version=2)
+    setup = doc.get("setup")
+    if isinstance(setup, dict) and setup.get("optimizer") == "cg":
+        hyper = setup.get("hyper")
+        if isinstance(hyper, dict) and hyper.get("beta") == "pr":
+            doc["setup"] = dict(setup, hyper=dict(hyper, beta="pr+"))
+    return doc
+
+
+MIGRATIONS[1] = _v1_to_v2
 
 VIEW_KEYS = {
     "colour_scale": str,  # "log" | "linear"

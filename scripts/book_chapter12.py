@@ -28,7 +28,7 @@ RUNS = [  # (label, optimizer, hyperparameters, starts)
     ("momentum", "momentum", {}, STARTS),
     ("vlbp", "vlbp", {}, STARTS),
     ("cg (fr)", "cg", {}, STARTS),
-    ("cg (pr)", "cg", {"beta": "pr"}, STARTS[:2]),
+    ("cg (pr+)", "cg", {"beta": "pr+"}, STARTS[:2]),
     ("lm", "lm", {}, STARTS),
     ("sgd (incremental)", "sgd", {}, STARTS[:2]),
     ("adam", "adam", {}, STARTS[:2]),

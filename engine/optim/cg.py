@@ -3,9 +3,15 @@
 Each epoch is one line search along ``p_k``: interval location (evaluate ``F`` at
 ``eps, 2 eps, 4 eps, ...`` along the unit direction until it rises), then golden-section
 search down to ``tol`` times the bracket.  Then ``p_{k+1} = -g_{k+1} + beta_k p_k`` with
-Fletcher-Reeves ``beta = g_{k+1}.g_{k+1} / g_k.g_k`` or Polak-Ribiere
-``beta = (g_{k+1} - g_k).g_{k+1} / g_k.g_k``; the search restarts along ``-g`` every
-``restart`` epochs (0 = the number of free parameters) or when ``p`` is not downhill.
+``beta`` chosen by ``beta``:
+
+* ``fr``  Fletcher-Reeves   ``beta = g_{k+1}.g_{k+1} / g_k.g_k`` (NND ch. 9)
+* ``pr``  Polak-Ribiere     ``beta = (g_{k+1} - g_k).g_{k+1} / g_k.g_k`` (may be negative)
+* ``pr+`` Polak-Ribiere-plus ``beta = max(0, PR)`` (a negative beta restarts along ``-g``)
+
+The search also restarts along ``-g`` every ``restart`` epochs (0 = the number of free
+parameters) or when ``p`` is not downhill.  Sessions of schema version 1 called PR+
+``pr``; they are migrated to ``pr+``.
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from .base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
 
 GOLD = (math.sqrt(5.0) - 1.0) / 2.0  # 0.618...
 MAX_DOUBLINGS = 60
+BETAS = ("fr", "pr", "pr+")
 
 
 @dataclass(frozen=True)
 class CGHyper(Hyper):
     beta: str = hyper(
-        "fr", "β formula", choices=("fr", "pr"), help="fr = Fletcher-Reeves, pr = Polak-Ribiere"
+        "fr",
+        "β formula",
+        choices=BETAS,
+        help="fr = Fletcher-Reeves, pr = Polak-Ribiere, pr+ = Polak-Ribiere clipped at 0",
     )
     epsilon: float = hyper(
         0.1,
@@ -51,6 +61,17 @@ class CGHyper(Hyper):
     )
 
 
+def conjugate_beta(kind: str, g: np.ndarray, g_prev: np.ndarray) -> float:
+    """``beta_k`` of ``p_{k+1} = -g_{k+1} + beta_k p_k`` (0 when ``g_prev`` is 0)."""
+    gg = float(g_prev @ g_prev)
+    if not gg:
+        return 0.0
+    if kind == "fr":
+        return float(g @ g) / gg
+    pr = float((g - g_prev) @ g) / gg
+    return max(0.0, pr) if kind == "pr+" else pr
+
+
 @register
 class ConjugateGradient(Optimizer):
     name = "cg"
@@ -69,11 +90,7 @@ class ConjugateGradient(Optimizer):
         if self.p is None or self.g_prev is None or self.k >= n_restart:
             p, self.k = -g, 0
         else:
-            gg = float(self.g_prev @ self.g_prev)
-            if h.beta == "fr":
-                beta = float(g @ g) / gg if gg else 0.0
-            else:
-                beta = max(0.0, float((g - self.g_prev) @ g) / gg) if gg else 0.0
+            beta = conjugate_beta(h.beta, g, self.g_prev)
             p = -g + beta * self.p
             if float(p @ g) >= 0.0:  # not a descent direction: restart
                 p, self.k = -g, 0

@@ -162,3 +162,52 @@ def test_hyperparameters_can_change_between_epochs(book):
     assert next(it).lr == 3.0
     with pytest.raises(ValueError):
         opt.hyper.replace(lr=-3.0)
+
+
+@pytest.mark.parametrize("beta", ["fr", "pr", "pr+"])
+def test_cg_directions_match_a_hand_computation_of_each_beta(beta):
+    """On the book's problem (all seven parameters free, no periodic restart) every new
+    direction is p = -g + beta p_prev with beta computed here by plain loops; when p is
+    not downhill the search restarts along -g.  PR and PR+ must differ somewhere."""
+    from engine.presets import get_preset
+
+    book = get_preset("book-1-2-1")
+    obj = Objective(book.spec, book.data, book.theta, free=list(book.spec.labels))
+    opt = make_optimizer("cg", beta=beta, restart=10_000)
+    x = book.theta + np.random.default_rng(0).uniform(-5, 5, 7)
+    f, g = obj.value_and_grad(x)
+    negative_pr = 0
+    for _ in range(40):
+        p_prev = None if opt.p is None else [float(v) for v in opt.p]
+        g_prev = None if opt.g_prev is None else [float(v) for v in opt.g_prev]
+        res = opt.step(x, f, g, obj)
+        if res.x is x:  # the line search found nothing lower: the run would stop here
+            break
+        gl = [float(v) for v in g]
+        if p_prev is None:
+            want = [-v for v in gl]
+        else:
+            gg_prev = sum(v * v for v in g_prev)
+            fr = sum(v * v for v in gl) / gg_prev
+            pr = sum((a - b) * a for a, b in zip(gl, g_prev, strict=True)) / gg_prev
+            negative_pr += pr < 0
+            b = {"fr": fr, "pr": pr, "pr+": max(0.0, pr)}[beta]
+            want = [-a + b * c for a, c in zip(gl, p_prev, strict=True)]
+            if sum(a * c for a, c in zip(want, gl, strict=True)) >= 0:  # not downhill
+                want = [-v for v in gl]
+        np.testing.assert_allclose(opt.p, want, rtol=1e-12, atol=1e-300)
+        x, f, g = res.x, res.value, res.grad
+    if beta != "fr":
+        assert negative_pr > 0, "no step exercised a negative Polak-Ribiere beta"
+
+
+def test_cg_pr_and_pr_plus_differ_only_where_pr_is_negative():
+    from engine.optim.cg import conjugate_beta
+
+    g_prev = np.array([1.0, 0.0])
+    g = np.array([0.5, 0.1])  # (g - g_prev).g = -0.25 + 0.01 = -0.24
+    assert conjugate_beta("fr", g, g_prev) == pytest.approx(0.26)
+    assert conjugate_beta("pr", g, g_prev) == pytest.approx(-0.24)
+    assert conjugate_beta("pr+", g, g_prev) == 0.0
+    g = np.array([1.5, 0.0])  # (g - g_prev).g = 0.75
+    assert conjugate_beta("pr", g, g_prev) == conjugate_beta("pr+", g, g_prev) == 0.75

@@ -428,3 +428,47 @@ def test_nothing_is_left_behind_by_many_saves(small, tmp_path):
     for _ in range(3):
         save_session(s, p)
     assert sorted(os.listdir(tmp_path)) == sorted(["again.bpgui", "small.bpgui"])
+
+
+def _rewrite_json(path: Path, edit) -> None:
+    """Rewrite session.json inside the archive at ``path`` with ``edit(doc)``."""
+    with zipfile.ZipFile(path) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    doc = edit(json.loads(members["session.json"]))
+    members["session.json"] = json.dumps(doc).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_version_1_cg_pr_meant_pr_plus_and_is_migrated(tmp_path):
+    """Schema 1 wrote beta "pr" for what was Polak-Ribiere-plus: it opens as "pr+" and
+    continues exactly as the pr+ run it was."""
+    setup = Setup.from_preset()
+    setup = setup.replace(free=setup.spec.labels, optimizer="cg", hyper={"beta": "pr+"})
+    x0 = np.array(setup.theta) + np.random.default_rng(0).uniform(-5, 5, 7)
+    full = trained(setup, x0, 30)
+    path = save_session(trained(setup, x0, 12), tmp_path / "old.bpgui")
+
+    def as_v1(doc):
+        assert doc["setup"]["hyper"]["beta"] == "pr+"
+        doc["schema_version"] = 1
+        doc["setup"]["hyper"]["beta"] = "pr"
+        return doc
+
+    _rewrite_json(path, as_v1)
+    back = load_session(path)
+    assert back.setup.hyper["beta"] == "pr+"
+    tr, _ = session_trainer(back, 18)
+    recs = list(tr.run(emit_start=False))
+    assert np.array_equal(np.vstack([back.history.x, [r.x for r in recs]]), full.history.x)
+    # a plain-PR run really is another run
+    plain = trained(setup.replace(hyper={"beta": "pr"}), x0, 30)
+    assert not np.array_equal(plain.history.x, full.history.x)
+
+
+def test_version_2_keeps_plain_pr():
+    doc = {"schema_version": 2, "setup": {"optimizer": "cg", "hyper": {"beta": "pr"}}}
+    assert session_mod.migrate(dict(doc))["setup"]["hyper"]["beta"] == "pr"
+    old = session_mod.migrate({**doc, "schema_version": 1})
+    assert old["schema_version"] == 2 and old["setup"]["hyper"]["beta"] == "pr+"
