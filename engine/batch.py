@@ -2,7 +2,9 @@
 
 The base for random restarts and basin maps: ``X0`` has shape ``(B, n_free)`` and every
 epoch updates all still-running starts with one batched forward/backward pass.  Each
-start stops by itself (goal, no change, divergence, LM's ``mu_max``); the others go on.
+start stops by itself (divergence, goal, minimum gradient, no change, LM's ``mu_max``,
+tested in the order and with the expressions of :class:`~engine.trainer.Trainer`, so a
+start ends at the same epoch with the same reason as its single run); the others go on.
 Supported methods: ``sd``, ``momentum`` and ``lm`` with the same hyperparameters (and
 the same maths) as their single-run optimizers.
 """
@@ -32,6 +34,7 @@ class BatchResult:
     path: np.ndarray  # (K, B, n) parameters every ``stride`` epochs (start and end included)
     path_performance: np.ndarray  # (K, B)
     path_epochs: np.ndarray  # (K,)
+    grad_norm: np.ndarray | None = None  # (B,) final ||dF/dx||; None in older sessions
 
 
 def train_batch(
@@ -43,11 +46,27 @@ def train_batch(
     goal: float = 0.0,
     stride: int = 1,
     should_stop: Callable[[], bool] | None = None,
+    min_grad: float = 0.0,
 ) -> BatchResult:
     """Run ``method`` from every row of ``X0`` for at most ``epochs`` epochs.
 
-    ``should_stop`` (checked every epoch) ends every start that is still running with the
-    reason ``"stopped"``."""
+    ``goal`` and ``min_grad`` mean what they mean in :class:`~engine.trainer.StopCriteria`
+    (a gradient norm of exactly 0 stops with ``"min_grad"``).  ``should_stop`` (checked
+    every epoch) ends every start that is still running with the reason ``"stopped"``."""
+    return _train_batch(objective, X0, method, hyper, epochs, goal, stride, should_stop, min_grad)
+
+
+def _train_batch(
+    objective: Objective,
+    X0: np.ndarray,
+    method: str,
+    hyper: dict | None,
+    epochs: int,
+    goal: float,
+    stride: int,
+    should_stop: Callable[[], bool] | None,
+    min_grad: float,
+) -> BatchResult:
     if method not in BATCH_METHODS:
         raise ValueError(f"batch: method must be one of {', '.join(BATCH_METHODS)}, not {method!r}")
     h = OPTIMIZERS[method].Hyper.from_dict(hyper or {})
@@ -64,7 +83,8 @@ def train_batch(
         run = np.ones(B, dtype=bool)
         stop = np.full(B, "epochs", dtype=object)
         n_ep = np.zeros(B, dtype=np.int64)
-        _check(F, G, goal, run, stop, np.ones(B, dtype=bool))
+        gn = _norms(G)
+        _check(F, gn, goal, min_grad, run, stop, np.ones(B, dtype=bool))
         path, path_f, path_e = [X.copy()], [F.copy()], [0]
         scale = objective.lr_scale
         for k in range(1, epochs + 1):
@@ -91,26 +111,45 @@ def train_batch(
             X[r] = Xn
             Fr, Gr = objective.value_and_grad_batch(Xn)
             F[r], G[r] = Fr, Gr
+            gn[r] = _norms(Gr)
             n_ep[r] = k
-            still = run[r]
-            stalled = ~moved & still
+            rows = np.zeros(B, dtype=bool)
+            rows[r] = True
+            _check(F, gn, goal, min_grad, run, stop, rows)
+            stalled = ~moved & run[r]  # then, as in Trainer._stop: an unmoved accepted step
             stop[r[stalled]] = "no_change"
             run[r[stalled]] = False
-            _check(F, G, goal, run, stop, np.isin(np.arange(B), r))
             if k % stride == 0 or not run.any() or k == epochs:
                 path.append(X.copy())
                 path_f.append(F.copy())
                 path_e.append(k)
     return BatchResult(
-        X, F, n_ep, stop, np.array(path), np.array(path_f), np.array(path_e, dtype=np.int64)
+        X,
+        F,
+        n_ep,
+        stop,
+        np.array(path),
+        np.array(path_f),
+        np.array(path_e, dtype=np.int64),
+        gn,
     )
 
 
-def _check(F, G, goal, run, stop, rows) -> None:
-    bad = rows & run & ~(np.isfinite(F) & np.all(np.isfinite(G), axis=1))
+def _norms(G: np.ndarray) -> np.ndarray:
+    """``||g||`` per row as the trainer computes it: inf where a component is not finite,
+    and inf when the squares overflow although every component is finite."""
+    n = np.sqrt(np.einsum("bi,bi->b", G, G))
+    return np.where(np.all(np.isfinite(G), axis=1), n, np.inf)
+
+
+def _check(F, gn, goal, min_grad, run, stop, rows) -> None:
+    """Trainer._stop's order: diverged, goal, min_grad (no_change is the caller's)."""
+    bad = rows & run & ~(np.isfinite(F) & np.isfinite(gn))
     stop[bad], run[bad] = "diverged", False
     met = rows & run & (goal >= F)
     stop[met], run[met] = "goal", False
+    flat = rows & run & (gn <= min_grad)
+    stop[flat], run[flat] = "min_grad", False
 
 
 def _lm_epoch(obj, X, F, mu, r, h):

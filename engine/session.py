@@ -211,6 +211,8 @@ def _arrays(s: Session) -> dict[str, np.ndarray]:
         out["restarts.path"] = r.path
         out["restarts.path_performance"] = r.path_performance
         out["restarts.path_epochs"] = r.path_epochs
+        if r.grad_norm is not None:
+            out["restarts.grad_norm"] = r.grad_norm
     return out
 
 
@@ -561,6 +563,9 @@ def _history(hist: dict, zf: zipfile.ZipFile, n: int) -> History:
     return h
 
 
+GRAD_NORM = "restarts.grad_norm.npy"
+
+
 def _restarts(rs: dict, zf: zipfile.ZipFile, n: int) -> tuple[BatchResult, dict]:
     b = _want(rs, "starts", int, "restarts")
     k = _want(rs, "points", int, "restarts")
@@ -578,6 +583,8 @@ def _restarts(rs: dict, zf: zipfile.ZipFile, n: int) -> tuple[BatchResult, dict]
         path=_npy(zf, "restarts.path.npy", (k, b, n), "<f8"),
         path_performance=_npy(zf, "restarts.path_performance.npy", (k, b), "<f8"),
         path_epochs=_npy(zf, "restarts.path_epochs.npy", (k,), "<i8"),
+        # since schema 2 (optional: restarts of version 1 did not keep it)
+        grad_norm=_npy(zf, GRAD_NORM, (b,), "<f8") if GRAD_NORM in zf.namelist() else None,
     )
     return res, settings
 

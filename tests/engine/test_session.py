@@ -71,7 +71,8 @@ def test_round_trip_keeps_everything(small):
     for c in COLUMNS:
         assert np.array_equal(t.history.column(c), s.history.column(c), equal_nan=True), c
     assert np.array_equal(t.history.x, s.history.x) and t.history.stop == "epochs"
-    for f in ("x", "performance", "epochs", "path", "path_performance", "path_epochs"):
+    fields = ("x", "performance", "epochs", "path", "path_performance", "path_epochs", "grad_norm")
+    for f in fields:
         assert np.array_equal(getattr(t.restarts, f), getattr(s.restarts, f)), f
     assert list(t.restarts.stop) == list(s.restarts.stop)
     assert t.restarts_settings == s.restarts_settings
@@ -465,6 +466,11 @@ def test_version_1_cg_pr_meant_pr_plus_and_is_migrated(tmp_path):
     # a plain-PR run really is another run
     plain = trained(setup.replace(hyper={"beta": "pr"}), x0, 30)
     assert not np.array_equal(plain.history.x, full.history.x)
+
+
+def test_version_1_restarts_have_no_gradient_norms():
+    assert load_session(FIXTURES / "v1.bpgui").restarts.grad_norm is None
+    assert load_session(FIXTURES / "v2.bpgui").restarts.grad_norm.shape == (6,)
 
 
 def test_version_2_keeps_plain_pr():
