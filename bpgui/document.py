@@ -38,6 +38,8 @@ from engine.session import (
 )
 from engine.setup import Setup
 
+from .runs import problem_key
+
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
 FILTER = f"bpgui sessions (*{SUFFIX});;All files (*)"
@@ -158,7 +160,8 @@ class Document(QObject):
             s.run = run_state_from_dict(state)
             s.history = history_head(c.history, k)
             s.history.stop = state.get("stop")
-        s.restarts = w.restarts.result
+        # restarts are saved only with the problem they were computed on
+        s.restarts = w.restarts.result if w.restarts_key == problem_key(w.setup) else None
         s.restarts_settings = w.restarts.settings()
         s.view = {
             "colour_scale": "log" if w.plots.scale.currentIndex() == 0 else "linear",
@@ -177,33 +180,27 @@ class Document(QObject):
         return s
 
     def restore(self, s: Session) -> None:
-        """Show ``s`` in the window exactly as it was saved; Start continues its run."""
+        """Show ``s`` in the window exactly as it was saved; Start continues its run.
+        Nothing of the session shown before survives (earlier runs, restarts, texts)."""
         w = self.win
         w.controller.clear()
+        w.archive.clear()
+        w.note = None
         w.apply_setup(s.setup, problem_changed=True)
         start = s.run.start if s.run is not None else s.start
-        w.start_x = None if start is None else np.array(start, float)
-        w.plots.reset_run(w.start_x)
+        if start is not None:
+            w.start_x = np.array(start, float)
         if s.run is not None and s.history is not None:
             w.controller.restore(s.setup, run_state_to_dict(s.run), s.history)
-            w._reset_pending = False
-            w.plots.decimator.reset()
-            w.plots.show_history(s.history, True, True)
-            w.network_pane.diagram.set_theta(s.setup.full_theta(s.history.x[-1]))
-            w._update_status_fields(s.history)
-            more = (
-                "continues the run"
-                if s.run.stop in (None, "epochs", "time", "stopped")
-                else "starts again"
-            )
-            w.plots.hint.setText(f"Epoch {s.run.epoch:,} of a saved session: Start (Space) {more}.")
+            w.restored_epoch = s.run.epoch
             if len(s.setup.free) > 2:
                 w.plots.request_surface(s.history.x[-1], s.run.epoch)
+        w.highlight_row = None
+        w._restarts_started_key = problem_key(s.setup)
         w.restarts.restore(s.restarts, s.restarts_settings)
-        if s.restarts is None:
-            w.plots.contour.set_restarts([])
-            w.plots.curves.set_overlays([])
+        w.restarts_key = problem_key(s.setup) if s.restarts is not None else None
         self._apply_view(s.view)
+        w.refresh()
 
     def _apply_view(self, v: dict) -> None:
         w = self.win
@@ -234,7 +231,6 @@ class Document(QObject):
         if not self.maybe_save():
             return False
         self.restore(Session(Setup.from_preset("book-1-2-1")))
-        self.win.plots.hint.setText("Click on the contour to start training.")
         self._set_clean(None)
         self.win.show_message("new session on the book's problem")
         return True

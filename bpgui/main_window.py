@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
-    QSlider,
     QTabWidget,
     QWidget,
 )
 
-from engine.experiments import EXPERIMENTS, get_experiment
+from engine.experiments import get_experiment
 from engine.gradcheck import gradient_check
 from engine.problem import start_point
 from engine.setup import Setup
@@ -30,10 +26,13 @@ from engine.trainer import STOP_REASONS
 from .actions import Actions
 from .controller import TrainingController
 from .document import Document
+from .menus import build_menus, build_toolbar
 from .panes.network import NetworkPane
 from .panes.optimizer import OptimizerPane
 from .panes.plots import PlotsPane
 from .panes.restarts import RestartsPane
+from .runs import RunArchive, archived, problem_key
+from .status import StatusLine
 from .surface_service import SurfaceService
 
 FRAME_MS = 25  # redraw at most 40 times a second (when records arrived)
@@ -41,6 +40,7 @@ SLOW_EVERY = 3  # response, diagram and 3-D path: every third frame
 RESLICE_S = 1.0  # re-slice the contour at most once a second while training
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, math.inf)
 CONTINUABLE = ("epochs", "time", "stopped")
+SURFACE_BUSY = "computing the contour…"
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -80,18 +80,24 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.plots)
         self.setAcceptDrops(True)
         self.document = Document(self)
-        self._build_menus()
-        self._build_toolbar()
+        build_menus(self)
+        build_toolbar(self, SPEEDS)
+        self.speed.valueChanged.connect(self._speed_changed)
         self._build_status()
         self._wire()
 
+        # the window's model; every view is redrawn from it by refresh()
         self.setup: Setup = setup or Setup.from_preset("book-1-2-1")
         self.objective = self.setup.objective()
-        self.start_x: np.ndarray | None = None
-        self._reset_pending = True  # the next Start begins a new run from start_x
+        self.start_x: np.ndarray | None = None  # where the next new run starts
+        self.archive = RunArchive()  # earlier runs, each with the problem it belongs to
+        self.restarts_key: tuple | None = None  # the problem the restarts belong to
+        self._restarts_started_key: tuple | None = None
+        self.highlight_row: int | None = None  # the restart drawn bold
+        self.note: tuple[tuple, str] | None = None  # an experiment's text, for its setup
+        self.restored_epoch: int | None = None  # a reopened run's epoch, until it goes on
         self._dirty = False
         self.frames_drawn = 0
-        self._rate_window: deque[tuple[float, int]] = deque()
         self._last_reslice = 0.0
         self.last_message = ""
         self.last_gradcheck: list = []
@@ -102,113 +108,15 @@ class MainWindow(QMainWindow):
         self.frame_timer.start()
         self.apply_setup(self.setup, problem_changed=True)
         self._state_changed("idle")
+        self._speed_changed(self.speed.value())
         self.document.modified = False
         self.document.update_title()
 
     # ---- construction ----------------------------------------------------------------
-    def _build_menus(self) -> None:
-        a = self.actions
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        for act in (a.new, a.open):
-            m.addAction(act)
-        self.recent_menu = m.addMenu("Open &recent")
-        self.rebuild_recent_menu()
-        for act in (a.save, a.save_as):
-            m.addAction(act)
-        ex = m.addMenu("&Export")
-        for what, text in (
-            ("contour-png", "Contour plot as PNG…"),
-            ("contour-svg", "Contour plot as SVG…"),
-            ("curves-png", "Error curves as PNG…"),
-            ("curves-svg", "Error curves as SVG…"),
-            ("response-png", "Network response as PNG…"),
-            ("response-svg", "Network response as SVG…"),
-            (None, None),
-            ("history", "History (every epoch) as CSV…"),
-            ("trajectory", "Weight trajectory as CSV…"),
-            ("grid", "Contour grid as CSV…"),
-            ("params-csv", "Parameters as CSV…"),
-            ("params-json", "Parameters as JSON…"),
-        ):
-            if what is None:
-                ex.addSeparator()
-                continue
-            act = ex.addAction(text)
-            act.setData(what)
-            act.triggered.connect(lambda _=False, w=what: self.document.export(w))
-        m.addSeparator()
-        m.addAction(a.quit)
-        m = mb.addMenu("&Run")
-        for act in (a.start, a.pause, a.step, a.stop, a.reset):
-            m.addAction(act)
-        m = mb.addMenu("&Experiments")
-        for key, e in EXPERIMENTS.items():
-            act = m.addAction(e.title)
-            act.setToolTip(e.description)
-            act.setStatusTip(e.description)
-            act.setData(key)
-            act.triggered.connect(lambda _=False, k=key: self.load_experiment(k))
-        m.setToolTipsVisible(True)
-        m = mb.addMenu("&View")
-        for act in (a.fit, a.reslice, a.clear):
-            m.addAction(act)
-        m.addAction(self.restarts_dock.toggleViewAction())
-        m = mb.addMenu("&Tools")
-        m.addAction(a.gradcheck)
-        m.addAction(a.restarts)
-        m = mb.addMenu("&Help")
-        m.addAction(a.about)
-
-    def _build_toolbar(self) -> None:
-        a = self.actions
-        tb = self.addToolBar("Run")
-        tb.setObjectName("run-toolbar")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for act in (a.open, a.save):
-            tb.addAction(act)
-        tb.addSeparator()
-        for act in (a.start, a.pause, a.step, a.stop, a.reset):
-            tb.addAction(act)
-        tb.addSeparator()
-        tb.addWidget(QLabel(" speed "))
-        self.speed = QSlider(Qt.Orientation.Horizontal)
-        self.speed.setRange(0, len(SPEEDS) - 1)
-        self.speed.setValue(len(SPEEDS) - 1)
-        self.speed.setMaximumWidth(200)
-        self.speed.setToolTip("epochs per second: slow motion to as fast as possible")
-        self.speed_label = QLabel()
-        self.speed_label.setMinimumWidth(110)
-        tb.addWidget(self.speed)
-        tb.addWidget(self.speed_label)
-        self.speed.valueChanged.connect(self._speed_changed)
-        self._speed_changed(self.speed.value())
-        tb.addSeparator()
-        for act in (a.fit, a.clear, a.gradcheck, a.restarts):
-            tb.addAction(act)
-
     def _build_status(self) -> None:
-        sb = self.statusBar()
-        self.status_fields: dict[str, QLabel] = {}
-        for key, tip in (
-            ("epoch", "epochs trained"),
-            ("sse", "sum of squared errors"),
-            ("grad", "gradient norm"),
-            ("rate", "learning rate or mu"),
-            ("speed", "epochs per second"),
-            ("stop", "why the run stopped"),
-        ):
-            lab = QLabel()
-            lab.setToolTip(tip)
-            lab.setMinimumWidth(60)
-            sb.addPermanentWidget(lab)
-            self.status_fields[key] = lab
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(160)
-        self.progress.setTextVisible(True)
-        self.progress.setToolTip("epochs of the maximum")
-        sb.addPermanentWidget(self.progress)
-        self.progress.hide()
+        self.status = StatusLine(self.statusBar())
+        self.status_fields = self.status.fields
+        self.progress = self.status.progress
 
     def _wire(self) -> None:
         a, c = self.actions, self.controller
@@ -243,8 +151,17 @@ class MainWindow(QMainWindow):
         )
         self.optimizer_pane.validity_changed.connect(self._validity_changed)
         self.network_pane.validity_changed.connect(self._validity_changed)
+
+        def start_typed(theta) -> None:  # issue 9 #7: a start point typed into the table
+            self.start_x = np.asarray(theta, float)[self.setup.free_idx]
+            self.reset()
+            self.network_pane.set_start(self.start_x)
+
+        self.network_pane.start_edited.connect(start_typed)
+        c.state_changed.connect(lambda _s: self.network_pane.set_start(self.start_x))
         self.surfaces.failed.connect(lambda msg: self.show_message(f"contour: {msg}", error=True))
         self.surfaces.busy_changed.connect(self._surface_busy)
+        self.restarts.started.connect(self._restarts_started)
         self.restarts.finished.connect(self._restarts_done)
         self.restarts.failed.connect(lambda m: self.show_message(f"restarts: {m}", error=True))
         self.restarts.row_selected.connect(self._restart_selected)
@@ -254,8 +171,9 @@ class MainWindow(QMainWindow):
         self, setup: Setup, problem_changed: bool | None = None, objective=None
     ) -> None:
         """Make ``setup`` current.  A changed problem (network, data, free parameters or
-        their values) ends the current run; a changed view only redraws.  ``objective``:
-        the setup's, when the caller already built it."""
+        their values) ends the current run (it is kept as an earlier run of its own
+        problem); a changed view only redraws.  ``objective``: the setup's, when the
+        caller already built it."""
         old = self.setup
         self.document.mark_modified()
         if problem_changed is None:
@@ -266,25 +184,19 @@ class MainWindow(QMainWindow):
         view_changed = problem_changed or (old.axes, old.ranges) != (setup.axes, setup.ranges)
         self.setup = setup
         if problem_changed:
-            self.controller.discard()
+            self._end_run()
             self.objective = objective if objective is not None else setup.objective()
-            self.start_x = None
-            self._reset_pending = True
-            self.plots.reset_run(None)
-            self.plots.hint.setText("Click on the contour to start training.")
-            self.plots.slice_x = None
-            self.plots.slice_epoch = None
-            self._update_status_fields(None)
+            self.restored_epoch = None
+            if self.restarts_key != problem_key(setup):
+                self._drop_restarts()
+            self.start_x = start_point(self.objective, None, setup.seed, setup.init)
         self.network_pane.set_setup(setup)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)
         self.restarts.set_problem(setup, self.objective)
         if view_changed:
             self.plots.request_surface()
-            h = self.controller.history
-            if h is not None and len(h) and not problem_changed:
-                self.plots.decimator.reset()
-                self.plots.show_history(h, self.controller.state == "idle", True)
+        self.refresh()
 
     def _setup_edited(self, setup: Setup, objective) -> None:
         self.apply_setup(setup, objective=objective)
@@ -299,12 +211,17 @@ class MainWindow(QMainWindow):
         e = get_experiment(key)
         self.apply_setup(e.setup(), problem_changed=True)
         self.start_x = np.array(e.start, float)
-        self.plots.reset_run(self.start_x)
-        self.plots.hint.setText(f"{e.title}. {e.description}")
+        self.note = (self._note_key(), f"{e.title}. {e.description}")
         self.plots.hint.setToolTip(e.description)
         self.show_message(e.title)
+        self.refresh()
         if run:
             self.start_new_run(self.start_x)
+
+    def _note_key(self) -> tuple:
+        """What an experiment's text is about: its problem, optimizer and settings."""
+        s = self.setup
+        return (problem_key(s), s.optimizer, tuple(sorted(s.hyper.items())))
 
     def _optimizer_changed(self, name: str, hyper: dict) -> None:
         self.apply_setup(self.setup.replace(optimizer=name, hyper=hyper))
@@ -316,11 +233,20 @@ class MainWindow(QMainWindow):
         running = self.controller.setup
         if running is not None and running.optimizer == self.setup.optimizer:
             self.controller.set_hyper(hyper)
+        self.plots.hint.setText(self._hint())
 
     def _validity_changed(self, _ok: bool) -> None:
-        ok = self.optimizer_pane.is_valid() and not self.network_pane.error.text()
+        """Start is enabled only while the forms are valid; the status bar says why not."""
+        problems = [*self.network_pane.problems(), *self.optimizer_pane.problems()]
+        ok = not problems
         self.actions.start.setEnabled(ok or self.controller.state != "idle")
         self.actions.step.setEnabled(ok or self.controller.state != "idle")
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.show_message(f"Start is disabled: {problems[0]}{more}", error=True)
+        elif self.last_message.startswith("Start is disabled: "):
+            self.status.clear_message(only=self.last_message)
+            self.last_message = ""
 
     # ---- runs ------------------------------------------------------------------------
     def start_at(self, x: float, y: float) -> None:
@@ -334,15 +260,28 @@ class MainWindow(QMainWindow):
         if not self.actions.start.isEnabled():
             self.show_message("fix the marked settings first", error=True)
             return
-        self.plots.reset_run(x0)
-        self._rate_window.clear()
-        self._reset_pending = False
-        self.controller.start(self.setup, x0, paused)
-        self.plots.slice_x, self.plots.slice_epoch = np.array(x0, float), 0
+        self._end_run()
+        self.start_x = np.array(x0, float)
+        self.restored_epoch = None
+        self.status.reset_rate()
+        self.controller.start(self.setup, self.start_x, paused)
+        self.plots.slice_x, self.plots.slice_epoch = self.start_x.copy(), 0
         if len(self.setup.free) > 2:
-            self.plots.request_surface(x0, 0)
-        self.progress.setMaximum(max(1, self.setup.criteria.epochs))
-        self.progress.show()
+            self.plots.request_surface(self.start_x, 0)
+        self.refresh()
+
+    def _end_run(self) -> None:
+        """End the current run (if any) and keep it as an earlier run of its problem."""
+        c = self.controller
+        if c.history is not None and c.setup is not None:
+            self.archive.add(archived(problem_key(c.setup), c.history))
+        c.clear()
+
+    def _drop_restarts(self) -> None:
+        """Restart results belong to the problem they were computed on."""
+        self.restarts_key = self.highlight_row = None
+        if self.restarts.result is not None:
+            self.restarts.restore(None, self.restarts.settings())
 
     def _default_start(self) -> np.ndarray:
         if self.start_x is None:
@@ -350,15 +289,16 @@ class MainWindow(QMainWindow):
         return self.start_x
 
     def toggle_run(self) -> None:
-        """Space: pause a running run, resume a paused one, otherwise start or continue."""
+        """Space: pause a running run, resume a paused one, otherwise continue a stopped
+        run or start a new one from the start point."""
         c = self.controller
         if c.state == "running":
             c.pause()
         elif c.state == "paused":
             c.resume()
-        elif not self._reset_pending and c.last_stop in CONTINUABLE:
+        elif c.history is not None and c.last_stop in CONTINUABLE:
+            self.restored_epoch = None
             c.resume_run(self.setup.criteria.epochs)
-            self.progress.setMaximum(max(1, c.max_epochs))
         else:
             self.start_new_run(self._default_start())
 
@@ -366,25 +306,28 @@ class MainWindow(QMainWindow):
         c = self.controller
         if c.running:
             c.step()
-        elif not self._reset_pending and c.last_stop in CONTINUABLE:
+        elif c.history is not None and c.last_stop in CONTINUABLE:
+            self.restored_epoch = None
             c.resume_run(self.setup.criteria.epochs, paused=True)
             c.step()
-        elif self._reset_pending or c.last_stop is None:
+        elif c.history is None:
             self.start_new_run(self._default_start(), paused=True)
             c.step()
 
     def reset(self) -> None:
-        """Back to the start point, same initial weights; the old path stays faint."""
-        self.controller.discard()
-        self._reset_pending = True
-        x0 = self._default_start()
-        self.plots.reset_run(x0)
-        self._update_status_fields(None)
+        """Back to epoch 0 at the start point, same initial weights; the old path stays
+        faint."""
+        self._end_run()
+        self.restored_epoch = None
+        self._default_start()
+        self.refresh()
         self.show_message("reset: Start (Space) runs again from the same start point")
 
     def clear_previous(self) -> None:
-        self.plots.contour.clear_previous()
-        self.plots.curves.clear_previous()
+        """Forget the earlier runs and the restarts (the current run stays)."""
+        self.archive.clear()
+        self._drop_restarts()
+        self.refresh()
 
     def reslice(self) -> None:
         h = self.controller.history
@@ -437,15 +380,19 @@ class MainWindow(QMainWindow):
             return
         self._dirty = False
         self.frames_drawn += 1
-        h = self.controller.history
+        c = self.controller
+        h = c.history
         if h is None or len(h) == 0:
             return
-        finished = self.controller.state == "idle"
+        finished = c.state == "idle"
         slow = finished or self.frames_drawn % SLOW_EVERY == 0
         self.plots.show_history(h, finished, slow)
         if slow:
             self.network_pane.diagram.set_theta(self.setup.full_theta(h.x[-1]))
-        self._update_status_fields(h)
+            if self.restored_epoch is not None and c.epoch != self.restored_epoch:
+                self.restored_epoch = None
+                self.plots.hint.setText(self._hint())
+        self.status.show_run(h, c.state, c.max_epochs)
         now = time.perf_counter()
         if (
             len(self.setup.free) > 2
@@ -456,40 +403,53 @@ class MainWindow(QMainWindow):
             self._last_reslice = now
             self.plots.request_surface(h.x[-1], int(h.column("epoch")[-1]))
 
-    def _update_status_fields(self, h) -> None:
-        f = self.status_fields
-        if h is None or len(h) == 0:
-            for lab in f.values():
-                lab.setText("")
-            self.progress.hide()
-            return
-        row = h.last()
-        epoch = int(row["epoch"])
-        f["epoch"].setText(f"epoch {epoch:,}")
-        f["sse"].setText(f"SSE {row['sse']:.6g}")
-        f["grad"].setText(f"|grad| {row['grad_norm']:.3g}")
-        if np.isfinite(row["mu"]):
-            f["rate"].setText(f"mu {row['mu']:.3g}")
-        elif np.isfinite(row["lr"]):
-            f["rate"].setText(f"lr {row['lr']:.3g}")
+    def refresh(self) -> None:
+        """Redraw every view from the model: the setup, the start point, the current run,
+        the earlier runs of this problem and its restarts.  Called after every change
+        that is not a training frame, so nothing on screen outlives what it shows."""
+        s, c = self.setup, self.controller
+        key = problem_key(s)
+        h = c.history if c.history is not None and len(c.history) else None
+        self.plots.set_earlier(self.archive.matching(key))
+        res = self.restarts.result if self.restarts_key == key else None
+        self.plots.set_restarts(res, self.highlight_row)
+        if h is None:
+            self.plots.show_start(self.start_x)
+            theta = s.theta_array if self.start_x is None else s.full_theta(self.start_x)
+            self.plots.response.set_theta(theta)
         else:
-            f["rate"].setText("")
-        now = time.perf_counter()
-        w = self._rate_window
-        w.append((now, epoch))
-        while len(w) > 2 and now - w[0][0] > 1.0:
-            w.popleft()
-        rate = (
-            (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0]) if len(w) > 1 and w[-1][0] > w[0][0] else 0
-        )
-        f["speed"].setText(f"{rate:,.0f} epochs/s" if self.controller.state == "running" else "")
-        stop = h.stop
-        f["stop"].setText(f"stopped: {STOP_REASONS.get(stop, stop)}" if stop else "")
-        self.progress.setValue(min(epoch, self.progress.maximum()))
+            self.plots.decimator.reset()
+            self.plots.show_history(h, c.state == "idle", True)
+            theta = s.full_theta(h.x[-1])
+        self.network_pane.diagram.set_theta(theta)
+        self.plots.update_slice_info(h)
+        self.status.show_run(h, c.state, c.max_epochs)
+        self.plots.hint.setText(self._hint())
+        self._sync_actions()
+        self._dirty = False
+
+    def _hint(self) -> str:
+        """The line above the contour: a reopened run, the experiment, or where a run
+        would start."""
+        c = self.controller
+        h = c.history if c.history is not None and len(c.history) else None
+        if h is not None and self.restored_epoch is not None and c.state == "idle":
+            more = "continues the run" if c.last_stop in CONTINUABLE else "starts again"
+            return f"Epoch {self.restored_epoch:,} of a saved session: Start (Space) {more}."
+        if self.note is not None and self.note[0] == self._note_key():
+            return self.note[1]
+        if h is None:
+            if self.start_x is None:
+                return "Click on the contour to start training."
+            x, y = self.setup.axis_values(self.start_x[None, :])
+            return (
+                "Click on the contour to start training there, or press Start (Space) to "
+                f"start at the teal dot ({x[0]:.4g}, {y[0]:.4g})."
+            )
+        return ""
 
     def _run_finished(self, reason: str) -> None:
-        self._dirty = True
-        self._redraw()
+        self.refresh()
         text = STOP_REASONS.get(reason, reason)
         h = self.controller.history
         sse = f", SSE {h.last()['sse']:.4g}" if h is not None and len(h) else ""
@@ -501,8 +461,7 @@ class MainWindow(QMainWindow):
             )
 
     def _run_failed(self, message: str) -> None:
-        self._dirty = True
-        self._redraw()
+        self.refresh()
         first = message.splitlines()[0] if message else "unknown error"
         self.show_message(f"training failed: {first}", error=True)
         box = QMessageBox(self)
@@ -518,10 +477,23 @@ class MainWindow(QMainWindow):
         a.step.setEnabled(True)
         a.pause.setEnabled(state == "running")
         a.stop.setEnabled(state != "idle")
-        a.start.setText("&Pause" if state == "running" else "&Start / Resume")
-        if state == "idle":
-            self.progress.setVisible(False)
+        self._sync_actions()
+        h = self.controller.history
+        self.status.show_run(h, state, self.controller.max_epochs)
         self._validity_changed(True)
+
+    def _sync_actions(self) -> None:
+        """Start's text says what Space does now: pause, resume, continue or start."""
+        c = self.controller
+        if c.state == "running":
+            text = "&Pause"
+        elif c.state == "paused":
+            text = "&Resume"
+        elif c.history is not None and len(c.history) and c.last_stop in CONTINUABLE:
+            text = "&Continue"
+        else:
+            text = "&Start"
+        self.actions.start.setText(text)
 
     def _speed_changed(self, pos: int) -> None:
         rate = SPEEDS[pos]
@@ -532,9 +504,9 @@ class MainWindow(QMainWindow):
 
     def _surface_busy(self, busy: bool) -> None:
         if busy:
-            self.statusBar().showMessage("computing the contour…")
-        elif self.statusBar().currentMessage() == "computing the contour…":
-            self.statusBar().clearMessage()
+            self.status.show(SURFACE_BUSY, ms=60_000)
+        else:
+            self.status.clear_message(only=SURFACE_BUSY)
 
     # ---- tools -----------------------------------------------------------------------
     def run_gradient_check(self) -> None:
@@ -569,24 +541,24 @@ class MainWindow(QMainWindow):
         self.restarts_dock.raise_()
         self.restarts.run()
 
+    def _restarts_started(self) -> None:
+        self._restarts_started_key = problem_key(self.setup)
+
     def _restarts_done(self, res) -> None:
+        if self._restarts_started_key != problem_key(self.setup):
+            self._drop_restarts()  # computed for a problem that is no longer current
+            self.show_message("restarts discarded: the problem changed while they ran")
+            return
         self.document.mark_modified()
-        paths = []
-        for i in range(res.path.shape[1]):
-            xs, ys = self.setup.axis_values(res.path[:, i, :])
-            paths.append((xs, ys))
-        self.plots.contour.set_restarts(paths)
-        self.plots.curves.set_overlays(
-            [(res.path_epochs, res.path_performance[:, i]) for i in range(res.path.shape[1])]
-        )
+        self.restarts_key = self._restarts_started_key
+        self.highlight_row = None
+        self.refresh()
         self.show_message(self.restarts.summary.text())
 
     def _restart_selected(self, row: int) -> None:
-        res = self.restarts.result
-        if res is None or row >= res.path.shape[1]:
-            return
-        xs, ys = self.setup.axis_values(res.path[:, row, :])
-        self.plots.contour.set_highlight(xs, ys)
+        self.highlight_row = row
+        res = self.restarts.result if self.restarts_key == problem_key(self.setup) else None
+        self.plots.set_restarts(res, row)
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -599,8 +571,7 @@ class MainWindow(QMainWindow):
     # ---- messages and closing --------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
         self.last_message = text
-        self.statusBar().setStyleSheet("color: #ff6b6b;" if error else "")
-        self.statusBar().showMessage(text, 0 if error else 15_000)
+        self.status.show(text, error)
 
     def closeEvent(self, event) -> None:
         doc = self.document

@@ -42,7 +42,6 @@ def main() -> int:
     win.load_experiment("trajectory-b")  # an earlier run, kept faintly
     wait(2.0)
     win.load_experiment("trajectory-a")
-    win.plots.contour.archive_path()
     wait(4.0)
     shot("main-window")  # trajectory a crossing the flat region, live
     win.controller.stop()

@@ -124,6 +124,9 @@ class PlotsPane(QWidget):
             self.response.set_problem(setup.spec, objective.data, objective.validation)
             self.response.set_theta(setup.theta_array)
         self.contour.set_optimum(self._optimum(setup))
+        self.contour.value_name = setup.performance.upper()
+        if problem_changed:
+            self.slice_x = self.slice_epoch = None
 
     def _optimum(self, setup: Setup) -> tuple[float, float] | None:
         """The book's optimum, when the slice is of the book's problem through it."""
@@ -165,16 +168,45 @@ class PlotsPane(QWidget):
         self.view3d.set_surface(res)
 
     # ---- history -------------------------------------------------------------------------
-    def reset_run(self, start: np.ndarray | None) -> None:
-        """A new run (or none): keep the old path faintly, show the start point."""
-        self.contour.archive_path()
-        self.curves.archive()
+    def show_start(self, start: np.ndarray | None) -> None:
+        """No current run: an empty path and curves, and the marker where the next run
+        starts (free vector ``start``; None: no marker)."""
         self.decimator.reset()
         self._last_path = None
+        self.contour.clear_path()
         self.curves.set_history(None, np.empty(0, dtype=np.int64))
+        point = None
         if start is not None and self.setup is not None:
-            x, y = self.setup.axis_values(start[None, :])
-            self.contour.set_start(float(x[0]), float(y[0]))
+            x, y = self.setup.axis_values(np.asarray(start, float)[None, :])
+            point = (float(x[0]), float(y[0]))
+        self.contour.set_start(point)
+        if self.tabs.currentIndex() == 1:
+            self.view3d.set_path(np.empty(0), np.empty(0), np.empty(0))
+
+    def set_earlier(self, runs) -> None:
+        """Earlier runs (:class:`~bpgui.runs.ArchivedRun` of this problem), projected
+        onto the current axes."""
+        s = self.setup
+        paths = [s.axis_values(r.X) for r in runs] if s is not None else []
+        self.contour.set_previous(paths)
+        self.curves.set_previous([(r.epochs, r.performance) for r in runs])
+
+    def set_restarts(self, res, highlight: int | None = None) -> None:
+        """A restart batch's paths and curves (None: none), projected onto the current
+        axes, with run ``highlight`` drawn bold."""
+        s = self.setup
+        if res is None or s is None:
+            self.contour.set_restarts([])
+            self.curves.set_overlays([])
+            self.contour.set_highlight(None, None)
+            return
+        n = res.path.shape[1]
+        self.contour.set_restarts([s.axis_values(res.path[:, i, :]) for i in range(n)])
+        self.curves.set_overlays([(res.path_epochs, res.path_performance[:, i]) for i in range(n)])
+        if highlight is not None and 0 <= highlight < n:
+            self.contour.set_highlight(*s.axis_values(res.path[:, highlight, :]))
+        else:
+            self.contour.set_highlight(None, None)
 
     def show_history(self, h: History, finished: bool, slow_parts: bool) -> None:
         if len(h) == 0 or self.setup is None:
@@ -183,8 +215,6 @@ class PlotsPane(QWidget):
         xs, ys = self.setup.axis_values(h.x[idx])
         self.contour.set_path(xs, ys, finished)
         self.curves.set_history(h, idx)
-        if self.hint.text().startswith("Click on the contour"):
-            self.hint.setText("")
         self._last_path = (xs, ys, h.column("performance")[idx])
         if slow_parts:
             self.response.set_theta(self.setup.full_theta(h.x[-1]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from ..surface_service import SurfaceResult
 
@@ -13,8 +13,10 @@ MAX_PREVIOUS = 12
 PATH_PEN = pg.mkPen("#ffffff", width=2)
 PREVIOUS_PEN = pg.mkPen((255, 255, 255, 70), width=1.5)
 HIGHLIGHT_PEN = pg.mkPen("#ff9f1c", width=3)
+RESTART_PEN = pg.mkPen((255, 159, 28, 80), width=1.5)
 ISO_PEN = pg.mkPen((255, 255, 255, 110), width=1)
 FLOOR = 1e-30  # log colour scale: values below show as this
+HOVER_HINT = "hover over the contour to read the surface; click to start a run there"
 
 
 class ContourPlot(QWidget):
@@ -47,6 +49,7 @@ class ContourPlot(QWidget):
         for item in (self.image, self.iso):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.previous: list[pg.PlotDataItem] = []
+        self.restart_paths: list[pg.PlotDataItem] = []
         self.path = pg.PlotDataItem(pen=PATH_PEN, connect="finite")
         self.path.setZValue(5)
         pi.addItem(self.path)
@@ -66,12 +69,26 @@ class ContourPlot(QWidget):
         self.end_marker = marker("s", 10, "#e71d36")
         self.restart_ends = marker("x", 9, "#ff9f1c", pen="#ff9f1c", z=7)
         self.widget.scene().sigMouseClicked.connect(self._clicked)
+        # the view shows exactly the computed grid: dragging or the wheel would pan into
+        # space with no surface while the range fields keep their values, so the mouse
+        # only clicks (start a run) and hovers (read the surface); ranges change through
+        # the range fields or "Fit to trajectory"
+        pi.getViewBox().setMouseEnabled(x=False, y=False)
+        pi.hideButtons()
+        self.readout = QLabel(HOVER_HINT)
+        self.readout.setToolTip("the parameters and the performance under the mouse pointer")
+        self._proxy = pg.SignalProxy(
+            self.widget.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
+        )
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.widget)
+        lay.setSpacing(2)
+        lay.addWidget(self.widget, 1)
+        lay.addWidget(self.readout)
         self.log_scale = True
         self.result: SurfaceResult | None = None
         self.axes: tuple[str, str] = ("", "")
+        self.value_name = "SSE"  # what the surface shows
 
     # ---- surface -------------------------------------------------------------------------
     def set_surface(self, res: SurfaceResult, log_scale: bool | None = None) -> None:
@@ -98,7 +115,8 @@ class ContourPlot(QWidget):
             QRectF(s.xs[0] - dx / 2, s.ys[0] - dy / 2, dx * len(s.xs), dy * len(s.ys))
         )
         self.colorbar.setLevels((lo, hi))
-        self.colorbar.setLabel("left", "log10 SSE" if self.log_scale else "SSE")
+        name = self.value_name
+        self.colorbar.setLabel("left", f"log10 {name}" if self.log_scale else name)
         self.iso.setData(res.iso_x, res.iso_y)
         self.axes = (s.x_label, s.y_label)
         self.plot_item.setLabel("bottom", s.x_label)
@@ -127,44 +145,36 @@ class ContourPlot(QWidget):
             for m in (self.start_marker, self.current_marker, self.end_marker):
                 m.setData([], [])
 
-    def set_start(self, x: float, y: float) -> None:
-        """Show a start point before any run."""
+    def set_start(self, point: tuple[float, float] | None) -> None:
+        """Show where the next run starts (None: nowhere yet)."""
+        self.start_marker.setData(*(([point[0]], [point[1]]) if point else ([], [])))
+
+    def clear_path(self) -> None:
+        """No current run: no path and no markers but the start's."""
         self.path.setData([], [])
-        self.start_marker.setData([x], [y])
-        self.current_marker.setData([], [])
-        self.end_marker.setData([], [])
+        for m in (self.current_marker, self.end_marker):
+            m.setData([], [])
 
-    def archive_path(self) -> None:
-        """Keep the current path as a faint earlier run."""
-        xs, ys = self.path.getData()
-        if xs is None or len(xs) < 2:
-            return
-        item = pg.PlotDataItem(xs, ys, pen=PREVIOUS_PEN, connect="finite")
-        item.setZValue(2)
-        self.plot_item.addItem(item)
-        self.previous.append(item)
-        while len(self.previous) > MAX_PREVIOUS:
-            self.plot_item.removeItem(self.previous.pop(0))
+    def _replace(self, items: list, paths, pen, z: float) -> None:
+        """Show ``paths`` with the curve items in ``items`` (reused; extra ones removed)."""
+        while len(items) > len(paths):
+            self.plot_item.removeItem(items.pop())
+        while len(items) < len(paths):
+            item = pg.PlotDataItem(pen=pen, connect="finite")
+            item.setZValue(z)
+            self.plot_item.addItem(item)
+            items.append(item)
+        for item, (xs, ys) in zip(items, paths, strict=True):
+            item.setData(xs, ys)
 
-    def clear_previous(self) -> None:
-        for item in self.previous:
-            self.plot_item.removeItem(item)
-        self.previous.clear()
-        self.set_restarts([])
-        self.highlight.setData([], [])
+    def set_previous(self, paths: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Earlier runs of this problem, faint (already projected onto the axes)."""
+        self._replace(self.previous, paths[-MAX_PREVIOUS:], PREVIOUS_PEN, 2)
 
     def set_restarts(self, paths: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Paths of a restart batch, drawn like earlier runs with a cross at each end."""
-        for item in self.previous:
-            self.plot_item.removeItem(item)
-        self.previous.clear()
-        ends = []
-        for xs, ys in paths:
-            item = pg.PlotDataItem(xs, ys, pen=PREVIOUS_PEN, connect="finite")
-            item.setZValue(2)
-            self.plot_item.addItem(item)
-            self.previous.append(item)
-            ends.append((xs[-1], ys[-1]))
+        """Paths of a restart batch, faint orange, with a cross at each end."""
+        self._replace(self.restart_paths, paths, RESTART_PEN, 3)
+        ends = [(xs[-1], ys[-1]) for xs, ys in paths if len(xs)]
         self.restart_ends.setData([e[0] for e in ends], [e[1] for e in ends])
 
     def set_highlight(self, xs: np.ndarray | None, ys: np.ndarray | None) -> None:
@@ -195,3 +205,42 @@ class ContourPlot(QWidget):
         p: QPointF = vb.mapSceneToView(ev.scenePos())
         ev.accept()
         self.start_requested.emit(float(p.x()), float(p.y()))
+
+    def value_at(self, x: float, y: float) -> float | None:
+        """The surface at ``(x, y)`` interpolated bilinearly from the grid (None outside)."""
+        if self.result is None:
+            return None
+        s = self.result.surface
+        if not (s.xs[0] <= x <= s.xs[-1] and s.ys[0] <= y <= s.ys[-1]):
+            return None
+        fx = (x - s.xs[0]) / (s.xs[-1] - s.xs[0]) * (len(s.xs) - 1)
+        fy = (y - s.ys[0]) / (s.ys[-1] - s.ys[0]) * (len(s.ys) - 1)
+        i = min(int(fx), len(s.xs) - 2)
+        j = min(int(fy), len(s.ys) - 2)
+        tx, ty = fx - i, fy - j
+        v = s.values
+        return float(
+            (1 - tx) * (1 - ty) * v[i, j]
+            + tx * (1 - ty) * v[i + 1, j]
+            + (1 - tx) * ty * v[i, j + 1]
+            + tx * ty * v[i + 1, j + 1]
+        )
+
+    def _mouse_moved(self, evt) -> None:
+        pos = evt[0]
+        vb = self.plot_item.getViewBox()
+        if self.result is None or not vb.sceneBoundingRect().contains(pos):
+            self.readout.setText(HOVER_HINT)
+            return
+        p = vb.mapSceneToView(pos)
+        x, y = float(p.x()), float(p.y())
+        f = self.value_at(x, y)
+        if f is None:
+            self.readout.setText(HOVER_HINT)
+            return
+        xl, yl = self.axes
+        self.readout.setText(f"{xl} = {x:.4g}   {yl} = {y:.4g}   {self.value_name} ≈ {f:.5g}")
+
+    def leaveEvent(self, event) -> None:
+        self.readout.setText(HOVER_HINT)  # no reading outlives the pointer
+        super().leaveEvent(event)

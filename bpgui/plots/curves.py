@@ -10,13 +10,21 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from engine.history import History
 
-FLOOR = 1e-300  # log axes: zero shows at the floor instead of vanishing
+FLOOR = 1e-300  # log axes: the last resort when a curve has no positive value at all
+HOVER_HINT = "hover over the curves to read values"
+PREVIOUS_PEN = pg.mkPen((255, 255, 255, 60), width=1)
+OVERLAY_PEN = pg.mkPen((255, 159, 28, 90), width=1)
 
 
 def _positive(y: np.ndarray) -> np.ndarray:
-    """Finite values floored for a log axis; NaN (not drawn) where not finite."""
+    """Values for a log axis: NaN (not drawn) where not finite; zeros and negatives shown
+    at the smallest positive value of the curve, so an exact 0 (conjugate gradient on the
+    book's problem reaches SSE 0) does not stretch the axis down to 1e-300."""
+    y = np.asarray(y, dtype=float)
     with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(y), np.maximum(y, FLOOR), np.nan)
+        pos = np.isfinite(y) & (y > 0)
+        floor = float(y[pos].min()) if pos.any() else FLOOR
+        return np.where(np.isfinite(y), np.maximum(y, floor), np.nan)
 
 
 class CurvesPlot(QWidget):
@@ -42,6 +50,9 @@ class CurvesPlot(QWidget):
         self.sse_plot.addLegend(offset=(-10, 10))
         self.aux_plot.addLegend(offset=(-10, 10))
         self.previous: list[pg.PlotDataItem] = []
+        self.overlays: list[pg.PlotDataItem] = []
+        self._previous_data: list = []
+        self._overlay_data: list = []
         self.val_curve = self.sse_plot.plot(name="validation", pen=pg.mkPen("#ff9f1c", width=1))
         self.sse_curve = self.sse_plot.plot(name="SSE", pen=pg.mkPen("#ffffff", width=1))
         self.grad_curve = self.aux_plot.plot(name="grad norm", pen=pg.mkPen("#2ec4b6", width=1))
@@ -51,7 +62,7 @@ class CurvesPlot(QWidget):
             c.setClipToView(True)
         self.glw.ci.layout.setRowStretchFactor(0, 3)
         self.glw.ci.layout.setRowStretchFactor(1, 2)
-        self.readout = QLabel("hover over the curves to read values")
+        self.readout = QLabel(HOVER_HINT)
         self.readout.setToolTip("epoch and values under the mouse pointer")
         self.log_x = QCheckBox("log epoch axis")
         self.log_x.setToolTip("show the epoch axis on a log scale")
@@ -76,6 +87,8 @@ class CurvesPlot(QWidget):
         for p in (self.sse_plot, self.aux_plot):
             p.setLogMode(x=on, y=True)
         self._ranges.clear()
+        self.set_previous(self._previous_data)
+        self.set_overlays(self._overlay_data)
         if self._history is not None:
             self.set_history(self._history, self._idx)
 
@@ -109,6 +122,7 @@ class CurvesPlot(QWidget):
         self._history, self._idx = history, idx
         if history is None or len(history) == 0 or idx.size == 0:
             self._ranges.clear()
+            self.readout.setText(HOVER_HINT)
             for c in (
                 self.val_curve,
                 self.sse_curve,
@@ -150,34 +164,32 @@ class CurvesPlot(QWidget):
         elif not show and listed:
             legend.removeItem(curve)
 
-    def archive(self) -> None:
-        """Keep the current SSE curve, faint, beside the next run."""
-        xs, ys = self.sse_curve.getData()
-        if xs is None or len(xs) < 2:
-            return
-        item = self.sse_plot.plot(xs, ys, pen=pg.mkPen((255, 255, 255, 60), width=1))
-        self.previous.append(item)
-        while len(self.previous) > 12:
-            self.sse_plot.removeItem(self.previous.pop(0))
+    def _replace(self, items: list, curves, pen) -> None:
+        while len(items) > len(curves):
+            self.sse_plot.removeItem(items.pop())
+        while len(items) < len(curves):
+            items.append(self.sse_plot.plot(pen=pen))
+        for item, (ep, y) in zip(items, curves, strict=True):
+            ep = np.asarray(ep, float)
+            if self.log_x.isChecked():
+                ep = np.maximum(ep, 0.5)
+            item.setData(ep, _positive(y), connect="finite")
+
+    def set_previous(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """SSE curves of earlier runs of this problem, faint."""
+        self._previous_data = list(curves)
+        self._replace(self.previous, curves, PREVIOUS_PEN)
 
     def set_overlays(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """SSE curves of a restart batch."""
-        self.clear_previous()
-        for ep, y in curves:
-            item = self.sse_plot.plot(
-                np.asarray(ep, float), _positive(y), pen=pg.mkPen((255, 159, 28, 90), width=1)
-            )
-            self.previous.append(item)
-
-    def clear_previous(self) -> None:
-        for item in self.previous:
-            self.sse_plot.removeItem(item)
-        self.previous.clear()
+        """SSE curves of a restart batch, faint orange."""
+        self._overlay_data = list(curves)
+        self._replace(self.overlays, curves, OVERLAY_PEN)
 
     def _mouse_moved(self, evt) -> None:
         pos = evt[0]
         h = self._history
         if h is None or len(h) == 0:
+            self.readout.setText(HOVER_HINT)
             return
         for p in (self.sse_plot, self.aux_plot):
             if p.sceneBoundingRect().contains(pos):
@@ -196,3 +208,8 @@ class CurvesPlot(QWidget):
                     text += f"   mu {row['mu']:.3g}"
                 self.readout.setText(text)
                 return
+        self.readout.setText(HOVER_HINT)  # outside both plots: no stale reading
+
+    def leaveEvent(self, event) -> None:
+        self.readout.setText(HOVER_HINT)  # no reading outlives the pointer
+        super().leaveEvent(event)

@@ -71,6 +71,7 @@ class ResponsePlot(QWidget):
         self.plot.setYRange(float(t.min()) - pad, float(t.max()) + pad, padding=0)
 
     def set_theta(self, theta: np.ndarray) -> None:
+        self.theta = np.array(theta, dtype=float)  # what the curve shows
         if self._spec is None:
             return
         P = self._dense if self._dense is not None else self._data.P

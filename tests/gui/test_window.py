@@ -83,7 +83,7 @@ def test_pause_step_stop_reset(window, qtbot):
     with qtbot.waitSignal(window.controller.run_finished, timeout=T) as sig:
         window.actions.stop.trigger()
     assert sig.args == ["stopped"]
-    assert "stopped by the user" in window.status_fields["stop"].text()
+    assert "stopped by the user" in window.status_fields["state"].text()
     # Start continues a stopped run from where it was
     window.actions.start.trigger()
     qtbot.waitUntil(lambda: epochs(window) > e1 + 50, timeout=T)
@@ -120,7 +120,10 @@ def test_each_experiment_sets_its_start_and_optimizer(window, key):
 def test_conjugate_gradient_reaches_the_optimum(window, qtbot):
     with qtbot.waitSignal(window.controller.run_finished, timeout=T) as sig:
         window.load_experiment("cg")
-    assert sig.args == ["goal"]
+    # SSE exactly 0 ("goal" with goal 0) or a last step too small to change the weights,
+    # depending on the floating-point rounding of the NumPy build
+    assert sig.args[0] in ("goal", "no_change")
+    assert window.controller.history.last()["sse"] < 1e-20
     qtbot.waitUntil(lambda: len(window.plots.contour.end_marker.getData()[0]) == 1, timeout=T)
     ex, ey = window.plots.contour.end_marker.getData()
     assert abs(ex[0] - 10) < 1e-4 and abs(ey[0] - 1) < 1e-4
@@ -154,9 +157,8 @@ def test_a_diverging_run_is_reported_and_plots_survive(window, qtbot):
         window.actions.start.trigger()
     assert sig.args == ["diverged"]
     assert "diverged" in window.last_message
-    qtbot.waitUntil(lambda: window.frames_drawn > 0, timeout=T)
-    xs, _ = window.plots.contour.path.getData()
-    assert len(xs) > 0
+    xs, _ = window.plots.contour.path.getData()  # drawn when the run ended
+    assert xs is not None and len(xs) > 0
     window.plots.contour.widget.grab()  # paints without raising
 
 
@@ -199,8 +201,8 @@ def test_random_restarts_fill_the_table_and_highlight(window, qtbot):
     with qtbot.waitSignal(r.finished, timeout=T):
         window.actions.restarts.trigger()
     assert r.table.rowCount() == 6
-    assert len(window.plots.contour.previous) == 6
-    assert len(window.plots.curves.previous) == 6
+    assert len(window.plots.contour.restart_paths) == 6
+    assert len(window.plots.curves.overlays) == 6
     r.table.selectRow(2)
     xs, _ = window.plots.contour.highlight.getData()
     assert len(xs) == r.result.path.shape[0]

@@ -1,0 +1,131 @@
+"""The status bar: a message on the left (red only while it is an error, and only the
+message), the run's state, and fields for epoch, performance, gradient, rate and speed
+whose widths fit the widest value they can show, so numbers are never clipped."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from engine.trainer import STOP_REASONS
+
+ERROR_STYLE = "color: #ff6b6b;"
+MESSAGE_MS = 15_000  # an information line stays this long
+ERROR_MS = 60_000  # an error stays longer, then goes (the field it concerns keeps its mark)
+
+# key: (tooltip, the widest text it must show)
+FIELDS = {
+    "state": ("what the run is doing", "stopped: the weights stopped changing"),
+    "epoch": ("epochs trained", "epoch 100,000,000"),
+    "sse": ("sum of squared errors at the current point", "SSE -8.88888e-300"),
+    "grad": ("norm of the gradient", "|grad| 8.88e-300"),
+    "rate": ("learning rate or mu", "mu 8.88e+300"),
+    "speed": ("epochs per second", "8,888,888 epochs/s"),
+}
+
+
+def epochs_per_second(rate: float) -> str:
+    n = f"{rate:,.0f}"
+    return f"{n} epoch/s" if n == "1" else f"{n} epochs/s"
+
+
+def state_text(state: str, stop: str | None, has_run: bool) -> str:
+    """What the state field says: running, paused, why it stopped, or ready."""
+    if state == "running":
+        return "running"
+    if state == "paused":
+        return "paused: Space resumes, → steps"
+    if stop:
+        return f"stopped: {STOP_REASONS.get(stop, stop)}"
+    return "ready" if not has_run else ""
+
+
+class StatusLine:
+    """Owns the widgets of ``bar`` (a QStatusBar)."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        self.bar = bar
+        self.message = QLabel()
+        self.message.setMinimumWidth(40)
+        self.message.setToolTip("the last thing bpgui did or could not do")
+        bar.addWidget(self.message, 1)
+        self.fields: dict[str, QLabel] = {}
+        fm = QFontMetrics(bar.font())
+        for key, (tip, widest) in FIELDS.items():
+            lab = QLabel()
+            lab.setToolTip(tip)
+            lab.setMinimumWidth(fm.horizontalAdvance(widest) // (2 if key == "state" else 1))
+            bar.addPermanentWidget(lab)
+            self.fields[key] = lab
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(140)
+        self.progress.setTextVisible(True)
+        self.progress.setToolTip("epochs of the maximum")
+        bar.addPermanentWidget(self.progress)
+        self.progress.hide()
+        self._timer = QTimer(bar)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.clear_message)
+        self.text = ""
+        self.is_error = False
+        self._rates: deque[tuple[float, int]] = deque()
+
+    # ---- the message ----------------------------------------------------------------
+    def show(self, text: str, error: bool = False, ms: int | None = None) -> None:
+        self.text, self.is_error = text, error
+        self.message.setText(text)
+        self.message.setToolTip(text or "the last thing bpgui did or could not do")
+        self.message.setStyleSheet(ERROR_STYLE if error else "")
+        self._timer.start(ms if ms is not None else (ERROR_MS if error else MESSAGE_MS))
+
+    def clear_message(self, only: str | None = None) -> None:
+        """Clear the message (only if it is ``only``, when given)."""
+        if only is not None and self.text != only:
+            return
+        self._timer.stop()
+        self.text, self.is_error = "", False
+        self.message.setText("")
+        self.message.setStyleSheet("")
+
+    # ---- the run ----------------------------------------------------------------------
+    def reset_rate(self) -> None:
+        self._rates.clear()
+
+    def show_run(self, h, state: str, max_epochs: int) -> None:
+        """The fields for history ``h`` (None: no run) in controller state ``state``."""
+        f = self.fields
+        has_run = h is not None and len(h) > 0
+        f["state"].setText(state_text(state, h.stop if has_run else None, has_run))
+        if not has_run:
+            for key in ("epoch", "sse", "grad", "rate", "speed"):
+                f[key].setText("")
+            self.progress.hide()
+            return
+        row = h.last()
+        epoch = int(row["epoch"])
+        f["epoch"].setText(f"epoch {epoch:,}")
+        f["sse"].setText(f"SSE {row['sse']:.6g}")
+        f["grad"].setText(f"|grad| {row['grad_norm']:.3g}")
+        if np.isfinite(row["mu"]):
+            f["rate"].setText(f"mu {row['mu']:.3g}")
+        elif np.isfinite(row["lr"]):
+            f["rate"].setText(f"lr {row['lr']:.3g}")
+        else:
+            f["rate"].setText("")
+        now = time.perf_counter()
+        w = self._rates
+        w.append((now, epoch))
+        while len(w) > 2 and now - w[0][0] > 1.0:
+            w.popleft()
+        rate = (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0]) if len(w) > 1 else 0.0
+        running = state == "running" and math.isfinite(rate)
+        f["speed"].setText(epochs_per_second(rate) if running else "")
+        self.progress.setVisible(state != "idle")
+        self.progress.setMaximum(max(1, int(max_epochs)))
+        self.progress.setValue(min(epoch, self.progress.maximum()))
