@@ -1,4 +1,4 @@
-"""Assembling a training problem from plain settings (the CLI; later the GUI and sessions)."""
+"""Assembling a training problem from plain settings (the command line's flags)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import numpy as np
 from .initialize import initialize
 from .objective import Objective
 from .optim import OPTIMIZERS, Optimizer
-from .presets import Preset
+from .presets import Preset, get_preset
+from .setup import Setup
+from .trainer import StopCriteria
 
-__all__ = ["make_objective", "parse_hyper", "start_point"]
+__all__ = ["make_objective", "parse_hyper", "setup_from_options", "start_point"]
 
 
 def make_objective(
@@ -78,3 +80,48 @@ def parse_hyper(optimizer: str, items: Sequence[str]) -> dict[str, Any]:
             ) from None
         out[key] = int(v) if f.type in ("int", int) and v.is_integer() else v
     return out
+
+
+def setup_from_options(
+    preset: str = "book-1-2-1",
+    free: Sequence[str] | None = None,
+    start: Sequence[float] | None = None,
+    optimizer: str = "sd",
+    hyper: Sequence[str] = (),
+    epochs: int = 1000,
+    goal: float = 0.0,
+    min_grad: float = 0.0,
+    time_limit: float | None = None,
+    performance: str = "sse",
+    seed: int = 0,
+) -> tuple[Setup, np.ndarray]:
+    """A :class:`~engine.setup.Setup` and its start point from plain options (the flags of
+    ``bpgui train``), so that training from flags is training a fresh session.
+
+    ``free`` defaults to the preset's; the contour axes stay the preset's when they are
+    free (else the first two free parameters, over [-10, 10]).  ``start`` is in the order
+    of ``free``; without it the free parameters are drawn uniformly in [-1, 1] from
+    ``seed``.  ``goal`` applies to the performance index being minimized."""
+    p = get_preset(preset)
+    free = tuple(free or p.free)
+    axes, ranges = p.axes, p.ranges
+    if len(free) >= 2 and not set(axes) <= set(free):
+        axes, ranges = (free[0], free[1]), ((-10.0, 10.0), (-10.0, 10.0))
+    setup = Setup.from_preset(
+        preset,
+        free=free,
+        axes=axes,
+        ranges=ranges,
+        optimizer=optimizer,
+        hyper=parse_hyper(optimizer, hyper),
+        criteria=StopCriteria(
+            epochs=epochs,
+            goal=goal,
+            min_grad=min_grad,
+            max_time=math.inf if time_limit is None else time_limit,
+        ),
+        seed=seed,
+        performance=performance,
+    )
+    x0 = start_point(setup.objective(), start, seed)
+    return setup.with_start(x0), x0

@@ -227,7 +227,7 @@ def test_export_plots_headless(session_file, tmp_path):
         (["MISSING.bpgui"], "cannot open MISSING.bpgui"),
         (["surface", "MISSING.bpgui", *SURF[1:], "--out", "x.csv"], "cannot open"),
         (["export", "MISSING.bpgui", "--history", "h.csv"], "cannot open"),
-        (["train", "--save", "x.bpgui"], "--save: needs a SESSION"),
+        (["train", "MISSING.bpgui", "--optimizer", "cg"], "--optimizer: not with a SESSION"),
     ],
 )
 def test_session_errors_are_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
@@ -244,3 +244,74 @@ def test_a_bad_session_file_is_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         "bpgui: error: not.bpgui: not a bpgui session file (not a session archive)"
     )
+
+
+# ---- one path for flags and sessions (issue 9 #19, #20) --------------------------------------
+@pytest.mark.parametrize(
+    "opt, n, m",
+    [
+        (["--optimizer", "sd"], 120, 80),
+        (["--optimizer", "sgd", "--hyper", "lr=0.5"], 120, 80),
+        (["--optimizer", "cg"], 6, 5),  # CG stops (no change) after about 20 line searches
+    ],
+)
+def test_train_from_flags_saves_a_session_that_continues_bit_for_bit(tmp_path, capsys, opt, n, m):
+    """train --start ... --epochs N --save a; train a --epochs M == train --epochs N+M."""
+    import numpy as np
+
+    from engine.session import load_session
+
+    flags = ["--start", "-4", "-4", "--seed", "5", *opt]
+    a, b, c = (tmp_path / n for n in ("a.bpgui", "b.bpgui", "c.bpgui"))
+    assert main(["train", *flags, "--epochs", str(n), "--save", str(a), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["saved"] == str(a) and first["epochs"] == n and first["session"] is None
+    assert main(["train", str(a), "--epochs", str(m), "--save", str(b), "--json"]) == 0
+    cont = json.loads(capsys.readouterr().out)
+    assert main(["train", *flags, "--epochs", str(n + m), "--save", str(c), "--json"]) == 0
+    once = json.loads(capsys.readouterr().out)
+    assert cont["epochs"] == once["epochs"] == n + m and cont["epochs_run"] == m
+    assert cont["params"] == once["params"] and cont["sse"] == once["sse"]
+    two, one = load_session(b), load_session(c)
+    assert np.array_equal(two.history.x, one.history.x)
+    assert np.array_equal(two.history.column("sse"), one.history.column("sse"))
+    assert len(one.history) == n + m + 1 and np.array_equal(one.history.x[0], [-4.0, -4.0])
+    assert (
+        np.array_equal(two.run.x, one.run.x) and two.run.optimizer_state == one.run.optimizer_state
+    )
+    # and it opens: the start point and the flags are in the session
+    assert one.setup.optimizer == opt[1] and np.array_equal(one.run.start, [-4.0, -4.0])
+
+
+def test_train_without_save_reports_the_same_as_with_it(tmp_path, capsys):
+    args = ["train", "--start", "-4", "-4", "--epochs", "50", "--json"]
+    main(args)
+    plain = json.loads(capsys.readouterr().out)
+    main([*args, "--save", str(tmp_path / "s.bpgui")])
+    saved = json.loads(capsys.readouterr().out)
+    for k in ("epochs", "sse", "performance", "grad_norm", "params", "stop_reason", "start"):
+        assert plain[k] == saved[k], k
+
+
+def test_problem_flags_with_a_session_are_an_error(tmp_path, capsys):
+    path = tmp_path / "a.bpgui"
+    assert main(["train", "--epochs", "5", "--save", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["train", str(path), "--optimizer", "cg"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--optimizer: not with a SESSION" in err and "\n" not in err
+
+
+def test_goal_applies_to_the_performance_index_and_says_so(capsys):
+    """With --performance mse the goal is met when the MSE (SSE / 41 on the book's data)
+    is <= GOAL, while the SSE is still above it: the JSON names the index it applied to."""
+    args = ["train", "--start", "-4", "-4", "--optimizer", "vlbp", "--epochs", "1000"]
+    assert main([*args, "--performance", "mse", "--goal", "1e-3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stop_reason"] == "goal" and out["performance_index"] == "mse"
+    assert out["goal"] == 1e-3 and out["performance"] <= 1e-3 < out["sse"]
+    assert out["sse"] == pytest.approx(41 * out["performance"], rel=1e-12)
+    r = cli("train", "--help")
+    text = " ".join(r.stdout.split())
+    assert "SSE <= GOAL" not in text
+    assert "stop when the performance index being minimized" in text

@@ -1,0 +1,308 @@
+"""What ``bpgui train``, ``bpgui surface`` and ``bpgui export`` do (the parser and the
+dispatch live in :mod:`bpgui.cli`).  No Qt here (``export --plot`` imports it, offscreen,
+when asked to draw).
+
+``train`` has one path: from flags it builds a fresh session (setup and start point) and
+then runs exactly what ``train SESSION`` runs, so ``--save`` works for both and the two
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+import numpy as np
+
+from engine.export import (
+    atomic_write_text,
+    grid_csv,
+    history_csv,
+    params_csv,
+    params_json,
+    trajectory_csv,
+)
+from engine.history import History
+from engine.presets import get_preset
+from engine.problem import make_objective, setup_from_options
+from engine.session import Session, load_session, save_session, session_trainer, trainer_state
+from engine.surface import Surface, evaluate_surface
+from engine.trainer import STOP_REASONS
+
+__all__ = ["CliError", "export", "session_surface", "surface", "train"]
+
+#: the flags that describe a new problem; a SESSION brings its own
+SETUP_FLAGS = {
+    "preset": "--preset",
+    "free": "--free",
+    "start": "--start",
+    "optimizer": "--optimizer",
+    "hyper": "--hyper",
+    "goal": "--goal",
+    "min_grad": "--min-grad",
+    "time_limit": "--time-limit",
+    "performance": "--performance",
+    "seed": "--seed",
+}
+DEFAULT_EPOCHS = 1000
+FLUSH = 65536  # records buffered before they go into the history
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+# ---- train -----------------------------------------------------------------------------------
+def train(args: argparse.Namespace) -> int:
+    """``bpgui train [SESSION]``: continue a saved session, or a fresh one built from flags."""
+    if args.epochs is not None and args.epochs < 0:
+        raise CliError("--epochs: must be >= 0")
+    if args.session is not None:
+        given = [flag for key, flag in SETUP_FLAGS.items() if getattr(args, key) is not None]
+        if given:
+            raise CliError(
+                f"{given[0]}: not with a SESSION, which brings its own setup "
+                "(only --epochs, --save and --json apply)"
+            )
+        s, source = load_session(args.session), args.session
+        extra = args.epochs
+    else:
+        setup, x0 = setup_from_options(
+            preset=args.preset or "book-1-2-1",
+            free=args.free,
+            start=args.start,
+            optimizer=args.optimizer or "sd",
+            hyper=args.hyper or (),
+            epochs=DEFAULT_EPOCHS if args.epochs is None else args.epochs,
+            goal=0.0 if args.goal is None else args.goal,
+            min_grad=0.0 if args.min_grad is None else args.min_grad,
+            time_limit=args.time_limit,
+            performance=args.performance or "sse",
+            seed=0 if args.seed is None else args.seed,
+        )
+        s, source, extra = Session(setup, start=x0), None, None
+    result = run_session(s, extra, keep_history=bool(args.save), progress=not args.json)
+    if args.save:
+        save_session(s, args.save)
+    result = {"session": source, **result, "saved": args.save}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_result(result, s)
+    return 0
+
+
+def run_session(
+    s: Session, extra_epochs: int | None, keep_history: bool = True, progress: bool = False
+) -> dict:
+    """Train ``s`` on from where it stands (see :func:`engine.session.session_trainer`),
+    update its run state (and history, if kept), and return the result as a plain dict."""
+    setup = s.setup
+    trainer, fresh = session_trainer(s, extra_epochs)
+    target = trainer.criteria.epochs
+    bar = _Progress(target) if progress and sys.stderr.isatty() else None
+    start = trainer.x if fresh else s.run.start
+    first = trainer.epoch
+    h = None
+    if keep_history:
+        h = s.history if s.history is not None and not fresh else History(len(setup.free))
+    t0 = time.perf_counter()
+    buf, rec = [], None
+    for rec in trainer.run(emit_start=fresh):
+        if h is not None:
+            buf.append(rec)
+            if len(buf) >= FLUSH:
+                h.append_records(buf)
+                buf.clear()
+        if bar is not None and rec.epoch % 256 == 0:
+            bar.update(rec.epoch, rec.sse)
+    elapsed = time.perf_counter() - t0
+    if h is not None and buf:
+        h.append_records(buf)
+    if bar is not None and rec is not None:
+        bar.close(rec.epoch, rec.sse)
+    # rec is None: nothing to do, the run already stands at its maximum
+    stop = rec.stop if rec is not None else s.run.stop if s.run is not None else None
+    x = trainer.x
+    if rec is not None:
+        perf, sse, gn = rec.performance, rec.sse, rec.grad_norm
+    else:  # the same numbers the trainer would report at x
+        obj = trainer.objective
+        f, g = obj.value_and_grad(x)
+        perf, sse, gn = float(f), float(obj.sse(x)), math.sqrt(float(g @ g))
+    ran = trainer.epoch - first
+    if h is not None:
+        s.history = h
+    elif fresh or ran:
+        s.history = None  # a history that stops short of the run would contradict it
+    s.run = trainer_state(trainer, start, target, stop)
+    s.start = None
+    theta = setup.full_theta(x)
+    return {
+        "preset": setup.data.preset if setup.data.kind == "preset" else None,
+        "optimizer": setup.optimizer,
+        "hyper": dict(setup.hyper),
+        "free": list(setup.free),
+        "start": [float(v) for v in start],
+        "epochs": trainer.epoch,
+        "epochs_run": ran,
+        "performance_index": setup.performance,
+        "performance": _num(perf),
+        "sse": _num(sse),
+        "grad_norm": _num(gn),
+        "goal": setup.criteria.goal,
+        "stop_reason": stop,
+        "params": {lab: _num(v) for lab, v in zip(setup.spec.labels, theta, strict=True)},
+        "elapsed_s": round(elapsed, 6),
+        "epochs_per_s": round(ran / elapsed, 1) if elapsed > 0 and ran else None,
+    }
+
+
+def _print_result(r: dict, s: Session) -> None:
+    what = r["session"] or r["preset"] or "the problem"
+    index = r["performance_index"]
+    perf = "" if index == "sse" else f", {index} {_fmt(r['performance'])}"
+    print(
+        f"{r['optimizer']} on {what}: epoch {r['epochs']:,} ({r['epochs_run']:,} run) in "
+        f"{r['elapsed_s']:.2f} s, SSE {_fmt(r['sse'])}{perf}, |grad| {_fmt(r['grad_norm'], 3)}"
+    )
+    stop = r["stop_reason"]
+    print(f"stopped: {STOP_REASONS.get(stop, stop)}")
+    print("  ".join(f"{lab} = {_fmt(r['params'][lab])}" for lab in s.setup.free))
+    if r["saved"]:
+        print(f"saved {r['saved']}")
+
+
+def _fmt(v: float | str, digits: int = 6) -> str:
+    return v if isinstance(v, str) else f"{v:.{digits}g}"
+
+
+def _num(v: float) -> float | str:
+    """JSON has no NaN/inf: write those as strings."""
+    v = float(v)
+    return v if math.isfinite(v) else str(v)
+
+
+# ---- surface and export ----------------------------------------------------------------------
+def surface(args: argparse.Namespace) -> int:
+    at = {}
+    for item in args.at:
+        label, sep, text = item.partition("=")
+        if not sep:
+            raise CliError(f"--at: expected LABEL=VALUE, got {item!r}")
+        at[label.strip()] = _float(text, f"--at {label}")
+    if args.session is not None:
+        s = load_session(args.session)
+        x = s.run.x if s.run is not None else None
+        theta = s.setup.full_theta(x) if x is not None else np.array(s.setup.theta)
+        for label, v in at.items():
+            theta[s.setup.spec.index(label)] = v
+        spec, (data, _), perf = s.setup.spec, s.setup.data.build(), s.setup.performance
+        if args.performance != "sse":
+            perf = args.performance
+    else:
+        preset = get_preset(args.preset)
+        obj = make_objective(preset, None, at)
+        spec, data, theta, perf = obj.spec, obj.data, obj.base, args.performance
+    (xl, xlo, xhi), (yl, ylo, yhi) = args.x, args.y
+    surf = evaluate_surface(
+        spec,
+        data,
+        theta,
+        xl,
+        (_float(xlo, "--x MIN"), _float(xhi, "--x MAX")),
+        yl,
+        (_float(ylo, "--y MIN"), _float(yhi, "--y MAX")),
+        args.resolution,
+        perf,
+    )
+    atomic_write_text(args.out, grid_csv(surf))
+    x, y, v = surf.argmin()
+    print(
+        f"wrote {surf.values.size} points to {args.out}; lowest {v:.6g} at "
+        f"{surf.x_label} = {x:.6g}, {surf.y_label} = {y:.6g}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    s = load_session(args.session)
+    outputs = [args.history, args.trajectory, args.params, args.contour, *args.plot]
+    if not any(outputs):
+        raise CliError("export: name at least one output (--history, --trajectory, ...)")
+    labels = s.setup.free
+    x = s.run.x if s.run is not None else None
+    written = []
+    if args.history or args.trajectory:
+        if s.history is None:
+            raise CliError("export: the session has no history yet (train it first)")
+        if args.history:
+            atomic_write_text(args.history, history_csv(s.history, labels))
+            written.append(args.history)
+        if args.trajectory:
+            atomic_write_text(args.trajectory, trajectory_csv(s.history, labels))
+            written.append(args.trajectory)
+    if args.params:
+        if args.params.lower().endswith(".json"):
+            atomic_write_text(args.params, params_json(s.setup, x))
+        elif args.params.lower().endswith(".csv"):
+            atomic_write_text(args.params, params_csv(s.setup, x))
+        else:
+            raise CliError("--params: the file name must end in .csv or .json")
+        written.append(args.params)
+    if args.contour:
+        atomic_write_text(args.contour, grid_csv(session_surface(s, args.resolution)))
+        written.append(args.contour)
+    if args.plot:
+        from bpgui.export_plots import export_plots  # Qt, offscreen
+
+        written += export_plots(s, [(w, f) for w, f in args.plot])
+    print("wrote " + ", ".join(written), file=sys.stderr)
+    return 0
+
+
+def session_surface(s: Session, resolution: int) -> Surface:
+    """The contour grid of a session's view: its two axes and ranges, at its current point."""
+    setup = s.setup
+    x = s.run.x if s.run is not None else None
+    theta = setup.full_theta(x) if x is not None else np.array(setup.theta)
+    data, _ = setup.data.build()
+    (xl, yl), (xr, yr) = setup.axes, setup.ranges
+    return evaluate_surface(setup.spec, data, theta, xl, xr, yl, yr, resolution, setup.performance)
+
+
+def _float(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise CliError(f"{what}: {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise CliError(f"{what}: must be finite, got {text!r}")
+    return v
+
+
+class _Progress:
+    """A one-line progress bar on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.t0, self.last = max(total, 1), time.perf_counter(), 0.0
+
+    def update(self, epoch: int, sse: float) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.1:
+            return
+        self.last = now
+        frac = min(epoch / self.total, 1.0)
+        bar = "#" * int(30 * frac)
+        rate = epoch / max(now - self.t0, 1e-9)
+        sys.stderr.write(f"\r[{bar:<30}] {epoch}/{self.total}  SSE {sse:.4g}  {rate:,.0f} ep/s ")
+        sys.stderr.flush()
+
+    def close(self, epoch: int, sse: float) -> None:
+        self.last = 0.0
+        self.update(epoch, sse)
+        sys.stderr.write("\n")
