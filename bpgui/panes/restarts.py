@@ -1,5 +1,6 @@
 """Random restarts (seed 001): many seeded random starts trained at once, their paths and
-error curves overlaid, and a table of where each ended."""
+error curves overlaid, and a table of where each ended: a minimum (only converged runs
+count, see :mod:`engine.minima`), "not converged" or "diverged"."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from engine.batch import BATCH_METHODS, BatchResult, train_batch
 from engine.initialize import initialize
+from engine.minima import DIVERGED, NOT_CONVERGED, find_minima
 from engine.objective import Objective
 from engine.setup import Setup
 
@@ -56,26 +58,28 @@ class _Worker(QObject):
 
 
 def classify(res: BatchResult, tol: float = 1e-2) -> list[str]:
-    """Name the minimum each run reached: runs ending at the same point (within ``tol``
-    relative) share a name, M1 being the lowest error."""
-    ends, F = res.x, res.performance
-    labels = np.full(len(F), -1)
-    centres: list[int] = []
-    for i in np.argsort(np.where(np.isfinite(F), F, np.inf)):
-        for k, c in enumerate(centres):
-            scale = max(1.0, float(np.max(np.abs(ends[c]))))
-            if np.max(np.abs(ends[i] - ends[c])) <= tol * scale:
-                labels[i] = k
-                break
-        else:
-            labels[i] = len(centres)
-            centres.append(int(i))
-    out = []
-    for k in labels:
-        c = centres[k]
-        where = ", ".join(f"{v:.3g}" for v in ends[c][:3]) + ("…" if ends.shape[1] > 3 else "")
-        out.append(f"M{k + 1} ({where})" if np.isfinite(F[c]) else "diverged")
-    return out
+    """Per run: the minimum it reached ("M1 (…)", M1 the lowest error), "not converged"
+    (it stopped before converging, e.g. on the maximum epochs) or "diverged".  The
+    clustering is :func:`engine.minima.find_minima`."""
+    return find_minima(res.x, res.performance, res.stop, res.grad_norm, tol=tol).labels
+
+
+def summary(names: list[str]) -> str:
+    """``20 runs: 2 minima — M1 (…): 12, M2 (…): 3; not converged: 5``."""
+    minima = sorted({n for n in names if n not in (NOT_CONVERGED, DIVERGED)}, key=_m_order)
+    parts = [f"{n}: {names.count(n)}" for n in minima]
+    rest = [f"{n}: {names.count(n)}" for n in (NOT_CONVERGED, DIVERGED) if n in names]
+    found = f"{len(minima)} minimum" if len(minima) == 1 else f"{len(minima)} minima"
+    text = f"{len(names)} runs: {found}"
+    if parts:
+        text += " — " + ", ".join(parts)
+    if rest:
+        text += "; " + ", ".join(rest)
+    return text
+
+
+def _m_order(name: str) -> int:
+    return int(name[1:].split(" ", 1)[0])
 
 
 class RestartsPane(QWidget):
@@ -215,9 +219,7 @@ class RestartsPane(QWidget):
             )
             for j, text in enumerate(cells):
                 self.table.setItem(i, j, QTableWidgetItem(text))
-        uniq = sorted(set(names), key=lambda n: (n == "diverged", n))
-        counts = ", ".join(f"{n}: {names.count(n)}" for n in uniq)
-        self.summary.setText(f"{len(names)} runs ended at {len(uniq)} point(s) — {counts}")
+        self.summary.setText(summary(names))
         self.finished.emit(res)
 
     def _failed(self, message: str) -> None:
