@@ -7,7 +7,7 @@ import itertools
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
@@ -19,6 +19,8 @@ MAX_DRAWN = 4000  # connections; beyond this only neurons are drawn
 
 
 class NetworkDiagram(QWidget):
+    theta_changed = Signal(object)  # the current full parameter vector shown (set_theta)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(150)
@@ -37,8 +39,10 @@ class NetworkDiagram(QWidget):
         self.update()
 
     def set_theta(self, theta: np.ndarray) -> None:
+        """The current parameters (live while training); ``theta_changed`` passes them on."""
         self.theta = np.asarray(theta, float)
         self.update()
+        self.theta_changed.emit(self.theta)
 
     # ---- geometry ----------------------------------------------------------------------------
     def _layout(self) -> list[list[QPointF]]:

@@ -1,20 +1,78 @@
-"""Small input widgets that mark invalid input in place."""
+"""Small input widgets that mark invalid input in place: a red border, the message in a
+label directly under the field (shown only while there is one) and in the tooltip."""
 
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLineEdit, QSlider, QVBoxLayout, QWidget
 
 INVALID_STYLE = "border: 2px solid #e71d36; background: #3a1018;"
+ERROR_STYLE = "color: #ff6b6b;"
+
+
+class ErrorLabel(QLabel):
+    """The message under a field; hidden while there is none."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setStyleSheet(ERROR_STYLE)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_error(self, message: str | None) -> None:
+        self.setText(message or "")
+        # a label not placed in a layout stays hidden (it would become a window)
+        self.setVisible(bool(message) and self.parentWidget() is not None)
+
+
+def attach_error(widget: QWidget, label: str) -> ErrorLabel:
+    """Give ``widget`` an :class:`ErrorLabel` (``widget.error_label``) and a name for
+    :meth:`problems` sentences (``widget.field_name``)."""
+    err = getattr(widget, "error_label", None)
+    if err is None:
+        err = ErrorLabel()
+        widget.error_label = err
+    widget.field_name = label
+    if not hasattr(widget, "tip"):
+        widget.tip = widget.toolTip()  # restored when the error goes
+    return err
+
+
+def with_error(content: QWidget | QLayout, *fields: QWidget) -> QWidget:
+    """``content`` with the error labels of ``fields`` stacked directly under it."""
+    box = QWidget()
+    v = QVBoxLayout(box)
+    v.setContentsMargins(0, 0, 0, 0)
+    v.setSpacing(2)
+    if isinstance(content, QLayout):
+        v.addLayout(content)
+    else:
+        v.addWidget(content)
+    for f in fields:
+        v.addWidget(f.error_label)
+    return box
 
 
 def mark(widget: QWidget, error: str | None, tip: str = "") -> None:
-    """Show ``error`` on ``widget`` (red border, tooltip) or clear it."""
+    """Show ``error`` on ``widget`` (red border, tooltip, its error label) or clear it."""
     widget.setProperty("invalid", bool(error))
     widget.setStyleSheet(INVALID_STYLE if error else "")
     widget.setToolTip(error if error else tip)
+    err = getattr(widget, "error_label", None)
+    if err is not None:
+        err.show_error(error)
+
+
+def problem_of(widget: QWidget) -> str | None:
+    """``"<field name>: <message>"`` when ``widget`` is marked invalid, else None."""
+    if not widget.property("invalid"):
+        return None
+    err = getattr(widget, "error_label", None)
+    msg = err.text() if err is not None and err.text() else widget.toolTip()
+    return f"{getattr(widget, 'field_name', '') or widget.objectName()}: {msg}"
 
 
 def parse_number(text: str, integer: bool = False) -> float | int:
@@ -36,7 +94,14 @@ def parse_number(text: str, integer: bool = False) -> float | int:
 
 
 class NumberEdit(QLineEdit):
-    """A line edit for one number; ``value_changed`` fires with each valid entry."""
+    """A line edit for one number.
+
+    Whatever a person types is left alone while they type (``0.``, ``.5``, ``1e-``, ``-``):
+    each keystroke is validated (marked invalid at once) and each valid one emits
+    ``value_changed``; the text is reformatted only when editing ends.  A programmatic
+    :meth:`set_value` never rewrites text that already means that value and never
+    clobbers a field the user is editing.
+    """
 
     value_changed = Signal(float)
 
@@ -48,27 +113,52 @@ class NumberEdit(QLineEdit):
         lo: float | None = None,
         hi: float | None = None,
         allow_blank: bool = False,
+        label: str = "",
     ) -> None:
         super().__init__()
         self.tip, self.integer, self.lo, self.hi = tip, integer, lo, hi
         self.allow_blank = allow_blank
+        attach_error(self, label)
         self.setToolTip(tip)
-        self.set_value(value)
+        self.setText(self.format(value))
         self.textEdited.connect(self._edited)
-        self.editingFinished.connect(self._edited)
+        self.editingFinished.connect(self._finished)
+
+    def format(self, v: float | None) -> str:
+        if self._blank(v):
+            return ""
+        return f"{int(v)}" if self.integer else f"{v:.10g}"
+
+    def _blank(self, v: float | None) -> bool:
+        return v is None or (self.allow_blank and isinstance(v, float) and math.isinf(v))
+
+    def _parsed(self) -> float | None:
+        if self.allow_blank and not self.text().strip():
+            return None
+        return parse_number(self.text(), self.integer)
 
     def set_value(self, v: float | None) -> None:
-        if v is None or (isinstance(v, float) and math.isinf(v) and self.allow_blank):
-            self.setText("")
-        else:
-            self.setText(f"{int(v)}" if self.integer else f"{v:.10g}")
+        """Show ``v`` (silently): keeps text that already means ``v`` (``.5`` for 0.5, ``-0``)
+        and the text of a field being edited."""
+        want = None if self._blank(v) else v
+        try:
+            same = self._parsed() == want
+        except ValueError:
+            same = False
+        if same:
+            if self.property("invalid"):
+                self.check()
+            return
+        if self.hasFocus() and self.isModified():
+            return  # the user is typing: their text wins when editing ends
+        self.setText(self.format(v))
         mark(self, None, self.tip)
 
     def value(self) -> float | None:
         """The number, or None if the text is blank and blank is allowed; raises otherwise."""
-        if self.allow_blank and not self.text().strip():
+        v = self._parsed()
+        if v is None:
             return None
-        v = parse_number(self.text(), self.integer)
         if self.lo is not None and v < self.lo:
             raise ValueError(f"must be >= {self.lo:g}")
         if self.hi is not None and v > self.hi:
@@ -84,11 +174,26 @@ class NumberEdit(QLineEdit):
         mark(self, None, self.tip)
         return None
 
+    def problem(self) -> str | None:
+        return problem_of(self)
+
     def _edited(self, *_):
         if self.check() is None:
             v = self.value()
             if v is not None:
                 self.value_changed.emit(float(v))
+
+    def _finished(self) -> None:
+        """Editing ended: reformat valid text (``.5`` -> ``0.5``) and emit once more."""
+        if self.check() is not None:
+            return
+        v = self.value()
+        text = self.format(v)
+        if text != self.text():
+            self.setText(text)
+        self.setModified(False)
+        if v is not None:
+            self.value_changed.emit(float(v))
 
 
 class LogNumber(QWidget):
@@ -117,7 +222,7 @@ class LogNumber(QWidget):
         v = 10 ** (self.lo + (self.hi - self.lo) * pos / self.STEPS)
         v = float(f"{v:.3g}")
         self.edit.setText(f"{v:g}")
-        self.edit._edited()
+        self.edit._finished()
 
     def _sync(self, v: float) -> None:
         if v > 0:
@@ -125,6 +230,10 @@ class LogNumber(QWidget):
             self.slider.blockSignals(True)
             self.slider.setValue(max(0, min(self.STEPS, pos)))
             self.slider.blockSignals(False)
+
+    def sync(self) -> None:
+        """Move the slider to the edit's value (after a programmatic set)."""
+        self._sync_silently()
 
     def _sync_silently(self) -> None:
         try:

@@ -21,7 +21,7 @@ from engine.optim import OPTIMIZERS
 from engine.optim.base import range_text
 from engine.trainer import StopCriteria
 
-from ..widgets import LogNumber, NumberEdit, mark
+from ..widgets import LogNumber, NumberEdit, mark, with_error
 
 
 class OptimizerPane(QWidget):
@@ -42,15 +42,31 @@ class OptimizerPane(QWidget):
         self.fields: dict[str, Any] = {}
         crit = QGroupBox("Stop when")
         cf = QFormLayout(crit)
-        self.epochs = NumberEdit(1000, "maximum number of epochs", integer=True, lo=0, hi=1e12)
-        self.goal = NumberEdit(0.0, "stop when the SSE falls to this (0: off)", lo=0)
-        self.min_grad = NumberEdit(0.0, "stop when the gradient norm falls to this (0: off)", lo=0)
+        self.epochs = NumberEdit(
+            1000, "maximum number of epochs", integer=True, lo=0, hi=1e12, label="max epochs"
+        )
+        self.goal = NumberEdit(
+            0.0, "stop when the SSE falls to this (0: off)", lo=0, label="SSE goal"
+        )
+        self.min_grad = NumberEdit(
+            0.0, "stop when the gradient norm falls to this (0: off)", lo=0, label="min gradient"
+        )
         self.max_time = NumberEdit(
-            math.inf, "time limit in seconds (blank: none)", lo=1e-3, allow_blank=True
+            math.inf,
+            "time limit in seconds (blank: none)",
+            lo=1e-3,
+            allow_blank=True,
+            label="time limit",
         )
         self.max_fail = NumberEdit(
-            6, "validation checks in a row the error may rise", integer=True, lo=1, hi=1e9
+            6,
+            "validation checks in a row the error may rise",
+            integer=True,
+            lo=1,
+            hi=1e9,
+            label="validation fails",
         )
+        self.criteria_fields = (self.epochs, self.goal, self.min_grad, self.max_time, self.max_fail)
         for label, w in (
             ("max epochs", self.epochs),
             ("SSE goal", self.goal),
@@ -58,7 +74,7 @@ class OptimizerPane(QWidget):
             ("time limit (s)", self.max_time),
             ("validation fails", self.max_fail),
         ):
-            cf.addRow(label, w)
+            cf.addRow(label, with_error(w, w))
             w.value_changed.connect(self._criteria_edited)
             w.textEdited.connect(self._criteria_edited)
         self.note = QLabel()
@@ -72,6 +88,8 @@ class OptimizerPane(QWidget):
         lay.addWidget(self.note)
         lay.addStretch(1)
         self._quiet = False
+        self._valid = True
+        self._form_name: str | None = None
         self._build_form(self.name, {})
 
     # ---- state in and out -----------------------------------------------------------------
@@ -80,11 +98,16 @@ class OptimizerPane(QWidget):
         return self.combo.currentData()
 
     def set_state(self, name: str, hyper: dict, criteria: StopCriteria) -> None:
-        """Show ``name``/``hyper``/``criteria`` without emitting change signals."""
+        """Show ``name``/``hyper``/``criteria`` without emitting change signals.  The form
+        is rebuilt only for another optimizer; a field keeps text that already means its
+        value and the text of a field being edited."""
         self._quiet = True
         try:
             self.combo.setCurrentIndex(list(OPTIMIZERS).index(name))
-            self._build_form(name, hyper)
+            if name != self._form_name:
+                self._build_form(name, hyper)
+            else:
+                self._show_hyper(hyper)
             self.epochs.set_value(criteria.epochs)
             self.goal.set_value(criteria.goal)
             self.min_grad.set_value(criteria.min_grad)
@@ -92,7 +115,38 @@ class OptimizerPane(QWidget):
             self.max_fail.set_value(criteria.max_fail)
         finally:
             self._quiet = False
-        self.validity_changed.emit(True)
+        self._report_validity()
+
+    def _show_hyper(self, hyper: dict) -> None:
+        for key, w in self.fields.items():
+            if key not in hyper:
+                continue
+            if isinstance(w, QComboBox):
+                w.setCurrentText(str(hyper[key]))
+            else:
+                w.set_value(hyper[key])
+                slider = self.sliders.get(key)
+                if slider is not None:
+                    slider.sync()
+
+    def problems(self) -> list[str]:
+        """Why the form cannot be used, one sentence per bad field ("SSE goal: must be >= 0")."""
+        out = []
+        for w in (*self.fields.values(), *self.criteria_fields):
+            if isinstance(w, NumberEdit):
+                p = w.problem()
+                if p:
+                    out.append(p)
+        if not out:
+            try:
+                self.hyper()
+                self.criteria()
+            except ValueError as exc:
+                out.append(str(exc))
+        return out
+
+    def _report_validity(self) -> None:
+        self.validity_changed.emit(not self.problems())
 
     def hyper(self) -> dict:
         """The form's hyperparameters; ``ValueError`` names the first bad field."""
@@ -133,6 +187,8 @@ class OptimizerPane(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields.clear()
+        self.sliders: dict[str, LogNumber] = {}
+        self._form_name = name
         cls = OPTIMIZERS[name]
         defaults = cls.Hyper()
         for f in dataclasses.fields(cls.Hyper):
@@ -151,7 +207,7 @@ class OptimizerPane(QWidget):
                 self.form.addRow(f.name, w)
                 continue
             integer = f.type in ("int", int)
-            edit = NumberEdit(v, tip, integer=integer)
+            edit = NumberEdit(v, tip, integer=integer, label=f.name)
             edit.textEdited.connect(self._hyper_edited)
             edit.editingFinished.connect(self._hyper_edited)
             self.fields[f.name] = edit
@@ -159,9 +215,9 @@ class OptimizerPane(QWidget):
             if md.get("log"):
                 lo = md["lo"] if md.get("lo") and md["lo"] > 0 else 1e-6
                 hi = md["hi"] if md.get("hi") is not None else 1e6
-                row = LogNumber(edit, lo, min(hi, 1e6))
+                row = self.sliders[f.name] = LogNumber(edit, lo, min(hi, 1e6))
                 edit.value_changed.connect(self._hyper_edited)
-            self.form.addRow(f.name, row)
+            self.form.addRow(f.name, with_error(row, edit))
         self.form_box.setTitle(f"{cls.title}: hyperparameters")
         self.note.setText(
             "Changing a hyperparameter during a run applies from the next epoch; "
@@ -181,31 +237,32 @@ class OptimizerPane(QWidget):
             h = self.hyper()
         except ValueError as exc:
             self._mark_hyper(str(exc))
-            self.validity_changed.emit(False)
+            self._report_validity()
             return
         self._mark_hyper(None)
-        self.validity_changed.emit(self.is_valid())
+        self._report_validity()
         self.hyper_changed.emit(h)
 
     def _mark_hyper(self, error: str | None) -> None:
-        bad = error.split(":", 1)[0] if error else None
+        """Each number field checks its own text; the engine's range error (``"lr: ..."``)
+        goes to the field it names."""
+        bad, _, message = error.partition(": ") if error else (None, "", "")
         for name, w in self.fields.items():
-            if isinstance(w, NumberEdit):
-                mark(w, error if name == bad else None, w.tip)
+            if isinstance(w, NumberEdit) and w.check() is None and name == bad:
+                mark(w, message, w.tip)
 
     def _criteria_edited(self, *_):
         if self._quiet:
             return
-        errors = [w.check() for w in (self.epochs, self.goal, self.min_grad, self.max_time)]
-        errors.append(self.max_fail.check())
+        errors = [w.check() for w in self.criteria_fields]
         if any(errors):
-            self.validity_changed.emit(False)
+            self._report_validity()
             return
         try:
             c = self.criteria()
         except ValueError as exc:
             mark(self.epochs, str(exc), self.epochs.tip)
-            self.validity_changed.emit(False)
+            self._report_validity()
             return
-        self.validity_changed.emit(self.is_valid())
+        self._report_validity()
         self.criteria_changed.emit(c)

@@ -1,0 +1,271 @@
+"""The data form: preset targets, a function of p, or a CSV file; normalization and a
+validation split.  Each field shows its own error directly under it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from engine.data import METHODS, Dataset
+from engine.setup import DataRecipe
+
+from ..widgets import NumberEdit, attach_error, mark, problem_of, with_error
+
+MAX_CSV_BYTES = 50_000_000
+KINDS = ("preset", "expression", "csv")
+
+
+class DataForm(QGroupBox):
+    """Edits a :class:`DataRecipe`; ``edited`` asks the pane to apply :meth:`build`."""
+
+    edited = Signal()
+    problems_changed = Signal()  # an error found outside build(): a file that cannot be read
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Data", parent)
+        f = QFormLayout(self)
+        self.kind = QComboBox()
+        self.kind.addItem("preset targets", "preset")
+        self.kind.addItem("function of p", "expression")
+        self.kind.addItem("CSV file", "csv")
+        self.kind.setToolTip("where the training data comes from")
+        attach_error(self.kind, "source")
+        f.addRow("source", with_error(self.kind, self.kind))
+        self.expr = QLineEdit()
+        self.expr.setToolTip(
+            "targets t = g(p), e.g. 1 + sin(pi/4*p); + - * / **, sin, cos, exp, log, pi ..."
+        )
+        attach_error(self.expr, "t =")
+        f.addRow("t =", with_error(self.expr, self.expr))
+        self.lo = NumberEdit(-2.0, "first input value", label="p from")
+        self.hi = NumberEdit(2.0, "last input value", label="p to")
+        rng = QHBoxLayout()
+        rng.addWidget(self.lo)
+        rng.addWidget(QLabel("to"))
+        rng.addWidget(self.hi)
+        f.addRow("p from", with_error(rng, self.lo, self.hi))
+        self.points = NumberEdit(
+            41, "number of equally spaced points", integer=True, lo=2, hi=1e6, label="points"
+        )
+        f.addRow("points", with_error(self.points, self.points))
+        self.noise = NumberEdit(
+            0.0, "standard deviation of Gaussian noise on t", lo=0, label="noise"
+        )
+        self.noise_seed = NumberEdit(
+            0, "seed of the noise", integer=True, lo=0, hi=2**31 - 1, label="noise seed"
+        )
+        nz = QHBoxLayout()
+        nz.addWidget(self.noise)
+        nz.addWidget(QLabel("seed"))
+        nz.addWidget(self.noise_seed)
+        f.addRow("noise", with_error(nz, self.noise, self.noise_seed))
+        csv_row = QHBoxLayout()
+        self.csv_button = QPushButton("Open CSV…")
+        self.csv_button.setToolTip("load a CSV file (a first row of names is a header)")
+        self.csv_button.clicked.connect(self._open_csv)
+        attach_error(self.csv_button, "CSV file")
+        self.csv_label = QLabel("no file")
+        csv_row.addWidget(self.csv_button)
+        csv_row.addWidget(self.csv_label, 1)
+        f.addRow("CSV", with_error(csv_row, self.csv_button))
+        self.csv_inputs = QLineEdit("0")
+        self.csv_inputs.setToolTip(
+            "input columns: 0-based numbers or header names, comma separated; "
+            "their count is the network's number of inputs"
+        )
+        self.csv_targets = QLineEdit("1")
+        self.csv_targets.setToolTip(
+            "target columns: 0-based numbers or header names; "
+            "their count is the number of output neurons"
+        )
+        attach_error(self.csv_inputs, "input columns")
+        attach_error(self.csv_targets, "target columns")
+        f.addRow("input columns", with_error(self.csv_inputs, self.csv_inputs))
+        f.addRow("target columns", with_error(self.csv_targets, self.csv_targets))
+        self.normalize = QComboBox()
+        self.normalize.addItems(METHODS)
+        self.normalize.setToolTip("minmax: inputs to [-1, 1]; standard: zero mean, unit variance")
+        f.addRow("normalize inputs", self.normalize)
+        self.validation = NumberEdit(
+            0.0, "fraction held out for validation", lo=0, hi=0.9, label="validation"
+        )
+        self.split_seed = NumberEdit(
+            0, "seed of the split", integer=True, lo=0, hi=2**31 - 1, label="split seed"
+        )
+        sp = QHBoxLayout()
+        sp.addWidget(self.validation)
+        sp.addWidget(QLabel("seed"))
+        sp.addWidget(self.split_seed)
+        f.addRow("validation", with_error(sp, self.validation, self.split_seed))
+        self.numbers = (
+            self.lo, self.hi, self.points, self.noise, self.noise_seed, self.validation,
+            self.split_seed,
+        )  # fmt: skip
+        self.fields = (
+            *self.numbers, self.kind, self.expr, self.csv_button, self.csv_inputs,
+            self.csv_targets,
+        )  # fmt: skip
+        self.preset = "book-1-2-1"
+        self._csv_text, self._csv_name = "", ""
+        for w in (*self.numbers, self.expr, self.csv_inputs, self.csv_targets):
+            w.editingFinished.connect(self._changed)
+        self.kind.currentIndexChanged.connect(self._changed)
+        self.normalize.currentIndexChanged.connect(self._changed)
+        self._quiet = False
+
+    # ---- in --------------------------------------------------------------------------
+    def set_recipe(self, d: DataRecipe) -> None:
+        """Show ``d`` without emitting ``edited``; keeps what is being typed."""
+        self._quiet = True
+        try:
+            self.preset = d.preset
+            self.kind.setCurrentIndex(KINDS.index(d.kind))
+            _set_text(self.expr, d.expression)
+            self.lo.set_value(d.lo)
+            self.hi.set_value(d.hi)
+            self.points.set_value(d.points)
+            self.noise.set_value(d.noise)
+            self.noise_seed.set_value(d.noise_seed)
+            self._csv_text, self._csv_name = d.csv_text, d.csv_name
+            self.csv_label.setText(d.csv_name or "no file")
+            if _columns(self.csv_inputs.text()) != d.inputs:
+                _set_text(self.csv_inputs, ",".join(d.inputs))
+            if _columns(self.csv_targets.text()) != d.targets:
+                _set_text(self.csv_targets, ",".join(d.targets))
+            self.normalize.setCurrentText(d.normalize)
+            self.validation.set_value(d.validation)
+            self.split_seed.set_value(d.split_seed)
+            self._enable(d.kind)
+        finally:
+            self._quiet = False
+        for w in self.fields:
+            if not isinstance(w, NumberEdit):
+                mark(w, None, w.tip)
+
+    # ---- out -------------------------------------------------------------------------
+    def build(self) -> tuple[DataRecipe, Dataset]:
+        """The recipe in the form and its training set; ``ValueError`` after marking the
+        field at fault."""
+        for w in self.fields:
+            if not isinstance(w, NumberEdit):
+                mark(w, None, w.tip)
+        bad = [e for e in (w.check() for w in self.numbers) if e]
+        if bad:
+            raise ValueError(bad[0])
+        kind = self.kind.currentData()
+        try:
+            recipe = DataRecipe(
+                kind=kind,
+                preset=self.preset,
+                expression=self.expr.text(),
+                lo=float(self.lo.value()),
+                hi=float(self.hi.value()),
+                points=int(self.points.value()),
+                noise=float(self.noise.value()),
+                noise_seed=int(self.noise_seed.value()),
+                csv_text=self._csv_text,
+                csv_name=self._csv_name,
+                inputs=_columns(self.csv_inputs.text()),
+                targets=_columns(self.csv_targets.text()),
+                normalize=self.normalize.currentText(),
+                validation=float(self.validation.value()),
+                split_seed=int(self.split_seed.value()),
+            )
+            train, _ = recipe.build()
+        except ValueError as exc:
+            self._blame(str(exc), kind)
+            raise
+        return recipe, train
+
+    def problems(self) -> list[str]:
+        return [p for p in (problem_of(w) for w in self.fields) if p]
+
+    def _blame(self, message: str, kind: str) -> None:
+        """Mark the field ``message`` is about."""
+        text = message.split(": ", 1)[1] if ": " in message else message
+        if message.startswith("validation split"):
+            w = self.validation
+        elif kind == "expression":
+            w = self.expr
+            if "range needs lo < hi" in message:
+                w = self.hi
+            elif "points must" in message:
+                w = self.points
+            elif "noise must" in message:
+                w = self.noise
+        elif kind == "csv":
+            w = self._csv_column_field(message) or self.csv_button
+        else:
+            w = self.kind
+        mark(w, text, w.tip)
+
+    def _csv_column_field(self, message: str) -> QLineEdit | None:
+        ins = _columns(self.csv_inputs.text())
+        if "choose at least one input column" in message:
+            return self.csv_inputs if not ins else self.csv_targets
+        m = re.search(r"no column named '([^']*)'|column (-?\d+) out of range", message)
+        if m:
+            name = m.group(1) if m.group(1) is not None else m.group(2)
+            return self.csv_inputs if name in ins else self.csv_targets
+        return None
+
+    # ---- CSV -------------------------------------------------------------------------
+    def _open_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open CSV data", "", "CSV (*.csv *.txt);;All (*)"
+        )
+        if path:
+            self.load_csv(path)
+
+    def load_csv(self, path: str) -> None:
+        p = Path(path)
+        try:
+            if p.stat().st_size > MAX_CSV_BYTES:
+                raise ValueError(f"{p.name} is larger than {MAX_CSV_BYTES // 1_000_000} MB")
+            text = p.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            mark(self.csv_button, f"cannot read {p.name}: {exc}", self.csv_button.tip)
+            self.problems_changed.emit()
+            return
+        self._csv_text, self._csv_name = text, p.name
+        self.csv_label.setText(p.name)
+        self._quiet = True
+        self.kind.setCurrentIndex(KINDS.index("csv"))
+        self._quiet = False
+        self._changed()
+
+    # ---- helpers ---------------------------------------------------------------------
+    def _changed(self, *_) -> None:
+        if self._quiet:
+            return
+        self._enable(self.kind.currentData())
+        self.edited.emit()
+
+    def _enable(self, kind: str) -> None:
+        for w in (self.expr, self.lo, self.hi, self.points, self.noise, self.noise_seed):
+            w.setEnabled(kind == "expression")
+        for w in (self.csv_button, self.csv_inputs, self.csv_targets):
+            w.setEnabled(kind == "csv")
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip())
+
+
+def _set_text(edit: QLineEdit, text: str) -> None:
+    """Programmatic text that never clobbers what the user is typing."""
+    if edit.text() != text and not (edit.hasFocus() and edit.isModified()):
+        edit.setText(text)
