@@ -537,7 +537,11 @@ class MainWindow(QMainWindow):
         self.info_box = box
 
     def _show_restarts(self) -> None:
-        self.restarts_dock.show()
+        if not self.restarts_dock.isVisible():
+            self.restarts_dock.show()
+            # a dock that starts small: the plots keep most of the window
+            h = max(160, min(260, self.height() // 4))
+            self.resizeDocks([self.restarts_dock], [h], Qt.Orientation.Vertical)
         self.restarts_dock.raise_()
         self.restarts.run()
 

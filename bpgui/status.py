@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from engine.trainer import STOP_REASONS
 
+from .elided import ElidedLabel
+
 ERROR_STYLE = "color: #ff6b6b;"
 MESSAGE_MS = 15_000  # an information line stays this long
 ERROR_MS = 60_000  # an error stays longer, then goes (the field it concerns keeps its mark)
@@ -51,9 +53,7 @@ class StatusLine:
 
     def __init__(self, bar: QStatusBar) -> None:
         self.bar = bar
-        self.message = QLabel()
-        self.message.setMinimumWidth(40)
-        self.message.setToolTip("the last thing bpgui did or could not do")
+        self.message = ElidedLabel(tip="the last thing bpgui did or could not do")
         bar.addWidget(self.message, 1)
         self.fields: dict[str, QLabel] = {}
         fm = QFontMetrics(bar.font())
@@ -80,7 +80,6 @@ class StatusLine:
     def show(self, text: str, error: bool = False, ms: int | None = None) -> None:
         self.text, self.is_error = text, error
         self.message.setText(text)
-        self.message.setToolTip(text or "the last thing bpgui did or could not do")
         self.message.setStyleSheet(ERROR_STYLE if error else "")
         self._timer.start(ms if ms is not None else (ERROR_MS if error else MESSAGE_MS))
 

@@ -20,6 +20,7 @@ from engine.history import Decimator, History
 from engine.presets import BOOK_OPTIMUM, get_preset
 from engine.setup import Setup
 
+from ..flow_layout import flow_row
 from ..plots.contour import ContourPlot
 from ..plots.curves import CurvesPlot
 from ..plots.response import ResponsePlot
@@ -54,7 +55,7 @@ class PlotsPane(QWidget):
         self.x0, self.x1 = NumberEdit(0, "x minimum"), NumberEdit(1, "x maximum")
         self.y0, self.y1 = NumberEdit(0, "y minimum"), NumberEdit(1, "y maximum")
         for w in (self.x0, self.x1, self.y0, self.y1):
-            w.setMaximumWidth(80)
+            w.setFixedWidth(64)
             w.editingFinished.connect(self._ranges_typed)
         self.scale = QComboBox()
         self.scale.addItems(["log colour", "linear colour"])
@@ -69,18 +70,30 @@ class PlotsPane(QWidget):
         self.fit_button = QPushButton("Fit to trajectory")
         self.fit_button.setToolTip("set the ranges around the current path (Ctrl+F)")
         self.fit_button.clicked.connect(self.fit_to_trajectory)
-        controls = QHBoxLayout()
-        for w in (QLabel("x"), self.x0, self.x1, QLabel("y"), self.y0, self.y1):
-            controls.addWidget(w)
-        controls.addWidget(self.fit_button)
-        controls.addStretch(1)
-        controls.addWidget(self.resolution)
-        controls.addWidget(self.scale)
+
+        def group(*ws: QWidget) -> QWidget:
+            box = QWidget()
+            h = QHBoxLayout(box)
+            h.setContentsMargins(0, 0, 0, 0)
+            h.setSpacing(3)
+            for w in ws:
+                h.addWidget(w)
+            return box
+
+        # wraps onto a second line when the window is narrow, instead of cutting widgets
+        controls = flow_row(
+            group(QLabel("x"), self.x0, self.x1),
+            group(QLabel("y"), self.y0, self.y1),
+            self.fit_button,
+            self.resolution,
+            self.scale,
+        )
         self.hint = QLabel("Click on the contour to start training.")
         self.hint.setStyleSheet("font-size: 14px; color: #ffd23f;")
         self.hint.setWordWrap(True)
         self.slice_info = QLabel()
         self.slice_info.setStyleSheet("color: #bbbbbb;")
+        self.slice_info.setWordWrap(True)
         self.slice_info.setToolTip(
             "with more than two free parameters the contour is a slice through the "
             "parameters at one epoch; this says how far the others have moved since"
@@ -93,7 +106,7 @@ class PlotsPane(QWidget):
         cl = QVBoxLayout(contour_page)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addLayout(head)
-        cl.addLayout(controls)
+        cl.addWidget(controls)
         cl.addWidget(self.contour, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(contour_page, "Contour")
@@ -165,7 +178,10 @@ class PlotsPane(QWidget):
     def _surface_ready(self, res: SurfaceResult) -> None:
         self.surface = res
         self.contour.set_surface(res, log_scale=self.scale.currentIndex() == 0)
+        self.view3d.value_name = self.contour.value_name
         self.view3d.set_surface(res)
+        if self.tabs.currentIndex() == 1:
+            self._sync_3d_markers()
 
     # ---- history -------------------------------------------------------------------------
     def show_start(self, start: np.ndarray | None) -> None:
@@ -182,6 +198,7 @@ class PlotsPane(QWidget):
         self.contour.set_start(point)
         if self.tabs.currentIndex() == 1:
             self.view3d.set_path(np.empty(0), np.empty(0), np.empty(0))
+            self._sync_3d_markers()
 
     def set_earlier(self, runs) -> None:
         """Earlier runs (:class:`~bpgui.runs.ArchivedRun` of this problem), projected
@@ -220,6 +237,7 @@ class PlotsPane(QWidget):
             self.response.set_theta(self.setup.full_theta(h.x[-1]))
             if self.tabs.currentIndex() == 1:
                 self.view3d.set_path(*self._last_path)
+                self._sync_3d_markers()
         self.update_slice_info(h)
 
     def slice_drift(self, x: np.ndarray) -> float:
@@ -271,5 +289,17 @@ class PlotsPane(QWidget):
     def _tab_changed(self, index: int) -> None:
         if index == 1 and self.view3d.ensure() and self.surface is not None:
             self.view3d.set_surface(self.surface)
-            if self._last_path is not None:
-                self.view3d.set_path(*self._last_path)
+            empty = (np.empty(0), np.empty(0), np.empty(0))
+            self.view3d.set_path(*(self._last_path or empty))
+            self._sync_3d_markers()
+
+    def _sync_3d_markers(self) -> None:
+        """The 3-D view's start, end and optimum: the contour's markers."""
+        c = self.contour
+
+        def point(item):
+            xs, ys = item.getData()
+            return None if xs is None or len(xs) == 0 else (float(xs[-1]), float(ys[-1]))
+
+        end = point(c.end_marker) or point(c.current_marker)
+        self.view3d.set_markers(point(c.start_marker), end, point(c.optimum))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from ..elided import ElidedLabel
 from ..surface_service import SurfaceResult
 
 MAX_PREVIOUS = 12
@@ -75,8 +76,9 @@ class ContourPlot(QWidget):
         # the range fields or "Fit to trajectory"
         pi.getViewBox().setMouseEnabled(x=False, y=False)
         pi.hideButtons()
-        self.readout = QLabel(HOVER_HINT)
-        self.readout.setToolTip("the parameters and the performance under the mouse pointer")
+        self.readout = ElidedLabel(
+            HOVER_HINT, "the parameters and the performance under the mouse pointer"
+        )
         self._proxy = pg.SignalProxy(
             self.widget.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
         )

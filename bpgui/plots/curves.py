@@ -6,9 +6,16 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.history import History
+
+from ..elided import ElidedLabel
 
 FLOOR = 1e-300  # log axes: the last resort when a curve has no positive value at all
 HOVER_HINT = "hover over the curves to read values"
@@ -62,8 +69,7 @@ class CurvesPlot(QWidget):
             c.setClipToView(True)
         self.glw.ci.layout.setRowStretchFactor(0, 3)
         self.glw.ci.layout.setRowStretchFactor(1, 2)
-        self.readout = QLabel(HOVER_HINT)
-        self.readout.setToolTip("epoch and values under the mouse pointer")
+        self.readout = ElidedLabel(HOVER_HINT, "epoch and values under the mouse pointer")
         self.log_x = QCheckBox("log epoch axis")
         self.log_x.setToolTip("show the epoch axis on a log scale")
         self.log_x.toggled.connect(self.set_log_x)

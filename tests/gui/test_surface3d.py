@@ -42,6 +42,16 @@ SCRIPT = textwrap.dedent(
     assert z.shape == (200, 200) and np.isfinite(z).all()
     pos = view._path_item.pos
     assert pos is not None and len(pos) >= 2
+    # axes: names, tick values and the performance scale; start/end/optimum markers
+    texts = [t.text for t in view._labels]
+    assert "W1[1,1]" in texts and "W2[1,1]" in texts and "SSE (log)" in texts, texts
+    assert "0" in texts and "10" in texts and any(t.startswith("1e") for t in texts), texts
+    assert len(view._marker_item.pos) == 3  # start, end, optimum
+    sx, sy = view._marker_item.pos[0][:2]
+    assert abs(sx - ((-4 + 5) / 20 - 0.5)) < 1e-9 and abs(sy - ((-4 + 5) / 20 - 0.5)) < 1e-9
+    win.reset()  # back to the start: no path, one marker per point left
+    wait(0.3)
+    assert len(view._path_item.pos) == 0
     img = view.view.grabFramebuffer()
     arr = np.array([img.pixelColor(x, y).green() for x in range(0, img.width(), 37)
                     for y in range(0, img.height(), 37)])
