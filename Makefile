@@ -4,39 +4,45 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint bench bench-app bench-session screenshots book clean
 
+# `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/bpgui $(ARGS)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
-bench-app: $(STAMP)
+bench-app: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_app.py
 
-bench-session: $(STAMP)
+bench-session: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_session.py
 
-screenshots: $(STAMP)
+screenshots: $(DEV_STAMP)
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py
 
-book: $(STAMP)
+book: $(DEV_STAMP)
 	$(BIN)/python scripts/book_chapter12.py > docs/book-chapter-12.md
 
 clean:

@@ -420,7 +420,7 @@ class Document(QObject):
         h = w.controller.history
         try:
             if kind in PLOT_NAMES:
-                export_plot(w, kind, path)
+                export_plot(w.plots, kind, path)
             elif kind in ("history", "trajectory"):
                 if h is None or len(h) == 0:
                     raise ValueError("nothing trained yet: there is no history to export")

@@ -11,11 +11,12 @@ from pathlib import Path
 PLOT_NAMES = ("contour", "curves", "response")
 
 
-def _widget(win, which: str):
-    p = win.plots
-    return {"contour": p.contour.widget, "curves": p.curves.glw, "response": p.response.widget}[
-        which
-    ]
+def _widget(plots, which: str):
+    return {
+        "contour": plots.contour.widget,
+        "curves": plots.curves.glw,
+        "response": plots.response.widget,
+    }[which]
 
 
 def _svg(widget, path: str, title: str) -> None:
@@ -40,19 +41,18 @@ def _svg(widget, path: str, title: str) -> None:
         painter.end()
 
 
-def _item(win, which: str):
-    p = win.plots
+def _item(plots, which: str):
     if which == "contour":
-        return p.contour.plot_item  # image, isolines, paths and the colour bar
+        return plots.contour.plot_item  # image, isolines, paths and the colour bar
     if which == "curves":
-        return p.curves.glw.scene()  # SSE and gradient/lr panels together
+        return plots.curves.glw.scene()  # SSE and gradient/lr panels together
     if which == "response":
-        return p.response.plot
+        return plots.response.plot
     raise ValueError(f"plot: choose one of {', '.join(PLOT_NAMES)}, not {which!r}")
 
 
-def export_plot(win, which: str, path: str | os.PathLike) -> None:
-    """Write plot ``which`` of window ``win`` to ``path`` (.png or .svg)."""
+def export_plot(plots, which: str, path: str | os.PathLike) -> None:
+    """Write plot ``which`` of the plots pane ``plots`` to ``path`` (.png or .svg)."""
     import pyqtgraph.exporters as ex
 
     path = Path(path)
@@ -61,7 +61,7 @@ def export_plot(win, which: str, path: str | os.PathLike) -> None:
         raise ValueError(f"plot: the file name must end in .png or .svg, not {path.name!r}")
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
-    item = _item(win, which)
+    item = _item(plots, which)
     fd, tmp = tempfile.mkstemp(prefix=".bpgui-", suffix=ext, dir=path.parent)
     os.close(fd)
     try:
@@ -71,45 +71,73 @@ def export_plot(win, which: str, path: str | os.PathLike) -> None:
                 exporter.parameters()["width"] = 1200
             exporter.export(fileName=tmp)
         else:
-            _svg(_widget(win, which), tmp, f"bpgui {which}")
+            _svg(_widget(plots, which), tmp, f"bpgui {which}")
         if os.path.getsize(tmp) == 0:
             raise ValueError(f"plot {which}: nothing was drawn")
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def export_plots(session, pairs: list[tuple[str, str]], timeout_s: float = 60.0) -> list[str]:
-    """Headless: open ``session`` in an offscreen window, wait for its contour, export."""
-    import time
+    """Headless: draw ``session`` in an offscreen plots pane (no main window), wait for
+    its contour, export each ``(which, path)``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import pyqtgraph as pg
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtCore import QCoreApplication
-
-    from .app import make_application
-    from .main_window import MainWindow
+    from .panes.plots import PlotsPane
+    from .surface_service import SurfaceService
 
     for which, _ in pairs:
         if which not in PLOT_NAMES:
             raise ValueError(f"--plot: choose one of {', '.join(PLOT_NAMES)}, not {which!r}")
-    app = make_application()
-    win = MainWindow()
+    pg.mkQApp()
+    surfaces = SurfaceService()
+    plots = PlotsPane(surfaces)
     try:
-        win.resize(1400, 900)
-        win.show()
-        win.document.restore(session)
-        t_end = time.monotonic() + timeout_s
-        while (win.plots.surface is None or win.surfaces.busy) and time.monotonic() < t_end:
-            app.processEvents()
-            time.sleep(0.01)
-        for _ in range(5):
-            QCoreApplication.processEvents()
+        plots.resize(1400, 820)
+        setup = session.setup
+        objective = setup.objective()
+        plots.set_setup(setup, objective, True)
+        view = session.view or {}
+        plots.scale.setCurrentIndex(0 if view.get("colour_scale", "log") == "log" else 1)
+        h = session.history
+        if h is not None and len(h):
+            plots.show_history(h, True, True)
+            plots.request_surface(h.x[-1] if len(setup.free) > 2 else None)
+        else:
+            start = session.start if session.start is not None else setup.start()
+            plots.show_start(start)
+            plots.response.set_theta(setup.full_theta(start))
+            plots.request_surface()
+        if session.restarts is not None:  # saved only with the problem they belong to
+            plots.set_restarts(session.restarts)
+        plots.show()
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
+        surfaces.ready.connect(lambda _res: QTimer.singleShot(0, loop.quit))
+        timer.start(int(timeout_s * 1000))
+        if plots.surface is None:
+            loop.exec()
+        if plots.surface is None:
+            raise ValueError(f"the contour was not computed within {timeout_s:g} s")
+        loop.processEvents()
         written = []
         for which, path in pairs:
-            export_plot(win, which, path)
+            export_plot(plots, which, path)
             written.append(path)
         return written
     finally:
-        win.document.modified = False
-        win.close()
+        plots.close()
+        surfaces.shutdown()
