@@ -122,6 +122,8 @@ class DataForm(QGroupBox):
         self._csv_text, self._csv_name = "", ""
         for w in (*self.numbers, self.expr, self.csv_inputs, self.csv_targets):
             w.editingFinished.connect(self._changed)
+        for w in self.numbers:  # each keystroke is checked: Start says why it is disabled
+            w.textEdited.connect(lambda _t: self.problems_changed.emit())
         self.kind.currentIndexChanged.connect(self._changed)
         self.normalize.currentIndexChanged.connect(self._changed)
         self._quiet = False

@@ -123,6 +123,11 @@ class ParamsTable(QWidget):
         self.view.setMinimumHeight(22 * 5)
         self.view.setMaximumHeight(22 * 11)
         self.view.setToolTip("every parameter: free or fixed, start value, current value")
+        # an unchecked box must be visible on the dark palette too
+        self.view.setStyleSheet(
+            "QTableView::indicator:unchecked { border: 1px solid #9a9a9a; background: #1e1e1e;"
+            " width: 12px; height: 12px; }"
+        )
         self.error = ErrorLabel()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
