@@ -1,0 +1,333 @@
+"""The compiled run loop: the same runs as :class:`engine.trainer.Trainer`, in columnar blocks.
+
+:class:`FastTrainer` takes what ``Trainer`` takes (objective, optimizer, start, criteria,
+and the resume counters) and yields :class:`Block` s -- a dict of column arrays named as
+:data:`engine.history.COLUMNS` plus the ``(k, n_free)`` parameter block -- each produced by
+one call into compiled code sized to take about ``block_seconds``.  The optimizer object
+keeps its state between blocks exactly as the NumPy optimizer would (``state_dict`` is the
+same), so a run saved under one kernel continues under the other.
+
+Which path runs (``FastTrainer.kernel``):
+
+* ``"numba"`` for ``sd``, ``momentum``, ``vlbp`` and ``sgd`` when numba is importable and
+  compiles (:func:`engine.jit.kernel_name`), unless ``BPGUI_KERNEL=numpy``;
+* ``"numpy"`` otherwise (``cg``, ``lm``, ``adam``, or no numba): the NumPy ``Trainer``'s
+  records are grouped into blocks of the same form.
+
+Differences from the NumPy trainer: results agree to rounding (BLAS sums in another order),
+not bit for bit; a time limit (``max_time``) is checked between blocks, not every epoch;
+a hyperparameter changed during a run applies from the next block.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from . import jit
+from .batch import BatchResult, train_batch
+from .data import Dataset
+from .history import COLUMNS, records_to_arrays
+from .jit import driver
+from .jit.plan import OPT_CODES, PERF_CODES, STOP_NAMES, build_plan, layer_table, lowest_layer
+from .network import NetworkSpec
+from .objective import Objective
+from .optim import OPTIMIZERS, Optimizer
+from .performance import get_performance
+from .surface import MAX_RESOLUTION, Surface, evaluate_surface
+from .trainer import Record, StopCriteria, Trainer
+
+__all__ = [
+    "COMPILED_OPTIMIZERS",
+    "Block",
+    "FastTrainer",
+    "fast_surface",
+    "fast_train_batch",
+    "kernel_name",
+]
+
+COMPILED_OPTIMIZERS = tuple(OPT_CODES)
+MAX_BLOCK = 1 << 20
+kernel_name = jit.kernel_name
+
+
+class Block(NamedTuple):
+    """``k`` consecutive epochs: ``cols[name]`` of shape ``(k,)``, ``x`` of ``(k, n_free)``;
+    ``stop`` is the reason on the block that ends the run.  Arrays are fresh, never reused
+    (``History.extend(*block)`` takes them as they are)."""
+
+    cols: dict[str, np.ndarray]
+    x: np.ndarray
+    stop: str | None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def records(self) -> Iterator[Record]:
+        """The per-epoch view (for scripts and tests; nothing hot should use it)."""
+        c, k = self.cols, len(self.x)
+        for i in range(k):
+            xi = self.x[i]
+            xi.flags.writeable = False
+            yield Record(
+                int(c["epoch"][i]), xi, float(c["performance"][i]), float(c["sse"][i]),
+                float(c["grad_norm"][i]), float(c["lr"][i]), float(c["mu"][i]),
+                float(c["val_performance"][i]), self.stop if i == k - 1 else None,
+            )  # fmt: skip
+
+
+class FastTrainer:
+    """Runs ``optimizer`` on ``objective`` from ``x0`` in compiled blocks (see the module).
+
+    Attributes ``x``, ``epoch``, ``val_best``, ``val_fails`` follow the run between blocks,
+    as ``Trainer``'s do between records.
+    """
+
+    def __init__(
+        self,
+        objective: Objective,
+        optimizer: Optimizer,
+        x0: np.ndarray,
+        criteria: StopCriteria | None = None,
+        *,
+        epoch: int = 0,
+        val_best: float = math.inf,
+        val_fails: int = 0,
+        block_seconds: float = 0.01,
+    ) -> None:
+        self._numpy = Trainer(
+            objective, optimizer, x0, criteria, epoch=epoch, val_best=val_best, val_fails=val_fails
+        )  # validates the arguments; runs the NumPy path
+        self.objective, self.optimizer = objective, optimizer
+        self.criteria = self._numpy.criteria
+        self.x = self._numpy.x
+        self.epoch, self.val_best, self.val_fails = int(epoch), float(val_best), int(val_fails)
+        self.block_seconds = float(block_seconds)
+        self._mod = jit.kernels() if optimizer.name in OPT_CODES else None
+        self._k = 64  # epochs in the next call, adapted to block_seconds
+
+    @property
+    def kernel(self) -> str:
+        """``"numba"`` or ``"numpy"``: which path :meth:`blocks` takes."""
+        return "numpy" if self._mod is None else "numba"
+
+    def run(self, emit_start: bool = True) -> Iterator[Record]:
+        """One record per epoch, as ``Trainer.run`` (built from the blocks)."""
+        for block in self.blocks(emit_start):
+            yield from block.records()
+
+    def blocks(self, emit_start: bool = True) -> Iterator[Block]:
+        """Yield blocks until a stop criterion is met (the last block says which)."""
+        if self._mod is None:
+            yield from self._numpy_blocks(emit_start)
+        else:
+            yield from self._compiled_blocks(emit_start)
+
+    # ---- the NumPy path -------------------------------------------------------------------
+    def _numpy_blocks(self, emit_start: bool) -> Iterator[Block]:
+        tr = self._numpy
+        tr.x, tr.epoch = self.x, self.epoch
+        tr.val_best, tr.val_fails = self.val_best, self.val_fails
+        it = tr.run(emit_start)
+        done = False
+        while not done:
+            recs: list[Record] = []
+            t_end = time.perf_counter() + self.block_seconds
+            with np.errstate(all="ignore"):
+                for rec in it:
+                    recs.append(rec)
+                    if rec.stop or time.perf_counter() >= t_end:
+                        break
+                else:
+                    done = True
+            self.x, self.epoch, self.val_best, self.val_fails = (
+                tr.x, tr.epoch, tr.val_best, tr.val_fails
+            )  # fmt: skip
+            if recs:
+                cols, x = records_to_arrays(recs)
+                yield Block(cols, x, recs[-1].stop)
+                done = done or recs[-1].stop is not None
+
+    # ---- the compiled path ----------------------------------------------------------------
+    def _compiled_blocks(self, emit_start: bool) -> Iterator[Block]:
+        obj, opt, crit, mod = self.objective, self.optimizer, self.criteria, self._mod
+        plan = build_plan(obj)
+        fast = obj.perf.name == "sse" and obj.validation is None and math.isinf(crit.max_time)
+        t_end = time.perf_counter() + crit.max_time if math.isfinite(crit.max_time) else None
+        cvec = driver.crit_vector(crit, fast)
+        nf = obj.n_free
+        sgd = opt.name == "sgd"
+        first = emit_start
+        while True:
+            hyp = driver.hyper_vector(opt, plan.lr_scale)  # read each block: live changes
+            st, dx = driver.row_state(opt, nf, self.epoch, self.val_best, self.val_fails)
+            k = int(min(self._k, max(1, crit.epochs - self.epoch)))
+            perms = np.empty((0, plan.Q), dtype=np.int64)
+            if sgd:
+                rng_state = opt.rng.bit_generator.state
+                perms = opt.rng.permuted(np.tile(np.arange(plan.Q), (k, 1)), axis=1)
+            cols = np.empty((k + 1, 6))
+            xs = np.empty((k + 1, nf))
+            x = np.array(self.x, dtype=np.float64)
+            t0 = time.perf_counter()
+            n, code, _ = driver.run_row(mod, plan, opt.name, hyp, cvec, st, x, dx, perms, k,
+                                        first, cols, xs)  # fmt: skip
+            dt = time.perf_counter() - t0
+            stepped = n - (1 if first else 0)
+            if sgd and stepped < k:  # give back the permutations of epochs not run
+                opt.rng.bit_generator.state = rng_state
+                opt.rng.permuted(np.tile(np.arange(plan.Q), (stepped, 1)), axis=1)
+            self._store_state(st, dx)
+            start_epoch = self.epoch - stepped + (0 if first else 1)
+            stop = STOP_NAMES[code]
+            if stop is None and t_end is not None and time.perf_counter() >= t_end:
+                stop = "time"
+            block = Block(self._columns(cols[:n], start_epoch), xs[:n], stop)
+            x.flags.writeable = False
+            self.x = x
+            first = False
+            if n:
+                yield block
+            if stop is not None:
+                return
+            if stepped == k:  # aim the next call at block_seconds
+                scale = self.block_seconds / max(dt, 1e-6)
+                self._k = int(min(MAX_BLOCK, max(1, self._k * min(4.0, max(0.25, scale)))))
+
+    def _store_state(self, st: np.ndarray, dx: np.ndarray) -> None:
+        opt = self.optimizer
+        self.epoch, self.val_best, self.val_fails = int(st[3]), float(st[4]), int(st[5])
+        if opt.name == "momentum":
+            opt.dx = dx.copy() if st[2] else None
+        elif opt.name == "vlbp":
+            opt.lr = float(st[0])
+            opt.momentum_on = bool(st[1])
+            opt.dx = dx.copy() if st[2] else None
+
+    @staticmethod
+    def _columns(table: np.ndarray, start_epoch: int) -> dict[str, np.ndarray]:
+        cols = {"epoch": np.arange(start_epoch, start_epoch + len(table), dtype=np.int64)}
+        for j, c in enumerate(COLUMNS[1:]):
+            cols[c] = table[:, j].copy()
+        return cols
+
+
+# ---- many starts at once ---------------------------------------------------------------------
+def fast_train_batch(
+    objective: Objective,
+    X0: np.ndarray,
+    method: str = "sd",
+    hyper: dict | None = None,
+    epochs: int = 1000,
+    goal: float = 0.0,
+    stride: int = 1,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    min_grad: float = 0.0,
+    chunk_seconds: float = 0.05,
+) -> BatchResult:
+    """:func:`engine.batch.train_batch` in compiled code, rows in parallel over the cores.
+
+    Every row runs exactly what :class:`FastTrainer` runs from that start (``sd``,
+    ``momentum`` or ``vlbp``; the trainer's stop tests), so a row equals a single run.
+    ``should_stop`` is checked between calls of about ``chunk_seconds``.  Falls back to
+    :func:`engine.batch.train_batch` (``lm``, or no numba)."""
+    mod = jit.kernels() if method in ("sd", "momentum", "vlbp") else None
+    if mod is None:
+        if method == "vlbp":
+            raise ValueError("batch: vlbp needs the compiled kernel (numba)")
+        return train_batch(objective, X0, method, hyper, epochs, goal, stride, should_stop)
+    opt = OPTIMIZERS[method](OPTIMIZERS[method].Hyper.from_dict(hyper or {}))
+    X = np.array(X0, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != objective.n_free:
+        raise ValueError(f"batch: X0 must have shape (B, {objective.n_free}), got {X.shape}")
+    if int(stride) < 1:
+        raise ValueError("batch: stride must be >= 1")
+    crit = StopCriteria(epochs=int(epochs), goal=float(goal), min_grad=float(min_grad))
+    plan = build_plan(objective)
+    B, nf, stride = X.shape[0], X.shape[1], int(stride)
+    st, _ = driver.row_state(opt, nf, 0, math.inf, 0)
+    ST = np.tile(st, (B, 1))
+    DX, F = np.zeros((B, nf)), np.full(B, np.nan)
+    STOP = np.zeros(B, dtype=np.int64)
+    slots = int(epochs) // stride + 1
+    path, path_f = np.empty((slots, B, nf)), np.empty((slots, B))
+    hyp = driver.hyper_vector(opt, plan.lr_scale)
+    cvec = driver.crit_vector(crit, True)
+    # a first call of ~1 epoch per row times the rest; few large calls after it (every call
+    # starts a parallel region: on a busy machine its barrier costs milliseconds)
+    k, stopped = 1, False
+    while True:
+        t0 = time.perf_counter()
+        driver.run_batch(mod, plan, method, hyp, cvec, ST, X, DX, F, STOP, k, stride, path, path_f)
+        dt = time.perf_counter() - t0
+        if np.all(STOP != 0):
+            break
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        k = int(min(MAX_BLOCK, max(1, k * chunk_seconds / max(dt, 1e-6))))
+    n_ep = ST[:, 3].astype(np.int64)
+    stop = np.array([STOP_NAMES[c] or "stopped" for c in STOP], dtype=object)
+    if stopped:
+        stop[STOP == 0] = "stopped"
+    last = int(n_ep.max())
+    n_slots = last // stride + 1
+    path, path_f = path[:n_slots], path_f[:n_slots]
+    for r in np.flatnonzero(n_ep // stride + 1 < n_slots):  # rows that ended early stay put
+        path[n_ep[r] // stride + 1 :, r] = X[r]
+        path_f[n_ep[r] // stride + 1 :, r] = F[r]
+    path_e = np.arange(0, last + 1, stride, dtype=np.int64)
+    if last % stride:
+        path = np.concatenate([path, X[None]])
+        path_f = np.concatenate([path_f, F[None]])
+        path_e = np.append(path_e, last)
+    return BatchResult(X, F, n_ep, stop, path, path_f, path_e)
+
+
+# ---- surfaces ------------------------------------------------------------------------------
+def fast_surface(
+    spec: NetworkSpec,
+    data: Dataset,
+    theta: np.ndarray,
+    x_label: str,
+    x_range: tuple[float, float],
+    y_label: str,
+    y_range: tuple[float, float],
+    resolution: int | tuple[int, int] = 100,
+    performance: str = "sse",
+) -> Surface:
+    """:func:`engine.surface.evaluate_surface` through the compiled forward pass (rows of the
+    grid in parallel); the NumPy function without numba."""
+    mod = jit.kernels()
+    if mod is None:
+        return evaluate_surface(
+            spec, data, theta, x_label, x_range, y_label, y_range, resolution, performance
+        )
+    nx, ny = (resolution, resolution) if np.isscalar(resolution) else resolution
+    for k, v in (("x", nx), ("y", ny)):
+        if int(v) != v or not 2 <= v <= MAX_RESOLUTION:
+            raise ValueError(f"resolution: {k} must be an integer in [2, {MAX_RESOLUTION}]")
+    for lab, (lo, hi) in ((x_label, x_range), (y_label, y_range)):
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise ValueError(f"range of {lab}: need finite MIN < MAX, got [{lo}, {hi}]")
+    ix, iy = spec.index(x_label), spec.index(y_label)
+    if ix == iy:
+        raise ValueError("surface: the two axes must be different parameters")
+    xs = np.linspace(x_range[0], x_range[1], int(nx))
+    ys = np.linspace(y_range[0], y_range[1], int(ny))
+    swap = spec.layer_of[iy] < spec.layer_of[ix]  # the inner loop runs the later layer
+    ip, iq, ps, qs = (iy, ix, ys, xs) if swap else (ix, iy, xs, ys)
+    mq, const = lowest_layer(spec, [iq] if spec.layer_of[ip] < spec.layer_of[iq] else [ip, iq])
+    out = driver.surface(
+        mod, layer_table(spec), PERF_CODES[get_performance(performance).name],
+        np.array(data.P, dtype=np.float64).ravel(),
+        np.array(data.T, dtype=np.float64).ravel(), data.n_samples,
+        np.array(theta, dtype=np.float64), ip, iq, mq, const, ps, qs,
+    )  # fmt: skip
+    values = np.ascontiguousarray(out.T) if swap else out
+    return Surface(spec.labels[ix], spec.labels[iy], xs, ys, values)

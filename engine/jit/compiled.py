@@ -1,0 +1,651 @@
+"""Compiled (numba) kernels: forward pass, performance, backprop, optimizer epochs, surfaces.
+
+The maths is :mod:`engine.network`, :mod:`engine.transfer`, :mod:`engine.performance`,
+:mod:`engine.optim` (sd, momentum, vlbp, sgd) and :class:`engine.trainer.Trainer`'s stop
+tests, written as scalar loops in the same operation order wherever NumPy's order is known
+(BLAS sums are not, so results agree to rounding, not bit for bit).
+
+Data layout (built by :mod:`engine.jit.plan`): every layer's net inputs ``n^m`` and outputs
+``a^m`` (``a^0 = P``) live in flat buffers ``Nb``/``Ab``, layer ``m`` at ``off[m]`` with
+row stride ``Q`` (``(S_m, Q)`` row-major).  ``lay[m] = (S_m, transfer, W offset, b offset)``
+for ``m = 1..L`` (``lay[0, 0] = R``), offsets into the full parameter vector ``theta``.
+``free[k] = (theta index, layer, is_bias, i, j)``.  Forward passes start at layer ``start``
+and skip the neurons of that layer flagged in ``skip`` (their outputs are constant and were
+computed by an earlier full pass).  Nothing here allocates per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# codes shared with engine.jit.plan
+LOGSIG, TANSIG, PURELIN, POSLIN, SOFTMAX = 0, 1, 2, 3, 4
+SSE, MSE, CE = 0, 1, 2
+SD, MOMENTUM, VLBP, SGD = 0, 1, 2, 3
+NONE, EPOCHS, GOAL, MIN_GRAD, NO_CHANGE, VALIDATION, DIVERGED = 0, 1, 2, 3, 4, 5, 6
+# state vector of one run
+S_LR, S_MOM_ON, S_HAS_DX, S_EPOCH, S_VAL_BEST, S_VAL_FAILS, S_STARTED = range(7)
+N_STATE = 7
+# hyperparameter vector
+H_LR, H_GAMMA, H_ZETA, H_RHO, H_ETA, H_LR_SCALE, H_BATCH = range(7)
+# criteria vector
+C_GOAL, C_MIN_GRAD, C_EPOCHS, C_MAX_FAIL, C_FAST = range(5)
+# output columns of a block: performance, sse, grad_norm, lr, mu, val_performance
+N_COLS = 6
+
+_opts = {"cache": True, "error_model": "numpy", "nogil": True}
+
+
+# ---- transfer functions (engine/transfer.py) ----------------------------------------------
+@njit(**_opts)
+def _activate_row(t, Nb, Ab, lo, hi):
+    if t == LOGSIG:  # 1/(1+exp(-max(n, -700))): exp never overflows
+        for k in range(lo, hi):
+            v = Nb[k]
+            if v < -700.0:
+                v = -700.0
+            Ab[k] = 1.0 / (math.exp(-v) + 1.0)
+    elif t == TANSIG:
+        for k in range(lo, hi):
+            Ab[k] = math.tanh(Nb[k])
+    elif t == PURELIN:
+        for k in range(lo, hi):
+            Ab[k] = Nb[k]
+    elif t == POSLIN:  # np.maximum(n, 0) keeps NaN
+        for k in range(lo, hi):
+            v = Nb[k]
+            Ab[k] = 0.0 if v < 0.0 else v
+
+
+@njit(**_opts)
+def _softmax(Nb, Ab, o, S, Q):
+    for q in range(Q):
+        mx = Nb[o + q]
+        for i in range(1, S):
+            v = Nb[o + i * Q + q]
+            if v > mx or v != v:
+                mx = v
+        tot = 0.0
+        for i in range(S):
+            e = math.exp(Nb[o + i * Q + q] - mx)
+            Ab[o + i * Q + q] = e
+            tot += e
+        for i in range(S):
+            Ab[o + i * Q + q] /= tot
+
+
+@njit(**_opts)
+def _backward_row(t, Nb, Ab, G, o, go, cnt):
+    """``G[go:go+cnt] *= f'(n)`` for an element-wise transfer (not softmax)."""
+    if t == LOGSIG:
+        for k in range(cnt):
+            a = Ab[o + k]
+            G[go + k] = G[go + k] * (a * (1.0 - a))
+    elif t == TANSIG:
+        for k in range(cnt):
+            a = Ab[o + k]
+            G[go + k] = G[go + k] * (1.0 - a * a)
+    elif t == POSLIN:
+        for k in range(cnt):
+            G[go + k] = G[go + k] * (1.0 if Nb[o + k] > 0.0 else 0.0)
+
+
+@njit(**_opts)
+def _softmax_backward(Ab, G, o, S, Q):
+    """``G <- a * (G - sum_i a G)`` column by column."""
+    for q in range(Q):
+        d = 0.0
+        for i in range(S):
+            d += Ab[o + i * Q + q] * G[i * Q + q]
+        for i in range(S):
+            G[i * Q + q] = Ab[o + i * Q + q] * (G[i * Q + q] - d)
+
+
+# ---- forward pass, performance, backprop ---------------------------------------------------
+@njit(**_opts)
+def offsets(lay, Q):
+    L = lay.shape[0] - 1
+    off = np.empty(L + 2, dtype=np.int64)
+    off[0] = 0
+    for m in range(L + 1):
+        off[m + 1] = off[m] + lay[m, 0] * Q
+    return off
+
+
+@njit(**_opts)
+def forward(lay, theta, Ab, Nb, off, Q, start, skip):
+    """``n^m = W^m a^{m-1} + b^m``, ``a^m = f^m(n^m)`` for layers ``start..L``."""
+    L = lay.shape[0] - 1
+    for m in range(start, L + 1):
+        r, s, t, wo, bo = lay[m - 1, 0], lay[m, 0], lay[m, 1], lay[m, 2], lay[m, 3]
+        ap, o = off[m - 1], off[m]
+        for i in range(s):
+            if m == start and skip[i]:
+                continue
+            base = o + i * Q
+            w = theta[wo + i * r]
+            for q in range(Q):
+                Nb[base + q] = w * Ab[ap + q]
+            for j in range(1, r):
+                w = theta[wo + i * r + j]
+                src = ap + j * Q
+                for q in range(Q):
+                    Nb[base + q] += w * Ab[src + q]
+            b = theta[bo + i]
+            for q in range(Q):
+                Nb[base + q] += b
+            if t != SOFTMAX:
+                _activate_row(t, Nb, Ab, base, base + Q)
+        if t == SOFTMAX:
+            _softmax(Nb, Ab, o, s, Q)
+
+
+@njit(**_opts)
+def _logaddexp0(v):
+    """``np.logaddexp(0, v)`` (numpy's npy_logaddexp)."""
+    if v == 0.0:
+        return math.log(2.0)
+    tmp = -v
+    if tmp > 0.0:
+        return math.log1p(math.exp(v))
+    if tmp <= 0.0:
+        return v + math.log1p(math.exp(-v))
+    return tmp
+
+
+@njit(**_opts)
+def loss(lay, perf, Ab, Nb, Tb, off, Q):
+    """``(F, SSE)`` from the output layer (engine/performance.py)."""
+    L = lay.shape[0] - 1
+    S, t, o = lay[L, 0], lay[L, 1], off[L]
+    sse = 0.0
+    for k in range(S * Q):
+        e = Tb[k] - Ab[o + k]
+        sse += e * e
+    if perf == SSE:
+        return sse, sse
+    if perf == MSE:
+        return sse / (S * Q), sse
+    if t == SOFTMAX:  # log a = n - logsumexp(n)
+        acc = 0.0
+        for q in range(Q):
+            mx = Nb[o + q]
+            for i in range(1, S):
+                v = Nb[o + i * Q + q]
+                if v > mx or v != v:
+                    mx = v
+            tot = 0.0
+            for i in range(S):
+                tot += math.exp(Nb[o + i * Q + q] - mx)
+            lse = mx + math.log(tot)
+            for i in range(S):
+                acc += Tb[i * Q + q] * (Nb[o + i * Q + q] - lse)
+        return -acc / Q, sse
+    acc1 = 0.0  # logsig: log a = -log(1+e^-n), log(1-a) = -log(1+e^n)
+    acc2 = 0.0
+    for k in range(S * Q):
+        n = Nb[o + k]
+        acc1 += Tb[k] * -_logaddexp0(-n)
+        acc2 += (1.0 - Tb[k]) * -_logaddexp0(n)
+    return (-acc1 - acc2) / Q, sse
+
+
+@njit(**_opts)
+def evaluate(
+    lay, free, perf, theta, Ab, Nb, Sa, Sb, Tb, off, Q, start, skip, m0, const, want_grad, g
+):
+    """Forward from ``start`` (skipping ``skip``), ``(F, SSE)``; with ``want_grad`` also
+    ``g = dF/dx`` over the free parameters (book eq. 11.44-11.47), back-propagating only down
+    to ``m0``, the lowest layer holding a free parameter, and there only through the neurons
+    not flagged ``const``."""
+    forward(lay, theta, Ab, Nb, off, Q, start, skip)
+    F, sse = loss(lay, perf, Ab, Nb, Tb, off, Q)
+    if not want_grad:
+        return F, sse
+    L = lay.shape[0] - 1
+    S, t, o = lay[L, 0], lay[L, 1], off[L]
+    # output sensitivity s^M = dF/dn^M
+    if perf == CE:
+        if t == SOFTMAX:
+            for q in range(Q):
+                st = 0.0
+                for i in range(S):
+                    st += Tb[i * Q + q]
+                for i in range(S):
+                    k = i * Q + q
+                    Sa[k] = (Ab[o + k] * st - Tb[k]) / Q
+        else:
+            for k in range(S * Q):
+                Sa[k] = (Ab[o + k] - Tb[k]) / Q
+    else:
+        scale = -2.0 if perf == SSE else -2.0 / (S * Q)
+        for k in range(S * Q):
+            Sa[k] = (Tb[k] - Ab[o + k]) * scale
+        if t == SOFTMAX:
+            _softmax_backward(Ab, Sa, o, S, Q)
+        else:
+            _backward_row(t, Nb, Ab, Sa, o, 0, S * Q)
+    cur, nxt = Sa, Sb
+    nf = free.shape[0]
+    for m in range(L, m0 - 1, -1):
+        ap = off[m - 1]
+        for k in range(nf):
+            if free[k, 1] != m:
+                continue
+            i = free[k, 3]
+            acc = 0.0
+            if free[k, 2]:
+                for q in range(Q):
+                    acc += cur[i * Q + q]
+            else:
+                src = ap + free[k, 4] * Q
+                for q in range(Q):
+                    acc += cur[i * Q + q] * Ab[src + q]
+            g[k] = acc
+        if m == m0:
+            break
+        # s^{m-1} = F'^{m-1}(n^{m-1}) (W^m)^T s^m  (book eq. 11.45)
+        r, s, wo = lay[m - 1, 0], lay[m, 0], lay[m, 2]
+        tp = lay[m - 1, 1]
+        for j in range(r):
+            if m - 1 == m0 and const[j]:
+                continue
+            w = theta[wo + j]
+            for q in range(Q):
+                nxt[j * Q + q] = w * cur[q]
+            for i in range(1, s):
+                w = theta[wo + i * r + j]
+                for q in range(Q):
+                    nxt[j * Q + q] += w * cur[i * Q + q]
+            _backward_row(tp, Nb, Ab, nxt, ap + j * Q, j * Q, Q)
+        cur, nxt = nxt, cur
+    return F, sse
+
+
+# ---- the run loop (engine/trainer.py) with the optimizers' updates (engine/optim/) --------
+@njit(**_opts)
+def _grad_norm(g, fast):
+    """``sqrt(g.g)``; the trainer's general path reports ``inf`` for a non-finite ``g``."""
+    acc = 0.0
+    finite = True
+    for k in range(g.shape[0]):
+        acc += g[k] * g[k]
+        if not math.isfinite(g[k]):
+            finite = False
+    if not fast and not finite:
+        return math.inf
+    return math.sqrt(acc)
+
+
+@njit(**_opts)
+def _stop(f, gn, accepted, moved, epoch, crit):
+    if not (math.isfinite(f) and math.isfinite(gn)):
+        return DIVERGED
+    if f <= crit[C_GOAL]:
+        return GOAL
+    if gn <= crit[C_MIN_GRAD]:
+        return MIN_GRAD
+    if accepted and not moved:
+        return NO_CHANGE
+    if epoch >= crit[C_EPOCHS]:
+        return EPOCHS
+    return NONE
+
+
+@njit(**_opts)
+def _workspace(lay, Q):
+    off = offsets(lay, Q)
+    L = lay.shape[0] - 1
+    smax = 1
+    for m in range(1, L + 1):
+        smax = max(smax, lay[m, 0])
+    return off, np.empty(off[L + 1]), np.empty(off[L + 1]), np.empty(smax * Q), np.empty(smax * Q)
+
+
+@njit(**_opts)
+def _record(mode, cols, xs, path, path_f, row, k, epoch, stride, x, f, sse_col, gn, lr, vf):
+    if mode == 0:
+        cols[k, 0] = f
+        cols[k, 1] = sse_col
+        cols[k, 2] = gn
+        cols[k, 3] = lr
+        cols[k, 4] = math.nan
+        cols[k, 5] = vf
+        xs[k, :] = x
+    elif epoch % stride == 0:
+        slot = epoch // stride
+        path[slot, row, :] = x
+        path_f[slot, row] = f
+
+
+@njit(**_opts)
+def run_row(
+    lay,
+    free,
+    perf,
+    m0,
+    const,
+    P,
+    T,
+    Q,
+    Pv,
+    Tv,
+    Qv,
+    theta,
+    opt,
+    hyp,
+    crit,
+    st,
+    x,
+    dx,
+    perms,
+    K,
+    emit_start,
+    cols,
+    xs,
+    stride,
+    path,
+    path_f,
+    row,
+):
+    """Run at most ``K`` epochs from ``x`` (updated in place, with ``dx`` and the state ``st``).
+
+    ``stride == 0``: every epoch (and the start if ``emit_start``) goes to ``cols``/``xs``;
+    otherwise ``x`` and ``F`` go to ``path[epoch // stride, row]`` every ``stride`` epochs.
+    Returns ``(records written, stop code, F)``.
+    """
+    L = lay.shape[0] - 1
+    nf = x.shape[0]
+    R = lay[0, 0]
+    SM = lay[L, 0]
+    mode = 0 if stride == 0 else 1
+    off, Ab, Nb, Sa, Sb = _workspace(lay, Q)
+    Ab[: R * Q] = P
+    noskip = np.zeros(Ab.shape[0], dtype=np.int64)
+    has_val = Qv > 0
+    offv, Av, Nv, Sva, Svb = _workspace(lay, max(Qv, 1))
+    if has_val:
+        Av[: R * Qv] = Pv
+    g = np.empty(nf)
+    gt = np.empty(nf)
+    xn = np.empty(nf)
+    dxn = np.empty(nf)
+    for k in range(nf):
+        theta[free[k, 0]] = x[k]
+    f, sse = evaluate(
+        lay, free, perf, theta, Ab, Nb, Sa, Sb, T, off, Q, 1, noskip, m0, const, True, g
+    )
+    fast = crit[C_FAST] != 0.0
+    lr_h, lr_scale = hyp[H_LR], hyp[H_LR_SCALE]
+    gamma = hyp[H_GAMMA]
+    epoch = np.int64(st[S_EPOCH])
+    nrec = 0
+    sgd_b = min(np.int64(hyp[H_BATCH]), Q) if opt == SGD else 1
+    offb, Abs, Nbs, Sas, Sbs = _workspace(lay, sgd_b)
+    Tbs = np.empty(SM * sgd_b)
+    if emit_start:
+        gn = _grad_norm(g, False)
+        stop = _stop(f, gn, True, True, epoch, crit)
+        vf = math.nan
+        if has_val:
+            vf, _ = evaluate(
+                lay,
+                free,
+                perf,
+                theta,
+                Av,
+                Nv,
+                Sva,
+                Svb,
+                Tv,
+                offv,
+                Qv,
+                1,
+                noskip,
+                m0,
+                const,
+                False,
+                gt,
+            )
+            if vf < st[S_VAL_BEST]:
+                st[S_VAL_BEST] = vf
+                st[S_VAL_FAILS] = 0.0
+            elif epoch > 0:
+                st[S_VAL_FAILS] += 1.0
+                if st[S_VAL_FAILS] >= crit[C_MAX_FAIL] and stop == NONE:
+                    stop = VALIDATION
+        if not math.isfinite(f):
+            stop = DIVERGED
+        sse_col = f if perf == SSE else (f * (SM * Q) if perf == MSE else sse)
+        lr = st[S_LR] if opt == VLBP else lr_h
+        _record(mode, cols, xs, path, path_f, row, nrec, epoch, stride, x, f, sse_col, gn, lr, vf)
+        nrec += 1
+        if stop != NONE:
+            return nrec, stop, f
+    stop = NONE
+    for kk in range(K):
+        accepted = True
+        if opt == SD:
+            c = lr_h * lr_scale
+            for k in range(nf):
+                xn[k] = x[k] - c * g[k]
+        elif opt == MOMENTUM:  # dx = gamma dx_prev - (1 - gamma) lr grad (NND eq. 12.36)
+            c = -(1.0 - gamma) * lr_h * lr_scale
+            for k in range(nf):
+                dxn[k] = c * g[k]
+                if st[S_HAS_DX] != 0.0:
+                    dxn[k] += gamma * dx[k]
+                dx[k] = dxn[k]
+                xn[k] = x[k] + dxn[k]
+            st[S_HAS_DX] = 1.0
+        elif opt == VLBP:
+            gm = gamma if st[S_MOM_ON] != 0.0 else 0.0
+            c = -(1.0 - gm) * st[S_LR] * lr_scale
+            for k in range(nf):
+                dxn[k] = c * g[k]
+                if st[S_HAS_DX] != 0.0 and gm != 0.0:
+                    dxn[k] += gm * dx[k]
+                xn[k] = x[k] + dxn[k]
+                theta[free[k, 0]] = xn[k]
+            ft, sset = evaluate(
+                lay, free, perf, theta, Ab, Nb, Sa, Sb, T, off, Q, m0, const, m0, const, True, gt
+            )
+            if not math.isfinite(ft) or ft > f * (1.0 + hyp[H_ZETA]):
+                st[S_LR] *= hyp[H_RHO]
+                st[S_MOM_ON] = 0.0
+                st[S_HAS_DX] = 0.0
+                accepted = False
+                for k in range(nf):
+                    theta[free[k, 0]] = x[k]
+            else:
+                if ft < f:
+                    st[S_LR] *= hyp[H_ETA]
+                st[S_MOM_ON] = 1.0
+                st[S_HAS_DX] = 1.0
+                dx[:] = dxn
+                f, sse = ft, sset
+                g, gt = gt, g
+        else:  # SGD: mini-batches in the order perms[kk]
+            xn[:] = x
+            for s0 in range(0, Q, sgd_b):
+                nb = min(sgd_b, Q - s0)
+                for j in range(R):
+                    for t in range(nb):
+                        Abs[j * nb + t] = P[j * Q + perms[kk, s0 + t]]
+                for i in range(SM):
+                    for t in range(nb):
+                        Tbs[i * nb + t] = T[i * Q + perms[kk, s0 + t]]
+                offb = offsets(lay, nb)
+                for k in range(nf):
+                    theta[free[k, 0]] = xn[k]
+                evaluate(
+                    lay,
+                    free,
+                    perf,
+                    theta,
+                    Abs,
+                    Nbs,
+                    Sas,
+                    Sbs,
+                    Tbs,
+                    offb,
+                    nb,
+                    1,
+                    noskip,
+                    m0,
+                    const,
+                    True,
+                    gt,
+                )
+                c = lr_h * (1.0 / nb) if perf == SSE else lr_h * 1.0
+                for k in range(nf):
+                    xn[k] = xn[k] - c * gt[k]
+        if opt != VLBP:
+            for k in range(nf):
+                theta[free[k, 0]] = xn[k]
+            f, sse = evaluate(
+                lay, free, perf, theta, Ab, Nb, Sa, Sb, T, off, Q, m0, const, m0, const, True, g
+            )
+        epoch += 1
+        moved = not accepted
+        if accepted:
+            for k in range(nf):
+                if xn[k] != x[k]:
+                    moved = True
+                x[k] = xn[k]
+        gn = _grad_norm(g, fast)
+        stop = _stop(f, gn, accepted, moved, epoch, crit)
+        vf = math.nan
+        if has_val:
+            vf, _ = evaluate(
+                lay,
+                free,
+                perf,
+                theta,
+                Av,
+                Nv,
+                Sva,
+                Svb,
+                Tv,
+                offv,
+                Qv,
+                1,
+                noskip,
+                m0,
+                const,
+                False,
+                gt,
+            )
+            if vf < st[S_VAL_BEST]:
+                st[S_VAL_BEST] = vf
+                st[S_VAL_FAILS] = 0.0
+            else:
+                st[S_VAL_FAILS] += 1.0
+                if st[S_VAL_FAILS] >= crit[C_MAX_FAIL] and stop == NONE:
+                    stop = VALIDATION
+        sse_col = f if perf == SSE else (f * (SM * Q) if perf == MSE else sse)
+        lr = st[S_LR] if opt == VLBP else lr_h
+        _record(mode, cols, xs, path, path_f, row, nrec, epoch, stride, x, f, sse_col, gn, lr, vf)
+        nrec += 1
+        if stop != NONE:
+            break
+    st[S_EPOCH] = epoch
+    return nrec, stop, f
+
+
+@njit(parallel=True, **_opts)
+def run_batch(
+    lay,
+    free,
+    perf,
+    m0,
+    const,
+    P,
+    T,
+    Q,
+    theta,
+    opt,
+    hyp,
+    crit,
+    ST,
+    X,
+    DX,
+    F,
+    STOP,
+    K,
+    stride,
+    path,
+    path_f,
+):
+    """``run_row`` over the rows of ``X`` in parallel (rows with a stop code are skipped)."""
+    B = X.shape[0]
+    nf = X.shape[1]
+    empty_v = np.empty(0)
+    perms = np.empty((0, Q), dtype=np.int64)
+    cols = np.empty((0, N_COLS))
+    xs = np.empty((0, nf))
+    for r in prange(B):
+        if STOP[r] != NONE:
+            continue
+        th = theta.copy()
+        start = ST[r, S_STARTED] == 0.0
+        ST[r, S_STARTED] = 1.0
+        _, stop, f = run_row(
+            lay,
+            free,
+            perf,
+            m0,
+            const,
+            P,
+            T,
+            Q,
+            empty_v,
+            empty_v,
+            0,
+            th,
+            opt,
+            hyp,
+            crit,
+            ST[r],
+            X[r],
+            DX[r],
+            perms,
+            K,
+            start,
+            cols,
+            xs,
+            stride,
+            path,
+            path_f,
+            r,
+        )
+        F[r] = f
+        STOP[r] = stop
+
+
+# ---- surfaces (engine/surface.py) ---------------------------------------------------------
+@njit(parallel=True, **_opts)
+def surface(lay, perf, P, T, Q, theta, ip, iq, mq, skip_q, ps, qs, out):
+    """``out[a, b] = F`` with ``theta[ip] = ps[a]``, ``theta[iq] = qs[b]``, the layer of ``iq``
+    not below that of ``ip``: per ``a`` one full pass, then per ``b`` only layers ``mq..L``
+    (skipping the neurons of layer ``mq`` flagged in ``skip_q``, constant along the row)."""
+    L = lay.shape[0] - 1
+    R = lay[0, 0]
+    free = np.zeros((0, 5), dtype=np.int64)
+    g = np.empty(0)
+    for a in prange(ps.shape[0]):
+        off, Ab, Nb, Sa, Sb = _workspace(lay, Q)
+        Ab[: R * Q] = P
+        noskip = np.zeros(Ab.shape[0], dtype=np.int64)
+        th = theta.copy()
+        th[ip] = ps[a]
+        th[iq] = qs[0]
+        forward(lay, th, Ab, Nb, off, Q, 1, noskip)
+        for b in range(qs.shape[0]):
+            th[iq] = qs[b]
+            out[a, b], _ = evaluate(
+                lay, free, perf, th, Ab, Nb, Sa, Sb, T, off, Q, mq, skip_q, L, noskip, False, g
+            )

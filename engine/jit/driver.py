@@ -1,0 +1,124 @@
+"""Typed calls into the compiled kernels: one place that fixes every argument's dtype, so
+each kernel compiles exactly one specialization (and the on-disk cache always hits)."""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+
+import numpy as np
+
+from .plan import OPT_CODES, Plan
+
+__all__ = ["crit_vector", "hyper_vector", "row_state", "run_batch", "run_row", "surface"]
+
+N_STATE = 7  # compiled.N_STATE
+
+
+def hyper_vector(optimizer, lr_scale: float) -> np.ndarray:
+    h = optimizer.hyper
+    return np.array(
+        [
+            float(getattr(h, "lr", 1.0)),
+            float(getattr(h, "gamma", 0.0)),
+            float(getattr(h, "zeta", 0.0)),
+            float(getattr(h, "rho", 1.0)),
+            float(getattr(h, "eta", 1.0)),
+            float(lr_scale),
+            float(getattr(h, "batch_size", 1)),
+        ]
+    )
+
+
+def crit_vector(criteria, fast: bool) -> np.ndarray:
+    return np.array(
+        [
+            float(criteria.goal),
+            float(criteria.min_grad),
+            float(criteria.epochs),
+            float(criteria.max_fail),
+            1.0 if fast else 0.0,
+        ]
+    )
+
+
+def row_state(
+    optimizer, n_free: int, epoch: int, val_best: float, val_fails: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's state vector and ``dx`` from an optimizer object (its state_dict form)."""
+    st = np.zeros(N_STATE)
+    dx = getattr(optimizer, "dx", None)
+    st[0] = float(getattr(optimizer, "lr", math.nan)) if optimizer.name == "vlbp" else math.nan
+    st[1] = 1.0 if getattr(optimizer, "momentum_on", True) else 0.0
+    st[2] = 0.0 if dx is None else 1.0
+    st[3] = float(epoch)
+    st[4] = float(val_best)
+    st[5] = float(val_fails)
+    return st, (np.zeros(n_free) if dx is None else np.array(dx, dtype=np.float64))
+
+
+def run_row(
+    mod: ModuleType,
+    plan: Plan,
+    opt: str,
+    hyp: np.ndarray,
+    crit: np.ndarray,
+    st: np.ndarray,
+    x: np.ndarray,
+    dx: np.ndarray,
+    perms: np.ndarray,
+    K: int,
+    emit_start: bool,
+    cols: np.ndarray,
+    xs: np.ndarray,
+) -> tuple[int, int, float]:
+    n, code, f = mod.run_row(
+        plan.lay, plan.free, int(plan.perf), int(plan.m0), plan.const, plan.P, plan.T,
+        int(plan.Q), plan.Pv, plan.Tv, int(plan.Qv), plan.theta.copy(), int(OPT_CODES[opt]),
+        hyp, crit, st, x, dx, perms, int(K), bool(emit_start), cols, xs, 0,
+        np.empty((0, 0, x.shape[0])), np.empty((0, 0)), 0,
+    )  # fmt: skip
+    return int(n), int(code), float(f)
+
+
+def run_batch(
+    mod: ModuleType,
+    plan: Plan,
+    opt: str,
+    hyp: np.ndarray,
+    crit: np.ndarray,
+    ST: np.ndarray,
+    X: np.ndarray,
+    DX: np.ndarray,
+    F: np.ndarray,
+    STOP: np.ndarray,
+    K: int,
+    stride: int,
+    path: np.ndarray,
+    path_f: np.ndarray,
+) -> None:
+    mod.run_batch(
+        plan.lay, plan.free, int(plan.perf), int(plan.m0), plan.const, plan.P, plan.T,
+        int(plan.Q), plan.theta, int(OPT_CODES[opt]), hyp, crit, ST, X, DX, F, STOP, int(K),
+        int(stride), path, path_f,
+    )  # fmt: skip
+
+
+def surface(
+    mod: ModuleType,
+    lay: np.ndarray,
+    perf: int,
+    P: np.ndarray,
+    T: np.ndarray,
+    Q: int,
+    theta: np.ndarray,
+    ip: int,
+    iq: int,
+    mq: int,
+    skip_q: np.ndarray,
+    ps: np.ndarray,
+    qs: np.ndarray,
+) -> np.ndarray:
+    out = np.empty((ps.size, qs.size))
+    mod.surface(lay, int(perf), P, T, int(Q), theta, int(ip), int(iq), int(mq), skip_q, ps, qs, out)
+    return out

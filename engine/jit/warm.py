@@ -1,0 +1,45 @@
+"""Compile every kernel once on a tiny problem (or load it from numba's on-disk cache)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from ..data import Dataset
+from ..network import NetworkSpec
+from ..objective import Objective
+from ..optim import make_optimizer
+from ..trainer import StopCriteria
+from . import driver
+from .plan import build_plan, layer_table
+
+__all__ = ["warm_up_kernels"]
+
+
+def warm_up_kernels(mod: ModuleType) -> None:
+    spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
+    P = np.linspace(-1.0, 1.0, 5)[None, :]
+    obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
+    plan = build_plan(obj)
+    opt = make_optimizer("sd")
+    hyp = driver.hyper_vector(opt, plan.lr_scale)
+    crit = driver.crit_vector(StopCriteria(epochs=2), True)
+    st, dx = driver.row_state(opt, obj.n_free, 0, np.inf, 0)
+    x = obj.x0()
+    perms = np.empty((0, plan.Q), dtype=np.int64)
+    cols, xs = np.empty((3, 6)), np.empty((3, obj.n_free))
+    n, _, _ = driver.run_row(mod, plan, "sd", hyp, crit, st, x, dx, perms, 2, True, cols, xs)
+    if n != 3 or not np.all(np.isfinite(cols[:n, :4])):
+        raise RuntimeError("the compiled kernel gave a wrong result on the warm-up problem")
+    B, nf = 2, obj.n_free
+    ST = np.zeros((B, driver.N_STATE))
+    path = np.empty((3, B, nf))
+    driver.run_batch(
+        mod, plan, "sd", hyp, crit, ST, np.tile(x, (B, 1)), np.zeros((B, nf)), np.empty(B),
+        np.zeros(B, dtype=np.int64), 2, 1, path, np.empty((3, B)),
+    )  # fmt: skip
+    driver.surface(
+        mod, layer_table(spec), plan.perf, plan.P, plan.T, plan.Q, plan.theta, 0, 4, 2,
+        np.zeros(2, dtype=np.int64), np.zeros(2), np.zeros(2),
+    )  # fmt: skip
