@@ -270,6 +270,9 @@ def test_parameter_table_types_an_exact_start_and_shows_current_values(window, q
     labels = [table.model.data(table.model.index(r, 0)) for r in range(table.model.rowCount())]
     assert labels == list(window.setup.spec.labels)
     assert labels[:3] == ["W1[1,1]", "W1[2,1]", "b1[1]"]
+    # before a run the start column says where Start begins (the dot on the contour)
+    free_idx = window.setup.free_idx
+    assert table.model.start[free_idx] == pytest.approx(window.start_x)
     # free parameters are the book's pair; a fixed one's start cannot be edited
     flags = table.model.flags(table.model.index(1, 2))
     assert not flags & Qt.ItemFlag.ItemIsEditable
