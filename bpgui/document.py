@@ -20,11 +20,6 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.export import (
     atomic_write_text,
-    grid_csv,
-    history_csv,
-    params_csv,
-    params_json,
-    trajectory_csv,
 )
 from engine.history import COLUMNS, History
 from engine.session import (
@@ -38,6 +33,8 @@ from engine.session import (
 )
 from engine.setup import Setup
 
+from .exports import export
+from .recovery import Recovery, ask_recovery
 from .runs import problem_key
 
 AUTOSAVE_MS = 60_000
@@ -86,16 +83,6 @@ class RecentFiles:
             pass  # a read-only config folder: no recent list, nothing else breaks
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 def history_head(h: History, k: int) -> History:
     """The first ``k`` rows of ``h`` (a copy; ``h`` itself when that is all of it)."""
     if k >= len(h):
@@ -118,8 +105,9 @@ class Document(QObject):
         self._autosaved = 0
         cfg = config_dir()
         self.recent = RecentFiles(cfg / "recent.json")
-        self.recovery_dir = cfg / "recovery"
-        self.recovery_path = self.recovery_dir / f"recovery-{os.getpid()}{SUFFIX}"
+        self.recovery = Recovery(cfg / "recovery")
+        self.recovery_dir = self.recovery.folder
+        self.recovery_path = self.recovery.path
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
         self.timer.timeout.connect(self.autosave)
@@ -190,6 +178,7 @@ class Document(QObject):
         start = s.run.start if s.run is not None else s.start
         if start is not None:
             w.start_x = np.array(start, float)
+            w.start_drawn = False
         if s.run is not None and s.history is not None:
             w.controller.restore(s.setup, run_state_to_dict(s.run), s.history)
             w.restored_epoch = s.run.epoch
@@ -242,7 +231,7 @@ class Document(QObject):
         if not self.maybe_save():
             return False
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self.win, "Open session", self._folder(), FILTER)
+            path, _ = QFileDialog.getOpenFileName(self.win, "Open session", self.folder(), FILTER)
             if not path:
                 return False
         try:
@@ -267,7 +256,7 @@ class Document(QObject):
 
     def save_as(self, path: str | Path | None = None) -> bool:
         if path is None:
-            suggested = str(self.path or Path(self._folder()) / f"session{SUFFIX}")
+            suggested = str(self.path or Path(self.folder()) / f"session{SUFFIX}")
             path, _ = QFileDialog.getSaveFileName(self.win, "Save session as", suggested, FILTER)
             if not path:
                 return False
@@ -327,7 +316,7 @@ class Document(QObject):
         box.open()
         self.win.error_box = box
 
-    def _folder(self) -> str:
+    def folder(self) -> str:
         if self.path is not None:
             return str(self.path.parent)
         recent = self.recent.list()
@@ -341,8 +330,7 @@ class Document(QObject):
             return False
         gen = self._generation
         try:
-            self.recovery_dir.mkdir(parents=True, exist_ok=True)
-            save_session(self.capture(), self.recovery_path)
+            self.recovery.write(self.capture())
         except (SessionError, OSError) as exc:
             self.win.show_message(f"autosave failed: {exc}", error=True)
             return False
@@ -350,95 +338,39 @@ class Document(QObject):
         return True
 
     def discard_recovery(self) -> None:
-        with contextlib.suppress(OSError):
-            self.recovery_path.unlink()
+        self.recovery.discard_own()
 
-    def stale_recovery_files(self) -> list[Path]:
-        """Recovery files left by bpgui processes that are no longer running (a crash)."""
-        out = []
-        for p in sorted(self.recovery_dir.glob(f"recovery-*{SUFFIX}")):
-            try:
-                pid = int(p.stem.split("-", 1)[1])
-            except (IndexError, ValueError):
+    def offer_recovery(self, choose=None) -> bool:
+        """At start-up: offer every session a crashed bpgui autosaved.  ``choose(entries)``
+        returns ``(action, index)``: ("restore", i), ("discard", i) or ("keep", None)
+        (default: a dialog listing them with time and epoch).  Only a discarded file is
+        deleted, and a restored one once this window's own autosave holds it."""
+        choose = choose or (lambda entries: ask_recovery(self.win, entries))
+        while True:
+            entries = self.recovery.entries()
+            if not entries:
+                return False
+            action, i = choose(entries)
+            if i is None or action == "keep" or not 0 <= i < len(entries):
+                return False
+            e = entries[i]
+            if action == "discard":
+                with contextlib.suppress(OSError):
+                    e.path.unlink()
                 continue
-            if pid != os.getpid() and not _pid_alive(pid):
-                out.append(p)
-        return out
-
-    def offer_recovery(self, ask=None) -> bool:
-        """At start-up: offer to restore what a crashed bpgui autosaved.  ``ask(path)``
-        returns True to restore (default: a question dialog)."""
-        files = self.stale_recovery_files()
-        if not files:
-            return False
-        newest = max(files, key=lambda p: p.stat().st_mtime)
-        ask = ask or self._ask_recover
-        restored = False
-        if ask(newest):
-            try:
-                s = load_session(newest)
-            except SessionError as exc:
-                self.error("Cannot restore the autosaved session", str(exc))
-            else:
-                self.restore(s)
-                self.path = None
-                self.mark_modified()
-                self.win.show_message("restored the autosaved session: save it to keep it")
-                restored = True
-        for p in files:
-            with contextlib.suppress(OSError):
-                p.unlink()
-        return restored
-
-    def _ask_recover(self, path: Path) -> bool:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-        res = QMessageBox.question(
-            self.win,
-            "Restore unsaved work?",
-            f"bpgui did not close normally. Restore the session it autosaved at {when}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        )
-        return res == QMessageBox.StandardButton.Yes
+            if e.session is None:
+                self.error("Cannot restore the autosaved session", e.error)
+                return False
+            self.restore(e.session)
+            self.path = None
+            self.mark_modified()
+            if self.autosave():
+                with contextlib.suppress(OSError):
+                    e.path.unlink()
+            self.win.show_message("restored the autosaved session: save it to keep it")
+            return True
 
     # ---- exports --------------------------------------------------------------------------------
     def export(self, what: str, path: str | Path | None = None) -> bool:
-        """``what``: contour-png, contour-svg, curves-png, curves-svg, response-png,
-        response-svg, history, trajectory, grid, params-csv, params-json."""
-        from .export_plots import PLOT_NAMES, export_plot
-
-        kind, _, fmt = what.partition("-")
-        if path is None:
-            ext = {"history": "csv", "trajectory": "csv", "grid": "csv"}.get(kind, fmt)
-            base = self.path.stem if self.path else "bpgui"
-            suggested = str(Path(self._folder()) / f"{base}-{kind}.{ext}")
-            path, _ = QFileDialog.getSaveFileName(
-                self.win, f"Export {kind}", suggested, f"{ext.upper()} (*.{ext})"
-            )
-            if not path:
-                return False
-        w = self.win
-        h = w.controller.history
-        try:
-            if kind in PLOT_NAMES:
-                export_plot(w.plots, kind, path)
-            elif kind in ("history", "trajectory"):
-                if h is None or len(h) == 0:
-                    raise ValueError("nothing trained yet: there is no history to export")
-                fn = history_csv if kind == "history" else trajectory_csv
-                atomic_write_text(path, fn(h, w.setup.free))
-            elif kind == "grid":
-                surf = w.plots.surface
-                if surf is None:
-                    raise ValueError("the contour has not been computed yet")
-                atomic_write_text(path, grid_csv(surf.surface))
-            elif kind == "params":
-                x = h.x[-1] if h is not None and len(h) else w.start_x
-                fn = params_json if fmt == "json" else params_csv
-                atomic_write_text(path, fn(w.setup, x))
-            else:
-                raise ValueError(f"unknown export {what!r}")
-        except (ValueError, OSError) as exc:
-            self.error("Export failed", str(exc))
-            return False
-        w.show_message(f"exported {Path(path).name}")
-        return True
+        """File ▸ Export (see :func:`bpgui.exports.export`)."""
+        return export(self, what, path)

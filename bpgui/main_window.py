@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.setup: Setup = setup or Setup.from_preset("book-1-2-1")
         self.objective = self.setup.objective()
         self.start_x: np.ndarray | None = None  # where the next new run starts
+        self.start_drawn = False  # start_x was drawn at random (not clicked or typed)
         self.archive = RunArchive()  # earlier runs, each with the problem it belongs to
         self.restarts_key: tuple | None = None  # the problem the restarts belong to
         self._restarts_started_key: tuple | None = None
@@ -152,13 +153,7 @@ class MainWindow(QMainWindow):
         self.optimizer_pane.validity_changed.connect(self._validity_changed)
         self.network_pane.validity_changed.connect(self._validity_changed)
 
-        def start_typed(theta) -> None:  # issue 9 #7: a start point typed into the table
-            self.start_x = np.asarray(theta, float)[self.setup.free_idx]
-            self.reset()
-            self.network_pane.set_start(self.start_x)
-
-        self.network_pane.start_edited.connect(start_typed)
-        c.state_changed.connect(lambda _s: self.network_pane.set_start(self.start_x))
+        self.network_pane.start_edited.connect(self._start_typed)
         self.surfaces.failed.connect(lambda msg: self.show_message(f"contour: {msg}", error=True))
         self.surfaces.busy_changed.connect(self._surface_busy)
         self.restarts.started.connect(self._restarts_started)
@@ -190,6 +185,7 @@ class MainWindow(QMainWindow):
             if self.restarts_key != problem_key(setup):
                 self._drop_restarts()
             self.start_x = start_point(self.objective, None, setup.seed, setup.init)
+            self.start_drawn = True
         self.network_pane.set_setup(setup)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)
@@ -211,6 +207,7 @@ class MainWindow(QMainWindow):
         e = get_experiment(key)
         self.apply_setup(e.setup(), problem_changed=True)
         self.start_x = np.array(e.start, float)
+        self.start_drawn = False
         self.note = (self._note_key(), f"{e.title}. {e.description}")
         self.plots.hint.setToolTip(e.description)
         self.show_message(e.title)
@@ -254,13 +251,22 @@ class MainWindow(QMainWindow):
         their start values)."""
         base = self.start_x if self.start_x is not None else None
         self.start_x = self.setup.point_from_axes(x, y, base)
+        self.start_drawn = False
         self.start_new_run(self.start_x)
+
+    def _start_typed(self, theta) -> None:
+        """A start point typed into the parameter table (issue 9 #7)."""
+        self.start_x = np.asarray(theta, float)[self.setup.free_idx]
+        self.start_drawn = False
+        self.reset()
 
     def start_new_run(self, x0: np.ndarray, paused: bool = False) -> None:
         if not self.actions.start.isEnabled():
             self.show_message("fix the marked settings first", error=True)
             return
         self._end_run()
+        if self.start_x is None or not np.array_equal(x0, self.start_x):
+            self.start_drawn = False
         self.start_x = np.array(x0, float)
         self.restored_epoch = None
         self.status.reset_rate()
@@ -388,7 +394,7 @@ class MainWindow(QMainWindow):
         slow = finished or self.frames_drawn % SLOW_EVERY == 0
         self.plots.show_history(h, finished, slow)
         if slow:
-            self.network_pane.diagram.set_theta(self.setup.full_theta(h.x[-1]))
+            self.network_pane.set_current(self.setup.full_theta(h.x[-1]))
             if self.restored_epoch is not None and c.epoch != self.restored_epoch:
                 self.restored_epoch = None
                 self.plots.hint.setText(self._hint())
@@ -421,7 +427,8 @@ class MainWindow(QMainWindow):
             self.plots.decimator.reset()
             self.plots.show_history(h, c.state == "idle", True)
             theta = s.full_theta(h.x[-1])
-        self.network_pane.diagram.set_theta(theta)
+        self.network_pane.set_start(self.start_x)
+        self.network_pane.set_current(theta)
         self.plots.update_slice_info(h)
         self.status.show_run(h, c.state, c.max_epochs)
         self.plots.hint.setText(self._hint())
@@ -442,9 +449,15 @@ class MainWindow(QMainWindow):
             if self.start_x is None:
                 return "Click on the contour to start training."
             x, y = self.setup.axis_values(self.start_x[None, :])
+            how = (
+                f" (drawn at random with seed {self.setup.seed}; type an exact start in the "
+                "parameter table)"
+                if self.start_drawn
+                else ""
+            )
             return (
                 "Click on the contour to start training there, or press Start (Space) to "
-                f"start at the teal dot ({x[0]:.4g}, {y[0]:.4g})."
+                f"start at the teal dot ({x[0]:.4g}, {y[0]:.4g}){how}."
             )
         return ""
 

@@ -9,7 +9,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -108,11 +107,6 @@ class RestartsPane(QWidget):
         self.run_button = QPushButton("Run restarts")
         self.run_button.setToolTip("draw the starts with the network's initialization method")
         self.run_button.clicked.connect(self.run)
-        form = QFormLayout()
-        form.addRow("starts", self.count)
-        form.addRow("method", self.method)
-        form.addRow("epochs", self.epochs)
-        form.addRow("seed", self.seed)
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["start", "final SSE", "epochs", "stop", "reached"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -121,14 +115,23 @@ class RestartsPane(QWidget):
         self.table.itemSelectionChanged.connect(self._selected)
         self.summary = QLabel("Each start is drawn like a fresh network's weights (seeded).")
         self.summary.setWordWrap(True)
+
+        # one row of settings, so the dock can stay small
         top = QHBoxLayout()
-        form_box = QWidget()
-        form_box.setLayout(form)
-        form_box.setMaximumWidth(340)
-        top.addWidget(form_box)
+        for text, w in (
+            ("starts", self.count),
+            ("method", self.method),
+            ("epochs", self.epochs),
+            ("seed", self.seed),
+        ):
+            top.addWidget(QLabel(text))
+            top.addWidget(w)
         top.addWidget(self.run_button)
         top.addStretch(1)
+        self.table.setMinimumHeight(48)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.setSpacing(2)
         lay.addLayout(top)
         lay.addWidget(self.summary)
         lay.addWidget(self.table, 1)

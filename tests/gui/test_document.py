@@ -173,9 +173,57 @@ def test_autosave_and_recovery_after_a_crash(window, qtbot, tmp_path):
     os.replace(doc.recovery_path, stale)
     doc.new()
     asked = []
-    assert doc.offer_recovery(ask=lambda p: asked.append(p) or True)
-    assert asked == [stale] and not stale.exists()
+
+    def choose(entries):
+        asked.append([e.path for e in entries])
+        return ("restore", 0)
+
+    assert doc.offer_recovery(choose)
+    assert asked == [[stale]]
     assert epochs(window) == 9 and window.isWindowModified() and doc.path is None
+    # the restored work is in this window's own recovery file before the old one goes
+    assert doc.recovery_path.exists() and not stale.exists()
+
+
+def test_every_crashed_session_is_offered_and_only_discarded_ones_deleted(window, qtbot):
+    doc = window.document
+    stale = []
+    for k, (pid, n) in enumerate(((999999997, 5), (999999998, 8))):
+        run_to(window, qtbot, book("sd"), [-4.0, -4.0], n)
+        assert doc.autosave()
+        path = doc.recovery_dir / f"recovery-{pid}.bpgui"
+        os.replace(doc.recovery_path, path)
+        os.utime(path, (1_700_000_000 + k, 1_700_000_000 + k))
+        stale.append(path)
+    junk = doc.recovery_dir / "recovery-999999996.bpgui"
+    junk.write_bytes(b"not a session")
+    os.utime(junk, (1_600_000_000, 1_600_000_000))
+    doc.new()
+    seen = []
+
+    def keep(entries):
+        seen.append([e.describe() for e in entries])
+        return ("keep", None)
+
+    assert not doc.offer_recovery(keep)
+    assert all(p.exists() for p in stale)  # nothing deleted unasked
+    listed = seen[0]
+    assert len(listed) == 3
+    assert "epoch 8" in listed[0] and "epoch 5" in listed[1]  # newest first, with epochs
+    assert "cannot be read" in listed[2]
+    answers = iter([("discard", 2), ("discard", 1), ("restore", 0)])
+    assert doc.offer_recovery(lambda entries: next(answers))
+    assert epochs(window) == 8
+    assert not any(p.exists() for p in stale)
+    assert list(doc.recovery_dir.glob("recovery-99999999*.bpgui")) == []
+
+
+def test_recovery_files_are_private(window, qtbot):
+    run_to(window, qtbot, book("sd"), [-4.0, -4.0], 3)
+    doc = window.document
+    assert doc.autosave()
+    assert doc.recovery_path.stat().st_mode & 0o777 == 0o600
+    assert doc.recovery_dir.stat().st_mode & 0o777 == 0o700
 
 
 def test_exports_from_the_menu(window, qtbot, tmp_path):

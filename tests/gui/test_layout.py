@@ -1,0 +1,36 @@
+"""The window is usable from 1024×700 up (issue 9 #15)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QToolButton
+from test_window import T
+
+
+def test_the_window_fits_1024_by_700_with_nothing_cut(window, qtbot):
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700, timeout=T)
+    # the toolbar offers what does not fit through its extension button
+    ext = window.toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert ext is not None and ext.isVisible()
+    # the contour's controls wrap instead of being cut
+    plots = window.plots
+    for w in (plots.x0, plots.x1, plots.y0, plots.y1, plots.fit_button, plots.resolution,
+              plots.scale):  # fmt: skip
+        assert w.isVisible()
+        assert w.width() >= w.minimumSizeHint().width(), w
+        assert w.mapTo(window, w.rect().topRight()).x() <= window.width()
+    contour = plots.contour.widget
+    assert contour.width() >= 320 and contour.height() >= 220
+
+
+def test_the_restarts_dock_starts_small(window, qtbot):
+    window.resize(1024, 700)
+    r = window.restarts
+    r.count.setValue(3)
+    r.epochs.setValue(20)
+    with qtbot.waitSignal(r.finished, timeout=T):
+        window.actions.restarts.trigger()
+    qtbot.waitUntil(lambda: window.restarts_dock.isVisible(), timeout=T)
+    assert window.height() == 700
+    assert window.restarts_dock.height() <= 700 // 3
+    assert window.plots.contour.widget.height() >= 220
