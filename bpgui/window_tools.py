@@ -1,0 +1,90 @@
+"""The main window's tools: gradient check, random restarts (their results belong to the
+problem they were computed on), clearing earlier runs, About."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from engine.gradcheck import gradient_check
+
+from .runs import problem_key
+
+
+class ToolsMixin:
+    """Part of :class:`~bpgui.main_window.MainWindow`."""
+
+    def _drop_restarts(self) -> None:
+        """Restart results belong to the problem they were computed on."""
+        self.restarts_key = self.highlight_row = None
+        if self.restarts.result is not None:
+            self.restarts.restore(None, self.restarts.settings())
+
+    def clear_previous(self) -> None:
+        """Forget the earlier runs and the restarts (the current run stays)."""
+        self.archive.clear()
+        self._drop_restarts()
+        self.refresh()
+
+    def run_gradient_check(self) -> None:
+        h = self.controller.history
+        x = h.x[-1] if h is not None and len(h) else self._default_start()
+        try:
+            rows = gradient_check(self.objective, x)
+        except ValueError as exc:
+            self.show_message(str(exc), error=True)
+            return
+        self.last_gradcheck = rows
+        worst = max(r.max_rel_error for r in rows)
+        verdict = (
+            "backprop agrees with finite differences" if worst < 1e-4 else "CHECK THE GRADIENT"
+        )
+        lines = [
+            f"layer {r.layer}: largest relative error {r.max_rel_error:.2e} at {r.worst} "
+            f"(backprop {r.backprop:.6g}, numeric {r.numeric:.6g}; {r.n_checked} of "
+            f"{r.n_params} checked)"
+            for r in rows
+        ]
+        self.show_message(f"gradient check: worst relative error {worst:.2e} — {verdict}")
+        box = QMessageBox(self)
+        box.setWindowTitle("Gradient check")
+        box.setText(f"{verdict} (central differences, h = 1e-6 relative)")
+        box.setInformativeText("\n".join(lines))
+        box.open()
+        self.info_box = box
+
+    def _show_restarts(self) -> None:
+        if not self.restarts_dock.isVisible():
+            self.restarts_dock.show()
+            # a dock that starts small: the plots keep most of the window
+            h = max(160, min(260, self.height() // 4))
+            self.resizeDocks([self.restarts_dock], [h], Qt.Orientation.Vertical)
+        self.restarts_dock.raise_()
+        self.restarts.run()
+
+    def _restarts_started(self) -> None:
+        self._restarts_started_key = problem_key(self.setup)
+
+    def _restarts_done(self, res) -> None:
+        if self._restarts_started_key != problem_key(self.setup):
+            self._drop_restarts()  # computed for a problem that is no longer current
+            self.show_message("restarts discarded: the problem changed while they ran")
+            return
+        self.document.mark_modified()
+        self.restarts_key = self._restarts_started_key
+        self.highlight_row = None
+        self.refresh()
+        self.show_message(self.restarts.summary.text())
+
+    def _restart_selected(self, row: int) -> None:
+        self.highlight_row = row
+        res = self.restarts.result if self.restarts_key == problem_key(self.setup) else None
+        self.plots.set_restarts(res, row)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About bpgui",
+            "bpgui: watch backpropagation train a neural network.\n\n"
+            "Based on Hagan et al., Neural Network Design, chapter 12.",
+        )
