@@ -26,7 +26,7 @@ from ..plots.curves import CurvesPlot
 from ..plots.response import ResponsePlot
 from ..plots.surface3d import Surface3DView
 from ..surface_service import SurfaceRequest, SurfaceResult, SurfaceService
-from ..widgets import NumberEdit, mark
+from ..widgets import NumberEdit, mark, with_error
 
 RESOLUTIONS = (50, 100, 200, 400)
 BOOK_SPEC = get_preset("book-1-2-1").spec
@@ -52,8 +52,10 @@ class PlotsPane(QWidget):
         self._last_path: tuple | None = None
 
         # contour controls
-        self.x0, self.x1 = NumberEdit(0, "x minimum"), NumberEdit(1, "x maximum")
-        self.y0, self.y1 = NumberEdit(0, "y minimum"), NumberEdit(1, "y maximum")
+        self.x0 = NumberEdit(0, "x minimum", label="x minimum")
+        self.x1 = NumberEdit(1, "x maximum", label="x maximum")
+        self.y0 = NumberEdit(0, "y minimum", label="y minimum")
+        self.y1 = NumberEdit(1, "y maximum", label="y maximum")
         for w in (self.x0, self.x1, self.y0, self.y1):
             w.setFixedWidth(64)
             w.editingFinished.connect(self._ranges_typed)
@@ -106,7 +108,7 @@ class PlotsPane(QWidget):
         cl = QVBoxLayout(contour_page)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addLayout(head)
-        cl.addWidget(controls)
+        cl.addWidget(with_error(controls, self.x0, self.x1, self.y0, self.y1))
         cl.addWidget(self.contour, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(contour_page, "Contour")

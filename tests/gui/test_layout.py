@@ -34,3 +34,22 @@ def test_the_restarts_dock_starts_small(window, qtbot):
     assert window.height() == 700
     assert window.restarts_dock.height() <= 700 // 3
     assert window.plots.contour.widget.height() >= 220
+
+
+def test_a_bad_contour_range_is_explained_under_the_fields(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    x1 = window.plots.x1
+    x1.setFocus()
+    x1.selectAll()
+    QTest.keyClicks(x1, "-9")
+    QTest.keyClick(x1, Qt.Key.Key_Return)
+    err = x1.error_label
+    assert err.isVisible() and "above the minimum" in err.text()
+    assert window.setup.ranges[0] == (-5.0, 15.0)  # nothing applied
+    x1.selectAll()
+    QTest.keyClicks(x1, "12.5")
+    QTest.keyClick(x1, Qt.Key.Key_Return)
+    assert not err.isVisible()
+    assert window.setup.ranges[0] == (-5.0, 12.5)
