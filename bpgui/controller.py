@@ -27,11 +27,13 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
 from engine.history import COLUMNS, History
+from engine.session import RunState, run_state_to_dict
 from engine.setup import Setup, setup_to_dict
 
 from .wire import encode_float, read_frame, write_frame
 
 log = logging.getLogger(__name__)
+CRASHED = "engine_crashed"  # a run whose engine process died: continuable
 
 
 class FrameReader(QObject):
@@ -368,14 +370,40 @@ class TrainingController(QObject):
             self.run_failed.emit(f"{self.last_error}\n\n{header.get('detail', '')}")
 
     def _on_died(self, message: str) -> None:
+        """The engine process ended unexpectedly.  The window keeps everything it
+        received; a new process is started at once, and the run can go on from the last
+        epoch received, with a fresh optimizer state (the old one died with the process)."""
         was_active = self._active
         self._active = False
         if self._snapshot_loop is not None:
             self._snapshot_loop.quit()
         self.engine = None
+        h = self.history
+        if was_active and h is not None and len(h) and self.setup is not None:
+            epoch = int(h.column("epoch")[-1])
+            fresh = RunState(
+                start=h.x[0],
+                x=h.x[-1],
+                epoch=epoch,
+                stop=None,
+                max_epochs=max(self.max_epochs, epoch),
+                optimizer_state=self.setup.make_optimizer().state_dict(),
+            )
+            state = run_state_to_dict(fresh)
+            self.epoch = epoch
+            self.last_state = state
+            self._restore = {"setup": setup_to_dict(self.setup), "state": state}
+            self.last_stop = h.stop = CRASHED
+            message = (
+                f"{message}. It was restarted; Start continues the run from epoch "
+                f"{epoch:,} (the last one received) with a fresh optimizer state."
+            )
+        elif was_active:
+            self.last_stop = "failed"
+        with contextlib.suppress(OSError):
+            self.ensure_engine()
         self._set_state("idle")
         if was_active:
-            self.last_stop = "failed"
             self.run_failed.emit(message)
 
     def _set_state(self, state: str) -> None:

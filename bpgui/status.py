@@ -32,6 +32,9 @@ FIELDS = {
 }
 
 
+STOP_TEXTS = {"engine_crashed": "the engine process crashed", "failed": "an error"}
+
+
 def epochs_per_second(rate: float) -> str:
     n = f"{rate:,.0f}"
     return f"{n} epoch/s" if n == "1" else f"{n} epochs/s"
@@ -44,7 +47,7 @@ def state_text(state: str, stop: str | None, has_run: bool) -> str:
     if state == "paused":
         return "paused: Space resumes, → steps"
     if stop:
-        return f"stopped: {STOP_REASONS.get(stop, stop)}"
+        return f"stopped: {STOP_TEXTS.get(stop) or STOP_REASONS.get(stop, stop)}"
     return "ready" if not has_run else ""
 
 

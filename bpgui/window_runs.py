@@ -12,11 +12,12 @@ from PySide6.QtWidgets import QMessageBox
 from engine.problem import start_point
 from engine.trainer import STOP_REASONS
 
+from .controller import CRASHED
 from .runs import archived, problem_key
 
 SLOW_EVERY = 3  # response, diagram and 3-D path: every third frame
 RESLICE_S = 1.0  # re-slice the contour at most once a second while training
-CONTINUABLE = ("epochs", "time", "stopped")
+CONTINUABLE = ("epochs", "time", "stopped", CRASHED)
 
 
 class RunsMixin:

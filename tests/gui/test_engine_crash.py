@@ -1,0 +1,46 @@
+"""Fault injection: the engine process is killed mid-run (issue 10 #2).  The window keeps
+what it received, says so, restarts the process, and the run goes on from there; a save
+or autosave holds the run."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+from test_window import T, epochs
+
+from engine.session import load_session
+
+
+def test_killing_the_engine_mid_run_loses_nothing_and_the_run_continues(window, qtbot):
+    window.load_experiment("trajectory-a")
+    qtbot.waitUntil(lambda: epochs(window) > 2000, timeout=T)
+    c = window.controller
+    old_pid = c.engine.proc.pid
+    with qtbot.waitSignal(c.run_failed, timeout=T) as sig:
+        os.kill(old_pid, signal.SIGKILL)
+    n = epochs(window)
+    x_last = c.history.x[-1].copy()
+    assert f"continues the run from epoch {n:,}" in sig.args[0]
+    assert "fresh optimizer state" in sig.args[0]
+    window.error_box.close()
+    # a new engine process is running, the history and path are still on screen
+    assert c.engine is not None and c.engine.alive and c.engine.proc.pid != old_pid
+    assert len(c.history) == n + 1
+    assert len(window.plots.contour.path.getData()[0]) > 0
+    assert "crashed" in window.status_fields["state"].text()
+    assert window.actions.start.text().replace("&", "") == "Continue"
+    # the autosave holds the run, not "run: null"
+    doc = window.document
+    assert doc.autosave()
+    saved = load_session(doc.recovery_path)
+    assert saved.run is not None and saved.run.epoch == n and len(saved.history) == n + 1
+    # Start continues from the last epoch received
+    window.actions.start.trigger()
+    qtbot.waitUntil(lambda: epochs(window) > n + 100, timeout=T)
+    ep = c.history.column("epoch")
+    assert np.array_equal(ep[: n + 2], np.arange(n + 2))  # no gap, no restart at 0
+    assert np.array_equal(c.history.x[n], x_last)
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=T)
