@@ -38,7 +38,8 @@ def _svg(widget, path: str, title: str) -> None:
     try:
         widget.render(painter)
     finally:
-        painter.end()
+        if not painter.end():
+            raise OSError(f"cannot write {path}: the SVG writer failed")
 
 
 def _item(plots, which: str):
@@ -69,16 +70,32 @@ def export_plot(plots, which: str, path: str | os.PathLike) -> None:
             exporter = ex.ImageExporter(item)
             if int(exporter.parameters()["width"]) < 1200:  # sharp in a report
                 exporter.parameters()["width"] = 1200
-            exporter.export(fileName=tmp)
+            image = exporter.export(toBytes=True)
+            if not image.save(tmp, "PNG"):
+                raise OSError(f"cannot write {path}: the PNG writer failed (is the disk full?)")
         else:
             _svg(_widget(plots, which), tmp, f"bpgui {which}")
-        if os.path.getsize(tmp) == 0:
-            raise ValueError(f"plot {which}: nothing was drawn")
+        _verify(tmp, ext, path)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _verify(tmp: str, ext: str, path: Path) -> None:
+    """The written file must read back as a whole image: a writer that failed half-way
+    (a full disk) is an error, and the old file at ``path`` stays."""
+    from PySide6.QtGui import QImage
+    from PySide6.QtSvg import QSvgRenderer
+
+    if os.path.getsize(tmp) == 0:
+        raise OSError(f"cannot write {path}: nothing was written (is the disk full?)")
+    ok = not QImage(tmp).isNull() if ext == ".png" else QSvgRenderer(tmp).isValid()
+    if not ok:
+        raise OSError(f"cannot write {path}: the file written is incomplete (is the disk full?)")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _umask() -> int:

@@ -1,0 +1,29 @@
+"""A plot export whose writer fails (a full disk) is an error and leaves the old file
+(issue 10 #5)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QImage
+
+
+@pytest.mark.parametrize("mode", ["reports-failure", "truncates-silently"])
+def test_a_failing_png_writer_keeps_the_old_file(window, tmp_path, monkeypatch, mode):
+    target = tmp_path / "contour.png"
+    assert window.document.export("contour-png", target)
+    good = target.read_bytes()
+    real_save = QImage.save
+
+    def broken_save(self, name, fmt=None, *args):
+        real_save(self, name, fmt)
+        if mode == "reports-failure":
+            return False
+        with open(name, "r+b") as fh:  # the disk filled up half-way through
+            fh.truncate(len(good) // 3)
+        return True
+
+    monkeypatch.setattr(QImage, "save", broken_save)
+    assert not window.document.export("contour-png", target)
+    assert target.read_bytes() == good
+    assert "cannot write" in window.document.last_error
+    assert [p.name for p in tmp_path.iterdir()] == ["contour.png"]  # no debris
