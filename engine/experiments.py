@@ -14,14 +14,20 @@ from .trainer import StopCriteria
 
 __all__ = ["EXPERIMENTS", "Experiment", "get_experiment"]
 
-BOOK_RANGES = ((-5.0, 15.0), (-5.0, 15.0))
+#: the book's contour ranges for its three parameter pairs (NND ch. 12 figures and its demo)
+BOOK_RANGES = ((-5.0, 15.0), (-5.0, 15.0))  # (W1[1,1], W2[1,1])
+W1_B1_RANGES = ((-10.0, 30.0), (-20.0, 10.0))  # (W1[1,1], b1[1])
+BIAS_RANGES = ((-10.0, 10.0), (-10.0, 10.0))  # (b1[1], b1[2])
+#: trajectory b's range: tall enough for the local minimum near (0.88, 38.6)
+LOCAL_RANGES = ((-5.0, 15.0), (-5.0, 45.0))
+TRAJECTORY_B_EPOCHS = 6_500_000  # it stops (no change) at 6,063,793 (NumPy 2.4, x86-64)
 
 
 @dataclass(frozen=True)
 class Experiment:
     key: str
     title: str
-    description: str
+    description: str  # what is run, then a paragraph "What to look for: ..."
     start: tuple[float, ...]
     changes: dict[str, Any]
 
@@ -39,57 +45,89 @@ def _book(optimizer: str, epochs: int, ranges=BOOK_RANGES, **hyper: Any) -> dict
     }
 
 
+def _pair(free: tuple[str, str], changes: dict[str, Any]) -> dict[str, Any]:
+    return {**changes, "free": free, "axes": free}
+
+
 _LIST = [
     Experiment(
         "trajectory-a",
-        "Trajectory a: steepest descent from (-4, -4)",
-        "Learning rate 1. The path crosses a long flat region and needs more than 300,000 "
-        "epochs before the weights stop changing at the optimum (10, 1).",
+        "Trajectory a: steepest descent from (-4, -4) on (W1[1,1], W2[1,1])",
+        "Learning rate 1, the book's first parameter pair and ranges. The path crosses a "
+        "long flat region and needs more than 300,000 epochs (323,925) before the weights "
+        "stop changing at the optimum (10, 1).\n\n"
+        "What to look for: the error curve's long plateau while the path crawls across the "
+        "flat region, then the quick drop once it reaches the valley floor.",
         (-4.0, -4.0),
         _book("sd", 400_000, lr=1.0),
     ),
     Experiment(
         "trajectory-b",
-        "Trajectory b: steepest descent from (-4, 10)",
-        "Learning rate 1. The path heads for the local minimum near (0.88, 38.6) and never "
-        "reaches zero error.",
+        "Trajectory b: steepest descent from (-4, 10), into the local minimum",
+        f"Learning rate 1. The path heads for the local minimum near (0.88, 38.6) and never "
+        f"reaches zero error. It creeps: at 1,000,000 epochs it is still at (0.890, 38.20) "
+        f"with gradient 7e-5; the gradient falls below 1e-6 after about 2.1 million epochs, "
+        f"and the weights stop changing at (0.8828, 38.619), SSE 0.0934, after 6,063,793 "
+        f"epochs (a few minutes). The maximum is {TRAJECTORY_B_EPOCHS:,} epochs so that the "
+        f"run ends converged.\n\n"
+        "What to look for: the error levels off at 0.0934, not 0 -- a local minimum; the "
+        "gradient norm (log scale) keeps falling for millions of epochs while the path "
+        "barely moves.",
         (-4.0, 10.0),
-        _book("sd", 1_000_000, ranges=((-5.0, 15.0), (-5.0, 45.0)), lr=1.0),
+        _book("sd", TRAJECTORY_B_EPOCHS, ranges=LOCAL_RANGES, lr=1.0),
+    ),
+    Experiment(
+        "pair-w1-b1",
+        "Parameter pair (W1[1,1], b1[1]): steepest descent from (20, -15)",
+        "The book's second parameter pair with its ranges, W1[1,1] in [-10, 30] and b1[1] "
+        "in [-20, 10]; the other five parameters at the optimum. Learning rate 50: the "
+        "weights stop changing at the optimum (10, -5) after about 150,000 epochs.\n\n"
+        "What to look for: a long, narrow, curved valley -- the path first climbs to its "
+        "floor, then follows it slowly to (10, -5).",
+        (20.0, -15.0),
+        _pair(("W1[1,1]", "b1[1]"), _book("sd", 200_000, ranges=W1_B1_RANGES, lr=50.0)),
+    ),
+    Experiment(
+        "saddle",
+        "Saddle point on the (b1[1], b1[2]) surface",
+        "The book's third parameter pair: only the first-layer biases are free. The surface "
+        "is symmetric, with minima at (-5, 5) and (5, -5) and a saddle point at (0, 0), "
+        "where the gradient is zero: the origin is a bad start.\n\n"
+        "What to look for: from (0.5, 0.2), close to the saddle, the path first slides "
+        "along the ridge and then turns down into one of the two minima.",
+        (0.5, 0.2),
+        _pair(("b1[1]", "b1[2]"), _book("sd", 100_000, ranges=BIAS_RANGES, lr=1.0)),
     ),
     Experiment(
         "unstable-lr",
         "Learning rate 100: the error stops decreasing",
         "Steepest descent with learning rate 100 from (-4, -4): the steps overshoot and the "
-        "error oscillates instead of falling.",
+        "error oscillates instead of falling.\n\n"
+        "What to look for: the path zig-zags across the valley; the error curve is a "
+        "band that never goes below about 0.05. Compare with the momentum experiment, "
+        "which uses the same learning rate.",
         (-4.0, -4.0),
         _book("sd", 2_000, lr=100.0),
     ),
     Experiment(
-        "saddle",
-        "Saddle point on the (b1[1], b1[2]) surface",
-        "Only the first-layer biases are free. The surface is symmetric, with minima at "
-        "(-5, 5) and (5, -5) and a saddle point at (0, 0), where the gradient is zero: "
-        "the origin is a bad start.",
-        (0.5, 0.2),
-        {
-            **_book("sd", 100_000, ranges=((-10.0, 10.0), (-10.0, 10.0)), lr=1.0),
-            "free": ("b1[1]", "b1[2]"),
-            "axes": ("b1[1]", "b1[2]"),
-        },
-    ),
-    Experiment(
         "momentum",
-        "Momentum from (-4, -4)",
-        "The book's momentum form (learning rate 4, gamma 0.8): the same start as trajectory "
-        "a, several times fewer epochs.",
+        "Momentum at learning rate 100, where steepest descent oscillates",
+        "The book's momentum form dx = gamma dx - (1 - gamma) lr g with gamma 0.8, at the "
+        "learning rate 100 at which plain steepest descent oscillates (the unstable-lr "
+        "experiment), from the same start (-4, -4). Momentum filters the oscillation out "
+        "and converges to (10, 1) in about 3,500 epochs.\n\n"
+        "What to look for: a smooth path where steepest descent zig-zags, and an error "
+        "curve that falls to 0 instead of staying in a band.",
         (-4.0, -4.0),
-        _book("momentum", 200_000, lr=4.0, gamma=0.8),
+        _book("momentum", 20_000, lr=100.0, gamma=0.8),
     ),
     Experiment(
         "vlbp",
         "Variable learning rate from (-4, -4)",
         "The learning rate grows by eta while the error falls and shrinks by rho after a "
-        "rise of more than zeta: about a hundred times fewer epochs than trajectory a.",
+        "rise of more than zeta: about a hundred times fewer epochs than trajectory a.\n\n"
+        "What to look for: the learning-rate curve climbing across the flat region and "
+        "dropping whenever a step overshoots.",
         (-4.0, -4.0),
         _book("vlbp", 20_000),
     ),
@@ -97,7 +135,9 @@ _LIST = [
         "cg",
         "Conjugate gradient from (-4, -4)",
         "Fletcher-Reeves directions with an interval-location and golden-section line "
-        "search: a few dozen epochs (line searches).",
+        "search: a few dozen epochs (line searches).\n\n"
+        "What to look for: a handful of long straight segments, each one line search, "
+        "and an error that falls to (nearly) exactly 0.",
         (-4.0, -4.0),
         _book("cg", 1_000),
     ),
@@ -105,17 +145,24 @@ _LIST = [
         "lm",
         "Levenberg-Marquardt from (-4, -4)",
         "mu 0.01, theta 10. Very fast, but from this start the first steps jump into the "
-        "local minimum's basin: compare with trajectory a.",
+        "local minimum's basin and end near (0.883, 38.6): compare with trajectory a. The "
+        "range reaches up to 45 to show where it ends.\n\n"
+        "What to look for: a few large jumps instead of a slow path, and a final error "
+        "of 0.0934, the local minimum's, not 0.",
         (-4.0, -4.0),
-        _book("lm", 1_000),
+        _book("lm", 1_000, ranges=LOCAL_RANGES),
     ),
     Experiment(
         "incremental",
         "Incremental training (SGD, one sample at a time) from (-4, -4)",
-        "The weights change after every sample, in a seeded shuffled order: a noisier path "
-        "than batch steepest descent (trajectory a), which it can be compared with.",
+        "The weights change after every sample, in a seeded shuffled order, with learning "
+        "rate 16: one epoch is 41 small steps, each along one sample's gradient. The path "
+        "wanders up to about 0.7 off the batch steepest-descent path before it settles at "
+        "(10, 1) in about 600 epochs.\n\n"
+        "What to look for: a ragged path and an error curve with bumps, against the smooth "
+        "path of batch steepest descent (trajectory a or the momentum experiment).",
         (-4.0, -4.0),
-        _book("sgd", 20_000, lr=1.0, batch_size=1),
+        _book("sgd", 20_000, lr=16.0, batch_size=1),
     ),
 ]
 
