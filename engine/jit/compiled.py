@@ -40,14 +40,49 @@ _opts = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
 # ---- transfer functions (engine/transfer.py) ----------------------------------------------
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * LN2_HI is exact (Cody-Waite)
+LN2_LO = 1.90821492927058770002e-10
+
+
 @njit(**_opts)
-def _activate_row(t, Nb, Ab, lo, hi):
-    if t == LOGSIG:  # 1/(1+exp(-max(n, -700))): exp never overflows
-        for k in range(lo, hi):
-            v = Nb[k]
-            if v < -700.0:
-                v = -700.0
-            Ab[k] = 1.0 / (math.exp(-v) + 1.0)
+def _logsig_row(Nb, Ab, Ib, lo, hi):
+    """``a = 1/(1+exp(-max(n, -700)))`` with an inline exp that vectorizes (a libm call per
+    element does not): ``exp(x) = 2^k p(r)``, ``x = k ln2 + r``, ``|r| <= ln2/2``, ``p`` the
+    degree-13 Taylor polynomial; ``2^k`` is built from its bits in ``Ib``.  Within 2 ulp of
+    ``np.exp``; ``x < -708`` gives ``2^-1022 p`` instead of a subnormal, and then ``a = 1``
+    exactly either way.  NaN stays NaN."""
+    fb = Ib.view(np.float64)
+    for k in range(lo, hi):
+        v = Nb[k]
+        x = 700.0 if v < -700.0 else -v
+        x = -708.0 if x < -708.0 else x
+        kf = math.floor(x * LOG2E + 0.5)
+        r = (x - kf * LN2_HI) - kf * LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        Ab[k] = p * r + 1.0
+        kk = np.int64(kf) if kf == kf else np.int64(0)
+        Ib[k - lo] = (kk + 1023) << 52
+    for k in range(lo, hi):
+        Ab[k] = 1.0 / (Ab[k] * fb[k - lo] + 1.0)
+
+
+@njit(**_opts)
+def _activate_row(t, Nb, Ab, Ib, lo, hi):
+    if t == LOGSIG:
+        _logsig_row(Nb, Ab, Ib, lo, hi)
     elif t == TANSIG:
         for k in range(lo, hi):
             Ab[k] = math.tanh(Nb[k])
@@ -104,6 +139,75 @@ def _softmax_backward(Ab, G, o, S, Q):
             G[i * Q + q] = Ab[o + i * Q + q] * (G[i * Q + q] - d)
 
 
+# ---- sums in eight interleaved partial sums (SIMD lanes; BLAS sums in its own order too) ----
+@njit(**_opts)
+def _dot(x, xo, y, yo, n):
+    """``sum_k x[xo+k] y[yo+k]``."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    m = n - n % 8
+    for k in range(0, m, 8):
+        a0 += x[xo + k] * y[yo + k]
+        a1 += x[xo + k + 1] * y[yo + k + 1]
+        a2 += x[xo + k + 2] * y[yo + k + 2]
+        a3 += x[xo + k + 3] * y[yo + k + 3]
+        a4 += x[xo + k + 4] * y[yo + k + 4]
+        a5 += x[xo + k + 5] * y[yo + k + 5]
+        a6 += x[xo + k + 6] * y[yo + k + 6]
+        a7 += x[xo + k + 7] * y[yo + k + 7]
+    acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for k in range(m, n):
+        acc += x[xo + k] * y[yo + k]
+    return acc
+
+
+@njit(**_opts)
+def _sum(x, xo, n):
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    m = n - n % 8
+    for k in range(0, m, 8):
+        a0 += x[xo + k]
+        a1 += x[xo + k + 1]
+        a2 += x[xo + k + 2]
+        a3 += x[xo + k + 3]
+        a4 += x[xo + k + 4]
+        a5 += x[xo + k + 5]
+        a6 += x[xo + k + 6]
+        a7 += x[xo + k + 7]
+    acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for k in range(m, n):
+        acc += x[xo + k]
+    return acc
+
+
+@njit(**_opts)
+def _sqdiff(t, a, ao, n):
+    """``sum_k (t[k] - a[ao+k])^2``."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    m = n - n % 8
+    for k in range(0, m, 8):
+        e0 = t[k] - a[ao + k]
+        e1 = t[k + 1] - a[ao + k + 1]
+        e2 = t[k + 2] - a[ao + k + 2]
+        e3 = t[k + 3] - a[ao + k + 3]
+        e4 = t[k + 4] - a[ao + k + 4]
+        e5 = t[k + 5] - a[ao + k + 5]
+        e6 = t[k + 6] - a[ao + k + 6]
+        e7 = t[k + 7] - a[ao + k + 7]
+        a0 += e0 * e0
+        a1 += e1 * e1
+        a2 += e2 * e2
+        a3 += e3 * e3
+        a4 += e4 * e4
+        a5 += e5 * e5
+        a6 += e6 * e6
+        a7 += e7 * e7
+    acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for k in range(m, n):
+        e = t[k] - a[ao + k]
+        acc += e * e
+    return acc
+
+
 # ---- forward pass, performance, backprop ---------------------------------------------------
 @njit(**_opts)
 def offsets(lay, Q):
@@ -116,7 +220,7 @@ def offsets(lay, Q):
 
 
 @njit(**_opts)
-def forward(lay, theta, Ab, Nb, off, Q, start, skip):
+def forward(lay, theta, Ab, Nb, Ib, off, Q, start, skip):
     """``n^m = W^m a^{m-1} + b^m``, ``a^m = f^m(n^m)`` for layers ``start..L``."""
     L = lay.shape[0] - 1
     for m in range(start, L + 1):
@@ -138,7 +242,7 @@ def forward(lay, theta, Ab, Nb, off, Q, start, skip):
             for q in range(Q):
                 Nb[base + q] += b
             if t != SOFTMAX:
-                _activate_row(t, Nb, Ab, base, base + Q)
+                _activate_row(t, Nb, Ab, Ib, base, base + Q)
         if t == SOFTMAX:
             _softmax(Nb, Ab, o, s, Q)
 
@@ -161,10 +265,7 @@ def loss(lay, perf, Ab, Nb, Tb, off, Q):
     """``(F, SSE)`` from the output layer (engine/performance.py)."""
     L = lay.shape[0] - 1
     S, t, o = lay[L, 0], lay[L, 1], off[L]
-    sse = 0.0
-    for k in range(S * Q):
-        e = Tb[k] - Ab[o + k]
-        sse += e * e
+    sse = _sqdiff(Tb, Ab, o, S * Q)
     if perf == SSE:
         return sse, sse
     if perf == MSE:
@@ -195,13 +296,13 @@ def loss(lay, perf, Ab, Nb, Tb, off, Q):
 
 @njit(**_opts)
 def evaluate(
-    lay, free, perf, theta, Ab, Nb, Sa, Sb, Tb, off, Q, start, skip, m0, const, want_grad, g
+    lay, free, perf, theta, Ab, Nb, Ib, Sa, Sb, Tb, off, Q, start, skip, m0, const, want_grad, g
 ):
     """Forward from ``start`` (skipping ``skip``), ``(F, SSE)``; with ``want_grad`` also
     ``g = dF/dx`` over the free parameters (book eq. 11.44-11.47), back-propagating only down
     to ``m0``, the lowest layer holding a free parameter, and there only through the neurons
     not flagged ``const``."""
-    forward(lay, theta, Ab, Nb, off, Q, start, skip)
+    forward(lay, theta, Ab, Nb, Ib, off, Q, start, skip)
     F, sse = loss(lay, perf, Ab, Nb, Tb, off, Q)
     if not want_grad:
         return F, sse
@@ -236,14 +337,10 @@ def evaluate(
             if free[k, 1] != m:
                 continue
             i = free[k, 3]
-            acc = 0.0
             if free[k, 2]:
-                for q in range(Q):
-                    acc += cur[i * Q + q]
+                acc = _sum(cur, i * Q, Q)
             else:
-                src = ap + free[k, 4] * Q
-                for q in range(Q):
-                    acc += cur[i * Q + q] * Ab[src + q]
+                acc = _dot(cur, i * Q, Ab, ap + free[k, 4] * Q, Q)
             g[k] = acc
         if m == m0:
             break
@@ -302,7 +399,15 @@ def _workspace(lay, Q):
     smax = 1
     for m in range(1, L + 1):
         smax = max(smax, lay[m, 0])
-    return off, np.empty(off[L + 1]), np.empty(off[L + 1]), np.empty(smax * Q), np.empty(smax * Q)
+    buf = np.empty(off[L + 1])
+    return (
+        off,
+        buf,
+        np.empty(off[L + 1]),
+        np.empty(Q, np.int64),
+        np.empty(smax * Q),
+        np.empty(smax * Q),
+    )
 
 
 @njit(**_opts)
@@ -362,11 +467,11 @@ def run_row(
     R = lay[0, 0]
     SM = lay[L, 0]
     mode = 0 if stride == 0 else 1
-    off, Ab, Nb, Sa, Sb = _workspace(lay, Q)
+    off, Ab, Nb, Ib, Sa, Sb = _workspace(lay, Q)
     Ab[: R * Q] = P
     noskip = np.zeros(Ab.shape[0], dtype=np.int64)
     has_val = Qv > 0
-    offv, Av, Nv, Sva, Svb = _workspace(lay, max(Qv, 1))
+    offv, Av, Nv, Ivb, Sva, Svb = _workspace(lay, max(Qv, 1))
     if has_val:
         Av[: R * Qv] = Pv
     g = np.empty(nf)
@@ -376,7 +481,7 @@ def run_row(
     for k in range(nf):
         theta[free[k, 0]] = x[k]
     f, sse = evaluate(
-        lay, free, perf, theta, Ab, Nb, Sa, Sb, T, off, Q, 1, noskip, m0, const, True, g
+        lay, free, perf, theta, Ab, Nb, Ib, Sa, Sb, T, off, Q, 1, noskip, m0, const, True, g
     )
     fast = crit[C_FAST] != 0.0
     lr_h, lr_scale = hyp[H_LR], hyp[H_LR_SCALE]
@@ -384,7 +489,7 @@ def run_row(
     epoch = np.int64(st[S_EPOCH])
     nrec = 0
     sgd_b = min(np.int64(hyp[H_BATCH]), Q) if opt == SGD else 1
-    offb, Abs, Nbs, Sas, Sbs = _workspace(lay, sgd_b)
+    offb, Abs, Nbs, Ibs, Sas, Sbs = _workspace(lay, sgd_b)
     Tbs = np.empty(SM * sgd_b)
     if emit_start:
         gn = _grad_norm(g, False)
@@ -398,6 +503,7 @@ def run_row(
                 theta,
                 Av,
                 Nv,
+                Ivb,
                 Sva,
                 Svb,
                 Tv,
@@ -451,7 +557,24 @@ def run_row(
                 xn[k] = x[k] + dxn[k]
                 theta[free[k, 0]] = xn[k]
             ft, sset = evaluate(
-                lay, free, perf, theta, Ab, Nb, Sa, Sb, T, off, Q, m0, const, m0, const, True, gt
+                lay,
+                free,
+                perf,
+                theta,
+                Ab,
+                Nb,
+                Ib,
+                Sa,
+                Sb,
+                T,
+                off,
+                Q,
+                m0,
+                const,
+                m0,
+                const,
+                True,
+                gt,
             )
             if not math.isfinite(ft) or ft > f * (1.0 + hyp[H_ZETA]):
                 st[S_LR] *= hyp[H_RHO]
@@ -488,6 +611,7 @@ def run_row(
                     theta,
                     Abs,
                     Nbs,
+                    Ibs,
                     Sas,
                     Sbs,
                     Tbs,
@@ -507,7 +631,7 @@ def run_row(
             for k in range(nf):
                 theta[free[k, 0]] = xn[k]
             f, sse = evaluate(
-                lay, free, perf, theta, Ab, Nb, Sa, Sb, T, off, Q, m0, const, m0, const, True, g
+                lay, free, perf, theta, Ab, Nb, Ib, Sa, Sb, T, off, Q, m0, const, m0, const, True, g
             )
         epoch += 1
         moved = not accepted
@@ -527,6 +651,7 @@ def run_row(
                 theta,
                 Av,
                 Nv,
+                Ivb,
                 Sva,
                 Svb,
                 Tv,
@@ -637,15 +762,15 @@ def surface(lay, perf, P, T, Q, theta, ip, iq, mq, skip_q, ps, qs, out):
     free = np.zeros((0, 5), dtype=np.int64)
     g = np.empty(0)
     for a in prange(ps.shape[0]):
-        off, Ab, Nb, Sa, Sb = _workspace(lay, Q)
+        off, Ab, Nb, Ib, Sa, Sb = _workspace(lay, Q)
         Ab[: R * Q] = P
         noskip = np.zeros(Ab.shape[0], dtype=np.int64)
         th = theta.copy()
         th[ip] = ps[a]
         th[iq] = qs[0]
-        forward(lay, th, Ab, Nb, off, Q, 1, noskip)
+        forward(lay, th, Ab, Nb, Ib, off, Q, 1, noskip)
         for b in range(qs.shape[0]):
             th[iq] = qs[b]
             out[a, b], _ = evaluate(
-                lay, free, perf, th, Ab, Nb, Sa, Sb, T, off, Q, mq, skip_q, L, noskip, False, g
+                lay, free, perf, th, Ab, Nb, Ib, Sa, Sb, T, off, Q, mq, skip_q, L, noskip, False, g
             )
