@@ -40,21 +40,23 @@ _opts = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
 # ---- transfer functions (engine/transfer.py) ----------------------------------------------
+# Loops index views (``row[q]``, ``q`` from ``range``): an offset index ``buf[o + q]`` makes
+# numba check for negative indices on every access, which blocks vectorization (10x slower).
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * LN2_HI is exact (Cody-Waite)
 LN2_LO = 1.90821492927058770002e-10
 
 
 @njit(**_opts)
-def _logsig_row(Nb, Ab, Ib, lo, hi):
+def _logsig_row(n, a, Ib):
     """``a = 1/(1+exp(-max(n, -700)))`` with an inline exp that vectorizes (a libm call per
     element does not): ``exp(x) = 2^k p(r)``, ``x = k ln2 + r``, ``|r| <= ln2/2``, ``p`` the
     degree-13 Taylor polynomial; ``2^k`` is built from its bits in ``Ib``.  Within 2 ulp of
     ``np.exp``; ``x < -708`` gives ``2^-1022 p`` instead of a subnormal, and then ``a = 1``
     exactly either way.  NaN stays NaN."""
     fb = Ib.view(np.float64)
-    for k in range(lo, hi):
-        v = Nb[k]
+    for k in range(n.shape[0]):
+        v = n[k]
         x = 700.0 if v < -700.0 else -v
         x = -708.0 if x < -708.0 else x
         kf = math.floor(x * LOG2E + 0.5)
@@ -72,127 +74,128 @@ def _logsig_row(Nb, Ab, Ib, lo, hi):
         p = p * r + 1.0 / 6.0
         p = p * r + 0.5
         p = p * r + 1.0
-        Ab[k] = p * r + 1.0
+        a[k] = p * r + 1.0
         kk = np.int64(kf) if kf == kf else np.int64(0)
-        Ib[k - lo] = (kk + 1023) << 52
-    for k in range(lo, hi):
-        Ab[k] = 1.0 / (Ab[k] * fb[k - lo] + 1.0)
+        Ib[k] = (kk + 1023) << 52
+    for k in range(n.shape[0]):
+        a[k] = 1.0 / (a[k] * fb[k] + 1.0)
 
 
 @njit(**_opts)
-def _activate_row(t, Nb, Ab, Ib, lo, hi):
+def _activate_row(t, n, a, Ib):
     if t == LOGSIG:
-        _logsig_row(Nb, Ab, Ib, lo, hi)
+        _logsig_row(n, a, Ib)
     elif t == TANSIG:
-        for k in range(lo, hi):
-            Ab[k] = math.tanh(Nb[k])
+        for k in range(n.shape[0]):
+            a[k] = math.tanh(n[k])
     elif t == PURELIN:
-        for k in range(lo, hi):
-            Ab[k] = Nb[k]
+        for k in range(n.shape[0]):
+            a[k] = n[k]
     elif t == POSLIN:  # np.maximum(n, 0) keeps NaN
-        for k in range(lo, hi):
-            v = Nb[k]
-            Ab[k] = 0.0 if v < 0.0 else v
+        for k in range(n.shape[0]):
+            v = n[k]
+            a[k] = 0.0 if v < 0.0 else v
 
 
 @njit(**_opts)
-def _softmax(Nb, Ab, o, S, Q):
+def _softmax(n, a, S, Q):
+    """Column-wise softmax of a layer ``(S, Q)`` (flat views), max-shifted."""
     for q in range(Q):
-        mx = Nb[o + q]
+        mx = n[q]
         for i in range(1, S):
-            v = Nb[o + i * Q + q]
+            v = n[i * Q + q]
             if v > mx or v != v:
                 mx = v
         tot = 0.0
         for i in range(S):
-            e = math.exp(Nb[o + i * Q + q] - mx)
-            Ab[o + i * Q + q] = e
+            e = math.exp(n[i * Q + q] - mx)
+            a[i * Q + q] = e
             tot += e
         for i in range(S):
-            Ab[o + i * Q + q] /= tot
+            a[i * Q + q] /= tot
 
 
 @njit(**_opts)
-def _backward_row(t, Nb, Ab, G, o, go, cnt):
-    """``G[go:go+cnt] *= f'(n)`` for an element-wise transfer (not softmax)."""
+def _backward_row(t, n, a, g):
+    """``g *= f'(n)`` for an element-wise transfer (not softmax), views of equal length."""
     if t == LOGSIG:
-        for k in range(cnt):
-            a = Ab[o + k]
-            G[go + k] = G[go + k] * (a * (1.0 - a))
+        for k in range(g.shape[0]):
+            g[k] = g[k] * (a[k] * (1.0 - a[k]))
     elif t == TANSIG:
-        for k in range(cnt):
-            a = Ab[o + k]
-            G[go + k] = G[go + k] * (1.0 - a * a)
+        for k in range(g.shape[0]):
+            g[k] = g[k] * (1.0 - a[k] * a[k])
     elif t == POSLIN:
-        for k in range(cnt):
-            G[go + k] = G[go + k] * (1.0 if Nb[o + k] > 0.0 else 0.0)
+        for k in range(g.shape[0]):
+            g[k] = g[k] * (1.0 if n[k] > 0.0 else 0.0)
 
 
 @njit(**_opts)
-def _softmax_backward(Ab, G, o, S, Q):
-    """``G <- a * (G - sum_i a G)`` column by column."""
+def _softmax_backward(a, g, S, Q):
+    """``g <- a * (g - sum_i a g)`` column by column."""
     for q in range(Q):
         d = 0.0
         for i in range(S):
-            d += Ab[o + i * Q + q] * G[i * Q + q]
+            d += a[i * Q + q] * g[i * Q + q]
         for i in range(S):
-            G[i * Q + q] = Ab[o + i * Q + q] * (G[i * Q + q] - d)
+            g[i * Q + q] = a[i * Q + q] * (g[i * Q + q] - d)
 
 
 # ---- sums in eight interleaved partial sums (SIMD lanes; BLAS sums in its own order too) ----
 @njit(**_opts)
-def _dot(x, xo, y, yo, n):
-    """``sum_k x[xo+k] y[yo+k]``."""
+def _dot(x, y):
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    n = x.shape[0]
     m = n - n % 8
     for k in range(0, m, 8):
-        a0 += x[xo + k] * y[yo + k]
-        a1 += x[xo + k + 1] * y[yo + k + 1]
-        a2 += x[xo + k + 2] * y[yo + k + 2]
-        a3 += x[xo + k + 3] * y[yo + k + 3]
-        a4 += x[xo + k + 4] * y[yo + k + 4]
-        a5 += x[xo + k + 5] * y[yo + k + 5]
-        a6 += x[xo + k + 6] * y[yo + k + 6]
-        a7 += x[xo + k + 7] * y[yo + k + 7]
+        a0 += x[k] * y[k]
+        a1 += x[k + 1] * y[k + 1]
+        a2 += x[k + 2] * y[k + 2]
+        a3 += x[k + 3] * y[k + 3]
+        a4 += x[k + 4] * y[k + 4]
+        a5 += x[k + 5] * y[k + 5]
+        a6 += x[k + 6] * y[k + 6]
+        a7 += x[k + 7] * y[k + 7]
     acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
     for k in range(m, n):
-        acc += x[xo + k] * y[yo + k]
+        acc += x[k] * y[k]
     return acc
 
 
 @njit(**_opts)
-def _sum(x, xo, n):
+def _sum(x):
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    n = x.shape[0]
     m = n - n % 8
     for k in range(0, m, 8):
-        a0 += x[xo + k]
-        a1 += x[xo + k + 1]
-        a2 += x[xo + k + 2]
-        a3 += x[xo + k + 3]
-        a4 += x[xo + k + 4]
-        a5 += x[xo + k + 5]
-        a6 += x[xo + k + 6]
-        a7 += x[xo + k + 7]
+        a0 += x[k]
+        a1 += x[k + 1]
+        a2 += x[k + 2]
+        a3 += x[k + 3]
+        a4 += x[k + 4]
+        a5 += x[k + 5]
+        a6 += x[k + 6]
+        a7 += x[k + 7]
     acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
     for k in range(m, n):
-        acc += x[xo + k]
+        acc += x[k]
     return acc
 
 
 @njit(**_opts)
-def _sqdiff(t, a, ao, n):
-    """``sum_k (t[k] - a[ao+k])^2``."""
+def _sqdiff(t, a):
+    """``sum_k (t[k] - a[k])^2``."""
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    n = t.shape[0]
     m = n - n % 8
     for k in range(0, m, 8):
-        e0 = t[k] - a[ao + k]
-        e1 = t[k + 1] - a[ao + k + 1]
-        e2 = t[k + 2] - a[ao + k + 2]
-        e3 = t[k + 3] - a[ao + k + 3]
-        e4 = t[k + 4] - a[ao + k + 4]
-        e5 = t[k + 5] - a[ao + k + 5]
-        e6 = t[k + 6] - a[ao + k + 6]
-        e7 = t[k + 7] - a[ao + k + 7]
+        e0 = t[k] - a[k]
+        e1 = t[k + 1] - a[k + 1]
+        e2 = t[k + 2] - a[k + 2]
+        e3 = t[k + 3] - a[k + 3]
+        e4 = t[k + 4] - a[k + 4]
+        e5 = t[k + 5] - a[k + 5]
+        e6 = t[k + 6] - a[k + 6]
+        e7 = t[k + 7] - a[k + 7]
         a0 += e0 * e0
         a1 += e1 * e1
         a2 += e2 * e2
@@ -203,7 +206,7 @@ def _sqdiff(t, a, ao, n):
         a7 += e7 * e7
     acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
     for k in range(m, n):
-        e = t[k] - a[ao + k]
+        e = t[k] - a[k]
         acc += e * e
     return acc
 
@@ -221,7 +224,8 @@ def offsets(lay, Q):
 
 @njit(**_opts)
 def forward(lay, theta, Ab, Nb, Ib, off, Q, start, skip):
-    """``n^m = W^m a^{m-1} + b^m``, ``a^m = f^m(n^m)`` for layers ``start..L``."""
+    """``n^m = W^m a^{m-1} + b^m``, ``a^m = f^m(n^m)`` for layers ``start..L``: per neuron
+    ``((w_1 a_1 + w_2 a_2) + ...) + b``."""
     L = lay.shape[0] - 1
     for m in range(start, L + 1):
         r, s, t, wo, bo = lay[m - 1, 0], lay[m, 0], lay[m, 1], lay[m, 2], lay[m, 3]
@@ -229,22 +233,29 @@ def forward(lay, theta, Ab, Nb, Ib, off, Q, start, skip):
         for i in range(s):
             if m == start and skip[i]:
                 continue
-            base = o + i * Q
+            nrow = Nb[o + i * Q : o + (i + 1) * Q]
+            a0 = Ab[ap : ap + Q]
             w = theta[wo + i * r]
-            for q in range(Q):
-                Nb[base + q] = w * Ab[ap + q]
-            for j in range(1, r):
-                w = theta[wo + i * r + j]
-                src = ap + j * Q
-                for q in range(Q):
-                    Nb[base + q] += w * Ab[src + q]
             b = theta[bo + i]
-            for q in range(Q):
-                Nb[base + q] += b
+            if r == 1:
+                for q in range(Q):
+                    nrow[q] = w * a0[q] + b
+            else:
+                for q in range(Q):
+                    nrow[q] = w * a0[q]
+                for j in range(1, r - 1):
+                    w = theta[wo + i * r + j]
+                    aj = Ab[ap + j * Q : ap + (j + 1) * Q]
+                    for q in range(Q):
+                        nrow[q] += w * aj[q]
+                w = theta[wo + i * r + r - 1]
+                aj = Ab[ap + (r - 1) * Q : ap + r * Q]
+                for q in range(Q):
+                    nrow[q] = (nrow[q] + w * aj[q]) + b
             if t != SOFTMAX:
-                _activate_row(t, Nb, Ab, Ib, base, base + Q)
+                _activate_row(t, nrow, Ab[o + i * Q : o + (i + 1) * Q], Ib)
         if t == SOFTMAX:
-            _softmax(Nb, Ab, o, s, Q)
+            _softmax(Nb[o : o + s * Q], Ab[o : o + s * Q], s, Q)
 
 
 @njit(**_opts)
@@ -265,7 +276,9 @@ def loss(lay, perf, Ab, Nb, Tb, off, Q):
     """``(F, SSE)`` from the output layer (engine/performance.py)."""
     L = lay.shape[0] - 1
     S, t, o = lay[L, 0], lay[L, 1], off[L]
-    sse = _sqdiff(Tb, Ab, o, S * Q)
+    a = Ab[o : o + S * Q]
+    n = Nb[o : o + S * Q]
+    sse = _sqdiff(Tb, a)
     if perf == SSE:
         return sse, sse
     if perf == MSE:
@@ -273,31 +286,29 @@ def loss(lay, perf, Ab, Nb, Tb, off, Q):
     if t == SOFTMAX:  # log a = n - logsumexp(n)
         acc = 0.0
         for q in range(Q):
-            mx = Nb[o + q]
+            mx = n[q]
             for i in range(1, S):
-                v = Nb[o + i * Q + q]
+                v = n[i * Q + q]
                 if v > mx or v != v:
                     mx = v
             tot = 0.0
             for i in range(S):
-                tot += math.exp(Nb[o + i * Q + q] - mx)
+                tot += math.exp(n[i * Q + q] - mx)
             lse = mx + math.log(tot)
             for i in range(S):
-                acc += Tb[i * Q + q] * (Nb[o + i * Q + q] - lse)
+                acc += Tb[i * Q + q] * (n[i * Q + q] - lse)
         return -acc / Q, sse
     acc1 = 0.0  # logsig: log a = -log(1+e^-n), log(1-a) = -log(1+e^n)
     acc2 = 0.0
     for k in range(S * Q):
-        n = Nb[o + k]
-        acc1 += Tb[k] * -_logaddexp0(-n)
-        acc2 += (1.0 - Tb[k]) * -_logaddexp0(n)
+        acc1 += Tb[k] * -_logaddexp0(-n[k])
+        acc2 += (1.0 - Tb[k]) * -_logaddexp0(n[k])
     return (-acc1 - acc2) / Q, sse
 
 
 @njit(**_opts)
-def evaluate(
-    lay, free, perf, theta, Ab, Nb, Ib, Sa, Sb, Tb, off, Q, start, skip, m0, const, want_grad, g
-):
+def evaluate(lay, free, perf, theta, Ab, Nb, Ib, Sa, Sb, Tb, off, Q, start, skip, m0, const,
+             want_grad, g):  # fmt: skip
     """Forward from ``start`` (skipping ``skip``), ``(F, SSE)``; with ``want_grad`` also
     ``g = dF/dx`` over the free parameters (book eq. 11.44-11.47), back-propagating only down
     to ``m0``, the lowest layer holding a free parameter, and there only through the neurons
@@ -308,6 +319,9 @@ def evaluate(
         return F, sse
     L = lay.shape[0] - 1
     S, t, o = lay[L, 0], lay[L, 1], off[L]
+    a = Ab[o : o + S * Q]
+    n = Nb[o : o + S * Q]
+    sl = Sa[: S * Q]
     # output sensitivity s^M = dF/dn^M
     if perf == CE:
         if t == SOFTMAX:
@@ -316,19 +330,18 @@ def evaluate(
                 for i in range(S):
                     st += Tb[i * Q + q]
                 for i in range(S):
-                    k = i * Q + q
-                    Sa[k] = (Ab[o + k] * st - Tb[k]) / Q
+                    sl[i * Q + q] = (a[i * Q + q] * st - Tb[i * Q + q]) / Q
         else:
             for k in range(S * Q):
-                Sa[k] = (Ab[o + k] - Tb[k]) / Q
+                sl[k] = (a[k] - Tb[k]) / Q
     else:
         scale = -2.0 if perf == SSE else -2.0 / (S * Q)
         for k in range(S * Q):
-            Sa[k] = (Tb[k] - Ab[o + k]) * scale
+            sl[k] = (Tb[k] - a[k]) * scale
         if t == SOFTMAX:
-            _softmax_backward(Ab, Sa, o, S, Q)
+            _softmax_backward(a, sl, S, Q)
         else:
-            _backward_row(t, Nb, Ab, Sa, o, 0, S * Q)
+            _backward_row(t, n, a, sl)
     cur, nxt = Sa, Sb
     nf = free.shape[0]
     for m in range(L, m0 - 1, -1):
@@ -337,11 +350,12 @@ def evaluate(
             if free[k, 1] != m:
                 continue
             i = free[k, 3]
+            srow = cur[i * Q : (i + 1) * Q]
             if free[k, 2]:
-                acc = _sum(cur, i * Q, Q)
+                g[k] = _sum(srow)
             else:
-                acc = _dot(cur, i * Q, Ab, ap + free[k, 4] * Q, Q)
-            g[k] = acc
+                j = free[k, 4]
+                g[k] = _dot(srow, Ab[ap + j * Q : ap + (j + 1) * Q])
         if m == m0:
             break
         # s^{m-1} = F'^{m-1}(n^{m-1}) (W^m)^T s^m  (book eq. 11.45)
@@ -350,14 +364,18 @@ def evaluate(
         for j in range(r):
             if m - 1 == m0 and const[j]:
                 continue
+            nrow = nxt[j * Q : (j + 1) * Q]
+            c0 = cur[0:Q]
             w = theta[wo + j]
             for q in range(Q):
-                nxt[j * Q + q] = w * cur[q]
+                nrow[q] = w * c0[q]
             for i in range(1, s):
                 w = theta[wo + i * r + j]
+                ci = cur[i * Q : (i + 1) * Q]
                 for q in range(Q):
-                    nxt[j * Q + q] += w * cur[i * Q + q]
-            _backward_row(tp, Nb, Ab, nxt, ap + j * Q, j * Q, Q)
+                    nrow[q] += w * ci[q]
+            lo = ap + j * Q
+            _backward_row(tp, Nb[lo : lo + Q], Ab[lo : lo + Q], nrow)
         cur, nxt = nxt, cur
     return F, sse
 
