@@ -307,3 +307,22 @@ def test_numpy_kernel_forced_and_fallback(book, monkeypatch, caplog):
     assert ft.kernel == "numpy" and blocks[-1].stop == "epochs"
     # cg and lm always take the NumPy path
     assert FastTrainer(obj, make_optimizer("lm"), [-4.0, -4.0]).kernel == "numpy"
+
+
+@needs_numba
+def test_warm_up_compiled_every_signature(book):
+    """Real calls reuse the warm-up's specializations: no compile at the first click."""
+    mod = jit.kernels()
+
+    def count():
+        return [len(getattr(mod, n).signatures) for n in ("run_row", "run_batch", "surface")]
+
+    before = count()
+    assert before == [1, 1, 1]
+    val = random_problem(book.spec, "sse", seed=2, Q=5)[0]
+    obj = Objective(book.spec, book.data, book.theta, book.free, "ce", validation=val)
+    for name in ("sd", "momentum", "vlbp", "sgd"):
+        list(FastTrainer(obj, make_optimizer(name), [-4.0, -4.0], StopCriteria(epochs=5)).blocks())
+    fast_train_batch(obj, np.zeros((3, 2)), "vlbp", epochs=5, stride=2)
+    fast_surface(book.spec, book.data, book.theta, "b1[1]", (-1, 1), "W1[1,1]", (-1, 1), 5, "mse")
+    assert count() == before
