@@ -1,12 +1,14 @@
 """Plots to PNG or SVG, from the window (File > Export) or headless (``bpgui export
 --plot``), through pyqtgraph's exporters.  Files are written beside the target and renamed
-into place, so a failed export never leaves half a file."""
+into place by :func:`engine.safe_write.replacing`, so a failed export never leaves half a
+file, a device or FIFO is never replaced and a symlink is written through."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+
+from engine.safe_write import replacing
 
 PLOT_NAMES = ("contour", "curves", "response")
 
@@ -60,12 +62,10 @@ def export_plot(plots, which: str, path: str | os.PathLike) -> None:
     ext = path.suffix.lower()
     if ext not in (".png", ".svg"):
         raise ValueError(f"plot: the file name must end in .png or .svg, not {path.name!r}")
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
     item = _item(plots, which)
-    fd, tmp = tempfile.mkstemp(prefix=".bpgui-", suffix=ext, dir=path.parent)
-    os.close(fd)
-    try:
+    # the target resolved (symlinks followed, only a regular file replaced, its mode
+    # kept), a temporary file beside it, renamed only once the image reads back whole
+    with replacing(path, suffix=ext) as tmp:
         if ext == ".png":
             exporter = ex.ImageExporter(item)
             if int(exporter.parameters()["width"]) < 1200:  # sharp in a report
@@ -76,11 +76,6 @@ def export_plot(plots, which: str, path: str | os.PathLike) -> None:
         else:
             _svg(_widget(plots, which), tmp, f"bpgui {which}")
         _verify(tmp, ext, path)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _verify(tmp: str, ext: str, path: Path) -> None:
@@ -96,12 +91,6 @@ def _verify(tmp: str, ext: str, path: Path) -> None:
         raise OSError(f"cannot write {path}: the file written is incomplete (is the disk full?)")
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def export_plots(session, pairs: list[tuple[str, str]], timeout_s: float = 60.0) -> list[str]:

@@ -12,11 +12,11 @@ import io
 import json
 import math
 import os
-import tempfile
 
 import numpy as np
 
 from .history import COLUMNS, History
+from .safe_write import new_file_mode, replacing
 from .setup import Setup
 from .surface import Surface
 
@@ -88,36 +88,10 @@ def _num(v: float) -> float | str:
     return v if math.isfinite(v) else str(v)
 
 
-def new_file_mode(path: str | os.PathLike) -> int:
-    """The permissions ``path`` should get: an existing file keeps its own, a new one
-    gets what ``open`` would give it under the user's umask (``mkstemp`` makes 0600)."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: never half a file.
-    ``ValueError`` with one clear line when the folder is missing or not writable."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"cannot write {path}: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".bpgui-", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        os.chmod(tmp, new_file_mode(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
+    """Write via a temporary file in the target's folder and ``os.replace``: never half a
+    file, never over a device, FIFO or folder, through a symlink to its target, keeping
+    the target's mode (see :mod:`engine.safe_write`).  ``ValueError`` with one clear line
+    on any failure."""
+    with replacing(path, suffix=".tmp") as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)

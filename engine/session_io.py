@@ -5,12 +5,10 @@ The format is described in :mod:`engine.session` and ``docs/session-format.md``.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -20,6 +18,8 @@ import numpy as np
 
 from .batch import BatchResult
 from .history import COLUMNS, History
+from .memory import available_bytes, fmt_bytes
+from .safe_write import OutputError, atomic_write_bytes, open_regular
 from .session_model import (
     ARRAY_LIMIT,
     DAMAGE,
@@ -104,11 +104,34 @@ def _arrays(s: Session) -> dict[str, np.ndarray]:
     return out
 
 
-def _write_zip(fh, s: Session) -> None:
-    text = json.dumps(session_to_dict(s), indent=1, allow_nan=False)
+def _serialize(s: Session) -> tuple[str, dict[str, np.ndarray]]:
+    """``session.json``'s text and the arrays, checked as the reader would check them:
+    a session the reader would reject is never written (:class:`SessionError`)."""
+    try:
+        text = json.dumps(session_to_dict(s), indent=1, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        raise SessionError(f"cannot be saved: {exc}") from None
+    arrays = _arrays(s)
+    validate(text, arrays)
+    return text, arrays
+
+
+def validate(text: str, arrays: dict[str, np.ndarray]) -> None:
+    """Run the reader's validation on what is about to be written: the JSON as it will
+    be read back and the arrays' shapes and dtypes (the arrays are not copied)."""
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+        _from_doc(doc, _MemArrays(arrays))
+    except SessionError as exc:
+        raise SessionError(one_line(f"not saved, it would not reopen: {exc}")) from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise SessionError(one_line(f"not saved, it would not reopen: {exc}")) from None
+
+
+def _write_zip(fh, text: str, arrays: dict[str, np.ndarray]) -> None:
     with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         zf.writestr("session.json", text, compress_type=zipfile.ZIP_DEFLATED)
-        for name, a in _arrays(s).items():
+        for name, a in arrays.items():
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)
             raw = buf.getbuffer()
@@ -124,61 +147,42 @@ def _write_zip(fh, s: Session) -> None:
 
 
 def session_bytes(s: Session) -> bytes:
+    text, arrays = _serialize(s)
     buf = io.BytesIO()
-    _write_zip(buf, s)
+    _write_zip(buf, text, arrays)
     return buf.getvalue()
 
 
 def save_session(s: Session, path: str | os.PathLike) -> Path:
-    """Write ``s`` to ``path`` atomically: a temporary file beside it, flushed to disk,
-    then renamed over it.  On any error the temporary file is removed and ``path`` is
-    untouched; the error is a :class:`SessionError`."""
+    """Validate ``s`` as the reader would, then write it to ``path`` atomically (see
+    :mod:`engine.safe_write`: a temporary file in the target's folder, flushed, renamed;
+    only a regular file is replaced, a symlink is written through, the mode is kept).
+    On any error ``path`` is untouched; the error is a one-line :class:`SessionError`."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise SessionError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+        text, arrays = _serialize(s)
+    except SessionError as exc:
+        raise SessionError(f"{path.name}: {exc}") from None
     try:
-        try:  # the permissions a new file would get (an existing file's own)
-            mode = path.stat().st_mode & 0o777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as fh:
-            _write_zip(fh, s)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise SessionError(f"cannot save {path.name}: {exc.strerror or exc}") from None
-        if isinstance(exc, ValueError | TypeError):
-            raise SessionError(f"cannot save {path.name}: {exc}") from None
-        raise
+        atomic_write_bytes(path, lambda fh: _write_zip(fh, text, arrays))
+    except OutputError as exc:
+        raise SessionError(str(exc)) from None
+    except (ValueError, TypeError) as exc:
+        raise SessionError(one_line(f"cannot save {path.name}: {exc}")) from None
     return path
 
 
 # ---- reading --------------------------------------------------------------------------------
 def load_session(path: str | os.PathLike) -> Session:
-    """Read and validate a session file; :class:`SessionError` for anything wrong."""
+    """Read and validate a session file; :class:`SessionError` for anything wrong.  Only a
+    regular file is opened (a FIFO or a device never blocks the reader)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SessionError(f"{path.name}: {size:,} bytes is too large for a session file")
-        with open(path, "rb") as fh:
-            return _read(fh, path.name)
-    except SessionError:
-        raise
-    except IsADirectoryError:
-        raise SessionError(f"{path.name}: is a folder, not a session file") from None
-    except OSError as exc:
-        raise SessionError(f"cannot open {path.name}: {exc.strerror or exc}") from None
+        fh = open_regular(path, MAX_FILE_BYTES)
+    except OutputError as exc:
+        raise SessionError(str(exc)) from None
+    with fh:
+        return _read(fh, path.name)
 
 
 def read_session_bytes(data: bytes, name: str = "session") -> Session:
@@ -214,28 +218,82 @@ def _read_archive(fh) -> Session:
             info = zf.getinfo("session.json")
         except KeyError:
             raise SessionError("not a bpgui session (no session.json inside)") from None
-        if info.file_size > MAX_JSON_BYTES:
-            raise SessionError(f"session.json is too large ({info.file_size:,} bytes)")
-        try:
-            text = _read_entry(zf, info).decode("utf-8")
-            doc = json.loads(text, parse_constant=_reject_constant)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise SessionError(f"session.json is not valid JSON ({exc})") from None
-        return _from_doc(doc, zf)
+        doc = _read_json(zf, info)
+        return _from_doc(doc, _ZipArrays(zf))
 
 
-def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+JSON_CHUNK = 1 << 20
+
+
+def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
+    """``session.json``, read in chunks: its declared size is checked against the limit
+    and the memory budget before anything is read, and a description that is mostly
+    whitespace (no bpgui writes one; a deflated file of padding is a memory bomb) is
+    refused as soon as that is clear."""
+    size = info.file_size
+    if size > MAX_JSON_BYTES:
+        raise SessionError(
+            f"session.json: {size:,} bytes is more than the {MAX_JSON_BYTES:,} a session "
+            "can need (a 50 MB CSV and a 5-million-parameter network's vectors)"
+        )
+    _check_ratio(info)
+    have, source = available_bytes()
+    if 4 * size > have:  # the text, its decoded copy and the parsed objects
+        raise SessionError(
+            f"session.json: {size:,} bytes needs about {fmt_bytes(4 * size)} to read, more "
+            f"than the {fmt_bytes(have)} of {source}"
+        )
+    buf = bytearray()
+    blank = 0
     try:
-        return zf.read(info)
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(JSON_CHUNK)
+                if not chunk:
+                    break
+                buf += chunk
+                blank += len(chunk) - len(chunk.translate(None, b" \t\r\n"))
+                if len(buf) > 4 * JSON_CHUNK and 2 * blank > len(buf):
+                    raise SessionError(
+                        f"session.json: {blank:,} of its first {len(buf):,} bytes are "
+                        "whitespace (padding: not written by bpgui)"
+                    )
+                if len(buf) > size:
+                    raise SessionError("session.json: longer than its declared size")
     except DAMAGE as exc:
-        raise SessionError(f"{info.filename} is damaged ({exc})") from None
+        raise SessionError(f"session.json is damaged ({exc})") from None
+    try:
+        text = buf.decode("utf-8")
+        del buf
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise SessionError(f"session.json is not valid JSON ({exc})") from None
+
+
+#: deflate's largest possible expansion (about 1032:1, plus the stream's overhead)
+DEFLATE_RATIO = 1040
+
+
+def _check_ratio(info: zipfile.ZipInfo) -> None:
+    """An entry's declared uncompressed size must be possible for its compressed size."""
+    name = info.filename
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+        raise SessionError(
+            f"{name}: stored uncompressed but declares {info.file_size:,} bytes in "
+            f"{info.compress_size:,} (damaged or forged)"
+        )
+    if info.file_size > DEFLATE_RATIO * info.compress_size + 4096:
+        raise SessionError(
+            f"{name}: declares {info.file_size:,} bytes from {info.compress_size:,} "
+            "compressed, more than deflate can expand (damaged or forged)"
+        )
 
 
 def _reject_constant(token: str):
     raise SessionError(f"session.json contains {token}, which JSON does not allow")
 
 
-def _from_doc(doc: Any, zf: zipfile.ZipFile) -> Session:
+def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SessionError(f"not a bpgui session (format is not {FORMAT!r})")
     doc = migrate(doc)
@@ -261,13 +319,19 @@ def _from_doc(doc: Any, zf: zipfile.ZipFile) -> Session:
     if run is not None:
         s.run = _run_state(run, setup, n)
     hist = _want(doc, "history", dict, "session", optional=True)
-    if hist is not None:
-        s.history = _history(hist, zf, n)
-        if s.run is not None and int(s.history.column("epoch")[-1]) != s.run.epoch:
-            raise SessionError("history: its last epoch differs from run.epoch")
     rs = _want(doc, "restarts", dict, "session", optional=True)
+    plan = {}
+    if hist is not None:
+        plan.update(_history_plan(hist, n))
     if rs is not None:
-        s.restarts, s.restarts_settings = _restarts(rs, zf, n)
+        plan.update(_restarts_plan(rs, n, src))
+    src.check(plan)  # every declared size against the archive and the memory budget
+    if hist is not None:
+        s.history, last = _history(hist, src, n, plan)
+        if s.run is not None and last != s.run.epoch:
+            raise SessionError("history: its last epoch differs from run.epoch")
+    if rs is not None:
+        s.restarts, s.restarts_settings = _restarts(rs, src, n, plan)
     view = _want(doc, "view", dict, "session", optional=True) or {}
     s.view = {}
     for k, v in view.items():
@@ -331,22 +395,63 @@ def _run_state(run: dict, setup: Setup, n: int) -> RunState:
     return rs
 
 
-def _npy(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    """Read ``name`` (shape and dtype checked from the header before any data is read)."""
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise SessionError(f"{name}: missing from the archive") from None
-    expect = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if expect > ARRAY_LIMIT or info.file_size > expect + 4096:
-        raise SessionError(f"{name}: {info.file_size:,} bytes, more than its shape allows")
-    try:
-        with zf.open(info) as fh:
+# ---- arrays ------------------------------------------------------------------------------
+Plan = dict[str, tuple[tuple[int, ...], str]]  # member name -> (shape, dtype)
+NPY_HEADER = 4096  # the most a .npy header may take
+READ_CHUNK = 16 << 20
+
+
+def _nbytes(shape: tuple[int, ...], dtype: str) -> int:
+    return math.prod(shape) * np.dtype(dtype).itemsize
+
+
+class _ZipArrays:
+    """The ``.npy`` members of an archive being read."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+
+    def has(self, name: str) -> bool:
+        return name in self.zf.NameToInfo
+
+    def check(self, plan: Plan) -> None:
+        """Before any array is read: each member exists, its declared (uncompressed) size
+        is what the shape in ``session.json`` needs and possible for its compressed size,
+        and all of them fit the memory budget (twice: read, then kept by the history)."""
+        total = 0
+        for name, (shape, dtype) in plan.items():
+            try:
+                info = self.zf.getinfo(name)
+            except KeyError:
+                raise SessionError(f"{name}: missing from the archive") from None
+            expect = _nbytes(shape, dtype)
+            if expect > ARRAY_LIMIT:
+                raise SessionError(
+                    f"{name}: shape {shape} needs {expect:,} bytes, more than the "
+                    f"{ARRAY_LIMIT:,} allowed for one array"
+                )
+            if not expect < info.file_size <= expect + NPY_HEADER:
+                raise SessionError(
+                    f"{name}: session.json's shape {shape} needs {expect:,} bytes, the "
+                    f"archive member holds {info.file_size:,}"
+                )
+            _check_ratio(info)
+            total += expect
+        have, source = available_bytes()
+        if 2 * total > have:
+            raise SessionError(
+                f"opening needs about {fmt_bytes(2 * total)} for {fmt_bytes(total)} of "
+                f"arrays (read, then kept), more than the {fmt_bytes(have)} of {source}"
+            )
+
+    def _open(self, name: str, shape: tuple[int, ...], dtype: str):
+        fh = self.zf.open(name)
+        try:
             version = np.lib.format.read_magic(fh)
             if version == (1, 0):
-                hdr = np.lib.format.read_array_header_1_0(fh, max_header_size=4096)
+                hdr = np.lib.format.read_array_header_1_0(fh, max_header_size=NPY_HEADER)
             elif version in ((2, 0), (3, 0)):
-                hdr = np.lib.format.read_array_header_2_0(fh, max_header_size=4096)
+                hdr = np.lib.format.read_array_header_2_0(fh, max_header_size=NPY_HEADER)
             else:
                 raise ValueError(f"unsupported .npy version {version}")
             got_shape, fortran, got_dtype = hdr
@@ -354,17 +459,95 @@ def _npy(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], dtype: str) -> 
                 raise SessionError(
                     f"{name}: expected {dtype} of shape {shape}, found {got_dtype} {got_shape}"
                 )
-            raw = fh.read(expect + 1)
-    except SessionError:
-        raise
-    except (*DAMAGE, ValueError) as exc:
-        raise SessionError(f"{name}: damaged ({exc})") from None
-    if len(raw) != expect:
-        raise SessionError(f"{name}: truncated ({len(raw):,} of {expect:,} bytes)")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        except BaseException:
+            fh.close()
+            raise
+        return fh
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+        """The array, read straight into its final buffer (no intermediate copy)."""
+        expect = _nbytes(shape, dtype)
+        out = np.empty(shape, dtype=dtype)
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        try:
+            with self._open(name, shape, dtype) as fh:
+                got = 0
+                while got < expect:
+                    r = fh.readinto(view[got : got + READ_CHUNK])
+                    if not r:
+                        break
+                    got += r
+                extra = fh.read(1)
+        except SessionError:
+            raise
+        except (*DAMAGE, ValueError) as exc:
+            raise SessionError(f"{name}: damaged ({exc})") from None
+        if got != expect:
+            raise SessionError(f"{name}: truncated ({got:,} of {expect:,} bytes)")
+        if extra:
+            raise SessionError(f"{name}: longer than its shape {shape}")
+        return out
+
+    def increasing(self, name: str, k: int) -> None:
+        """Check that the int64 column ``name`` increases from >= 0, streaming (a forged
+        history is refused before its columns are allocated)."""
+        last = -1
+        try:
+            with self._open(name, (k,), "<i8") as fh:
+                left = k
+                while left:
+                    m = min(left, READ_CHUNK // 8)
+                    raw = fh.read(8 * m)
+                    if len(raw) != 8 * m:
+                        raise SessionError(f"{name}: truncated")
+                    ep = np.frombuffer(raw, dtype="<i8")
+                    if ep[0] <= last or (m > 1 and np.any(np.diff(ep) <= 0)):
+                        raise SessionError("history.epoch: epochs must be >= 0 and increasing")
+                    last = int(ep[-1])
+                    left -= m
+        except SessionError:
+            raise
+        except (*DAMAGE, ValueError) as exc:
+            raise SessionError(f"{name}: damaged ({exc})") from None
 
 
-def _history(hist: dict, zf: zipfile.ZipFile, n: int) -> History:
+class _MemArrays:
+    """The arrays about to be written, seen as the reader would see them (for
+    :func:`validate`): shapes and dtypes checked, nothing copied."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = {f"{k}.npy": v for k, v in arrays.items()}
+
+    def has(self, name: str) -> bool:
+        return name in self.arrays
+
+    def check(self, plan: Plan) -> None:
+        extra = sorted(set(self.arrays) - set(plan) - {GRAD_NORM})
+        if extra:
+            raise SessionError(f"{extra[0]}: written but not described in session.json")
+        for name, (shape, dtype) in plan.items():
+            self.get(name, shape, dtype)
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+        try:
+            a = self.arrays[name]
+        except KeyError:
+            raise SessionError(f"{name}: missing from the archive") from None
+        a = np.asarray(a)
+        want = np.dtype(dtype)
+        if a.shape != tuple(shape) or a.dtype.kind != want.kind or a.itemsize != want.itemsize:
+            raise SessionError(
+                f"{name}: expected {dtype} of shape {shape}, found {a.dtype} {a.shape}"
+            )
+        return a
+
+    def increasing(self, name: str, k: int) -> None:
+        ep = self.get(name, (k,), "<i8")
+        if ep[0] < 0 or (k > 1 and np.any(np.diff(ep) <= 0)):
+            raise SessionError("history.epoch: epochs must be >= 0 and increasing")
+
+
+def _history_plan(hist: dict, n: int) -> Plan:
     k = _want(hist, "length", int, "history")
     if not 1 <= k <= MAX_HISTORY:
         raise SessionError(f"history.length: {k:,} is outside [1, {MAX_HISTORY:,}]")
@@ -375,40 +558,70 @@ def _history(hist: dict, zf: zipfile.ZipFile, n: int) -> History:
     missing = [c for c in COLUMNS if c not in cols and c != "performance"]
     if missing:
         raise SessionError(f"history.columns: {missing[0]!r} is missing")
+    plan: Plan = {f"history.{c}.npy": ((k,), "<i8" if c == "epoch" else "<f8") for c in cols}
+    plan["history.x.npy"] = ((k, n), "<f8")
+    return plan
+
+
+def _history(hist: dict, src, n: int, plan: Plan) -> tuple[History | None, int]:
+    """The history and its last epoch (``None`` when validating what is being saved: the
+    arrays are the session's own)."""
+    k = plan["history.x.npy"][0][0]
     stop = _want(hist, "stop", str, "history", optional=True)
-    data = {c: _npy(zf, f"history.{c}.npy", (k,), "<i8" if c == "epoch" else "<f8") for c in cols}
+    src.increasing("history.epoch.npy", k)
+    if isinstance(src, _MemArrays):
+        return None, int(src.get("history.epoch.npy", (k,), "<i8")[-1])
+    h = History(n, capacity=k)
+    data = {}
+    for name, (shape, dtype) in plan.items():
+        if name.startswith("history.") and name != "history.x.npy":
+            data[name[len("history.") : -len(".npy")]] = src.get(name, shape, dtype)
     if "performance" not in data:
         data["performance"] = data["sse"]
-    x = _npy(zf, "history.x.npy", (k, n), "<f8")
-    ep = data["epoch"]
-    if ep[0] < 0 or (k > 1 and np.any(np.diff(ep) <= 0)):
-        raise SessionError("history.epoch: epochs must be >= 0 and increasing")
-    h = History(n, capacity=k)
-    h.extend(data, x, stop)
-    return h
+    h.extend(data, src.get("history.x.npy", (k, n), "<f8"), stop)
+    return h, int(h.column("epoch")[-1])
 
 
 GRAD_NORM = "restarts.grad_norm.npy"
 
 
-def _restarts(rs: dict, zf: zipfile.ZipFile, n: int) -> tuple[BatchResult, dict]:
+def _restarts_plan(rs: dict, n: int, src) -> Plan:
     b = _want(rs, "starts", int, "restarts")
     k = _want(rs, "points", int, "restarts")
     if not (b >= 1 and k >= 1 and b * k <= MAX_RESTARTS):
         raise SessionError(f"restarts: {b} starts x {k} points is outside the limits")
+    plan: Plan = {
+        "restarts.x.npy": ((b, n), "<f8"),
+        "restarts.performance.npy": ((b,), "<f8"),
+        "restarts.epochs.npy": ((b,), "<i8"),
+        "restarts.path.npy": ((k, b, n), "<f8"),
+        "restarts.path_performance.npy": ((k, b), "<f8"),
+        "restarts.path_epochs.npy": ((k,), "<i8"),
+    }
+    if src.has(GRAD_NORM):  # since schema 2 (restarts of version 1 did not keep it)
+        plan[GRAD_NORM] = ((b,), "<f8")
+    return plan
+
+
+def _restarts(rs: dict, src, n: int, plan: Plan) -> tuple[BatchResult, dict]:
+    b = plan["restarts.x.npy"][0][0]
     stop = _want(rs, "stop", list, "restarts")
     if len(stop) != b or not all(isinstance(v, str) for v in stop):
         raise SessionError(f"restarts.stop: expected {b} reasons")
     settings = _dec(_want(rs, "settings", dict, "restarts", optional=True) or {})
+    got = {
+        name[len("restarts.") : -len(".npy")]: src.get(name, shape, dtype)
+        for name, (shape, dtype) in plan.items()
+        if name.startswith("restarts.")
+    }
     res = BatchResult(
-        x=_npy(zf, "restarts.x.npy", (b, n), "<f8"),
-        performance=_npy(zf, "restarts.performance.npy", (b,), "<f8"),
-        epochs=_npy(zf, "restarts.epochs.npy", (b,), "<i8"),
+        x=got["x"],
+        performance=got["performance"],
+        epochs=got["epochs"],
         stop=np.array(stop, dtype=object),
-        path=_npy(zf, "restarts.path.npy", (k, b, n), "<f8"),
-        path_performance=_npy(zf, "restarts.path_performance.npy", (k, b), "<f8"),
-        path_epochs=_npy(zf, "restarts.path_epochs.npy", (k,), "<i8"),
-        # since schema 2 (optional: restarts of version 1 did not keep it)
-        grad_norm=_npy(zf, GRAD_NORM, (b,), "<f8") if GRAD_NORM in zf.namelist() else None,
+        path=got["path"],
+        path_performance=got["path_performance"],
+        path_epochs=got["path_epochs"],
+        grad_norm=got.get("grad_norm"),
     )
     return res, settings
