@@ -70,11 +70,11 @@ def one_thread(fn):
     engineers' load on the second core)."""
     import numba
 
-    def run(*a):
+    def run(*a, **kw):
         n = numba.get_num_threads()
         numba.set_num_threads(1)
         try:
-            return fn(*a)
+            return fn(*a, **kw)
         finally:
             numba.set_num_threads(n)
 

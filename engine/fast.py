@@ -98,6 +98,7 @@ class FastTrainer:
         val_best: float = math.inf,
         val_fails: int = 0,
         block_seconds: float = 0.01,
+        wait: bool = True,
     ) -> None:
         self._numpy = Trainer(
             objective, optimizer, x0, criteria, epoch=epoch, val_best=val_best, val_fails=val_fails
@@ -107,7 +108,8 @@ class FastTrainer:
         self.x = self._numpy.x
         self.epoch, self.val_best, self.val_fails = int(epoch), float(val_best), int(val_fails)
         self.block_seconds = float(block_seconds)
-        self._mod = jit.kernels() if optimizer.name in OPT_CODES else None
+        self._compiled = optimizer.name in OPT_CODES
+        self._mod = jit.kernels(wait) if self._compiled else None
         self._k = 64  # epochs in the next call, adapted to block_seconds
 
     @property
@@ -121,14 +123,22 @@ class FastTrainer:
             yield from block.records()
 
     def blocks(self, emit_start: bool = True) -> Iterator[Block]:
-        """Yield blocks until a stop criterion is met (the last block says which)."""
+        """Yield blocks until a stop criterion is met (the last block says which).
+
+        On the NumPy path with a compiled optimizer (``wait=False`` while numba compiles),
+        each block boundary checks whether the kernels are ready and switches to them: the
+        run's state (point, counters, the optimizer's state) is the same on both paths."""
         if self._mod is None:
-            yield from self._numpy_blocks(emit_start)
-        else:
-            yield from self._compiled_blocks(emit_start)
+            finished = yield from self._numpy_blocks(emit_start)
+            if finished:
+                return
+            self._mod = jit.kernels(False)
+            emit_start = False
+        yield from self._compiled_blocks(emit_start)
 
     # ---- the NumPy path -------------------------------------------------------------------
     def _numpy_blocks(self, emit_start: bool) -> Iterator[Block]:
+        """NumPy blocks until the run stops (returns True) or the kernels become ready."""
         tr = self._numpy
         tr.x, tr.epoch = self.x, self.epoch
         tr.val_best, tr.val_fails = self.val_best, self.val_fails
@@ -151,6 +161,9 @@ class FastTrainer:
                 cols, x = records_to_arrays(recs)
                 yield Block(cols, x, recs[-1].stop)
                 done = done or recs[-1].stop is not None
+            if not done and self._compiled and jit.kernels(False) is not None:
+                return False
+        return True
 
     # ---- the compiled path ----------------------------------------------------------------
     def _compiled_blocks(self, emit_start: bool) -> Iterator[Block]:

@@ -14,7 +14,7 @@ import threading
 import time
 from types import ModuleType
 
-__all__ = ["compile_seconds", "kernel_name", "kernels", "warm_up"]
+__all__ = ["compile_seconds", "kernel_name", "kernels", "warm_up", "warm_up_in_background"]
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -25,10 +25,16 @@ def _forced_numpy() -> bool:
     return os.environ.get("BPGUI_KERNEL", "").strip().lower() == "numpy"
 
 
-def kernels() -> ModuleType | None:
-    """The compiled kernels module, or ``None`` when the NumPy path must be used."""
+def kernels(wait: bool = True) -> ModuleType | None:
+    """The compiled kernels module, or ``None`` when the NumPy path must be used.
+
+    The first call imports numba and compiles (tens of seconds with a cold cache, ~0.4 s
+    from the on-disk cache).  ``wait=False`` never compiles or waits: it returns ``None``
+    until a call (e.g. :func:`warm_up_in_background`) has finished compiling."""
     if _forced_numpy():
         return None
+    if not wait:
+        return _state.get("module")  # type: ignore[return-value]
     with _lock:
         if "module" not in _state:
             t0 = time.perf_counter()
@@ -52,8 +58,17 @@ def kernel_name() -> str:
 
 
 def warm_up() -> str:
-    """Import and compile (or load from cache) now, e.g. in a background thread at start."""
+    """Import and compile (or load from cache) now; returns :func:`kernel_name`."""
     return kernel_name()
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Compile in a daemon thread (the kernels release the GIL; compiling does not, in
+    parts).  Until it finishes, ``kernels(wait=False)`` is ``None`` and a
+    ``FastTrainer(..., wait=False)`` runs NumPy blocks, switching at a block boundary."""
+    t = threading.Thread(target=kernels, name="numba-warm-up", daemon=True)
+    t.start()
+    return t
 
 
 def compile_seconds() -> float | None:

@@ -326,3 +326,24 @@ def test_warm_up_compiled_every_signature(book):
     fast_train_batch(obj, np.zeros((3, 2)), "vlbp", epochs=5, stride=2)
     fast_surface(book.spec, book.data, book.theta, "b1[1]", (-1, 1), "W1[1,1]", (-1, 1), 5, "mse")
     assert count() == before
+
+
+@needs_numba
+def test_numpy_blocks_switch_to_compiled_when_ready(book, monkeypatch):
+    """While numba compiles (wait=False) the run starts on NumPy and switches mid-run."""
+    mod = jit.kernels()
+    monkeypatch.setattr(jit, "_state", {})  # "still compiling"
+    obj = Objective(book.spec, book.data, book.theta, book.free)
+    crit = StopCriteria(epochs=1000)
+    ft = FastTrainer(
+        obj, make_optimizer("vlbp"), [-4.0, -4.0], crit, block_seconds=1e-3, wait=False
+    )
+    assert ft.kernel == "numpy"
+    blocks, kernels = [], []
+    for b in ft.blocks():
+        blocks.append(b)
+        kernels.append(ft.kernel)
+        jit._state["module"] = mod  # compiled now
+    assert kernels[0] == "numpy" and kernels[-1] == "numba"
+    np.testing.assert_array_equal(cat(blocks, "epoch"), np.arange(len(cat(blocks, "epoch"))))
+    assert_same_run(numpy_run(obj, "vlbp", [-4.0, -4.0], crit), blocks)
