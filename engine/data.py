@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass, field
 
@@ -14,11 +15,13 @@ import numpy as np
 from .expr import Expression
 
 __all__ = [
+    "CsvTable",
     "Dataset",
     "Normalizer",
     "csv_dataset",
     "function_dataset",
     "normalize",
+    "parse_csv",
     "split",
 ]
 
@@ -113,54 +116,144 @@ def function_dataset(
     return Dataset(P, t[None, :], name=f"t = {g.text}")
 
 
+MAX_CSV_BYTES = 50_000_000  # the largest CSV text read (the window's and a session's)
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A parsed CSV text: its header (``None`` when the first row is data), the values of
+    every column (NaN where a field is not a number) and, per column, the first data row
+    whose field is not a number (-1: all are numbers)."""
+
+    header: tuple[str, ...] | None
+    values: np.ndarray  # (rows, width)
+    first_bad: np.ndarray  # (width,) row index or -1
+    bad_text: tuple[str, ...]  # per column: that field's text ("" when none)
+    names: dict[str, int]  # header name -> column (the first of equal names)
+
+    @property
+    def width(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def rows(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def first_line(self) -> int:
+        """The file's line number of the first data row (1-based)."""
+        return 2 if self.header is not None else 1
+
+
+def parse_csv(text: str) -> CsvTable:
+    """Parse CSV text once, in time linear in its size; cached per text (an edit of the
+    column fields or a second build of the same data does not parse again).
+
+    The first row is a header only when one of its fields is not a number in any
+    spelling the data accepts (``nan``, ``inf``, ``1e3``, ``0x1f`` are numbers)."""
+    if len(text) > MAX_CSV_BYTES:
+        raise ValueError(
+            f"csv: {len(text):,} characters is more than the {MAX_CSV_BYTES:,} allowed"
+        )
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_cached(text: str) -> CsvTable:
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise ValueError(f"csv: cannot be read ({exc})") from None
+    if not rows:
+        raise ValueError("csv: the file has no rows")
+    header: tuple[str, ...] | None = None
+    if not all(_spelled_number(c) for c in rows[0]):
+        header, rows = tuple(c.strip() for c in rows[0]), rows[1:]
+    if not rows:
+        raise ValueError("csv: the file has a header but no data rows")
+    width = len(header) if header else len(rows[0])
+    first = 2 if header else 1
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise ValueError(f"csv: line {i + first} has {len(r)} fields, expected {width}")
+    values = np.empty((len(rows), width))
+    first_bad = np.full(width, -1, dtype=np.int64)
+    bad_text = [""] * width
+    for j, col in enumerate(zip(*rows, strict=True)):  # one pass per column: linear
+        try:
+            values[:, j] = np.array(col, dtype=float)
+        except ValueError:  # a field numpy cannot read: find it, read the others one by one
+            for i, c in enumerate(col):
+                v = _to_float(c)
+                values[i, j] = np.nan if v is None else v
+                if v is None and first_bad[j] < 0:
+                    first_bad[j], bad_text[j] = i, c.strip()
+    names: dict[str, int] = {}
+    for j, h in enumerate(header or ()):
+        names.setdefault(h, j)
+    return CsvTable(header, values, first_bad, tuple(bad_text), names)
+
+
 def csv_dataset(
     text: str, inputs: list[int | str], targets: list[int | str], name: str = "csv"
 ) -> Dataset:
     """Parse CSV text; ``inputs``/``targets`` are 0-based column numbers or header names.
 
-    A first row that is not all numbers is taken as the header.
+    A first row with a field that is not a number is taken as the header (see
+    :func:`parse_csv`).
     """
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    if not rows:
-        raise ValueError("csv: the file has no rows")
-    header: list[str] | None = None
-    if not all(_is_number(c) for c in rows[0]):
-        header, rows = [c.strip() for c in rows[0]], rows[1:]
-    if not rows:
-        raise ValueError("csv: the file has a header but no data rows")
-    width = len(header) if header else len(rows[0])
-    cols_in = [_column(c, header, width) for c in inputs]
-    cols_out = [_column(c, header, width) for c in targets]
+    table = parse_csv(text)
+    cols_in = [_column(c, table) for c in inputs]
+    cols_out = [_column(c, table) for c in targets]
     if not cols_in or not cols_out:
         raise ValueError("csv: choose at least one input column and one target column")
-    data = np.empty((len(rows), width))
-    first = 2 if header else 1
-    for i, r in enumerate(rows):
-        if len(r) != width:
-            raise ValueError(f"csv: line {i + first} has {len(r)} fields, expected {width}")
-        for j, c in enumerate(r):
-            if j in cols_in or j in cols_out:
-                if not _is_number(c):
-                    raise ValueError(
-                        f"csv: line {i + first}, column {j + 1}: {c.strip()!r} is not a number"
-                    )
-                data[i, j] = float(c)
-    return Dataset(data[:, cols_in].T, data[:, cols_out].T, name=name)
+    used = sorted(set(cols_in) | set(cols_out))
+    bad = [(int(table.first_bad[j]), j) for j in used if table.first_bad[j] >= 0]
+    if bad:
+        i, j = min(bad)
+        raise ValueError(
+            f"csv: line {i + table.first_line}, column {j + 1}: "
+            f"{table.bad_text[j]!r} is not a number"
+        )
+    values = table.values
+    P, T = values[:, cols_in], values[:, cols_out]
+    for M, cols in ((P, cols_in), (T, cols_out)):
+        if not np.all(np.isfinite(M)):
+            i, k = np.argwhere(~np.isfinite(M))[0]
+            raise ValueError(
+                f"csv: line {i + table.first_line}, column {cols[k] + 1}: "
+                f"'{float(M[i, k])!r}' is not a finite number"
+            )
+    return Dataset(P.T, T.T, name=name)
 
 
-def _is_number(s: str) -> bool:
+def _to_float(s: str) -> float | None:
+    """A field's value in any accepted spelling (what ``float`` reads, and integers in
+    hexadecimal, octal or binary: ``0x1f``), else None."""
     try:
-        return np.isfinite(float(s))
+        return float(s)
     except ValueError:
-        return False
+        pass
+    try:
+        return float(int(s.strip(), 0))
+    except (ValueError, OverflowError):
+        return None
 
 
-def _column(c: int | str, header: list[str] | None, width: int) -> int:
+def _spelled_number(s: str) -> bool:
+    return _to_float(s) is not None
+
+
+def _column(c: int | str, table: CsvTable) -> int:
+    width, header = table.width, table.header
     if isinstance(c, str) and not c.strip().lstrip("-").isdigit():
-        if header is None or c.strip() not in header:
+        j = table.names.get(c.strip())
+        if j is None:
             have = ", ".join(header) if header else "none (no header row)"
+            if len(have) > 200:
+                have = have[:199] + "…"
             raise ValueError(f"csv: no column named {c!r}; columns: {have}")
-        return header.index(c.strip())
+        return j
     j = int(c)
     if not 0 <= j < width:
         raise ValueError(f"csv: column {j} out of range; the file has {width} columns (0-based)")

@@ -81,6 +81,8 @@ class Expression:
         except SyntaxError as exc:
             col = f" at column {exc.offset}" if exc.offset else ""
             raise ExpressionError(f"expression: syntax error{col}: {text.strip()!r}") from None
+        except (ValueError, MemoryError, RecursionError) as exc:  # e.g. a 5000-digit literal
+            raise ExpressionError(f"expression: cannot be read ({exc})") from None
         expr = cls(text.strip(), tree, n_inputs)
         expr._check(tree.body, 0)
         return expr
@@ -95,6 +97,11 @@ class Expression:
             raise ExpressionError(f"expression: nested deeper than {MAX_DEPTH} levels")
         match node:
             case ast.Constant(value=v) if isinstance(v, int | float) and not isinstance(v, bool):
+                if isinstance(v, int) and v.bit_length() > 1024:  # beyond float's range
+                    raise ExpressionError(
+                        f"expression: the number {_short(v)} is too large "
+                        "(the largest is about 1.8e308)"
+                    )
                 return
             case ast.Name(id=name):
                 if name in CONSTANTS or name in self.variables():
@@ -161,3 +168,8 @@ class Expression:
             case ast.Call(func=ast.Name(id=name), args=args):
                 return FUNCTIONS[name](*(self._eval(a, env) for a in args))
         raise ExpressionError(f"expression: cannot evaluate {type(node).__name__}")
+
+
+def _short(v: int) -> str:
+    digits = len(str(abs(v))) if v.bit_length() < 14000 else "thousands of"
+    return f"with {digits} digits"
