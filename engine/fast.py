@@ -16,7 +16,9 @@ Which path runs (``FastTrainer.kernel``):
 
 Differences from the NumPy trainer: results agree to rounding (BLAS sums in another order),
 not bit for bit; a time limit (``max_time``) is checked between blocks, not every epoch;
-a hyperparameter changed during a run applies from the next block.
+a hyperparameter changed during a run applies from the next block.  On one kernel the
+result does not depend on where the blocks split (``max_block``): a run paused, stepped
+or saved and continued gives the same numbers as one long run.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import jit
-from .batch import BatchResult, train_batch
+from .batch import BatchResult, _norms, train_batch
 from .data import Dataset
 from .history import COLUMNS, records_to_arrays
 from .jit import driver
@@ -43,6 +45,7 @@ from .trainer import Record, StopCriteria, Trainer
 
 __all__ = [
     "COMPILED_OPTIMIZERS",
+    "FAST_BATCH_METHODS",
     "Block",
     "FastTrainer",
     "fast_surface",
@@ -51,6 +54,9 @@ __all__ = [
 ]
 
 COMPILED_OPTIMIZERS = tuple(OPT_CODES)
+#: what :func:`fast_train_batch` runs: the first three compiled, ``lm`` on NumPy
+COMPILED_BATCH_METHODS = ("sd", "momentum", "vlbp")
+FAST_BATCH_METHODS = (*COMPILED_BATCH_METHODS, "lm")
 MAX_BLOCK = 1 << 20
 kernel_name = jit.kernel_name
 
@@ -111,11 +117,37 @@ class FastTrainer:
         self._compiled = optimizer.name in OPT_CODES
         self._mod = jit.kernels(wait) if self._compiled else None
         self._k = 64  # epochs in the next call, adapted to block_seconds
+        #: at most this many epochs in the next block (read before every block; ``None``:
+        #: as many as fit in ``block_seconds``).  ``0`` on the first block of a run with
+        #: ``emit_start`` yields the start record alone.
+        self.max_block: int | None = None
 
     @property
     def kernel(self) -> str:
         """``"numba"`` or ``"numpy"``: which path :meth:`blocks` takes."""
         return "numpy" if self._mod is None else "numba"
+
+    @property
+    def kernel_note(self) -> str | None:
+        """Why the NumPy path runs (``None`` on the compiled one)."""
+        if self._mod is not None:
+            return None
+        if not self._compiled:
+            names = ", ".join(COMPILED_OPTIMIZERS)
+            return f"{self.optimizer.name} runs on NumPy (compiled: {names})"
+        reason = jit.unavailable_reason()
+        if reason is not None:
+            return reason
+        if jit.compiling():
+            return "numba is compiling: NumPy until it is ready"
+        return "numba not loaded"
+
+    def _limit(self, first: bool) -> float:
+        """Epochs the next block may step (not counting a start record)."""
+        m = self.max_block
+        if m is None:
+            return math.inf
+        return max(int(m), 0 if first else 1)
 
     def run(self, emit_start: bool = True) -> Iterator[Record]:
         """One record per epoch, as ``Trainer.run`` (built from the blocks)."""
@@ -143,14 +175,16 @@ class FastTrainer:
         tr.x, tr.epoch = self.x, self.epoch
         tr.val_best, tr.val_fails = self.val_best, self.val_fails
         it = tr.run(emit_start)
-        done = False
+        done, first = False, emit_start
         while not done:
             recs: list[Record] = []
+            cap = self._limit(first) + (1 if first else 0)
+            first = False
             t_end = time.perf_counter() + self.block_seconds
             with np.errstate(all="ignore"):
                 for rec in it:
                     recs.append(rec)
-                    if rec.stop or time.perf_counter() >= t_end:
+                    if rec.stop or len(recs) >= cap or time.perf_counter() >= t_end:
                         break
                 else:
                     done = True
@@ -178,7 +212,7 @@ class FastTrainer:
         while True:
             hyp = driver.hyper_vector(opt, plan.lr_scale)  # read each block: live changes
             st, dx = driver.row_state(opt, nf, self.epoch, self.val_best, self.val_fails)
-            k = int(min(self._k, max(1, crit.epochs - self.epoch)))
+            k = int(min(self._k, max(1, crit.epochs - self.epoch), self._limit(first)))
             perms = np.empty((0, plan.Q), dtype=np.int64)
             if sgd:
                 rng_state = opt.rng.bit_generator.state
@@ -207,7 +241,7 @@ class FastTrainer:
                 yield block
             if stop is not None:
                 return
-            if stepped == k:  # aim the next call at block_seconds
+            if stepped == k == self._k:  # aim the next call at block_seconds
                 scale = self.block_seconds / max(dt, 1e-6)
                 self._k = int(min(MAX_BLOCK, max(1, self._k * min(4.0, max(0.25, scale)))))
 
@@ -242,18 +276,26 @@ def fast_train_batch(
     *,
     min_grad: float = 0.0,
     chunk_seconds: float = 0.05,
+    wait: bool = True,
 ) -> BatchResult:
     """:func:`engine.batch.train_batch` in compiled code, rows in parallel over the cores.
 
     Every row runs exactly what :class:`FastTrainer` runs from that start (``sd``,
     ``momentum`` or ``vlbp``; the trainer's stop tests), so a row equals a single run.
     ``should_stop`` is checked between calls of about ``chunk_seconds``.  Falls back to
-    :func:`engine.batch.train_batch` (``lm``, or no numba)."""
-    mod = jit.kernels() if method in ("sd", "momentum", "vlbp") else None
+    :func:`engine.batch.train_batch` (``lm``, or no numba; ``wait=False``: also while numba
+    is still compiling).  :data:`FAST_BATCH_METHODS` lists the methods."""
+    if method not in FAST_BATCH_METHODS:
+        names = ", ".join(FAST_BATCH_METHODS)
+        raise ValueError(f"batch: method must be one of {names}, not {method!r}")
+    mod = jit.kernels(wait) if method in COMPILED_BATCH_METHODS else None
     if mod is None:
         if method == "vlbp":
-            raise ValueError("batch: vlbp needs the compiled kernel (numba)")
-        return train_batch(objective, X0, method, hyper, epochs, goal, stride, should_stop)
+            why = jit.unavailable_reason() or "numba is still compiling"
+            raise ValueError(f"batch: vlbp needs the compiled kernel ({why})")
+        return train_batch(
+            objective, X0, method, hyper, epochs, goal, stride, should_stop, min_grad
+        )
     opt = OPTIMIZERS[method](OPTIMIZERS[method].Hyper.from_dict(hyper or {}))
     X = np.array(X0, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != objective.n_free:
@@ -299,7 +341,9 @@ def fast_train_batch(
         path = np.concatenate([path, X[None]])
         path_f = np.concatenate([path_f, F[None]])
         path_e = np.append(path_e, last)
-    return BatchResult(X, F, n_ep, stop, path, path_f, path_e)
+    with np.errstate(all="ignore"):
+        gn = _norms(objective.value_and_grad_batch(X)[1])
+    return BatchResult(X, F, n_ep, stop, path, path_f, path_e, gn)
 
 
 # ---- surfaces ------------------------------------------------------------------------------

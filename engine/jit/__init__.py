@@ -3,26 +3,81 @@
 Importing this package does not import numba: :func:`kernels` does, once, and compiles
 (or loads from the on-disk cache) every kernel on a tiny problem.  If numba is missing or
 compilation fails, one line goes to the log and :func:`kernels` returns ``None``: callers
-then take the NumPy path.  ``BPGUI_KERNEL=numpy`` forces the NumPy path.
+then take the NumPy path (:func:`unavailable_reason` says why).  ``BPGUI_KERNEL=numpy``
+forces the NumPy path.
+
+The on-disk cache lives next to this package (``engine/jit/__pycache__``) when that folder
+is writable; otherwise (an installed wheel in a read-only site-packages) in a per-user
+folder, ``$XDG_CACHE_HOME/bpgui/numba`` (``~/.cache/bpgui/numba``): see :func:`cache_dir`.
+An explicit ``NUMBA_CACHE_DIR`` is always respected.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from types import ModuleType
 
-__all__ = ["compile_seconds", "kernel_name", "kernels", "warm_up", "warm_up_in_background"]
+__all__ = [
+    "cache_dir",
+    "compile_seconds",
+    "compiling",
+    "kernel_name",
+    "kernels",
+    "unavailable_reason",
+    "user_cache_dir",
+    "warm_up",
+    "warm_up_in_background",
+]
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _state: dict[str, object] = {}
+_HERE = Path(__file__).resolve().parent
 
 
 def _forced_numpy() -> bool:
     return os.environ.get("BPGUI_KERNEL", "").strip().lower() == "numpy"
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can really be created in ``folder`` (or in its parent, if it does
+    not exist yet).  A real attempt: ``os.access`` says yes to root on a read-only mount."""
+    target = folder if folder.is_dir() else folder.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=target, prefix=".bpgui-probe-"):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+def user_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bpgui" / "numba"
+
+
+def cache_dir() -> Path:
+    """Where numba keeps the compiled kernels, set up before numba is imported: the
+    package's ``__pycache__`` when writable, else :func:`user_cache_dir` (through
+    ``NUMBA_CACHE_DIR``).  An ``NUMBA_CACHE_DIR`` set by the user wins."""
+    given = os.environ.get("NUMBA_CACHE_DIR")
+    if given:
+        return Path(given)
+    if _writable(_HERE / "__pycache__"):
+        return _HERE / "__pycache__"
+    folder = user_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    config = sys.modules.get("numba.core.config")
+    if config is not None:  # numba imported already (by someone else): tell it too
+        config.CACHE_DIR = str(folder)
+    return folder
 
 
 def kernels(wait: bool = True) -> ModuleType | None:
@@ -39,6 +94,7 @@ def kernels(wait: bool = True) -> ModuleType | None:
         if "module" not in _state:
             t0 = time.perf_counter()
             try:
+                _state["cache_dir"] = str(cache_dir())
                 from . import compiled as mod
                 from .warm import warm_up_kernels
 
@@ -46,6 +102,7 @@ def kernels(wait: bool = True) -> ModuleType | None:
             except Exception as exc:  # ImportError, numba's TypingError/LoweringError, ...
                 name = type(exc).__name__
                 log.warning("numba kernel unavailable (%s: %s); using NumPy", name, exc)
+                _state["error"] = f"{name}: {exc}"
                 mod = None
             _state["module"] = mod
             _state["seconds"] = time.perf_counter() - t0
@@ -55,6 +112,22 @@ def kernels(wait: bool = True) -> ModuleType | None:
 def kernel_name() -> str:
     """``"numba"`` when the compiled kernels are usable, else ``"numpy"``."""
     return "numpy" if kernels() is None else "numba"
+
+
+def compiling() -> bool:
+    """A :func:`warm_up_in_background` is still compiling (or loading from the cache)."""
+    t = _state.get("thread")
+    return t is not None and t.is_alive() and "module" not in _state  # type: ignore[union-attr]
+
+
+def unavailable_reason() -> str | None:
+    """Why the NumPy path runs instead of the compiled one, or ``None`` when it does not
+    (or not yet: see :func:`compiling`)."""
+    if _forced_numpy():
+        return "BPGUI_KERNEL=numpy"
+    if "module" in _state and _state["module"] is None:
+        return f"numba unavailable ({_state.get('error', 'unknown error')})"
+    return None
 
 
 def warm_up() -> str:
@@ -67,6 +140,7 @@ def warm_up_in_background() -> threading.Thread:
     parts).  Until it finishes, ``kernels(wait=False)`` is ``None`` and a
     ``FastTrainer(..., wait=False)`` runs NumPy blocks, switching at a block boundary."""
     t = threading.Thread(target=kernels, name="numba-warm-up", daemon=True)
+    _state["thread"] = t
     t.start()
     return t
 
