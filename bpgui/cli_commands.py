@@ -110,18 +110,14 @@ def run_session(
     if keep_history:
         h = s.history if s.history is not None and not fresh else History(len(setup.free))
     t0 = time.perf_counter()
-    buf, rec = [], None
-    for rec in trainer.run(emit_start=fresh):
+    rec = None
+    for block in trainer.blocks(emit_start=fresh):  # columnar blocks: no per-epoch objects
         if h is not None:
-            buf.append(rec)
-            if len(buf) >= FLUSH:
-                h.append_records(buf)
-                buf.clear()
-        if bar is not None and rec.epoch % 256 == 0:
+            h.extend(block.cols, block.x, block.stop)
+        rec = block.last()
+        if bar is not None:
             bar.update(rec.epoch, rec.sse)
     elapsed = time.perf_counter() - t0
-    if h is not None and buf:
-        h.append_records(buf)
     if bar is not None and rec is not None:
         bar.close(rec.epoch, rec.sse)
     # rec is None: nothing to do, the run already stands at its maximum
@@ -158,6 +154,7 @@ def run_session(
         "params": {lab: _num(v) for lab, v in zip(setup.spec.labels, theta, strict=True)},
         "elapsed_s": round(elapsed, 6),
         "epochs_per_s": round(ran / elapsed, 1) if elapsed > 0 and ran else None,
+        "kernel": trainer.kernel,
     }
 
 

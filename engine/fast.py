@@ -73,6 +73,17 @@ class Block(NamedTuple):
     def __len__(self) -> int:
         return len(self.x)
 
+    def last(self) -> Record:
+        """The block's last epoch as a record (the run's reason on a final block)."""
+        c, i = self.cols, len(self.x) - 1
+        xi = self.x[i]
+        xi.flags.writeable = False
+        return Record(
+            int(c["epoch"][i]), xi, float(c["performance"][i]), float(c["sse"][i]),
+            float(c["grad_norm"][i]), float(c["lr"][i]), float(c["mu"][i]),
+            float(c["val_performance"][i]), self.stop,
+        )  # fmt: skip
+
     def records(self) -> Iterator[Record]:
         """The per-epoch view (for scripts and tests; nothing hot should use it)."""
         c, k = self.cols, len(self.x)

@@ -21,6 +21,7 @@ import json
 
 import numpy as np
 
+from .fast import FastTrainer
 from .session_io import (
     load_session,
     read_session_bytes,
@@ -45,7 +46,7 @@ from .session_model import (
     run_state_to_dict,
 )
 from .setup import Setup
-from .trainer import StopCriteria, Trainer
+from .trainer import StopCriteria
 
 __all__ = [
     "FORMAT",
@@ -73,35 +74,42 @@ __all__ = [
 
 
 # ---- continuing a session headless -----------------------------------------------------------
-def session_trainer(s: Session, extra_epochs: int | None = None) -> tuple[Trainer, bool]:
-    """A :class:`~engine.trainer.Trainer` that continues ``s`` exactly where it stands, and
-    whether it is a fresh run (no saved run: from the session's start point or the setup's
-    seeded start).
+def session_trainer(
+    s: Session, extra_epochs: int | None = None, *, wait: bool = True
+) -> tuple[FastTrainer, bool]:
+    """A :class:`~engine.fast.FastTrainer` (the compiled kernel where there is one; its
+    ``blocks()`` for speed, ``run()`` for records) that continues ``s`` exactly where it
+    stands, and whether it is a fresh run (no saved run: from the session's start point or
+    the setup's seeded start).  The session file does not depend on the kernel: one saved
+    after a run on either continues on either.
 
     ``extra_epochs``: how many more epochs (default: up to the run's ``max_epochs`` if it
-    was saved mid-run, else the setup's ``criteria.epochs`` more)."""
+    was saved mid-run, else the setup's ``criteria.epochs`` more).  ``wait``: see
+    :class:`~engine.fast.FastTrainer`."""
     setup = s.setup
     if s.run is None:
         x0 = s.start if s.start is not None else setup.start()
         crit = setup.criteria
         if extra_epochs is not None:
             crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": int(extra_epochs)})
-        return Trainer(setup.objective(), setup.make_optimizer(), x0, crit), True
+        trainer = FastTrainer(setup.objective(), setup.make_optimizer(), x0, crit, wait=wait)
+        return trainer, True
     r = s.run
     if extra_epochs is None:
         target = r.max_epochs if r.stop is None else r.epoch + setup.criteria.epochs
     else:
         target = r.epoch + int(extra_epochs)
-    return resume_trainer(setup, r, target), False
+    return resume_trainer(setup, r, target, wait=wait), False
 
 
-def resume_trainer(setup: Setup, run: RunState, until: int) -> Trainer:
-    """A trainer that continues ``run`` of ``setup`` exactly, up to epoch ``until``: the
-    optimizer's saved state, the current point and the trainer's counters."""
+def resume_trainer(setup: Setup, run: RunState, until: int, *, wait: bool = True) -> FastTrainer:
+    """A :class:`~engine.fast.FastTrainer` that continues ``run`` of ``setup`` exactly, up to
+    epoch ``until``: the optimizer's saved state, the current point and the trainer's
+    counters."""
     opt = setup.make_optimizer()
     opt.load_state_dict(run.optimizer_state)
     crit = StopCriteria.from_dict({**setup.criteria.to_dict(), "epochs": int(until)})
-    return Trainer(
+    return FastTrainer(
         setup.objective(),
         opt,
         run.x,
@@ -109,6 +117,7 @@ def resume_trainer(setup: Setup, run: RunState, until: int) -> Trainer:
         epoch=run.epoch,
         val_best=run.val_best,
         val_fails=run.val_fails,
+        wait=wait,
     )
 
 
