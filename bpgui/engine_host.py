@@ -6,8 +6,17 @@ painted).  Here the run loop has a core and an interpreter to itself; the app's 
 thread reads the records from this process's stdout (see ``bpgui.controller``).
 
 Qt-free.  Commands arrive on stdin as frames (``bpgui.wire``) and are read by a thread;
-the main thread trains.  Between epochs it looks at the controls (pause, step, stop,
-speed, hyperparameters) and sends records in batches at most every ~30 ms.
+the main thread trains with :class:`engine.fast.FastTrainer` (the compiled kernel when it
+is ready: it compiles in the background from process start, and a run started meanwhile
+begins on NumPy and switches at a block boundary).  Every block of epochs goes out as one
+binary frame (columns and parameters as float64, no per-epoch JSON).  Between blocks the
+run looks at the controls (pause, step, stop, speed, hyperparameters, snapshot): blocks
+take ~20 ms at full speed, exactly the stepped epochs when stepping, and the epochs of one
+~20 ms time slot at a limited speed, so every control acts within a frame.
+
+Frames out: ``started`` and ``finished`` (with ``kernel``: ``"numba"``/``"numpy"`` and
+``note``, why NumPy), ``batch`` (one block, with ``kernel``), ``state`` (a snapshot),
+``failed``, and ``kernel`` once the background compilation has ended (``run`` -1).
 
 Run with ``python -m bpgui.engine_host``.
 """
@@ -27,7 +36,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from engine.history import COLUMNS, records_to_arrays
+from engine import jit
+from engine.fast import Block, FastTrainer
+from engine.history import COLUMNS
 from engine.optim import OPTIMIZERS
 from engine.session import (
     resume_trainer,
@@ -36,13 +47,13 @@ from engine.session import (
     trainer_state,
 )
 from engine.setup import setup_from_dict
-from engine.trainer import StopCriteria, Trainer
+from engine.trainer import StopCriteria
 
 from .wire import decode_float, read_frame, write_frame
 
 log = logging.getLogger("bpgui.engine_host")
 
-FLUSH_S = 0.02  # at most 50 batches a second: each frame (25 ms) finds new records
+FLUSH_S = 0.02  # a block takes about this long: ~50 frames a second at full speed
 
 
 class Host:
@@ -58,9 +69,10 @@ class Host:
         self._hyper: dict | None = None
         self._attention = True
         # the last run, to continue: run id -> (trainer, criteria, start point)
-        self._trainers: dict[int, tuple[Trainer, StopCriteria, np.ndarray]] = {}
+        self._trainers: dict[int, tuple[FastTrainer, StopCriteria, np.ndarray]] = {}
         self._snapshot = False  # the app asked for the run's state (to save a session)
         self._early: list[dict] = []  # controls for a run that has not begun yet
+        self._write = threading.Lock()  # frames come from the main and the warm-up thread
 
     # ---- the reader thread ---------------------------------------------------------------
     def command(self, msg: dict[str, Any]) -> None:
@@ -137,6 +149,8 @@ class Host:
                         "run": run,
                         "reason": reason,
                         "state": self._state(run, reason),
+                        "kernel": trainer.kernel,
+                        "note": trainer.kernel_note,
                     }
                 )
             except Exception as exc:
@@ -150,7 +164,7 @@ class Host:
                     }
                 )
 
-    def _prepare(self, job: dict) -> tuple[Trainer, bool]:
+    def _prepare(self, job: dict) -> tuple[FastTrainer, bool]:
         run = int(job["run"])
         if job["cmd"] == "start":
             setup = setup_from_dict(job["setup"])
@@ -159,12 +173,17 @@ class Host:
             obj = setup.objective()
             crit = setup.criteria
             x0 = np.array(job["x0"], float)
-            trainer = Trainer(obj, setup.make_optimizer(), x0, crit)
+            trainer = FastTrainer(
+                obj, setup.make_optimizer(), x0, crit, block_seconds=FLUSH_S, wait=False
+            )
             self._trainers = {run: (trainer, crit, x0)}
             return trainer, True
         if job["cmd"] == "restore":  # a saved session's run, continued exactly
             st = run_state_from_dict(job["state"])
-            trainer = resume_trainer(setup_from_dict(job["setup"]), st, int(job["until"]))
+            trainer = resume_trainer(
+                setup_from_dict(job["setup"]), st, int(job["until"]), wait=False
+            )
+            trainer.block_seconds = FLUSH_S
             self._trainers = {run: (trainer, trainer.criteria, st.start)}
             return trainer, False
         old = self._trainers.get(int(job["from"]))
@@ -172,7 +191,7 @@ class Host:
             raise ValueError("continue: that run is no longer available; start a new one")
         tr, crit, x0 = old
         crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": tr.epoch + int(job["extra"])})
-        trainer = Trainer(
+        trainer = FastTrainer(
             tr.objective,
             tr.optimizer,
             tr.x,
@@ -180,6 +199,8 @@ class Host:
             epoch=tr.epoch,
             val_best=tr.val_best,
             val_fails=tr.val_fails,
+            block_seconds=FLUSH_S,
+            wait=False,
         )
         self._trainers = {run: (trainer, crit, x0)}
         return trainer, False
@@ -192,52 +213,59 @@ class Host:
         trainer, crit, x0 = entry
         return run_state_to_dict(trainer_state(trainer, x0, crit.epochs, stop))
 
-    def _loop(self, run: int, trainer: Trainer, emit_start: bool) -> str:
-        buf: list = []
+    def _loop(self, run: int, trainer: FastTrainer, emit_start: bool) -> str:
         perf = time.perf_counter
-        last_flush = next_due = perf()
+        self._send(
+            {"type": "started", "run": run, "kernel": trainer.kernel, "note": trainer.kernel_note}
+        )
+        gen = trainer.blocks(emit_start)
         with np.errstate(all="ignore"):
-            gen = trainer.run(emit_start=emit_start)
             if emit_start:  # the start point shows at once, even when starting paused
-                rec = next(gen)
-                buf.append(rec)
-                self._flush(run, buf)
-                if rec.stop:
-                    return rec.stop
+                trainer.max_block = 0
+                block = next(gen)
+                self._send_block(run, block, trainer)
+                if block.stop:
+                    return block.stop
+            next_due = perf()
+            grant: int | None = None
             while True:
                 if self._attention:
-                    if buf and (self._paused or self._stop or self._snapshot):
-                        self._flush(run, buf)
-                        last_flush = perf()
-                    if not self._wait_turn(trainer):
+                    turn = self._wait_turn(trainer)
+                    if turn is False:
                         gen.close()
-                        self._flush(run, buf)
                         return "stopped"
-                rec = next(gen, None)
-                if rec is None:  # not reached: the trainer's last record carries a reason
-                    self._flush(run, buf)
+                    grant = None if turn is True else int(turn)
+                rate = self._rate
+                limit = grant
+                if math.isfinite(rate):  # slow motion: the epochs of one time slot
+                    per_slot = max(1, int(rate * FLUSH_S))
+                    limit = per_slot if limit is None else min(limit, per_slot)
+                trainer.max_block = limit
+                block = next(gen, None)
+                if block is None:  # not reached: the last block carries a reason
                     return "epochs"
-                buf.append(rec)
-                if rec.stop:
-                    self._flush(run, buf)
-                    return rec.stop
-                now = perf()
-                if math.isfinite(self._rate):  # slow motion: each epoch in its time slot
-                    next_due = max(next_due + 1.0 / self._rate, now - 1.0)
+                self._send_block(run, block, trainer)
+                if block.stop:
+                    return block.stop
+                if grant is not None:  # stepping: epochs granted but not run come back
+                    left, grant = grant - len(block), None
+                    if left > 0:
+                        with self._cond:
+                            self._steps += left
+                            self._attention = True
+                if math.isfinite(rate):
+                    now = perf()
+                    next_due = max(next_due + len(block) / rate, now - 1.0)
                     if next_due > now:
-                        self._flush(run, buf)
-                        last_flush = now
                         with self._cond:
                             self._cond.wait_for(lambda: self._attention, next_due - now)
-                        continue
-                if now - last_flush >= FLUSH_S:
-                    self._flush(run, buf)
-                    last_flush = now
 
-    def _wait_turn(self, trainer: Trainer) -> bool:
+    def _wait_turn(self, trainer: FastTrainer) -> bool | int:
+        """Between blocks: serve a snapshot, apply new hyperparameters, wait while paused.
+        False: stop; True: run on; an int: step that many epochs (then back here)."""
         with self._cond:
             while True:
-                if self._snapshot:  # every record before it has been sent
+                if self._snapshot:  # every block before it has been sent
                     self._snapshot = False
                     self._send(
                         {
@@ -259,22 +287,32 @@ class Host:
                     self._attention = False
                     return True
                 if self._steps > 0:
-                    self._steps -= 1
-                    self._attention = True  # back here after this epoch
-                    return True
+                    n, self._steps = self._steps, 0
+                    self._attention = True  # back here after these epochs
+                    return n
                 self._cond.wait()
 
-    def _flush(self, run: int, buf: list) -> None:
-        if not buf:
+    def _send_block(self, run: int, block: Block, trainer: FastTrainer) -> None:
+        """One block as one frame: ``k`` rows of the columns then the parameters."""
+        k = len(block)
+        if not k:
             return
-        cols, x = records_to_arrays(buf)
-        table = np.column_stack([cols[c] for c in COLUMNS] + [x])
-        self._send({"type": "batch", "run": run, "k": len(buf), "stop": buf[-1].stop}, table)
-        buf.clear()
+        table = np.empty((k, len(COLUMNS) + block.x.shape[1]))
+        for j, c in enumerate(COLUMNS):
+            table[:, j] = block.cols[c]
+        table[:, len(COLUMNS) :] = block.x
+        header = {"type": "batch", "run": run, "k": k, "stop": block.stop}
+        header["kernel"] = trainer.kernel
+        self._send(header, table)
+
+    def send_kernel(self, name: str, note: str | None, seconds: float | None) -> None:
+        """The background compilation has ended: which kernel runs from now on."""
+        self._send({"type": "kernel", "run": -1, "kernel": name, "note": note, "seconds": seconds})
 
     def _send(self, header: dict, payload: np.ndarray | None = None) -> None:
         try:
-            write_frame(self.out, header, payload)
+            with self._write:
+                write_frame(self.out, header, payload)
         except (BrokenPipeError, OSError):  # the app is gone
             self.jobs.put(None)
             with self._cond:
@@ -300,6 +338,14 @@ def main() -> int:
         host.command({"cmd": "quit"})
 
     threading.Thread(target=reader, name="commands", daemon=True).start()
+    warm = jit.warm_up_in_background()  # runs start on NumPy until it is done
+
+    def announce() -> None:
+        warm.join()
+        name = "numpy" if jit.kernels(False) is None else "numba"
+        host.send_kernel(name, jit.unavailable_reason(), jit.compile_seconds())
+
+    threading.Thread(target=announce, name="kernel-ready", daemon=True).start()
     host.serve()
     # the reader thread may sit in a read of stdin: leave without finalizing it
     with contextlib.suppress(OSError):

@@ -7,16 +7,22 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from bpgui.engine_host import Host
 from bpgui.wire import read_frame, write_frame
+from engine import jit
 from engine.experiments import get_experiment
+from engine.fast import FastTrainer
 from engine.history import COLUMNS
 from engine.setup import Setup, setup_to_dict
-from engine.trainer import StopCriteria, Trainer
+from engine.trainer import StopCriteria
+
+HAS_NUMBA = jit.kernels() is not None  # loaded (from the on-disk cache) before any host runs
+needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba kernel unavailable")
 
 
 class Sink:
@@ -57,6 +63,17 @@ def _parse(data: bytes) -> list:
     return out
 
 
+@pytest.fixture(params=["numba", "numpy"])
+def kernel(request, monkeypatch):
+    """Both kernels: the compiled one (loaded, as after the engine's background warm-up)
+    and the NumPy one (``BPGUI_KERNEL=numpy``)."""
+    if request.param == "numba" and not HAS_NUMBA:
+        pytest.skip("numba kernel unavailable")
+    if request.param == "numpy":
+        monkeypatch.setenv("BPGUI_KERNEL", "numpy")
+    return request.param
+
+
 @pytest.fixture
 def host():
     sink = Sink()
@@ -83,32 +100,71 @@ def start_msg(run, setup, x0, **kw):
 
 
 def direct(setup, x0, epochs):
-    tr = Trainer(setup.objective(), setup.make_optimizer(), x0, StopCriteria(epochs=epochs))
+    """The same run straight from the engine, on the kernel the host uses (one long run:
+    where the host's blocks split must not matter)."""
+    crit = StopCriteria(epochs=epochs)
+    tr = FastTrainer(setup.objective(), setup.make_optimizer(), x0, crit)
     with np.errstate(all="ignore"):
         return list(tr.run())
 
 
-def test_a_run_streams_every_record_bit_for_bit(host):
+def headers(frames, run, kind):
+    return [hd for hd, _ in frames if hd["type"] == kind and hd["run"] == run]
+
+
+@pytest.mark.parametrize("name", ["momentum", "sgd", "cg"])
+def test_a_run_streams_every_record_bit_for_bit(host, kernel, name):
     h, sink = host
     s = get_experiment("momentum").setup().replace(criteria=StopCriteria(epochs=700))
+    hyper = {"momentum": s.hyper, "sgd": {"lr": 0.5}, "cg": {}}[name]
+    s = s.replace(optimizer=name, hyper=hyper)
     h.command(start_msg(1, s, [-4.0, -4.0]))
     frames = sink.wait_for(finished(1))
     table = records(frames, 1)
     ref = direct(s, np.array([-4.0, -4.0]), 700)
-    assert table.shape == (701, len(COLUMNS) + 2)
-    assert np.array_equal(table[:, 0], np.arange(701))
+    assert table.shape == (len(ref), len(COLUMNS) + 2)
+    assert np.array_equal(table[:, 0], np.arange(len(ref)))
     assert np.array_equal(table[:, len(COLUMNS) :], np.array([r.x for r in ref]))
     assert np.array_equal(table[:, 2], [r.sse for r in ref])
+    ran = kernel if name != "cg" else "numpy"  # cg, lm and adam always run on NumPy
+    (started,) = headers(frames, 1, "started")
     end = frames[-1][0]
-    assert {k: end[k] for k in ("type", "run", "reason")} == {
-        "type": "finished",
-        "run": 1,
-        "reason": "epochs",
-    }
-    assert end["state"]["epoch"] == 700 and end["state"]["stop"] == "epochs"
+    assert started["kernel"] == end["kernel"] == ran
+    assert {hd["kernel"] for hd in headers(frames, 1, "batch")} == {ran}
+    if ran == "numpy":
+        assert "BPGUI_KERNEL" in end["note"] or "cg runs on NumPy" in end["note"]
+    else:
+        assert end["note"] is None
+    assert {k: end[k] for k in ("type", "run", "reason")}["reason"] == ref[-1].stop
+    assert end["state"]["epoch"] == ref[-1].epoch and end["state"]["stop"] == ref[-1].stop
+    # one frame per block: far fewer frames than epochs, none of them empty
+    batches = headers(frames, 1, "batch")
+    assert all(hd["k"] >= 1 for hd in batches) and len(batches) < len(ref)
 
 
-def test_pause_step_hyper_and_stop(host):
+def test_while_numba_compiles_a_run_starts_on_numpy_and_switches(host, monkeypatch):
+    """The first click never waits for the compiler: the run begins on NumPy and the
+    blocks after the kernels are ready run compiled; the numbers stay one run's."""
+    if not HAS_NUMBA:
+        pytest.skip("numba kernel unavailable")
+    mod = jit.kernels()
+    monkeypatch.setattr(jit, "_state", {})  # "still compiling"
+    h, sink = host
+    s = get_experiment("trajectory-a").setup().replace(criteria=StopCriteria(epochs=200_000))
+    h.command(start_msg(1, s, [-4.0, -4.0]))
+    sink.wait_for(lambda fs: len(records(fs, 1)) > 2000)
+    jit._state["module"] = mod  # the background compilation has finished
+    frames = sink.wait_for(finished(1))
+    kinds = [hd["kernel"] for hd in headers(frames, 1, "batch")]
+    assert kinds[0] == "numpy" and kinds[-1] == "numba"
+    assert headers(frames, 1, "started")[0]["note"].startswith("numba")
+    table = records(frames, 1)
+    assert np.array_equal(table[:, 0], np.arange(len(table)))
+    ref = direct(s, np.array([-4.0, -4.0]), 200_000)  # all compiled: agrees to rounding
+    np.testing.assert_allclose(table[-1, len(COLUMNS) :], ref[-1].x, rtol=1e-9)
+
+
+def test_pause_step_hyper_and_stop(host, kernel):
     h, sink = host
     s = get_experiment("trajectory-a").setup()
     h.command(start_msg(1, s, [-4.0, -4.0], paused=True))
@@ -124,9 +180,44 @@ def test_pause_step_hyper_and_stop(host):
     frames = sink.wait_for(finished(1))
     assert frames[-1][0]["reason"] == "stopped"
     assert len(records(frames, 1)) == 5  # nothing ran while paused
+    # a single step is one epoch in one frame; the start point came alone
+    assert headers(frames, 1, "batch")[0]["k"] == 1
 
 
-def test_continue_equals_one_long_run(host):
+def test_single_steps_are_single_epochs(host, kernel):
+    h, sink = host
+    s = get_experiment("trajectory-a").setup()
+    h.command(start_msg(1, s, [-4.0, -4.0], paused=True))
+    sink.wait_for(lambda fs: len(records(fs, 1)) == 1)
+    for n in range(1, 6):
+        h.command({"cmd": "step", "run": 1, "n": 1})
+        frames = sink.wait_for(lambda fs, n=n: len(records(fs, 1)) == n + 1)
+    time.sleep(0.05)  # nothing more comes while paused
+    frames = sink.frames()
+    assert records(frames, 1)[:, 0].tolist() == [0, 1, 2, 3, 4, 5]
+    assert [hd["k"] for hd in headers(frames, 1, "batch")] == [1] * 6
+    ref = direct(s, np.array([-4.0, -4.0]), 5)
+    assert np.array_equal(records(frames, 1)[:, len(COLUMNS) :], np.array([r.x for r in ref]))
+    h.command({"cmd": "stop", "run": 1})
+    sink.wait_for(finished(1))
+
+
+def test_rate_limit_paces_small_blocks(host, kernel):
+    """The speed slider: at 100 epochs/s a run sends ~2-epoch blocks on time, not a burst."""
+    h, sink = host
+    s = get_experiment("trajectory-a").setup()
+    h.command({**start_msg(1, s, [-4.0, -4.0]), "rate": 100.0})
+    t0 = time.perf_counter()
+    sink.wait_for(lambda fs: len(records(fs, 1)) >= 60)
+    dt = time.perf_counter() - t0
+    assert 0.45 < dt < 2.0  # 60 epochs at 100/s
+    assert max(hd["k"] for hd in headers(sink.frames(), 1, "batch")) <= 2
+    h.command({"cmd": "rate", "value": None})  # full speed: big blocks
+    h.command({"cmd": "stop", "run": 1})
+    sink.wait_for(finished(1))
+
+
+def test_continue_equals_one_long_run(host, kernel):
     h, sink = host
     s = get_experiment("vlbp").setup().replace(criteria=StopCriteria(epochs=60))
     h.command(start_msg(1, s, [-4.0, -4.0]))
@@ -139,7 +230,7 @@ def test_continue_equals_one_long_run(host):
     assert np.array_equal(both[:, len(COLUMNS) :], np.array([r.x for r in ref]))
 
 
-def test_a_new_start_ends_the_current_run(host):
+def test_a_new_start_ends_the_current_run(host, kernel):
     h, sink = host
     s = get_experiment("trajectory-a").setup()
     h.command(start_msg(1, s, [-4.0, -4.0]))
@@ -161,7 +252,7 @@ def test_failures_are_reported_not_raised(host):
     assert "no longer available" in frames[-1][0]["message"]
 
 
-def test_a_diverging_run_ends_with_diverged(host):
+def test_a_diverging_run_ends_with_diverged(host, kernel):
     h, sink = host
     s = Setup.from_preset("sine-1-2-1", hyper={"lr": 1e6})
     h.command(start_msg(1, s, s.start()))
@@ -198,8 +289,11 @@ def test_the_real_process_runs_and_quits():
         f = read_frame(proc.stdout)
         assert f is not None
         seen.append(f)
-        if f[0]["type"] != "batch":
+        if f[0]["type"] in ("finished", "failed"):
             break
+    # the run said which kernel it took (cg: always NumPy)
+    assert seen[-1][0]["kernel"] == "numpy"
+    assert any(hd["type"] == "started" for hd, _ in seen)
     # CG from (-4, -4) reaches the optimum (10, 1) within rounding: the SSE is exactly 0
     # ("goal") or ~1e-28 and the next line search moves nothing ("no_change"), depending
     # on the NumPy build's summation order
@@ -219,10 +313,10 @@ def test_engine_host_does_not_import_qt():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("name", ["sgd", "vlbp", "lm"])
-def test_snapshot_mid_run_then_restore_equals_one_long_run(host, name):
+@pytest.mark.parametrize("name", ["sgd", "vlbp", "momentum", "lm"])
+def test_snapshot_mid_run_then_restore_equals_one_long_run(host, kernel, name):
     """The app saves a running session: the engine sends the state after every record
-    before it; a new engine restoring that state continues bit for bit."""
+    before it; a new engine restoring that state continues bit for bit (same kernel)."""
     h, sink = host
     hyper = {"lr": 0.02} if name == "sgd" else {}
     s = Setup.from_preset("book-1-2-1")
@@ -247,3 +341,25 @@ def test_snapshot_mid_run_then_restore_equals_one_long_run(host, name):
     assert both[:, 0].tolist() == [r.epoch for r in ref]
     assert np.array_equal(both[:, len(COLUMNS) :], np.array([r.x for r in ref]))
     assert frames[-1][0]["state"]["epoch"] == ref[-1].epoch  # the finished frame's state
+    assert frames[-1][0]["kernel"] == (kernel if name != "lm" else "numpy")
+
+
+@needs_numba
+def test_the_process_compiles_in_the_background_and_says_so():
+    """``python -m bpgui.engine_host`` warms the kernels up at start and reports it once."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bpgui.engine_host"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    f = read_frame(proc.stdout)
+    assert f[0]["type"] == "kernel" and f[0]["kernel"] == "numba" and f[0]["note"] is None
+    s = get_experiment("trajectory-a").setup().replace(criteria=StopCriteria(epochs=3000))
+    write_frame(proc.stdin, start_msg(1, s, [-4.0, -4.0]))
+    seen = []
+    while (f := read_frame(proc.stdout)) is not None:
+        seen.append(f)
+        if f[0]["type"] == "finished":
+            break
+    assert seen[0][0]["type"] == "started" and seen[-1][0]["kernel"] == "numba"
+    write_frame(proc.stdin, {"cmd": "quit"})
+    proc.stdin.close()
+    assert proc.wait(10) == 0
