@@ -5,7 +5,11 @@
 and one :class:`FrameReader`, a worker ``QObject`` moved to a ``QThread`` that blocks on
 the process's output and emits each frame as a signal.  Records arrive in batches (at
 most ~33 a second), so the GUI never redraws per epoch; pause, step, stop, speed and
-hyperparameter changes go to the process as small JSON frames and apply between epochs.
+hyperparameter changes go to the process as small JSON frames and apply between blocks.
+Each frame carries a block of epochs as one float64 array that goes into the history in one
+``History.extend`` (no per-epoch Python work on the GUI thread).  The process says which
+kernel runs (:attr:`TrainingController.kernel`, ``kernel_changed``); when numba cannot be
+used there, ``kernel_fallback`` says why, once.
 
 Why not train in the thread itself: PySide6 keeps the GIL while Qt paints, so a training
 thread stalls for every frame drawn.  See ``bpgui.engine_host``.
@@ -26,6 +30,7 @@ import weakref
 import numpy as np
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
+from engine import jit
 from engine.history import COLUMNS, History
 from engine.session import RunState, run_state_to_dict
 from engine.setup import Setup, setup_to_dict
@@ -140,6 +145,8 @@ class TrainingController(QObject):
     run_finished = Signal(str)  # stop reason
     run_failed = Signal(str)
     state_changed = Signal(str)  # "idle" | "running" | "paused"
+    kernel_changed = Signal(str, str)  # "numba" | "numpy", why NumPy ("" on numba)
+    kernel_fallback = Signal(str)  # the engine cannot use numba: why (once per reason)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -160,6 +167,10 @@ class TrainingController(QObject):
         self._restore: dict | None = None  # a saved run to continue: sent on the next Start
         self._snapshot: tuple[dict, int] | None = None  # (state, history length) on request
         self._snapshot_loop: QEventLoop | None = None
+        self.kernel: str | None = None  # the kernel of the current run (None before one)
+        self.kernel_note = ""  # why NumPy ("" on numba)
+        self.engine_kernel: str | None = None  # the engine's once its warm-up has ended
+        self._fallbacks: set[str] = set()
         self.ensure_engine()
 
     def ensure_engine(self) -> None:
@@ -335,10 +346,31 @@ class TrainingController(QObject):
             self.engine = None
 
     # ---- from the engine -------------------------------------------------------------------
+    def _set_kernel(self, kernel: str | None, note: str | None) -> None:
+        note = note or ""
+        if kernel is None or (kernel, note) == (self.kernel, self.kernel_note):
+            return
+        self.kernel, self.kernel_note = kernel, note
+        self.kernel_changed.emit(kernel, note)
+
+    def _on_engine_kernel(self, header: dict) -> None:
+        """The engine's background compilation has ended."""
+        self.engine_kernel = header.get("kernel")
+        note = header.get("note") or ""
+        if self.engine_kernel == "numba":
+            if jit.kernels(False) is None and not jit.compiling():
+                jit.warm_up_in_background()  # this process too (surfaces, restarts): cached
+        elif note and note not in self._fallbacks:
+            self._fallbacks.add(note)
+            self.kernel_fallback.emit(f"training on NumPy: {note}")
+
     def _on_frame(self, header: dict, payload: np.ndarray) -> None:
+        kind = header.get("type")
+        if kind == "kernel":
+            self._on_engine_kernel(header)
+            return
         if header.get("run") != self.run_id or self.history is None:
             return  # a discarded run
-        kind = header.get("type")
         if kind == "batch":
             k = int(header["k"])
             table = payload.reshape(k, -1)
@@ -346,12 +378,17 @@ class TrainingController(QObject):
             cols = {c: table[:, j] for j, c in enumerate(COLUMNS)}
             self.history.extend(cols, table[:, ncol:], header.get("stop"))
             self.epoch = int(table[-1, 0])
+            if header.get("kernel") != self.kernel:  # switched from NumPy once compiled
+                self._set_kernel(header.get("kernel"), None)
             self.records_added.emit()
+        elif kind == "started":
+            self._set_kernel(header.get("kernel"), header.get("note"))
         elif kind == "state":
             self._snapshot = (header["state"], len(self.history))
             if self._snapshot_loop is not None:
                 self._snapshot_loop.quit()
         elif kind == "finished":
+            self._set_kernel(header.get("kernel"), header.get("note"))
             self._active = False
             self.last_state = header.get("state")
             if self._snapshot_loop is not None:

@@ -1,6 +1,7 @@
 """The status bar: a message on the left (red only while it is an error, and only the
-message), the run's state, and fields for epoch, performance, gradient, rate and speed
-whose widths fit the widest value they can show, so numbers are never clipped."""
+message), the run's state, and fields for epoch, performance, gradient, rate, speed and
+the training kernel ("numba" or "numpy", why in its tooltip) whose widths fit the widest
+value they can show, so numbers are never clipped."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ FIELDS = {
     "grad": ("norm of the gradient", "|grad| 8.88e-300"),
     "rate": ("learning rate or mu", "mu 8.88e+300"),
     "speed": ("epochs per second", "8,888,888 epochs/s"),
+    "kernel": ("the training kernel: compiled (numba) or NumPy", "numpy"),
+}
+KERNEL_TIPS = {
+    "numba": "compiled kernel (numba): sd, momentum, vlbp and sgd run compiled",
+    "numpy": "NumPy engine",
 }
 
 
@@ -54,7 +60,9 @@ def state_text(state: str, stop: str | None, has_run: bool) -> str:
 class StatusLine:
     """Owns the widgets of ``bar`` (a QStatusBar)."""
 
-    def __init__(self, bar: QStatusBar) -> None:
+    def __init__(self, bar: QStatusBar, controller=None) -> None:
+        """``controller``: the :class:`~bpgui.controller.TrainingController` whose kernel
+        the kernel field shows (default: the window's ``controller``)."""
         self.bar = bar
         self.message = ElidedLabel(tip="the last thing bpgui did or could not do")
         bar.addWidget(self.message, 1)
@@ -78,6 +86,25 @@ class StatusLine:
         self.text = ""
         self.is_error = False
         self._rates: deque[tuple[float, int]] = deque()
+        if controller is None:
+            controller = getattr(bar.window(), "controller", None)
+        if controller is not None and hasattr(controller, "kernel_changed"):
+            controller.kernel_changed.connect(self.show_kernel)
+            controller.kernel_fallback.connect(self.show_fallback)
+            if controller.kernel is not None:
+                self.show_kernel(controller.kernel, controller.kernel_note)
+
+    # ---- the kernel ---------------------------------------------------------------------
+    def show_kernel(self, kernel: str, note: str = "") -> None:
+        """Which kernel the run uses; the tooltip says why NumPy when it is."""
+        lab = self.fields["kernel"]
+        lab.setText(kernel)
+        tip = KERNEL_TIPS.get(kernel, kernel)
+        lab.setToolTip(f"{tip}: {note}" if note else tip)
+
+    def show_fallback(self, why: str) -> None:
+        """numba cannot be used: one message saying why."""
+        self.show(why)
 
     # ---- the message ----------------------------------------------------------------
     def show(self, text: str, error: bool = False, ms: int | None = None) -> None:

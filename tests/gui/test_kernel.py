@@ -1,0 +1,105 @@
+"""The window on the compiled kernel: which kernel runs (status bar), the fallback message,
+trajectory a to its stop, and frames that stay short when blocks of many epochs arrive."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from bpgui.main_window import MainWindow
+from engine import jit
+from engine.history import COLUMNS
+
+T = 60_000
+HAS_NUMBA = jit.kernels() is not None
+
+
+def _window(qtbot) -> MainWindow:
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.plots.surface is not None, timeout=15_000)
+    return win
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba kernel unavailable")
+def test_trajectory_a_runs_compiled_to_its_stop_and_the_status_bar_says_numba(qtbot):
+    win = _window(qtbot)
+    c = win.controller
+    qtbot.waitUntil(lambda: c.engine_kernel is not None, timeout=T)  # warm-up ended
+    assert c.engine_kernel == "numba"
+    win.load_experiment("trajectory-a")
+    qtbot.waitUntil(lambda: c.state == "idle" and c.last_stop is not None, timeout=T)
+    assert c.last_stop == "no_change"
+    # the book: ~324k epochs from (-4, -4) until the weights stop changing
+    assert 300_000 < c.epoch < 350_000 and len(c.history) == c.epoch + 1
+    field = win.status_fields["kernel"]
+    assert field.text() == "numba" and "numba" in field.toolTip()
+    assert np.array_equal(c.history.column("epoch"), np.arange(c.epoch + 1))
+    win.close()
+
+
+def test_forced_numpy_says_so_once_and_runs(qtbot, monkeypatch):
+    monkeypatch.setenv("BPGUI_KERNEL", "numpy")  # inherited by the engine process
+    win = _window(qtbot)
+    c = win.controller
+    qtbot.waitUntil(lambda: c.engine_kernel is not None, timeout=T)
+    assert c.engine_kernel == "numpy"
+    qtbot.waitUntil(lambda: "training on NumPy" in win.status.text, timeout=T)
+    assert "BPGUI_KERNEL=numpy" in win.status.text
+    win.start_new_run(np.array([-4.0, -4.0]))
+    qtbot.waitUntil(lambda: c.epoch > 100, timeout=T)
+    field = win.status_fields["kernel"]
+    assert field.text() == "numpy" and "BPGUI_KERNEL=numpy" in field.toolTip()
+    c.stop()
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=T)
+    win.close()
+
+
+def test_a_fallback_shows_one_message_and_the_kernel_field(qtbot):
+    """What the window does when the engine reports that numba failed (simulated frame)."""
+    win = _window(qtbot)
+    c = win.controller
+    qtbot.waitUntil(lambda: c.engine_kernel is not None, timeout=T)
+    seen = []
+    c.kernel_fallback.connect(seen.append)
+    why = "numba unavailable (ImportError: no numba)"
+    for _ in range(2):
+        c._on_frame({"type": "kernel", "run": -1, "kernel": "numpy", "note": why}, None)
+    assert seen == [f"training on NumPy: {why}"]  # once
+    assert win.status.text == seen[0]
+    c._set_kernel("numpy", why)
+    assert win.status_fields["kernel"].text() == "numpy"
+    assert why in win.status_fields["kernel"].toolTip()
+    win.close()
+
+
+def test_big_blocks_keep_frames_short(qtbot):
+    """~1 M epochs/s arrive as ~20,000-epoch blocks: each goes into the history in one
+    call, and a frame (decimated curves, paths, status) stays within its 25 ms budget."""
+    win = _window(qtbot)
+    c = win.controller
+    win.start_new_run(np.array([-4.0, -4.0]), paused=True)  # the engine sends epoch 0
+    qtbot.waitUntil(lambda: c.history is not None and len(c.history) == 1, timeout=T)
+    rng = np.random.default_rng(0)
+    k, n_blocks = 20_000, 60
+    ingest, frames = [], []
+    for b in range(n_blocks):
+        table = np.empty((k, len(COLUMNS) + 2))
+        table[:, 0] = np.arange(1 + b * k, 1 + (b + 1) * k)
+        table[:, 1:] = rng.uniform(0.1, 1.0, (k, len(COLUMNS) + 1))
+        table[:, len(COLUMNS) :] = rng.uniform(-4, 10, (k, 2))
+        t0 = time.perf_counter()
+        c._on_frame({"type": "batch", "run": c.run_id, "k": k, "stop": None}, table.ravel())
+        t1 = time.perf_counter()
+        win._redraw()
+        frames.append(time.perf_counter() - t1)
+        ingest.append(t1 - t0)
+    assert len(c.history) == 1 + n_blocks * k
+    assert statistics.median(ingest) < 0.010
+    assert statistics.median(frames) < 0.025, f"median frame {statistics.median(frames):.3f} s"
+    c.stop()
+    win.close()
