@@ -1,4 +1,9 @@
-"""Surfaces (and their isolines) computed off the GUI thread, newest request wins."""
+"""Surfaces (and their isolines) computed off the GUI thread, newest request wins.
+
+Through the compiled forward pass (:func:`engine.fast.fast_surface`) once this process has
+the kernels loaded (the controller loads them from the on-disk cache after the engine
+process has compiled them); through NumPy before that or without numba.  Never waits for
+a compiler."""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from engine import jit
 from engine.contour import contour_levels, isolines
 from engine.data import Dataset
+from engine.fast import fast_surface
 from engine.network import NetworkSpec
 from engine.surface import Surface, evaluate_surface
 
@@ -60,8 +67,13 @@ class SurfaceResult:
     iso_y: np.ndarray
 
 
+def surface_function():
+    """:func:`~engine.fast.fast_surface` when the kernels are loaded, else NumPy's."""
+    return fast_surface if jit.kernels(wait=False) is not None else evaluate_surface
+
+
 def compute_surface(req: SurfaceRequest) -> SurfaceResult:
-    s = evaluate_surface(
+    s = surface_function()(
         req.spec,
         req.data,
         req.theta,

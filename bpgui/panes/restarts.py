@@ -1,6 +1,10 @@
 """Random restarts (seed 001): many seeded random starts trained at once, their paths and
 error curves overlaid, and a table of where each ended: a minimum (only converged runs
-count, see :mod:`engine.minima`), "not converged" or "diverged"."""
+count, see :mod:`engine.minima`), "not converged" or "diverged".
+
+Trained by :func:`engine.fast.fast_train_batch`: ``sd``, ``momentum`` and ``vlbp`` in the
+compiled kernel (rows in parallel over the cores), ``lm`` vectorized in NumPy; without
+numba ``sd``/``momentum`` fall back to NumPy and ``vlbp`` says it needs numba."""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.batch import BATCH_METHODS, BatchResult, train_batch
+from engine.batch import BatchResult
+from engine.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS, fast_train_batch
 from engine.initialize import initialize
 from engine.minima import DIVERGED, NOT_CONVERGED, find_minima
 from engine.objective import Objective
@@ -41,7 +46,7 @@ class _Worker(QObject):
     def run(self) -> None:
         obj, X0, method, hyper, epochs = self.args
         try:
-            res = train_batch(
+            res = fast_train_batch(
                 obj,
                 X0,
                 method,
@@ -94,8 +99,12 @@ class RestartsPane(QWidget):
         self.count.setValue(20)
         self.count.setToolTip("number of random starts")
         self.method = QComboBox()
-        self.method.addItems(BATCH_METHODS)
-        self.method.setToolTip("trained at once for all starts (vectorized)")
+        self.method.addItems(FAST_BATCH_METHODS)
+        self.method.setToolTip(
+            "trained at once for all starts: "
+            + ", ".join(COMPILED_BATCH_METHODS)
+            + " compiled (numba, rows in parallel), lm vectorized in NumPy"
+        )
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10_000_000)
         self.epochs.setValue(20_000)
@@ -143,7 +152,7 @@ class RestartsPane(QWidget):
 
     def set_problem(self, setup: Setup, objective: Objective) -> None:
         self.setup, self.objective = setup, objective
-        if setup.optimizer in BATCH_METHODS:
+        if setup.optimizer in FAST_BATCH_METHODS:
             self.method.setCurrentText(setup.optimizer)
 
     @property
@@ -199,7 +208,7 @@ class RestartsPane(QWidget):
             v = settings.get(key)
             if isinstance(v, int) and not isinstance(v, bool):
                 box.setValue(v)
-        if settings.get("method") in BATCH_METHODS:
+        if settings.get("method") in FAST_BATCH_METHODS:
             self.method.setCurrentText(settings["method"])
         self.result = None
         self.table.setRowCount(0)

@@ -4,6 +4,7 @@ each kernel compiles exactly one specialization (and the on-disk cache always hi
 from __future__ import annotations
 
 import math
+import threading
 from types import ModuleType
 
 import numpy as np
@@ -13,6 +14,10 @@ from .plan import OPT_CODES, Plan
 __all__ = ["crit_vector", "hyper_vector", "row_state", "run_batch", "run_row", "surface"]
 
 N_STATE = 7  # compiled.N_STATE
+#: one parallel region at a time per process: numba's ``workqueue`` threading layer (the
+#: one left where neither OpenMP nor TBB loads) aborts on concurrent launches, e.g. a
+#: surface from the contour's pool thread during random restarts
+_PARALLEL = threading.Lock()
 
 
 def hyper_vector(optimizer, lr_scale: float) -> np.ndarray:
@@ -97,6 +102,11 @@ def run_batch(
     path: np.ndarray,
     path_f: np.ndarray,
 ) -> None:
+    with _PARALLEL:
+        _run_batch(mod, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f)
+
+
+def _run_batch(mod, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f) -> None:
     mod.run_batch(
         plan.lay, plan.free, int(plan.perf), int(plan.m0), plan.const, plan.P, plan.T,
         int(plan.Q), plan.theta, int(OPT_CODES[opt]), hyp, crit, ST, X, DX, F, STOP, int(K),
@@ -120,5 +130,8 @@ def surface(
     qs: np.ndarray,
 ) -> np.ndarray:
     out = np.empty((ps.size, qs.size))
-    mod.surface(lay, int(perf), P, T, int(Q), theta, int(ip), int(iq), int(mq), skip_q, ps, qs, out)
+    with _PARALLEL:
+        mod.surface(
+            lay, int(perf), P, T, int(Q), theta, int(ip), int(iq), int(mq), skip_q, ps, qs, out
+        )
     return out

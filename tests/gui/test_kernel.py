@@ -103,3 +103,48 @@ def test_big_blocks_keep_frames_short(qtbot):
     assert statistics.median(frames) < 0.025, f"median frame {statistics.median(frames):.3f} s"
     c.stop()
     win.close()
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba kernel unavailable")
+def test_restarts_offer_vlbp_and_train_on_the_compiled_batch(qtbot):
+    from bpgui.panes.restarts import RestartsPane
+    from engine.fast import fast_train_batch
+    from engine.setup import Setup
+
+    pane = RestartsPane()
+    qtbot.addWidget(pane)
+    setup = Setup.from_preset("book-1-2-1")
+    obj = setup.objective()
+    pane.set_problem(setup, obj)
+    methods = [pane.method.itemText(i) for i in range(pane.method.count())]
+    assert methods == ["sd", "momentum", "vlbp", "lm"]
+    pane.method.setCurrentText("vlbp")
+    pane.count.setValue(8)
+    pane.epochs.setValue(2000)
+    with qtbot.waitSignal(pane.finished, timeout=T) as sig:
+        pane.run()
+    res = sig.args[0]
+    ref = fast_train_batch(obj, pane.starts(), "vlbp", {}, 2000)
+    np.testing.assert_array_equal(res.x, ref.x)
+    np.testing.assert_array_equal(res.epochs, ref.epochs)
+    assert pane.table.rowCount() == 8
+
+
+def test_the_contour_uses_the_compiled_surface_only_when_loaded(monkeypatch):
+    from bpgui import surface_service as ss
+    from engine.fast import fast_surface
+    from engine.presets import get_preset
+    from engine.surface import evaluate_surface
+
+    book = get_preset("book-1-2-1")
+    req = ss.SurfaceRequest(
+        book.spec, book.data, book.theta, ("W1[1,1]", "W2[1,1]"), ((-5, 15), (-5, 15)), 60
+    )
+    if HAS_NUMBA:
+        assert ss.surface_function() is fast_surface
+        fast = ss.compute_surface(req).surface.values
+    monkeypatch.setattr(jit, "_state", {})  # not loaded yet: NumPy, no waiting
+    assert ss.surface_function() is evaluate_surface
+    ref = ss.compute_surface(req).surface.values
+    if HAS_NUMBA:
+        np.testing.assert_allclose(fast, ref, rtol=1e-12)
