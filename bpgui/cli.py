@@ -9,6 +9,10 @@ asked to draw).  Errors print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -27,10 +31,30 @@ EXIT_USAGE = 2
 COMMANDS = ("train", "surface", "export")
 
 
+#: what argparse takes for a negative number, not an option: -1, -1.5, -.5, -1e1, -1E-3,
+#: -inf, -nan (argparse's own pattern misses exponents, so ``--x W1[1,1] -1e1 15`` failed)
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
     def error(self, message: str) -> None:  # one line instead of usage + message
         print(f"bpgui: error: {message} (see '{self.prog} --help')", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+
+
+def _seed(text: str) -> int:
+    """``--seed``: an integer in [0, 2**32 - 1] (argparse names the option)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= v < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 4294967295], got {text!r}")
+    return v
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the performance index minimized (default sse); --goal and --min-grad apply to it",
     )
     t.add_argument(
-        "--seed", type=int, default=None, help="random seed (start point, SGD order; default 0)"
+        "--seed", type=_seed, default=None, help="random seed (start point, SGD order; default 0)"
     )
     t.add_argument("--json", action="store_true", help="print one JSON object with the result")
 
@@ -189,23 +213,86 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         session_path = argv.pop(0)  # bpgui SESSION: open it in the app
     args = _parser().parse_args(argv)
+    real_stdout = sys.stdout
+    sys.stdout = _Stdout(real_stdout)
     try:
         with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
             if args.command == "train":
-                return train(args)
+                return _flushed(train(args))
             if args.command == "surface":
-                return surface(args)
+                return _flushed(surface(args))
             if args.command == "export":
-                return export(args)
+                return _flushed(export(args))
         # a bad session is a clear error before any window opens; the window reuses it
         loaded = load_session(session_path) if session_path is not None else None
         return _default(args.experiment, session_path, loaded)
-    except (CliError, ValueError) as exc:
-        print(f"bpgui: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (CliError, ValueError, OverflowError, csv.Error) as exc:
+        return _fail(str(exc))
+    except MemoryError as exc:
+        return _fail(f"out of memory{f' ({exc})' if str(exc) else ''}: try a smaller problem")
+    except StdoutError as exc:  # bpgui train ... > /dev/full
+        _drop_stdout()
+        return _fail(f"cannot write to standard output: {exc.strerror or exc}")
+    except OSError as exc:  # a read-only folder, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print("bpgui: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if isinstance(sys.stdout, _Stdout):
+            sys.stdout = real_stdout
+
+
+class StdoutError(OSError):
+    """Writing to standard output failed (a full disk, a closed pipe)."""
+
+
+class _Stdout:
+    """``sys.stdout`` while a command runs: a failed write or flush is a
+    :class:`StdoutError`, told apart from the failure of a file being written."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _drop_stdout() -> None:
+    """Standard output is broken: what is still buffered is dropped (exiting would try to
+    flush it and print a second error) and further output goes nowhere."""
+    stream = sys.stdout._stream if isinstance(sys.stdout, _Stdout) else sys.stdout
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    with contextlib.suppress(OSError, ValueError):
+        stream.flush()
+
+
+def _flushed(status: int) -> int:
+    """Flush stdout inside the error handling: a full stdout is an error of the command,
+    not a traceback at interpreter exit."""
+    sys.stdout.flush()
+    return status
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, exit status 2."""
+    text = " ".join(message.split()) or "unknown error"
+    print(f"bpgui: error: {text}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _default(

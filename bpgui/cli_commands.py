@@ -26,6 +26,7 @@ from engine.export import (
     trajectory_csv,
 )
 from engine.history import History
+from engine.memory import check_run, check_surface
 from engine.presets import get_preset
 from engine.problem import make_objective, setup_from_options
 from engine.session import Session, load_session, save_session, session_trainer, trainer_state
@@ -84,6 +85,7 @@ def train(args: argparse.Namespace) -> int:
             seed=0 if args.seed is None else args.seed,
         )
         s, source, extra = Session(setup, start=x0), None, None
+    check_run(s.setup)  # refuse with the estimate instead of running out of memory
     result = run_session(s, extra, keep_history=bool(args.save), progress=not args.json)
     if args.save:
         save_session(s, args.save)
@@ -205,6 +207,7 @@ def surface(args: argparse.Namespace) -> int:
         obj = make_objective(preset, None, at)
         spec, data, theta, perf = obj.spec, obj.data, obj.base, args.performance
     (xl, xlo, xhi), (yl, ylo, yhi) = args.x, args.y
+    check_surface(spec, data.n_samples, args.resolution**2)
     surf = evaluate_surface(
         spec,
         data,
@@ -269,6 +272,7 @@ def session_surface(s: Session, resolution: int) -> Surface:
     theta = setup.full_theta(x) if x is not None else np.array(setup.theta)
     data, _ = setup.data.build()
     (xl, yl), (xr, yr) = setup.axes, setup.ranges
+    check_surface(setup.spec, data.n_samples, resolution**2)
     return evaluate_surface(setup.spec, data, theta, xl, xr, yl, yr, resolution, setup.performance)
 
 

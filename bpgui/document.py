@@ -236,8 +236,9 @@ class Document(QObject):
                 return False
         try:
             s = loaded if loaded is not None else load_session(path)
-        except SessionError as exc:
-            self.error("Cannot open the session", str(exc))
+        except (ValueError, OSError, MemoryError) as exc:  # SessionError, and anything else
+            msg = str(exc) if isinstance(exc, SessionError) else f"{Path(path).name}: {exc}"
+            self.error("Cannot open the session", " ".join(msg.split()) or type(exc).__name__)
             if not Path(path).exists():
                 self.recent.remove(str(path))
                 self.win.rebuild_recent_menu()

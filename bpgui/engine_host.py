@@ -39,6 +39,7 @@ import numpy as np
 from engine import jit
 from engine.fast import Block, FastTrainer
 from engine.history import COLUMNS
+from engine.memory import MemoryLimitError, check_run
 from engine.optim import OPTIMIZERS
 from engine.session import (
     resume_trainer,
@@ -159,7 +160,9 @@ class Host:
                     {
                         "type": "failed",
                         "run": run,
-                        "message": f"{type(exc).__name__}: {exc}",
+                        "message": str(exc)
+                        if isinstance(exc, MemoryLimitError)
+                        else f"{type(exc).__name__}: {exc}",
                         "detail": traceback.format_exc(limit=8),
                     }
                 )
@@ -170,6 +173,7 @@ class Host:
             setup = setup_from_dict(job["setup"])
             if job.get("fail"):  # test hook: a worker that raises
                 raise RuntimeError(str(job["fail"]))
+            check_run(setup)  # refuse with the estimate instead of running out of memory
             obj = setup.objective()
             crit = setup.criteria
             x0 = np.array(job["x0"], float)
@@ -180,9 +184,9 @@ class Host:
             return trainer, True
         if job["cmd"] == "restore":  # a saved session's run, continued exactly
             st = run_state_from_dict(job["state"])
-            trainer = resume_trainer(
-                setup_from_dict(job["setup"]), st, int(job["until"]), wait=False
-            )
+            setup = setup_from_dict(job["setup"])
+            check_run(setup)
+            trainer = resume_trainer(setup, st, int(job["until"]), wait=False)
             trainer.block_seconds = FLUSH_S
             self._trainers = {run: (trainer, trainer.criteria, st.start)}
             return trainer, False

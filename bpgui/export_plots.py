@@ -5,11 +5,13 @@ file, a device or FIFO is never replaced and a symlink is written through."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from engine.safe_write import replacing
 
+log = logging.getLogger(__name__)
 PLOT_NAMES = ("contour", "curves", "response")
 
 
@@ -98,7 +100,11 @@ def export_plots(session, pairs: list[tuple[str, str]], timeout_s: float = 60.0)
     its contour, export each ``(which, path)``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
+
+    # headless: Qt's platform chatter ("This plugin does not support ...") goes to the
+    # log, not to stderr, where the command's one line is the whole message
+    qInstallMessageHandler(lambda _mode, _ctx, msg: log.debug("Qt: %s", msg))
 
     from .panes.plots import PlotsPane
     from .surface_service import SurfaceService

@@ -76,7 +76,9 @@ def resolve_target(path: str | os.PathLike) -> tuple[str, int]:
     except FileNotFoundError:
         folder = os.path.dirname(target)
         if not os.path.isdir(folder):
-            raise OutputError(f"cannot write {name}: folder {folder} does not exist") from None
+            raise OutputError(
+                f"cannot write in {folder}: the folder does not exist (for {name})"
+            ) from None
         return target, _umask_mode()
     except OSError as exc:
         raise OutputError(f"cannot write {name}: {exc.strerror or exc}") from None

@@ -199,6 +199,8 @@ def _read(fh, name: str) -> Session:
         msg = str(exc)
     except DAMAGE as exc:  # a damaged archive can fail deep inside zipfile/zlib
         msg = f"damaged session file ({type(exc).__name__}: {exc})"
+    except MemoryError:
+        msg = "not enough memory to open it"
     raise SessionError(one_line(f"{name}: {msg}"))
 
 

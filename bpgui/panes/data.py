@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -19,13 +19,54 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data import METHODS, Dataset
+from engine.data import MAX_CSV_BYTES, METHODS, Dataset, parse_csv
+from engine.safe_write import open_regular
 from engine.setup import DataRecipe
 
 from ..widgets import NumberEdit, attach_error, mark, problem_of, with_error
 
-MAX_CSV_BYTES = 50_000_000
 KINDS = ("preset", "expression", "csv")
+#: files larger than this are read and parsed on a worker thread ("reading…" meanwhile)
+ASYNC_CSV_BYTES = 1_000_000
+
+
+def read_csv_file(path: str) -> tuple[str, str, str]:
+    """Read and parse a CSV file (any thread): ``(text, header note, error)``.  Only a
+    regular file is opened (a FIFO would block forever); the parsed table stays cached,
+    so building the dataset afterwards on the GUI thread does not parse again."""
+    p = Path(path)
+    try:
+        with open_regular(p, MAX_CSV_BYTES) as fh:
+            text = fh.read().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return "", "", f"cannot read {p.name}: {exc}"
+    return text, header_note(text), ""
+
+
+def header_note(text: str) -> str:
+    """What the form says about the file's first row."""
+    try:
+        table = parse_csv(text)
+    except ValueError:
+        return ""  # the error is shown when the data is built
+    if table.header is None:
+        return f"no header: the first row is data; {table.rows:,} rows x {table.width:,} columns"
+    names = ", ".join(table.header[:6]) + (", …" if table.width > 6 else "")
+    return f"header detected ({names}); {table.rows:,} data rows"
+
+
+class _CsvSignals(QObject):
+    done = Signal(int, str, str, str, str)  # generation, name, text, note, error
+
+
+class _CsvJob(QRunnable):
+    def __init__(self, signals: _CsvSignals, generation: int, path: str) -> None:
+        super().__init__()
+        self.signals, self.generation, self.path = signals, generation, path
+
+    def run(self) -> None:
+        text, note, error = read_csv_file(self.path)
+        self.signals.done.emit(self.generation, Path(self.path).name, text, note, error)
 
 
 class DataForm(QGroupBox):
@@ -33,6 +74,7 @@ class DataForm(QGroupBox):
 
     edited = Signal()
     problems_changed = Signal()  # an error found outside build(): a file that cannot be read
+    csv_loaded = Signal()  # a CSV file was read (or could not be): the form shows it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Data", parent)
@@ -81,6 +123,13 @@ class DataForm(QGroupBox):
         csv_row.addWidget(self.csv_button)
         csv_row.addWidget(self.csv_label, 1)
         f.addRow("CSV", with_error(csv_row, self.csv_button))
+        self.csv_info = QLabel("")
+        self.csv_info.setWordWrap(True)
+        self.csv_info.setToolTip(
+            "a first row is a header only when a field is not a number "
+            "(nan, inf and 0x1f are numbers)"
+        )
+        f.addRow("", self.csv_info)
         self.csv_inputs = QLineEdit("0")
         self.csv_inputs.setToolTip(
             "input columns: 0-based numbers or header names, comma separated; "
@@ -127,6 +176,12 @@ class DataForm(QGroupBox):
         self.kind.currentIndexChanged.connect(self._changed)
         self.normalize.currentIndexChanged.connect(self._changed)
         self._quiet = False
+        self.loading = False
+        self._csv_generation = 0
+        self._csv_signals = _CsvSignals(self)
+        self._csv_signals.done.connect(self._csv_read)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
 
     # ---- in --------------------------------------------------------------------------
     def set_recipe(self, d: DataRecipe) -> None:
@@ -141,8 +196,10 @@ class DataForm(QGroupBox):
             self.points.set_value(d.points)
             self.noise.set_value(d.noise)
             self.noise_seed.set_value(d.noise_seed)
-            self._csv_text, self._csv_name = d.csv_text, d.csv_name
-            self.csv_label.setText(d.csv_name or "no file")
+            if (d.csv_text, d.csv_name) != (self._csv_text, self._csv_name):
+                self._csv_text, self._csv_name = d.csv_text, d.csv_name
+                self.csv_label.setText(d.csv_name or "no file")
+                self.csv_info.setText(header_note(d.csv_text) if d.csv_text else "")
             if _columns(self.csv_inputs.text()) != d.inputs:
                 _set_text(self.csv_inputs, ",".join(d.inputs))
             if _columns(self.csv_targets.text()) != d.targets:
@@ -233,21 +290,47 @@ class DataForm(QGroupBox):
             self.load_csv(path)
 
     def load_csv(self, path: str) -> None:
-        p = Path(path)
+        """Read a CSV file: a small one at once, a large one on a worker thread while the
+        form says "reading…" (the window stays responsive; ``csv_loaded`` when done)."""
+        self._csv_generation += 1
         try:
-            if p.stat().st_size > MAX_CSV_BYTES:
-                raise ValueError(f"{p.name} is larger than {MAX_CSV_BYTES // 1_000_000} MB")
-            text = p.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            mark(self.csv_button, f"cannot read {p.name}: {exc}", self.csv_button.tip)
-            self.problems_changed.emit()
+            large = Path(path).stat().st_size > ASYNC_CSV_BYTES
+        except OSError:
+            large = False
+        if not large:
+            text, note, error = read_csv_file(path)
+            self._csv_read(self._csv_generation, Path(path).name, text, note, error)
             return
-        self._csv_text, self._csv_name = text, p.name
-        self.csv_label.setText(p.name)
+        self.loading = True
+        self.csv_button.setEnabled(False)
+        self.csv_label.setText(f"reading {Path(path).name}…")
+        self.csv_info.setText("")
+        self._pool.start(_CsvJob(self._csv_signals, self._csv_generation, path))
+
+    def _csv_read(self, generation: int, name: str, text: str, note: str, error: str) -> None:
+        if generation != self._csv_generation:
+            return  # a newer file was chosen meanwhile
+        self.loading = False
+        self._enable(self.kind.currentData())
+        if error:
+            self.csv_label.setText(self._csv_name or "no file")
+            mark(self.csv_button, error, self.csv_button.tip)
+            self.problems_changed.emit()
+            self.csv_loaded.emit()
+            return
+        self._csv_text, self._csv_name = text, name
+        self.csv_label.setText(name)
+        self.csv_info.setText(note)
         self._quiet = True
         self.kind.setCurrentIndex(KINDS.index("csv"))
         self._quiet = False
         self._changed()
+        self.csv_loaded.emit()
+
+    def shutdown(self) -> None:
+        """Wait for a file being read (at most a few seconds) before the form goes away."""
+        self._csv_generation += 1
+        self._pool.waitForDone(5000)
 
     # ---- helpers ---------------------------------------------------------------------
     def _changed(self, *_) -> None:
@@ -261,6 +344,8 @@ class DataForm(QGroupBox):
             w.setEnabled(kind == "expression")
         for w in (self.csv_button, self.csv_inputs, self.csv_targets):
             w.setEnabled(kind == "csv")
+        if self.loading:
+            self.csv_button.setEnabled(False)
 
 
 def _columns(text: str) -> tuple[str, ...]:

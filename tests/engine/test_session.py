@@ -151,7 +151,7 @@ def test_a_failed_save_leaves_the_old_file_and_no_debris(small, monkeypatch):
 
 def test_saving_into_a_missing_folder_is_a_clear_error(small, tmp_path):
     s, _ = small
-    with pytest.raises(SessionError, match="cannot write .*does not exist"):
+    with pytest.raises(SessionError, match="cannot write in .*does not exist"):
         save_session(s, tmp_path / "nope" / "x.bpgui")
 
 
