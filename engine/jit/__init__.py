@@ -48,6 +48,8 @@ def _forced_numpy() -> bool:
 def _writable(folder: Path) -> bool:
     """Whether a file can really be created in ``folder`` (or in its parent, if it does
     not exist yet).  A real attempt: ``os.access`` says yes to root on a read-only mount."""
+    if folder.exists() and not folder.is_dir():
+        return False
     target = folder if folder.is_dir() else folder.parent
     try:
         with tempfile.NamedTemporaryFile(dir=target, prefix=".bpgui-probe-"):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -347,3 +350,98 @@ def test_numpy_blocks_switch_to_compiled_when_ready(book, monkeypatch):
     assert kernels[0] == "numpy" and kernels[-1] == "numba"
     np.testing.assert_array_equal(cat(blocks, "epoch"), np.arange(len(cat(blocks, "epoch"))))
     assert_same_run(numpy_run(obj, "vlbp", [-4.0, -4.0], crit), blocks)
+
+
+# ---- block sizes and the numba cache location -----------------------------------------------
+@needs_numba
+@pytest.mark.parametrize("name", ["sd", "momentum", "vlbp", "sgd"])
+def test_max_block_splits_do_not_change_the_run(book, name):
+    """The engine process cuts runs into blocks of any size (single steps, slow motion,
+    snapshots): the numbers are those of one long run, bit for bit."""
+    obj = Objective(book.spec, book.data, book.theta, book.free)
+    crit = StopCriteria(epochs=400)
+    _, ref = fast_run(obj, name, [-4.0, -4.0], crit, **HYPER[name])
+    ft = FastTrainer(obj, make_optimizer(name, seed=7, **HYPER[name]), [-4.0, -4.0], crit)
+    sizes = iter([0, 1, 1, 2, 5, 3, 50, 1, 100] + [7] * 100)
+    ft.max_block = next(sizes)
+    got = []
+    for b in ft.blocks():
+        got.append(b)
+        ft.max_block = next(sizes)
+    assert [len(b) for b in got[:5]] == [1, 1, 1, 2, 5]  # the start record came alone
+    for col in ("epoch", "performance", "grad_norm", "lr"):
+        np.testing.assert_array_equal(cat(got, col), cat(ref, col))
+    np.testing.assert_array_equal(
+        np.concatenate([b.x for b in got]), np.concatenate([b.x for b in ref])
+    )
+
+
+def test_max_block_on_the_numpy_path(book, monkeypatch):
+    monkeypatch.setenv("BPGUI_KERNEL", "numpy")
+    obj = Objective(book.spec, book.data, book.theta, book.free)
+    ft = FastTrainer(obj, make_optimizer("sd"), [-4.0, -4.0], StopCriteria(epochs=20))
+    ft.max_block = 0
+    sizes = []
+    for b in ft.blocks():
+        sizes.append(len(b))
+        ft.max_block = 3
+    assert sizes == [1, 3, 3, 3, 3, 3, 3, 2] and ft.kernel_note == "BPGUI_KERNEL=numpy"
+    lm = FastTrainer(obj, make_optimizer("lm"), [-4.0, -4.0])
+    assert lm.kernel_note.startswith("lm runs on NumPy")
+
+
+def test_cache_dir_is_per_user_when_the_package_is_read_only(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(jit, "_writable", lambda folder: False)
+    assert jit.cache_dir() == tmp_path / "bpgui" / "numba"
+    assert jit.os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "bpgui" / "numba")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))  # the user's choice wins
+    assert jit.cache_dir() == tmp_path / "mine"
+
+
+def _read_only_command(pkg: Path, argv: list[str]) -> list[str] | None:
+    """``argv`` run with ``pkg`` read-only: for root (whom permissions do not stop) a
+    read-only bind mount in a private mount namespace; otherwise ``chmod``."""
+    if os.geteuid() != 0:
+        for p in [pkg, *pkg.rglob("*")]:
+            p.chmod(p.stat().st_mode & ~0o222)
+        return argv
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "true"], capture_output=True
+    )
+    if probe.returncode != 0:
+        return None
+    script = f'mount --bind -o ro "{pkg}" "{pkg}" && exec "$@"'
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *argv]
+
+
+@needs_numba
+@pytest.mark.slow
+def test_a_read_only_install_compiles_into_the_user_cache(tmp_path):
+    """An installed wheel (package folder not writable) still runs compiled: the kernels
+    are cached in $XDG_CACHE_HOME/bpgui/numba, not refused into the NumPy fallback.
+    (A cold compile: tens of seconds.)"""
+    import shutil
+
+    root = Path(jit.__file__).resolve().parents[2]
+    site = tmp_path / "site"
+    shutil.copytree(root / "engine", site / "engine", ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "cache"
+    code = (
+        "import os, engine; from engine import jit; name = jit.kernel_name(); "
+        "print(engine.__file__); print(name); print(os.environ.get('NUMBA_CACHE_DIR'))"
+    )
+    argv = _read_only_command(site / "engine", [sys.executable, "-c", code])
+    if argv is None:
+        pytest.skip("cannot make a read-only folder here")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "BPGUI_KERNEL")}
+    env.update(XDG_CACHE_HOME=str(cache), PYTHONPATH=str(site))
+    out = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    where, name, cache_dir = out.stdout.split()[-3:]
+    assert where.startswith(str(site))  # the read-only copy, not the source tree
+    assert name == "numba", out.stderr
+    assert cache_dir == str(cache / "bpgui" / "numba")
+    assert any((cache / "bpgui" / "numba").rglob("*.nbi"))
+    assert not (site / "engine" / "jit" / "__pycache__").exists()
