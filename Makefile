@@ -32,6 +32,7 @@ lint: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_kernel.py
 
 bench-app: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_app.py
