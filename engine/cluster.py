@@ -114,7 +114,7 @@ def _dask(fn, payloads, scheduler, retries: int, timeout: float) -> Iterator[tup
     try:
         futures = [client.submit(fn, *p, pure=False, retries=retries) for p in payloads]
         index = {f.key: i for i, f in enumerate(futures)}
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             i = index[fut.key]
             try:
                 result = fut.result()

@@ -80,6 +80,7 @@ def group_minima(
     roots = sorted({root(k) for k in range(K)}, key=lambda r: F[r])  # F ascending
     new = {r: i for i, r in enumerate(roots)}
     remap = np.array([new[root(k)] for k in range(K)], dtype=np.int64)
-    index = np.where(m.index >= 0, remap[np.maximum(m.index, 0)], m.index)
+    index = m.index.copy()
+    index[index >= 0] = remap[index[index >= 0]]
     centres = m.centres[roots] if K else m.centres
     return Grouped(index.astype(np.int64), centres, F[roots] if K else F)
