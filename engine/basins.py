@@ -45,7 +45,9 @@ __all__ = [
     "BasinMap",
     "basin_bytes",
     "basin_chunk",
+    "basin_from_dict",
     "basin_map",
+    "basin_to_dict",
 ]
 
 NOT_CONVERGED = -2
@@ -73,6 +75,8 @@ class BasinMap:
     hyper: dict[str, Any]
     max_epochs: int
     kernel: str  # "numba", "numpy" or "mixed": which code computed the cells
+    goal: float = 0.0
+    min_grad: float = 0.0
 
     @property
     def resolution(self) -> int:
@@ -288,6 +292,7 @@ class BasinJob:
             self._gn.reshape(N, N).copy(), self._ep.reshape(N, N).copy(),
             self._stop.reshape(N, N).copy(), labels.reshape(N, N), minima, minima_f,
             not bool(ok.all()), self.optimizer, dict(self.hyper), self.epochs, kernel,
+            self.goal, self.min_grad,
         )  # fmt: skip
 
 
@@ -313,3 +318,59 @@ def basin_map(
     finally:
         it.close()
     return job.result()
+
+
+BASIN_FORMAT = "bpgui-basins"
+_ARRAYS = ("xs", "ys", "end", "performance", "grad_norm", "epochs", "stop", "labels")
+
+
+def basin_to_dict(m: BasinMap) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``(doc, arrays)``: ``doc`` plain JSON (labels, settings, the minima as lists);
+    ``arrays`` the per-cell NumPy arrays named ``basins_{field}`` (for ``.npy`` members)."""
+    doc = {
+        "format": BASIN_FORMAT,
+        "version": 1,
+        "x_label": m.x_label,
+        "y_label": m.y_label,
+        "free": list(m.free),
+        "minima": m.minima.tolist(),
+        "minima_performance": m.minima_performance.tolist(),
+        "partial": m.partial,
+        "optimizer": m.optimizer,
+        "hyper": dict(m.hyper),
+        "max_epochs": m.max_epochs,
+        "kernel": m.kernel,
+        "goal": m.goal,
+        "min_grad": m.min_grad,
+    }
+    return doc, {f"basins_{k}": np.array(getattr(m, k)) for k in _ARRAYS}
+
+
+def basin_from_dict(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> BasinMap:
+    """Inverse of :func:`basin_to_dict`; ``ValueError`` naming what is malformed."""
+    if not isinstance(doc, dict) or doc.get("format") != BASIN_FORMAT:
+        raise ValueError(f"basins: not a {BASIN_FORMAT} object")
+    if doc.get("version") != 1:
+        raise ValueError(f"basins: unsupported version {doc.get('version')!r}")
+    try:
+        a = {k: np.asarray(arrays[f"basins_{k}"]) for k in _ARRAYS}
+        N, nf = len(a["xs"]), len(doc["free"])
+        shapes = {"ys": (N,), "end": (N, N, nf), "performance": (N, N), "grad_norm": (N, N),
+                  "epochs": (N, N), "stop": (N, N), "labels": (N, N)}  # fmt: skip
+        for k, shape in shapes.items():
+            if a[k].shape != shape:
+                raise ValueError(f"basins: {k} has shape {a[k].shape}, expected {shape}")
+        return BasinMap(
+            str(doc["x_label"]), str(doc["y_label"]), a["xs"].astype(float),
+            a["ys"].astype(float), tuple(map(str, doc["free"])), a["end"].astype(float),
+            a["performance"].astype(float), a["grad_norm"].astype(float),
+            a["epochs"].astype(np.int64), a["stop"].astype(np.int8),
+            a["labels"].astype(np.int64), np.array(doc["minima"], dtype=float).reshape(-1, nf),
+            np.array(doc["minima_performance"], dtype=float), bool(doc["partial"]),
+            str(doc["optimizer"]), dict(doc["hyper"]), int(doc["max_epochs"]),
+            str(doc["kernel"]), float(doc.get("goal", 0.0)), float(doc.get("min_grad", 0.0)),
+        )  # fmt: skip
+    except KeyError as exc:
+        raise ValueError(f"basins: the field {exc} is missing") from None
+    except TypeError as exc:
+        raise ValueError(f"basins: a field has the wrong type ({exc})") from None

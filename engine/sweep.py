@@ -37,7 +37,15 @@ from .optim import OPTIMIZERS
 from .setup import Setup, setup_from_dict, setup_to_dict
 from .trainer import StopCriteria
 
-__all__ = ["SweepJob", "SweepResult", "stability_bound", "sweep", "sweep_chunk"]
+__all__ = [
+    "SweepJob",
+    "SweepResult",
+    "stability_bound",
+    "sweep",
+    "sweep_chunk",
+    "sweep_from_dict",
+    "sweep_to_dict",
+]
 
 
 @dataclass(frozen=True)
@@ -247,3 +255,40 @@ def stability_bound(setup: Setup, x_min: np.ndarray, gamma: float = 0.0) -> floa
     if not lam > 0:
         raise ValueError("stability bound: the Hessian has no positive eigenvalue there")
     return 2.0 * (1.0 + gamma) / ((1.0 - gamma) * obj.lr_scale * lam)
+
+
+SWEEP_FORMAT = "bpgui-sweep"
+
+
+def sweep_to_dict(r: SweepResult) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``(doc, arrays)``: ``doc`` plain JSON; ``arrays`` named ``sweep_{field}``."""
+    doc = {
+        "format": SWEEP_FORMAT, "version": 1, "optimizer": r.optimizer,
+        "x_param": r.x_param, "y_param": r.y_param, "x_log": r.x_log, "y_log": r.y_log,
+        "hyper": dict(r.hyper), "goal": r.goal, "max_epochs": r.max_epochs,
+        "partial": r.partial,
+    }  # fmt: skip
+    names = ("xs", "ys", "performance", "epochs", "stop")
+    return doc, {f"sweep_{k}": np.array(getattr(r, k)) for k in names}
+
+
+def sweep_from_dict(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> SweepResult:
+    """Inverse of :func:`sweep_to_dict`; ``ValueError`` naming what is malformed."""
+    if not isinstance(doc, dict) or doc.get("format") != SWEEP_FORMAT or doc.get("version") != 1:
+        raise ValueError(f"sweep: not a version-1 {SWEEP_FORMAT} object")
+    try:
+        xs = np.asarray(arrays["sweep_xs"], dtype=float)
+        ys = np.asarray(arrays["sweep_ys"], dtype=float)
+        grid = {k: np.asarray(arrays[f"sweep_{k}"]) for k in ("performance", "epochs", "stop")}
+        for k, v in grid.items():
+            if v.shape != (len(xs), len(ys)):
+                raise ValueError(f"sweep: {k} has shape {v.shape}, expected {(len(xs), len(ys))}")
+        return SweepResult(
+            str(doc["optimizer"]), str(doc["x_param"]), str(doc["y_param"]), xs, ys,
+            bool(doc["x_log"]), bool(doc["y_log"]), dict(doc["hyper"]),
+            grid["performance"].astype(float), grid["epochs"].astype(np.int64),
+            grid["stop"].astype(np.int8), float(doc["goal"]), int(doc["max_epochs"]),
+            bool(doc["partial"]),
+        )  # fmt: skip
+    except KeyError as exc:
+        raise ValueError(f"sweep: the field {exc} is missing") from None

@@ -536,3 +536,25 @@ def test_stability_bound_is_lower_at_the_local_minimum():
     lam = np.linalg.eigvalsh(_fd_hessian_from_values(s.objective(), LOCAL_MIN)).max()
     assert local == pytest.approx(2 * 41 / lam, rel=1e-3)
     assert math.isfinite(local) and local < stability_bound(s, BOOK_MIN)
+
+
+def test_basin_map_and_sweep_round_trip_through_plain_json():
+    from engine.basins import basin_from_dict, basin_to_dict
+    from engine.sweep import sweep_from_dict, sweep_to_dict
+
+    job = BasinJob(book(), resolution=5, epochs=500, chunk_cells=10)
+    next(job.chunks())  # a partial map
+    m = job.result()
+    doc, arrays = basin_to_dict(m)
+    back = basin_from_dict(json.loads(json.dumps(doc, allow_nan=False)), arrays)
+    assert back.partial and back.to_csv() == m.to_csv()
+    for f in dataclasses.fields(m):
+        a, b = getattr(m, f.name), getattr(back, f.name)
+        assert np.array_equal(a, b, equal_nan=True) if isinstance(a, np.ndarray) else a == b
+    with pytest.raises(ValueError, match="shape"):
+        basin_from_dict(doc, {**arrays, "basins_labels": arrays["basins_labels"][:2]})
+    r = sweep(book().with_start(START), "lr", (1.0, 10.0), "gamma", (0.0, 0.5), resolution=2,
+              optimizer="momentum", hyper={}, epochs=50)  # fmt: skip
+    doc, arrays = sweep_to_dict(r)
+    back = sweep_from_dict(json.loads(json.dumps(doc, allow_nan=False)), arrays)
+    assert back.to_csv() == r.to_csv() and back.hyper == r.hyper
