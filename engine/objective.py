@@ -82,8 +82,8 @@ class Objective:
             raise ValueError("theta: parameters must be finite")
         self.base = theta
         self.base.flags.writeable = False
-        if free is None:
-            idx = np.arange(spec.n_params)
+        if free is None or (len(free) == spec.n_params and tuple(free) == spec.labels):
+            idx = np.arange(spec.n_params)  # all of them (a label lookup each: seconds at 4 M)
         else:
             idx = np.array([spec.index(f) if isinstance(f, str) else int(f) for f in free])
             if idx.size == 0:
