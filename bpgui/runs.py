@@ -42,8 +42,16 @@ def archived(key: tuple, h: History) -> ArchivedRun | None:
     """``h`` decimated for the archive, or None when it has fewer than two epochs."""
     if h is None or len(h) < 2:
         return None
-    dec = Decimator(max_blocks=MAX_POINTS // 4)
-    idx = dec.update(h.column("sse"))
+    by_error = Decimator(max_blocks=MAX_POINTS // 2).update(h.column("sse"))
+    x = np.asarray(h.x, float)
+    # the path evenly along its length in each free parameter's own scale, so any axes
+    # it is later projected onto show its bends
+    span = np.ptp(np.where(np.isfinite(x), x, 0.0), axis=0)
+    scaled = x / np.where(span > 0, span, 1.0)
+    step = np.linalg.norm(np.diff(scaled, axis=0), axis=1)
+    cum = np.concatenate(([0.0], np.cumsum(np.where(np.isfinite(step), step, 0.0))))
+    along = np.searchsorted(cum, np.linspace(0.0, cum[-1], MAX_POINTS))
+    idx = np.union1d(by_error, np.minimum(along, len(h) - 1))
     return ArchivedRun(
         key,
         np.array(h.x[idx], dtype=float),

@@ -54,7 +54,7 @@ def state_text(state: str, stop: str | None, has_run: bool) -> str:
         return "paused: Space resumes, → steps"
     if stop:
         return f"stopped: {STOP_TEXTS.get(stop) or STOP_REASONS.get(stop, stop)}"
-    return "ready" if not has_run else ""
+    return "ready" if not has_run else "not finished: Space continues"
 
 
 class StatusLine:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyle
 
 from engine.problem import start_point
 from engine.trainer import STOP_REASONS
@@ -120,14 +120,15 @@ class RunsMixin:
         h = c.history
         if h is None or len(h) == 0:
             return
-        finished = c.state == "idle"
-        slow = finished or self.frames_drawn % SLOW_EVERY == 0
+        # a run reopened from a session saved mid-run is idle but not finished
+        finished = c.state == "idle" and h.stop is not None
+        slow = c.state == "idle" or finished or self.frames_drawn % SLOW_EVERY == 0
         self.plots.show_history(h, finished, slow)
         if slow:
             self.network_pane.set_current(self.setup.full_theta(h.x[-1]))
             if self.restored_epoch is not None and c.epoch != self.restored_epoch:
                 self.restored_epoch = None
-                self.plots.hint.setText(self._hint())
+            self._update_hint()
         self.status.show_run(h, c.state, c.max_epochs)
         now = time.perf_counter()
         if (
@@ -154,8 +155,8 @@ class RunsMixin:
             theta = s.theta_array if self.start_x is None else s.full_theta(self.start_x)
             self.plots.response.set_theta(theta)
         else:
-            self.plots.decimator.reset()
-            self.plots.show_history(h, c.state == "idle", True)
+            self.plots.reset_decimation()
+            self.plots.show_history(h, c.state == "idle" and h.stop is not None, True)
             theta = s.full_theta(h.x[-1])
         self.network_pane.set_start(self.start_x)
         self.network_pane.set_current(theta)
@@ -166,8 +167,8 @@ class RunsMixin:
         self._dirty = False
 
     def _hint(self) -> str:
-        """The line above the contour: a reopened run, the experiment, or where a run
-        would start."""
+        """The line above the contour: a reopened run, the experiment's explanation, or
+        what Space does now (never empty, so the contour does not jump)."""
         c = self.controller
         h = c.history if c.history is not None and len(c.history) else None
         if h is not None and self.restored_epoch is not None and c.state == "idle":
@@ -175,6 +176,10 @@ class RunsMixin:
             return f"Epoch {self.restored_epoch:,} of a saved session: Start (Space) {more}."
         if self.note is not None and self.note[0] == self._note_key():
             return self.note[1]
+        if c.state == "running":
+            return "Running: Space pauses, Esc stops, Ctrl+R goes back to the start point."
+        if c.state == "paused":
+            return "Paused: Space resumes, → steps one epoch, Esc stops."
         if h is None:
             if self.start_x is None:
                 return "Click on the contour to start training."
@@ -189,7 +194,14 @@ class RunsMixin:
                 "Click on the contour to start training there, or press Start (Space) to "
                 f"start at the teal dot ({x[0]:.4g}, {y[0]:.4g}){how}."
             )
-        return ""
+        if c.last_stop in CONTINUABLE:
+            return "Stopped: Space continues this run; a click on the contour starts a new one."
+        return "Finished: click on the contour for a new run, or Ctrl+R and Space to run again."
+
+    def _update_hint(self) -> None:
+        text = self._hint()
+        if text != self.plots.hint.text():
+            self.plots.hint.setText(text)
 
     def _run_finished(self, reason: str) -> None:
         self.refresh()
@@ -221,8 +233,11 @@ class RunsMixin:
         a.pause.setEnabled(state == "running")
         a.stop.setEnabled(state != "idle")
         self._sync_actions()
+        self._update_hint()
         h = self.controller.history
         self.status.show_run(h, state, self.controller.max_epochs)
+        if state == "running":  # "run ended …", "reset …" and old errors are over
+            self.status.clear_message()
         self._validity_changed(True)
 
     def _sync_actions(self) -> None:
@@ -237,3 +252,6 @@ class RunsMixin:
         else:
             text = "&Start"
         self.actions.start.setText(text)
+        self.actions.start.setIconText(text.replace("&", ""))  # the toolbar's label
+        icon = "SP_MediaPause" if c.state == "running" else "SP_MediaPlay"
+        self.actions.start.setIcon(self.style().standardIcon(getattr(QStyle.StandardPixmap, icon)))

@@ -268,7 +268,9 @@ class NetworkPane(QWidget):
 
         def make():
             s = self.setup
-            ranges = s.ranges if (x, y) == s.axes else _default_ranges(s, (x, y))
+            # an axis keeps its range when it stays an axis (also when x and y swap)
+            old = dict(zip(s.axes, s.ranges, strict=True))
+            ranges = tuple(old.get(lab) or _default_ranges(s, (lab,))[0] for lab in (x, y))
             return s.replace(axes=(x, y), ranges=ranges)
 
         self._emit(make)

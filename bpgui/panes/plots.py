@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.history import Decimator, History
+from engine.pathdec import PathDecimator
 from engine.presets import BOOK_OPTIMUM, get_preset
 from engine.setup import Setup
 
@@ -46,6 +47,8 @@ class PlotsPane(QWidget):
         self.curves = CurvesPlot()
         self.response = ResponsePlot()
         self.decimator = Decimator(max_blocks=1024)
+        self.pathdec = PathDecimator(2000)
+        self._path_key: tuple | None = None
         self.slice_x: np.ndarray | None = None  # free vector the contour was drawn through
         self.slice_epoch: int | None = None
         self.surface: SurfaceResult | None = None
@@ -189,7 +192,7 @@ class PlotsPane(QWidget):
     def show_start(self, start: np.ndarray | None) -> None:
         """No current run: an empty path and curves, and the marker where the next run
         starts (free vector ``start``; None: no marker)."""
-        self.decimator.reset()
+        self.reset_decimation()
         self._last_path = None
         self.contour.clear_path()
         self.curves.set_history(None, np.empty(0, dtype=np.int64))
@@ -230,17 +233,33 @@ class PlotsPane(QWidget):
     def show_history(self, h: History, finished: bool, slow_parts: bool) -> None:
         if len(h) == 0 or self.setup is None:
             return
-        idx = self.decimator.update(h.column("sse"))
-        xs, ys = self.setup.axis_values(h.x[idx])
+        idx = self.decimator.update(h.column("sse"))  # the curves: min/max of the error
+        pidx = self._path_indices(h)  # the path: evenly along its length
+        xs, ys = self.setup.axis_values(h.x[pidx])
         self.contour.set_path(xs, ys, finished)
         self.curves.set_history(h, idx)
-        self._last_path = (xs, ys, h.column("performance")[idx])
+        self._last_path = (xs, ys, h.column("performance")[pidx])
         if slow_parts:
             self.response.set_theta(self.setup.full_theta(h.x[-1]))
             if self.tabs.currentIndex() == 1:
                 self.view3d.set_path(*self._last_path)
                 self._sync_3d_markers()
         self.update_slice_info(h)
+
+    def reset_decimation(self) -> None:
+        self.decimator.reset()
+        self.pathdec.reset()
+        self._path_key = None
+
+    def _path_indices(self, h: History) -> np.ndarray:
+        s = self.setup
+        key = (id(h), s.axes, s.ranges)
+        if key != self._path_key or len(h) < self.pathdec.done:
+            self.pathdec.reset()
+            self._path_key = key
+        xs, ys = s.axis_values(h.x[self.pathdec.done :])
+        (x0, x1), (y0, y1) = s.ranges
+        return self.pathdec.update(xs, ys, (x1 - x0, y1 - y0))
 
     def slice_drift(self, x: np.ndarray) -> float:
         """How far the free parameters other than the axes are from the drawn slice."""

@@ -220,10 +220,11 @@ def test_hovering_the_contour_reads_the_surface(window, qtbot):
     QTest.mouseMove(plot.widget.viewport(), contour_pos(window, 2.0, 3.0))
     qtbot.waitUntil(lambda: "≈" in plot.readout.text(), timeout=T)
     text = plot.readout.text()
-    assert "W1[1,1] = 2" in text and "W2[1,1] = 3" in text
+    assert text.startswith("W1[1,1] = ") and "   W2[1,1] = " in text
     shown = float(text.rsplit("≈", 1)[1])
     obj = window.objective
     x, y = (float(v.split("=")[1].split()[0]) for v in text.split("   ")[:2])
+    assert abs(x - 2.0) < 0.1 and abs(y - 3.0) < 0.1  # the pointer maps through pixels
     exact = obj.value(np.array([x, y]))
     assert abs(shown - exact) <= 0.02 * abs(exact) + 1e-6  # interpolated from the grid
 
@@ -237,3 +238,54 @@ def test_earlier_runs_of_another_network_are_not_drawn(window, qtbot):
     bigger = other.with_network(NetworkSpec(1, (5, 3, 1), ("logsig", "logsig", "purelin")))
     window.apply_setup(bigger)
     assert window.plots.contour.previous == []
+
+
+def test_the_toolbar_start_button_says_what_space_does(window, qtbot):
+    window.load_experiment("trajectory-a")
+    qtbot.waitUntil(lambda: epochs(window) > 100, timeout=T)
+    assert window.actions.start.iconText() == "Pause"
+    window.actions.start.trigger()
+    assert window.actions.start.iconText() == "Resume"
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.actions.stop.trigger()
+    assert window.actions.start.iconText() == "Continue"
+    window.actions.reset.trigger()
+    assert window.actions.start.iconText() == "Start"
+
+
+def test_the_banner_goes_as_soon_as_a_reopened_run_goes_on(window, qtbot, tmp_path):
+    window.load_experiment("trajectory-a")
+    qtbot.waitUntil(lambda: epochs(window) > 1000, timeout=T)
+    path = tmp_path / "mid.bpgui"
+    assert window.document.save_as(path)  # saved mid-run
+    window.controller.stop()
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+    assert window.document.open(path)
+    assert "of a saved session" in window.plots.hint.text()
+    # saved mid-run: not drawn as finished, and the status says it can go on
+    assert len(data(window.plots.contour.end_marker)[0]) == 0
+    assert "continues" in window.status_fields["state"].text()
+    n = epochs(window)
+    window.actions.start.trigger()
+    qtbot.waitUntil(lambda: epochs(window) > n + 1000, timeout=T)
+    qtbot.waitUntil(lambda: "saved session" not in window.plots.hint.text(), timeout=T)
+    assert window.controller.state == "running"
+    window.controller.stop()
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+
+
+def test_swapping_the_axes_in_the_combos_swaps_their_ranges(window, qtbot):
+    pane = window.network_pane
+    window.apply_setup(window.setup.replace(ranges=((-5.0, 15.0), (-5.0, 45.0))))
+    pane.axis_x.setCurrentText("W2[1,1]")  # x == y for a moment: marked, nothing applied
+    pane.axis_y.setCurrentText("W1[1,1]")
+    assert window.setup.axes == ("W2[1,1]", "W1[1,1]")
+    assert window.setup.ranges == ((-5.0, 45.0), (-5.0, 15.0))
+
+
+def test_the_hint_says_what_space_does_while_running(window, qtbot):
+    click_contour(window, 2.0, 2.0)
+    qtbot.waitUntil(lambda: epochs(window) > 10, timeout=T)
+    qtbot.waitUntil(lambda: window.plots.hint.text().startswith("Running"), timeout=T)
+    window.actions.start.trigger()
+    qtbot.waitUntil(lambda: window.plots.hint.text().startswith("Paused"), timeout=T)
