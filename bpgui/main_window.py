@@ -8,6 +8,7 @@ import math
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QMainWindow,
     QMessageBox,
@@ -29,8 +30,9 @@ from .panes.optimizer import OptimizerPane
 from .panes.plots import PlotsPane
 from .panes.restarts import RestartsPane
 from .runs import RunArchive, problem_key
-from .status import StatusLine
+from .status import StatusLine, epochs_per_second
 from .surface_service import SurfaceService
+from .widgets import WheelGuard
 from .window_runs import RunsMixin
 from .window_tools import ToolsMixin
 
@@ -81,6 +83,10 @@ class MainWindow(RunsMixin, ToolsMixin, QMainWindow):
         self.speed.valueChanged.connect(self._speed_changed)
         self._build_status()
         self._wire()
+        # the wheel scrolls the setup panel; it changes a spin box or list only once that
+        # field has been clicked (no silent changes while scrolling past)
+        self._wheel_guard = WheelGuard(self)
+        QApplication.instance().installEventFilter(self._wheel_guard)
 
         # the window's model; every view is redrawn from it by refresh()
         self.setup: Setup = setup or Setup.from_preset("book-1-2-1")
@@ -278,7 +284,7 @@ class MainWindow(RunsMixin, ToolsMixin, QMainWindow):
     def _speed_changed(self, pos: int) -> None:
         rate = SPEEDS[pos]
         self.speed_label.setText(
-            "as fast as possible" if math.isinf(rate) else f"{rate:,} epochs/s"
+            "as fast as possible" if math.isinf(rate) else epochs_per_second(rate)
         )
         self.controller.set_rate(rate)
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLineEdit, QSlider, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 INVALID_STYLE = "border: 2px solid #e71d36; background: #3a1018;"
 ERROR_STYLE = "color: #ff6b6b;"
@@ -242,3 +253,20 @@ class LogNumber(QWidget):
             return
         if v:
             self._sync(float(v))
+
+
+class WheelGuard(QObject):
+    """An event filter: a wheel turned over a spin box or combo box that does not have
+    the keyboard focus scrolls the panel around it instead of changing the value."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QEvent.Type.Wheel or not isinstance(obj, (QAbstractSpinBox, QComboBox)):
+            return False
+        if obj.hasFocus():
+            return False
+        w = obj.parentWidget()
+        while w is not None and not isinstance(w, QAbstractScrollArea):
+            w = w.parentWidget()
+        if w is not None:
+            QCoreApplication.sendEvent(w.viewport(), event)
+        return True  # never to the field itself

@@ -205,6 +205,12 @@ class RunsMixin:
 
     def _run_finished(self, reason: str) -> None:
         self.refresh()
+        h = self.controller.history
+        # with more than two free: the end point on the slice it ended on, not one drawn
+        # some epochs before
+        more = len(self.setup.free) > 2 and h is not None and len(h)
+        if more and self.plots.slice_drift(h.x[-1]) > 0:
+            self.plots.request_surface(h.x[-1], int(h.column("epoch")[-1]))
         text = STOP_REASONS.get(reason, reason)
         h = self.controller.history
         sse = f", SSE {h.last()['sse']:.4g}" if h is not None and len(h) else ""

@@ -93,8 +93,11 @@ _LIST = [
         "The book's third parameter pair: only the first-layer biases are free. The surface "
         "is symmetric, with minima at (-5, 5) and (5, -5) and a saddle point at (0, 0), "
         "where the gradient is zero: the origin is a bad start.\n\n"
-        "What to look for: from (0.5, 0.2), close to the saddle, the path first slides "
-        "along the ridge and then turns down into one of the two minima.",
+        "What to look for: near the saddle the gradient is small, so the first steps "
+        "are short; then the path heads into the minimum at (5, -5). A start below the "
+        "diagonal b1[1] = b1[2] ends there, one above it at (-5, 5): the saddle separates "
+        "the two basins. Type the start (0, 0) in the parameter table: the gradient there "
+        "is zero (up to rounding) and steepest descent stays there.",
         (0.5, 0.2),
         _pair(("b1[1]", "b1[2]"), _book("sd", 100_000, ranges=BIAS_RANGES, lr=1.0)),
     ),
@@ -103,9 +106,10 @@ _LIST = [
         "Learning rate 100: the error stops decreasing",
         "Steepest descent with learning rate 100 from (-4, -4): the steps overshoot and the "
         "error oscillates instead of falling.\n\n"
-        "What to look for: the path zig-zags across the valley; the error curve is a "
-        "band that never goes below about 0.05. Compare with the momentum experiment, "
-        "which uses the same learning rate.",
+        "What to look for: the path zig-zags across the valley; the error curve jumps "
+        "up and down instead of falling, and after the first few hundred epochs stays in "
+        "a band above about 0.06 without settling. Compare with the momentum "
+        "experiment, which uses the same learning rate.",
         (-4.0, -4.0),
         _book("sd", 2_000, lr=100.0),
     ),

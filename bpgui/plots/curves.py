@@ -51,11 +51,15 @@ class CurvesPlot(QWidget):
             p.disableAutoRange()
             for name in ("left", "bottom"):
                 p.getAxis(name).enableAutoSIPrefix(False)
+            # log axes: label the decades only (minor labels overlap them)
+            p.getAxis("left").setStyle(maxTextLevel=0)
         self.sse_plot.setLabel("left", "SSE")
         self.aux_plot.setLabel("bottom", "epoch")
         self.aux_plot.setLabel("left", "grad norm, lr, mu")
         self.sse_plot.addLegend(offset=(-10, 10))
         self.aux_plot.addLegend(offset=(-10, 10))
+        for p in (self.sse_plot, self.aux_plot):
+            p.legend.setZValue(50)  # above earlier runs' curves
         self.previous: list[pg.PlotDataItem] = []
         self.overlays: list[pg.PlotDataItem] = []
         self._previous_data: list = []
@@ -129,6 +133,9 @@ class CurvesPlot(QWidget):
         if history is None or len(history) == 0 or idx.size == 0:
             self._ranges.clear()
             self.readout.setText(HOVER_HINT)
+            for c in (self.val_curve, self.mu_curve, self.lr_curve):
+                self._legend_entry(c, False)  # no run: no legend of the last one's curves
+            self.sse_plot.setXRange(0.0, 10.0, padding=0)
             for c in (
                 self.val_curve,
                 self.sse_curve,

@@ -37,6 +37,7 @@ class ResponsePlot(QWidget):
         lay.addWidget(self.widget)
         self._spec: NetworkSpec | None = None
         self._dense: np.ndarray | None = None
+        self._t_range = self._y_range = (0.0, 1.0)
 
     def set_problem(self, spec: NetworkSpec, data: Dataset, validation: Dataset | None) -> None:
         self._spec, self._data = spec, data
@@ -68,7 +69,24 @@ class ResponsePlot(QWidget):
         t = data.T[0]
         pad = 0.15 * (float(t.max() - t.min()) or 1.0)
         self.plot.setXRange(float(x.min()), float(x.max()), padding=0.02)
-        self.plot.setYRange(float(t.min()) - pad, float(t.max()) + pad, padding=0)
+        self._t_range = (float(t.min()) - pad, float(t.max()) + pad)
+        self._y_range = self._t_range
+        self.plot.setYRange(*self._y_range, padding=0)
+
+    def _fit_y(self, a: np.ndarray) -> None:
+        """Widen the y range when the response leaves it (in steps, never per frame);
+        at most ten times the targets' span, so a diverging net does not flatten them."""
+        fin = a[np.isfinite(a)]
+        if not fin.size:
+            return
+        lo_t, hi_t = self._t_range
+        span_t = hi_t - lo_t
+        lo = max(min(lo_t, float(fin.min())), lo_t - 10 * span_t)
+        hi = min(max(hi_t, float(fin.max())), hi_t + 10 * span_t)
+        if lo < self._y_range[0] or hi > self._y_range[1]:
+            pad = 0.1 * (hi - lo)
+            self._y_range = (lo - pad, hi + pad)
+            self.plot.setYRange(*self._y_range, padding=0)
 
     def set_theta(self, theta: np.ndarray) -> None:
         self.theta = np.array(theta, dtype=float)  # what the curve shows
@@ -78,5 +96,6 @@ class ResponsePlot(QWidget):
         with np.errstate(all="ignore"):
             a = self._spec.output(theta, P)[0]
         a = np.where(np.isfinite(a), a, np.nan)
+        self._fit_y(a)
         x = P[0] if self._dense is not None else np.arange(P.shape[1])
         self.response.setData(x, a, connect="finite")

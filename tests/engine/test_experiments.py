@@ -119,3 +119,19 @@ def test_trajectory_b_is_still_creeping_at_one_million_epochs():
     recs = run("trajectory-b", criteria=StopCriteria(epochs=1_000_000))
     assert recs[-1].stop == "epochs" and recs[-1].grad_norm > 1e-5
     assert abs(recs[-1].x[1] - 38.6187) > 0.3
+
+
+def test_the_saddle_texts_claims_hold():
+    """Below the diagonal to (5, -5), above it to (-5, 5); (0, 0) stays (the gradient is
+    zero up to rounding: 5e-17)."""
+    from engine.fast import FastTrainer
+
+    e = get_experiment("saddle")
+    s = e.setup()
+    ends = {}
+    for start in ((0.5, 0.2), (0.2, 0.5), (0.0, 0.0)):
+        t = FastTrainer(s.objective(), s.make_optimizer(), np.array(start), s.criteria)
+        ends[start] = [b for b in t.blocks()][-1].x[-1]
+    assert np.allclose(ends[(0.5, 0.2)], (5, -5), atol=1e-3)
+    assert np.allclose(ends[(0.2, 0.5)], (-5, 5), atol=1e-3)
+    assert np.allclose(ends[(0.0, 0.0)], (0.0, 0.0), atol=1e-9)

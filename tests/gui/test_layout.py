@@ -53,3 +53,25 @@ def test_a_bad_contour_range_is_explained_under_the_fields(window, qtbot):
     QTest.keyClick(x1, Qt.Key.Key_Return)
     assert not err.isVisible()
     assert window.setup.ranges[0] == (-5.0, 12.5)
+
+
+def test_the_wheel_scrolls_the_setup_panel_without_changing_fields(window, qtbot):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    seed = window.network_pane.network.seed
+    window.resize(1024, 700)
+    window.left_tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: seed.isVisible(), timeout=T)
+    before = seed.value()
+    for _ in range(3):
+        pos = QPointF(seed.width() / 2, seed.height() / 2)
+        ev = QWheelEvent(
+            pos, seed.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.sendEvent(seed, ev)
+    assert seed.value() == before
