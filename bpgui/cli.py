@@ -24,11 +24,12 @@ from engine.presets import PRESETS
 from engine.session import Session, load_session
 
 from .cli_commands import CliError, export, session_surface, surface, train
+from .cli_maps import add_parsers as add_map_parsers
 
 __all__ = ["CliError", "main", "session_surface"]
 
 EXIT_USAGE = 2
-COMMANDS = ("train", "surface", "export")
+COMMANDS = ("train", "surface", "export", "race", "basins", "sweep")
 
 
 #: what argparse takes for a negative number, not an option: -1, -1.5, -.5, -1e1, -1E-3,
@@ -204,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("WHICH", "FILE"),
         help="draw a plot (contour, curves or response) to FILE.png or FILE.svg; repeatable",
     )
+    add_map_parsers(sub)  # race, basins, sweep (bpgui.cli_maps)
     return p
 
 
@@ -223,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _flushed(surface(args))
             if args.command == "export":
                 return _flushed(export(args))
+            if getattr(args, "func", None) is not None:  # race, basins, sweep
+                return _flushed(args.func(args))
         # a bad session is a clear error before any window opens; the window reuses it
         loaded = load_session(session_path) if session_path is not None else None
         return _default(args.experiment, session_path, loaded)

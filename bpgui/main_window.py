@@ -117,7 +117,7 @@ class MainWindow(RunsMixin, ToolsMixin, QMainWindow):
 
     # ---- construction ----------------------------------------------------------------
     def _build_status(self) -> None:
-        self.status = StatusLine(self.statusBar())
+        self.status = StatusLine(self.statusBar(), self.controller)
         self.status_fields = self.status.fields
         self.progress = self.status.progress
 
