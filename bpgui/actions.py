@@ -71,6 +71,24 @@ SPECS = {
         "train from many seeded random starts and compare",
         "SP_ArrowRight",
     ),
+    "race": (
+        "Optimizer &race…",
+        "Ctrl+Shift+C",
+        "race several optimizers from the current start point on the same epoch clock",
+        "SP_MediaSeekForward",
+    ),
+    "basins": (
+        "&Basin map…",
+        "Ctrl+Shift+B",
+        "train from every cell of a grid over the contour: which minimum does each reach?",
+        "SP_FileDialogDetailedView",
+    ),
+    "sweep": (
+        "Hyperparameter s&weep…",
+        "Ctrl+Shift+W",
+        "train with every pair of two hyperparameters' values: which settings converge?",
+        "SP_FileDialogListView",
+    ),
     "quit": ("&Quit", "Ctrl+Q", "close the window", "SP_DialogCloseButton"),
     "about": ("&About bpgui", "", "what this is", "SP_MessageBoxInformation"),
 }

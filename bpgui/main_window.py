@@ -33,6 +33,8 @@ from .runs import RunArchive, problem_key
 from .status import StatusLine, epochs_per_second
 from .surface_service import SurfaceService
 from .widgets import WheelGuard
+from .window_maps import MapsMixin
+from .window_race import RaceMixin
 from .window_runs import RunsMixin
 from .window_tools import ToolsMixin
 
@@ -49,7 +51,7 @@ def _scroll(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(RunsMixin, ToolsMixin, QMainWindow):
+class MainWindow(RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWindow):
     def __init__(self, setup: Setup | None = None) -> None:
         super().__init__()
         self.setWindowTitle("bpgui — backpropagation, live")
@@ -133,6 +135,9 @@ class MainWindow(RunsMixin, ToolsMixin, QMainWindow):
         a.reslice.triggered.connect(self.reslice)
         a.gradcheck.triggered.connect(self.run_gradient_check)
         a.restarts.triggered.connect(self._show_restarts)
+        a.race.triggered.connect(self.show_race)
+        a.basins.triggered.connect(self.show_basins)
+        a.sweep.triggered.connect(self.show_sweep)
         a.quit.triggered.connect(self.close)
         a.new.triggered.connect(self.document.new)
         a.open.triggered.connect(lambda: self.document.open())

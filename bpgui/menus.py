@@ -61,6 +61,9 @@ def build_menus(win) -> None:
     m = mb.addMenu("&Tools")
     m.addAction(a.gradcheck)
     m.addAction(a.restarts)
+    m.addSeparator()
+    for act in (a.race, a.basins, a.sweep):
+        m.addAction(act)
     m = mb.addMenu("&Help")
     m.addAction(a.about)
 
