@@ -207,6 +207,11 @@ def csv_dataset(
     cols_out = [_column(c, table) for c in targets]
     if not cols_in or not cols_out:
         raise ValueError("csv: choose at least one input column and one target column")
+    both = sorted(set(cols_in) & set(cols_out))
+    if both:
+        j = both[0]
+        name = table.header[j] if table.header is not None else str(j)
+        raise ValueError(f"csv: column {name!r} is both an input and a target")
     used = sorted(set(cols_in) | set(cols_out))
     bad = [(int(table.first_bad[j]), j) for j in used if table.first_bad[j] >= 0]
     if bad:
@@ -225,6 +230,16 @@ def csv_dataset(
                 f"'{float(M[i, k])!r}' is not a finite number"
             )
     return Dataset(P.T, T.T, name=name)
+
+
+def default_columns(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns a newly loaded file starts with: every column but the last as inputs,
+    the last as the target (by header name when there is a header)."""
+    table = parse_csv(text)
+    names = list(table.header) if table.header is not None else [str(j) for j in range(table.width)]
+    if len(names) < 2:
+        return tuple(names), ()
+    return tuple(names[:-1]), (names[-1],)
 
 
 def _to_float(s: str) -> float | None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data import MAX_CSV_BYTES, METHODS, Dataset, parse_csv
+from engine.data import MAX_CSV_BYTES, METHODS, Dataset, default_columns, parse_csv
 from engine.safe_write import open_regular
 from engine.setup import DataRecipe
 
@@ -275,6 +275,8 @@ class DataForm(QGroupBox):
         ins = _columns(self.csv_inputs.text())
         if "choose at least one input column" in message:
             return self.csv_inputs if not ins else self.csv_targets
+        if "both an input and a target" in message:
+            return self.csv_targets
         m = re.search(r"no column named '([^']*)'|column (-?\d+) out of range", message)
         if m:
             name = m.group(1) if m.group(1) is not None else m.group(2)
@@ -318,9 +320,21 @@ class DataForm(QGroupBox):
             self.problems_changed.emit()
             self.csv_loaded.emit()
             return
+        new_file = text != self._csv_text
         self._csv_text, self._csv_name = text, name
         self.csv_label.setText(name)
         self.csv_info.setText(note)
+        if new_file:  # a new file: all columns but the last are inputs, the last the target
+            try:
+                ins, outs = default_columns(text)
+            except ValueError:
+                ins, outs = (), ()
+            if ins and outs:
+                _set_text(self.csv_inputs, ",".join(ins))
+                _set_text(self.csv_targets, ",".join(outs))
+                self.csv_info.setText(
+                    f"{note}; inputs {', '.join(ins)}, target {', '.join(outs)} (change below)"
+                )
         self._quiet = True
         self.kind.setCurrentIndex(KINDS.index("csv"))
         self._quiet = False

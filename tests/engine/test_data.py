@@ -197,3 +197,15 @@ def test_csv_module_errors_are_one_line_value_errors(text):
 def test_huge_integer_literal_in_an_expression_is_a_value_error():
     with pytest.raises(ValueError, match="too large"):
         function_dataset("1" * 320 + " + p")
+
+
+def test_a_column_cannot_be_input_and_target():
+    import pytest as _pytest
+
+    from engine.data import csv_dataset, default_columns
+
+    text = "a,b,t\n1,2,3\n4,5,6\n"
+    assert default_columns(text) == (("a", "b"), ("t",))
+    assert default_columns("1,2,3\n4,5,6\n") == (("0", "1"), ("2",))
+    with _pytest.raises(ValueError, match="'b' is both an input and a target"):
+        csv_dataset(text, ["a", "b"], ["b"])

@@ -347,3 +347,22 @@ def test_problem_box_names_a_custom_problem(window, qtbot):
     window.apply_setup(Setup.from_preset("sine-1-2-1"))
     assert pane.problem_label.text().startswith("sine-1-2-1: ")
     assert pane.preset.currentText() == "sine-1-2-1"
+
+
+def test_a_new_csv_starts_with_all_but_the_last_column_as_inputs(
+    window, qtbot, tmp_path, monkeypatch
+):
+    pane = window.network_pane
+    show_tab(window, pane)
+    choose(qtbot, pane.data.kind, "CSV file")
+    open_csv(qtbot, pane, write_csv(tmp_path), monkeypatch)
+    assert pane.data.csv_inputs.text() == "x1,x2"
+    assert pane.data.csv_targets.text() == "y"
+    assert "target y" in pane.data.csv_info.text()
+    qtbot.waitUntil(lambda: window.setup.data.inputs == ("x1", "x2"), timeout=T)
+    assert window.setup.spec.n_inputs == 2
+    # a column cannot be an input and the target at once
+    type_into(qtbot, pane.data.csv_targets, "x2")
+    assert "both an input and a target" in error_shown(pane.data.csv_targets) + error_shown(
+        pane.data.csv_inputs
+    )
