@@ -147,6 +147,7 @@ class RestartsPane(QWidget):
         self.setup: Setup | None = None
         self.objective: Objective | None = None
         self.result: BatchResult | None = None
+        self.result_method: str | None = None  # the method that produced ``result``
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
 
@@ -171,6 +172,7 @@ class RestartsPane(QWidget):
             return
         method = self.method.currentText()
         hyper = self.setup.hyper if method == self.setup.optimizer else {}
+        self.result_method = method
         self._thread = QThread()
         self._worker = _Worker(
             self.objective.copy(), self.starts(), method, hyper, self.epochs.value()
@@ -210,6 +212,9 @@ class RestartsPane(QWidget):
                 box.setValue(v)
         if settings.get("method") in FAST_BATCH_METHODS:
             self.method.setCurrentText(settings["method"])
+        self.result_method = (
+            settings.get("method") if isinstance(settings.get("method"), str) else None
+        )
         self.result = None
         self.table.setRowCount(0)
         self.summary.setText("")
@@ -231,8 +236,16 @@ class RestartsPane(QWidget):
             )
             for j, text in enumerate(cells):
                 self.table.setItem(i, j, QTableWidgetItem(text))
-        self.summary.setText(summary(names))
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        method = self.result_method or self.method.currentText()
+        self.summary.setText(f"{method}, {self._epochs_text(res)}: {summary(names)}")
         self.finished.emit(res)
+
+    @staticmethod
+    def _epochs_text(res: BatchResult) -> str:
+        top = int(np.max(res.epochs)) if len(res.epochs) else 0
+        return f"up to {top:,} epochs"
 
     def _failed(self, message: str) -> None:
         self._end()

@@ -13,7 +13,7 @@ from ..surface_service import SurfaceResult
 MAX_PREVIOUS = 12
 PATH_PEN = pg.mkPen("#ffffff", width=2)
 PREVIOUS_PEN = pg.mkPen((255, 255, 255, 70), width=1.5)
-HIGHLIGHT_PEN = pg.mkPen("#ff9f1c", width=3)
+HIGHLIGHT_PEN = pg.mkPen("#ff006e", width=4)  # the chosen restart: bold, its own colour
 RESTART_PEN = pg.mkPen((255, 159, 28, 80), width=1.5)
 ISO_PEN = pg.mkPen((255, 255, 255, 110), width=1)
 FLOOR = 1e-30  # log colour scale: values below show as this

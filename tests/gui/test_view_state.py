@@ -289,3 +289,14 @@ def test_the_hint_says_what_space_does_while_running(window, qtbot):
     qtbot.waitUntil(lambda: window.plots.hint.text().startswith("Running"), timeout=T)
     window.actions.start.trigger()
     qtbot.waitUntil(lambda: window.plots.hint.text().startswith("Paused"), timeout=T)
+
+
+def test_the_restarts_summary_names_the_method_that_produced_it(window, qtbot):
+    r = window.restarts
+    r.count.setValue(3)
+    r.epochs.setValue(30)
+    r.method.setCurrentText("sd")
+    with qtbot.waitSignal(r.finished, timeout=T):
+        window.actions.restarts.trigger()
+    r.method.setCurrentText("lm")  # chosen for the next batch, not the one shown
+    assert r.summary.text().startswith("sd, up to 30 epochs:")
