@@ -51,7 +51,7 @@ SPECS = {
         "&Fit contour to trajectory",
         "Ctrl+F",
         "set the contour ranges around the current path",
-        "SP_TitleBarMaxButton",
+        "SP_FileDialogContentsView",
     ),
     "reslice": (
         "Re&draw contour here",

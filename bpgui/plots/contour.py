@@ -33,6 +33,7 @@ class ContourPlot(QWidget):
         pi = self.plot_item = self.widget.getPlotItem()
         pi.showGrid(x=False, y=False)
         pi.setMenuEnabled(False)
+        pi.setContentsMargins(2, 10, 6, 2)  # room for the top and right tick labels
         pi.getViewBox().setDefaultPadding(0.0)
         for name in ("left", "bottom"):
             pi.getAxis(name).enableAutoSIPrefix(False)

@@ -21,6 +21,7 @@ class ResponsePlot(QWidget):
         self.widget = pg.PlotWidget()
         self.plot = self.widget.getPlotItem()
         self.plot.setMenuEnabled(False)
+        self.plot.setContentsMargins(2, 10, 6, 2)  # room for the top tick label
         self.plot.disableAutoRange()  # ranges follow the data, not the moving response
         for name in ("left", "bottom"):
             self.plot.getAxis(name).enableAutoSIPrefix(False)
