@@ -18,6 +18,13 @@ Frames out: ``started`` and ``finished`` (with ``kernel``: ``"numba"``/``"numpy"
 ``note``, why NumPy), ``batch`` (one block, with ``kernel``), ``state`` (a snapshot),
 ``failed``, and ``kernel`` once the background compilation has ended (``run`` -1).
 
+A ``race`` job (:class:`engine.race.Race`) is driven like a run: every entry advances on
+the same epoch clock, ``race.step(k)`` at a time (``k`` sized like a block at full speed,
+the epochs of one time slot at a limited speed, exactly the stepped epochs when
+stepping); each entry's new epochs go out as a ``batch`` frame tagged ``entry`` (its
+index) and ``clock``, and ``finished`` carries ``race``: :func:`engine.race.race_to_dict`'s
+document (the arrays are the batches already sent).
+
 Run with ``python -m bpgui.engine_host``.
 """
 
@@ -41,6 +48,7 @@ from engine.fast import Block, FastTrainer
 from engine.history import COLUMNS
 from engine.memory import MemoryLimitError, check_run
 from engine.optim import OPTIMIZERS
+from engine.race import Race, RaceEntry, race_to_dict
 from engine.session import (
     resume_trainer,
     run_state_from_dict,
@@ -55,6 +63,7 @@ from .wire import decode_float, read_frame, write_frame
 log = logging.getLogger("bpgui.engine_host")
 
 FLUSH_S = 0.02  # a block takes about this long: ~50 frames a second at full speed
+RACE_MAX_STEP = 1 << 20  # epochs per race step at most (full speed)
 
 
 class Host:
@@ -78,7 +87,7 @@ class Host:
     # ---- the reader thread ---------------------------------------------------------------
     def command(self, msg: dict[str, Any]) -> None:
         cmd = msg.get("cmd")
-        if cmd in ("start", "continue", "restore"):
+        if cmd in ("start", "continue", "restore", "race"):
             with self._cond:  # end the current run; the new one takes over the controls
                 self._stop = True
                 self._attention = True
@@ -131,18 +140,23 @@ class Host:
                 continue
             run = int(job["run"])
             try:
+                if job["cmd"] == "race":
+                    race = self._prepare_race(job)
+                    self._begin(run, job)
+                    reason = self._race_loop(run, race)
+                    self._send(
+                        {
+                            "type": "finished",
+                            "run": run,
+                            "reason": reason,
+                            "race": race_to_dict(race)[0],
+                            "kernel": _race_kernel(),
+                            "note": None,
+                        }
+                    )
+                    continue
                 trainer, emit_start = self._prepare(job)
-                with self._cond:
-                    self.run_id = run
-                    self._paused = bool(job.get("paused", False))
-                    self._steps, self._stop, self._hyper = 0, False, None
-                    self._snapshot = False
-                    self._rate = decode_float(job.get("rate"))
-                    self._attention = True
-                    early, self._early = self._early, []
-                    for msg in early:
-                        if msg.get("run") == run:
-                            self._apply(msg["cmd"], msg)
+                self._begin(run, job)
                 reason = self._loop(run, trainer, emit_start)
                 self._send(
                     {
@@ -166,6 +180,41 @@ class Host:
                         "detail": traceback.format_exc(limit=8),
                     }
                 )
+
+    def _begin(self, run: int, job: dict) -> None:
+        """The job ``run`` takes over the controls (and those sent for it early)."""
+        with self._cond:
+            self.run_id = run
+            self._paused = bool(job.get("paused", False))
+            self._steps, self._stop, self._hyper = 0, False, None
+            self._snapshot = False
+            self._rate = decode_float(job.get("rate"))
+            self._attention = True
+            early, self._early = self._early, []
+            for msg in early:
+                if msg.get("run") == run:
+                    self._apply(msg["cmd"], msg)
+
+    def _prepare_race(self, job: dict) -> Race:
+        setup = setup_from_dict(job["setup"])
+        entries = [RaceEntry(**e) for e in job["entries"]]
+        epochs = job.get("epochs")
+        crit = setup.criteria
+        if epochs is not None:
+            crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": int(epochs)})
+        for e in {e.optimizer for e in entries}:  # refuse with the estimate
+            check_run(setup.replace(optimizer=e, hyper={}, criteria=crit), what="the race")
+        x0 = None if job.get("x0") is None else np.array(job["x0"], float)
+        goal = job.get("goal")
+        return Race(
+            setup,
+            entries,
+            x0,
+            epochs=epochs,
+            goal=None if goal is None else float(goal),
+            min_grad=job.get("min_grad"),
+            block_seconds=FLUSH_S / len(entries) if entries else FLUSH_S,
+        )
 
     def _prepare(self, job: dict) -> tuple[FastTrainer, bool]:
         run = int(job["run"])
@@ -227,7 +276,7 @@ class Host:
             if emit_start:  # the start point shows at once, even when starting paused
                 trainer.max_block = 0
                 block = next(gen)
-                self._send_block(run, block, trainer)
+                self._send_block(run, block, trainer.kernel)
                 if block.stop:
                     return block.stop
             next_due = perf()
@@ -248,7 +297,7 @@ class Host:
                 block = next(gen, None)
                 if block is None:  # not reached: the last block carries a reason
                     return "epochs"
-                self._send_block(run, block, trainer)
+                self._send_block(run, block, trainer.kernel)
                 if block.stop:
                     return block.stop
                 if grant is not None:  # stepping: epochs granted but not run come back
@@ -264,7 +313,52 @@ class Host:
                         with self._cond:
                             self._cond.wait_for(lambda: self._attention, next_due - now)
 
-    def _wait_turn(self, trainer: FastTrainer) -> bool | int:
+    def _race_loop(self, run: int, race: Race) -> str:
+        """Advance every entry on the same epoch clock until all have stopped ("finished")
+        or the app stops the race ("stopped")."""
+        perf = time.perf_counter
+        kernel = _race_kernel()
+        self._send({"type": "started", "run": run, "kernel": kernel, "note": None})
+        k = 16  # epochs per step at full speed, adapted to FLUSH_S
+        next_due = perf()
+        grant: int | None = None
+        with np.errstate(all="ignore"):
+            while not race.finished:
+                if self._attention:
+                    turn = self._wait_turn(None)
+                    if turn is False:
+                        race.stop()
+                        return "stopped"
+                    grant = None if turn is True else int(turn)
+                rate = self._rate
+                n = max(1, int(rate * FLUSH_S)) if math.isfinite(rate) else k
+                if grant is not None:  # stepping: exactly the epochs granted, in slots
+                    n = min(n, grant) if math.isfinite(rate) else grant
+                    left, grant = grant - n, None
+                    if left > 0:
+                        with self._cond:
+                            self._steps += left
+                            self._attention = True
+                    adapt = False
+                else:
+                    adapt = True
+                t0 = perf()
+                blocks = race.step(n)
+                dt = perf() - t0
+                for i, block in blocks.items():
+                    self._send_block(run, block, kernel, entry=i, clock=race.clock)
+                if adapt and not math.isfinite(rate):
+                    scale = FLUSH_S / max(dt, 1e-6)
+                    k = int(min(RACE_MAX_STEP, max(1, k * min(4.0, max(0.25, scale)))))
+                if math.isfinite(rate):
+                    now = perf()
+                    next_due = max(next_due + n / rate, now - 1.0)
+                    if next_due > now:
+                        with self._cond:
+                            self._cond.wait_for(lambda: self._attention, next_due - now)
+        return "finished"
+
+    def _wait_turn(self, trainer: FastTrainer | None) -> bool | int:
         """Between blocks: serve a snapshot, apply new hyperparameters, wait while paused.
         False: stop; True: run on; an int: step that many epochs (then back here)."""
         with self._cond:
@@ -278,6 +372,8 @@ class Host:
                             "state": self._state(self.run_id, None),
                         }
                     )
+                if self._hyper is not None and trainer is None:
+                    self._hyper = None  # a race's entries keep their own
                 if self._hyper is not None:
                     opt = trainer.optimizer
                     try:
@@ -296,8 +392,9 @@ class Host:
                     return n
                 self._cond.wait()
 
-    def _send_block(self, run: int, block: Block, trainer: FastTrainer) -> None:
-        """One block as one frame: ``k`` rows of the columns then the parameters."""
+    def _send_block(self, run: int, block: Block, kernel: str, **tags: Any) -> None:
+        """One block as one frame: ``k`` rows of the columns then the parameters
+        (``tags``: more header fields, e.g. a race entry's index)."""
         k = len(block)
         if not k:
             return
@@ -305,8 +402,8 @@ class Host:
         for j, c in enumerate(COLUMNS):
             table[:, j] = block.cols[c]
         table[:, len(COLUMNS) :] = block.x
-        header = {"type": "batch", "run": run, "k": k, "stop": block.stop}
-        header["kernel"] = trainer.kernel
+        header = {"type": "batch", "run": run, "k": k, "stop": block.stop, "kernel": kernel}
+        header.update(tags)
         self._send(header, table)
 
     def send_kernel(self, name: str, note: str | None, seconds: float | None) -> None:
@@ -322,6 +419,11 @@ class Host:
             with self._cond:
                 self._stop = True
                 self._attention = True
+
+
+def _race_kernel() -> str:
+    """What a race's compiled-capable entries run on (cg, lm, adam: always NumPy)."""
+    return "numpy" if jit.kernels(False) is None else "numba"
 
 
 def main() -> int:

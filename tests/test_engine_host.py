@@ -363,3 +363,138 @@ def test_the_process_compiles_in_the_background_and_says_so():
     write_frame(proc.stdin, {"cmd": "quit"})
     proc.stdin.close()
     assert proc.wait(10) == 0
+
+
+# ---- races ------------------------------------------------------------------------------------
+def race_msg(run, setup, x0, entries, **kw):
+    return {
+        "cmd": "race",
+        "run": run,
+        "setup": setup_to_dict(setup),
+        "x0": list(x0),
+        "entries": [
+            {"optimizer": e.optimizer, "hyper": e.hyper, "colour": e.colour, "label": e.label}
+            for e in entries
+        ],
+        **kw,
+    }
+
+
+def entry_rows(frames, run, i):
+    rows = [
+        p.reshape(h["k"], -1)
+        for h, p in frames
+        if h["type"] == "batch" and h["run"] == run and h.get("entry") == i
+    ]
+    return np.vstack(rows) if rows else np.empty((0, len(COLUMNS) + 2))
+
+
+def separate(setup, entry, x0, epochs):
+    """The entry as a run of its own (one long run, the kernel the host uses)."""
+    s = setup.replace(optimizer=entry.optimizer, hyper=entry.hyper)
+    tr = FastTrainer(s.objective(), s.make_optimizer(), x0, StopCriteria(epochs=epochs))
+    with np.errstate(all="ignore"):
+        return list(tr.run())
+
+
+def test_a_race_streams_each_entry_as_its_separate_run(host, kernel):
+    from engine.race import Race, race_preset
+
+    h, sink = host
+    s, x0, n = Setup.from_preset("book-1-2-1"), np.array([-4.0, -4.0]), 400
+    entries = race_preset()
+    h.command(race_msg(1, s, x0, entries, epochs=n))
+    frames = sink.wait_for(finished(1))
+    end = frames[-1][0]
+    assert end["type"] == "finished" and end["reason"] == "finished"
+    for i, e in enumerate(entries):
+        table = entry_rows(frames, 1, i)
+        ref = separate(s, e, x0, n)
+        assert table[:, 0].tolist() == [r.epoch for r in ref], e.label
+        assert np.array_equal(table[:, len(COLUMNS) :], np.array([r.x for r in ref])), e.label
+        assert np.array_equal(table[:, 2], [r.sse for r in ref], equal_nan=True), e.label
+    # the final document's results are the headless race's (but the wall times)
+    race = Race(s, entries, x0, epochs=n)
+    with np.errstate(all="ignore"):
+        for _ in race.steps(50):
+            pass
+    got = end["race"]["results"]
+    for r, g in zip(race.results(), got, strict=True):
+        assert (g["label"], g["epochs"], g["minimum"], g["stop"]) == (
+            r.label, r.epochs, r.minimum, r.stop,
+        )  # fmt: skip
+        assert g["performance"] == r.performance and g["epochs_to_goal"] == r.epochs_to_goal
+    # every batch says which epoch the shared clock is at, and no entry is past it
+    for hd in headers(frames, 1, "batch"):
+        assert hd["clock"] >= 0
+
+
+def test_race_pause_step_and_stop_act_on_every_entry(host, kernel):
+    from engine.race import RaceEntry
+
+    h, sink = host
+    s, x0 = Setup.from_preset("book-1-2-1"), np.array([-4.0, -4.0])
+    entries = [
+        RaceEntry("sd", {"lr": 1.0}),
+        RaceEntry("momentum", {"lr": 100.0, "gamma": 0.8}),
+        RaceEntry("vlbp", {}),
+    ]
+    h.command(race_msg(1, s, x0, entries, epochs=1_000_000, paused=True))
+    h.command({"cmd": "step", "run": 1, "n": 3})  # may arrive before the race begins
+    sink.wait_for(lambda fs: all(len(entry_rows(fs, 1, i)) == 4 for i in range(3)))
+    h.command({"cmd": "step", "run": 1, "n": 2})
+    frames = sink.wait_for(lambda fs: all(len(entry_rows(fs, 1, i)) == 6 for i in range(3)))
+    time.sleep(0.1)  # nothing more while paused
+    frames = sink.frames()
+    for i, e in enumerate(entries):
+        table = entry_rows(frames, 1, i)
+        assert table[:, 0].tolist() == [0, 1, 2, 3, 4, 5]
+        ref = separate(s, e, x0, 5)
+        assert np.array_equal(table[:, len(COLUMNS) :], np.array([r.x for r in ref]))
+    h.command({"cmd": "resume", "run": 1})
+    sink.wait_for(lambda fs: len(entry_rows(fs, 1, 0)) > 500)
+    h.command({"cmd": "pause", "run": 1})
+    time.sleep(0.2)
+    frames = sink.frames()
+    last = [int(entry_rows(frames, 1, i)[-1, 0]) for i in range(3)]
+    # the same epoch clock: every entry still running is at the same epoch
+    running = [ep for i, ep in enumerate(last) if not _entry_stopped(frames, 1, i)]
+    assert len(set(running)) == 1 and running[0] > 500
+    time.sleep(0.2)
+    assert [int(entry_rows(sink.frames(), 1, i)[-1, 0]) for i in range(3)] == last
+    h.command({"cmd": "stop", "run": 1})
+    frames = sink.wait_for(finished(1))
+    end = frames[-1][0]
+    assert end["reason"] == "stopped"
+    stops = [r["stop"] for r in end["race"]["results"]]
+    assert stops[0] == "stopped"  # sd lr 1 is nowhere near done
+    assert all(st is not None for st in stops)
+
+
+def _entry_stopped(frames, run, i) -> bool:
+    return any(
+        h["type"] == "batch" and h["run"] == run and h.get("entry") == i and h["stop"]
+        for h, _ in frames
+    )
+
+
+def test_race_at_a_limited_speed_and_a_bad_entry(host):
+    from engine.race import race_preset
+
+    h, sink = host
+    s, x0 = Setup.from_preset("book-1-2-1"), [-4.0, -4.0]
+    h.command({**race_msg(1, s, x0, race_preset(), epochs=100_000), "rate": 100.0})
+    t0 = time.perf_counter()
+    sink.wait_for(lambda fs: len(entry_rows(fs, 1, 0)) >= 60)
+    assert 0.4 < time.perf_counter() - t0 < 2.5  # 60 epochs at 100/s, all entries
+    assert max(hd["k"] for hd in headers(sink.frames(), 1, "batch")) <= 3
+    h.command({"cmd": "stop", "run": 1})
+    sink.wait_for(finished(1))
+    bad = race_msg(2, s, x0, race_preset())
+    bad["entries"][0]["hyper"] = {"nonsense": 1}
+    frames = sink.wait_for(finished(2)) if h.command(bad) is None else None
+    assert frames[-1][0]["type"] == "failed" and "nonsense" in frames[-1][0]["message"]
+    # a single run afterwards works as before
+    h.command(start_msg(3, s.replace(criteria=StopCriteria(epochs=5)), x0))
+    frames = sink.wait_for(finished(3))
+    assert records(frames, 3)[:, 0].tolist() == [0, 1, 2, 3, 4, 5]
