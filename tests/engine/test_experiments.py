@@ -6,22 +6,48 @@ import numpy as np
 import pytest
 
 from engine.experiments import EXPERIMENTS, TRAJECTORY_B_EPOCHS, get_experiment
-from engine.trainer import StopCriteria, Trainer
+from engine.fast import FastTrainer
+from engine.trainer import Record, StopCriteria
 
 SLOW = {"trajectory-a", "trajectory-b"}  # 324,000 and 6,063,793 epochs
 
 
-def run(key: str, **changes):
+class Run:
+    """A whole run as columns (the compiled kernel where it applies): ``run[-1]`` and
+    ``run[-k:]`` give per-epoch records without building millions of objects."""
+
+    def __init__(self, blocks) -> None:
+        blocks = list(blocks)
+        self.x = np.concatenate([b.x for b in blocks])
+        self.cols = {c: np.concatenate([b.cols[c] for b in blocks]) for c in blocks[0].cols}
+        self.stop = blocks[-1].stop
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = i % len(self)
+        c = self.cols
+        return Record(
+            int(c["epoch"][i]), self.x[i], float(c["performance"][i]), float(c["sse"][i]),
+            float(c["grad_norm"][i]), float(c["lr"][i]), float(c["mu"][i]),
+            float(c["val_performance"][i]), self.stop if i == len(self) - 1 else None,
+        )  # fmt: skip
+
+
+def run(key: str, **changes) -> Run:
     s = get_experiment(key).setup()
     if changes:
         s = s.replace(**changes)
-    tr = Trainer(s.objective(), s.make_optimizer(), s.start(), s.criteria)
+    tr = FastTrainer(s.objective(), s.make_optimizer(), s.start(), s.criteria)
     with np.errstate(all="ignore"):
-        return list(tr.run())
+        return Run(tr.blocks())
 
 
 def path_of(recs) -> np.ndarray:
-    return np.array([r.x for r in recs])
+    return recs.x if isinstance(recs, Run) else np.array([r.x for r in recs])
 
 
 def assert_ends_in_range(key: str, recs) -> None:
