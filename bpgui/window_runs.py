@@ -155,7 +155,6 @@ class RunsMixin:
             theta = s.theta_array if self.start_x is None else s.full_theta(self.start_x)
             self.plots.response.set_theta(theta)
         else:
-            self.plots.reset_decimation()
             self.plots.show_history(h, c.state == "idle" and h.stop is not None, True)
             theta = s.full_theta(h.x[-1])
         self.network_pane.set_start(self.start_x)

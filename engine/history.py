@@ -35,7 +35,9 @@ class History:
     def _grow(self, need: int) -> None:
         cap = self._cap
         while cap < need:
-            cap *= 2
+            # fast growth while small (a run at a million epochs a second reaches 10^5
+            # rows in a tenth of a second); np.empty pages cost memory only once written
+            cap *= 8 if cap < (1 << 20) else 2
         if cap == self._cap:
             return
         for c, a in self._cols.items():

@@ -49,6 +49,7 @@ class PlotsPane(QWidget):
         self.decimator = Decimator(max_blocks=1024)
         self.pathdec = PathDecimator(2000)
         self._path_key: tuple | None = None
+        self._decimated: History | None = None  # the history the decimators follow
         self.slice_x: np.ndarray | None = None  # free vector the contour was drawn through
         self.slice_epoch: int | None = None
         self.surface: SurfaceResult | None = None
@@ -233,6 +234,9 @@ class PlotsPane(QWidget):
     def show_history(self, h: History, finished: bool, slow_parts: bool) -> None:
         if len(h) == 0 or self.setup is None:
             return
+        if h is not self._decimated:  # another run: start the decimation afresh
+            self.reset_decimation()
+            self._decimated = h
         idx = self.decimator.update(h.column("sse"))  # the curves: min/max of the error
         pidx = self._path_indices(h)  # the path: evenly along its length
         xs, ys = self.setup.axis_values(h.x[pidx])
@@ -250,10 +254,11 @@ class PlotsPane(QWidget):
         self.decimator.reset()
         self.pathdec.reset()
         self._path_key = None
+        self._decimated = None
 
     def _path_indices(self, h: History) -> np.ndarray:
         s = self.setup
-        key = (id(h), s.axes, s.ranges)
+        key = (s.axes, s.ranges)
         if key != self._path_key or len(h) < self.pathdec.done:
             self.pathdec.reset()
             self._path_key = key

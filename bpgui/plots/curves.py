@@ -103,14 +103,15 @@ class CurvesPlot(QWidget):
             self.set_history(self._history, self._idx)
 
     def _fit(self, ep: np.ndarray, ys: dict) -> None:
-        """Step-wise ranges: x grows by half when the run passes its end; y covers whole
+        """Step-wise ranges: x triples when the run passes its end; y covers whole
         decades and changes only when the data leaves them (or a new run starts)."""
         last = float(ep[-1]) if len(ep) else 1.0
         if self.log_x.isChecked():
             xr = (-0.3, math.ceil(math.log10(max(last, 1.0)) + 0.05))
         else:
             cur = self._ranges.get("x")
-            xr = cur if cur and last <= cur[1] else (0.0, max(10.0, last * 1.5))
+            # grows in big steps: each change redraws both epoch axes
+            xr = cur if cur and last <= cur[1] else (0.0, max(10.0, last * 3.0))
         if self._ranges.get("x") != xr:
             self._ranges["x"] = xr
             self.sse_plot.setXRange(*xr, padding=0)
