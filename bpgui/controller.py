@@ -13,6 +13,13 @@ used there, ``kernel_fallback`` says why, once.
 
 Why not train in the thread itself: PySide6 keeps the GIL while Qt paints, so a training
 thread stalls for every frame drawn.  See ``bpgui.engine_host``.
+
+A race (:meth:`TrainingController.start_race`) is the engine's current job instead of a
+run: :attr:`TrainingController.race` (a :class:`~bpgui.race_run.RaceRun`) holds one
+history per entry; the same controls (pause, resume, step, stop, rate) act on all its
+entries; ``race_records_added`` and ``race_finished`` say what came.  A race outlives a
+new run (it stays on screen until the window drops it); :meth:`TrainingController.clear`
+drops it unless told to keep it.
 """
 
 from __future__ import annotations
@@ -32,12 +39,16 @@ from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
 from engine import jit
 from engine.history import COLUMNS, History
+from engine.race import RaceEntry, RaceRecord
 from engine.session import RunState, run_state_to_dict
 from engine.setup import Setup, setup_to_dict
+from engine.trainer import StopCriteria
 
+from .race_run import RaceRun
 from .wire import encode_float, read_frame, write_frame
 
 log = logging.getLogger(__name__)
+MAX_PREALLOCATED_ROWS = 1 << 26  # 67 M epochs: address space, not memory
 CRASHED = "engine_crashed"  # a run whose engine process died: continuable
 
 
@@ -147,6 +158,9 @@ class TrainingController(QObject):
     state_changed = Signal(str)  # "idle" | "running" | "paused"
     kernel_changed = Signal(str, str)  # "numba" | "numpy", why NumPy ("" on numba)
     kernel_fallback = Signal(str)  # the engine cannot use numba: why (once per reason)
+    race_started = Signal()
+    race_records_added = Signal()
+    race_finished = Signal(str)  # "finished" | "stopped"
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -171,6 +185,7 @@ class TrainingController(QObject):
         self.kernel_note = ""  # why NumPy ("" on numba)
         self.engine_kernel: str | None = None  # the engine's once its warm-up has ended
         self._fallbacks: set[str] = set()
+        self.race: RaceRun | None = None  # the race on screen (running or ended)
         self.ensure_engine()
 
     def ensure_engine(self) -> None:
@@ -185,7 +200,10 @@ class TrainingController(QObject):
         self.ensure_engine()
         self.run_id += 1
         self.setup = setup
-        self.history = History(len(setup.free))
+        # room for the whole run up front: np.empty costs memory only where written, and a
+        # history of millions of rows is never copied to grow while frames are drawn
+        cap = min(int(setup.criteria.epochs) + 1, MAX_PREALLOCATED_ROWS)
+        self.history = History(len(setup.free), capacity=cap)
         self.last_stop = self.last_error = None
         self.last_state = self._restore = None
         self.max_epochs = setup.criteria.epochs
@@ -248,13 +266,74 @@ class TrainingController(QObject):
         self.last_state = state
         self._restore = {"setup": setup_to_dict(setup), "state": state}
 
-    def clear(self) -> None:
-        """No run at all (a new or run-less session)."""
+    def clear(self, keep_race: bool = False) -> None:
+        """No run at all (a new or run-less session); the race too unless ``keep_race``
+        (a running race is stopped either way)."""
         self.discard()
         self.history = None
         self.epoch = 0
         self.last_stop = self.last_error = None
         self.last_state = self._restore = None
+        if not keep_race:
+            self.race = None
+
+    # ---- races ---------------------------------------------------------------------------------
+    def start_race(
+        self,
+        setup: Setup,
+        x0: np.ndarray,
+        entries: list[RaceEntry],
+        epochs: int,
+        goal: float,
+        paused: bool = False,
+    ) -> None:
+        """Race ``entries`` from ``x0`` on ``setup``'s problem for at most ``epochs``
+        epochs each (stopping at ``goal``); it replaces the current run in the engine."""
+        self.ensure_engine()
+        self.discard()
+        self.run_id += 1
+        self.setup = setup
+        self.history = None
+        self.epoch = 0
+        self.last_stop = self.last_error = None
+        self.last_state = self._restore = None
+        crit = StopCriteria.from_dict(
+            {**setup.criteria.to_dict(), "epochs": int(epochs), "goal": float(goal)}
+        )
+        self.race = RaceRun(setup, x0, entries, crit, self.run_id)
+        self.max_epochs = int(epochs)
+        msg = {
+            "cmd": "race",
+            "run": self.run_id,
+            "setup": setup_to_dict(setup),
+            "x0": [float(v) for v in x0],
+            "entries": [
+                {"optimizer": e.optimizer, "hyper": e.hyper, "colour": e.colour, "label": e.label}
+                for e in entries
+            ],
+            "epochs": int(epochs),
+            "goal": float(goal),
+            "paused": paused,
+            "rate": encode_float(self.rate),
+        }
+        self._launch(msg, paused, self.race_started)
+
+    @property
+    def racing(self) -> bool:
+        """A race is the engine's current job (running or paused)."""
+        return self._active and self.race is not None and self.race.run_id == self.run_id
+
+    def restore_race(self, record: RaceRecord | None) -> None:
+        """A saved race on screen (ended); None: no race."""
+        if self.racing:
+            self.discard()
+        self.race = None if record is None else RaceRun.from_record(record)
+
+    def drop_race(self) -> None:
+        """No race on screen (a running one is stopped)."""
+        if self.racing:
+            self.discard()
+        self.race = None
 
     def current_state(self, timeout_s: float = 5.0) -> tuple[dict, int] | None:
         """The run's state and how many history rows it covers, for saving a session.
@@ -281,7 +360,7 @@ class TrainingController(QObject):
             return self.last_state, len(self.history)  # it ended meanwhile
         return self._snapshot
 
-    def _launch(self, msg: dict, paused: bool) -> None:
+    def _launch(self, msg: dict, paused: bool, started: Signal | None = None) -> None:
         self._active = True
         self._t0 = time.perf_counter()
         if not self.engine.send(msg):
@@ -289,7 +368,7 @@ class TrainingController(QObject):
             self.run_failed.emit("the engine process is not running")
             return
         self._set_state("paused" if paused else "running")
-        self.run_started.emit()
+        (started or self.run_started).emit()
 
     # ---- control -------------------------------------------------------------------------
     @property
@@ -331,7 +410,9 @@ class TrainingController(QObject):
         self._control("hyper", value=hyper)
 
     def discard(self) -> None:
-        """End the current run now; anything it still sends is ignored."""
+        """End the current run (or race) now; anything it still sends is ignored."""
+        if self.racing:
+            self.race.finish("stopped", None)
         if self._active:
             self._control("stop")
             self.run_id += 1  # later frames of the old run no longer match
@@ -369,8 +450,13 @@ class TrainingController(QObject):
         if kind == "kernel":
             self._on_engine_kernel(header)
             return
-        if header.get("run") != self.run_id or self.history is None:
+        if header.get("run") != self.run_id:
             return  # a discarded run
+        if self.race is not None and self.race.run_id == self.run_id:
+            self._on_race_frame(kind, header, payload)
+            return
+        if self.history is None:
+            return
         if kind == "batch":
             k = int(header["k"])
             table = payload.reshape(k, -1)
@@ -406,11 +492,41 @@ class TrainingController(QObject):
             self._set_state("idle")
             self.run_failed.emit(f"{self.last_error}\n\n{header.get('detail', '')}")
 
+    def _on_race_frame(self, kind: str, header: dict, payload: np.ndarray) -> None:
+        race = self.race
+        if kind == "batch":
+            k = int(header["k"])
+            table = payload.reshape(k, -1)
+            cols = {c: table[:, j] for j, c in enumerate(COLUMNS)}
+            race.extend(
+                int(header["entry"]), cols, table[:, len(COLUMNS) :], header.get("stop"),
+                int(header.get("clock", table[-1, 0])),
+            )  # fmt: skip
+            self.epoch = race.clock
+            self.race_records_added.emit()
+        elif kind == "started":
+            self._set_kernel(header.get("kernel"), header.get("note"))
+        elif kind == "finished":
+            self._active = False
+            race.finish(header["reason"], header.get("race"))
+            self.last_stop = header["reason"]
+            self._set_state("idle")
+            self.race_finished.emit(header["reason"])
+        elif kind == "failed":
+            self._active = False
+            race.finish("failed", None)
+            self.last_stop = "failed"
+            self.last_error = header.get("message", "unknown error")
+            self._set_state("idle")
+            self.run_failed.emit(f"{self.last_error}\n\n{header.get('detail', '')}")
+
     def _on_died(self, message: str) -> None:
         """The engine process ended unexpectedly.  The window keeps everything it
         received; a new process is started at once, and the run can go on from the last
         epoch received, with a fresh optimizer state (the old one died with the process)."""
         was_active = self._active
+        if self.racing:
+            self.race.finish(CRASHED, None)
         self._active = False
         if self._snapshot_loop is not None:
             self._snapshot_loop.quit()

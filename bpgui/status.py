@@ -86,6 +86,7 @@ class StatusLine:
         self.text = ""
         self.is_error = False
         self._rates: deque[tuple[float, int]] = deque()
+        self._progress_t = 0.0
         if controller is None:
             controller = getattr(bar.window(), "controller", None)
         if controller is not None and hasattr(controller, "kernel_changed"):
@@ -156,5 +157,8 @@ class StatusLine:
         running = state == "running" and math.isfinite(rate)
         f["speed"].setText(epochs_per_second(rate) if running else "")
         self.progress.setVisible(state != "idle")
-        self.progress.setMaximum(max(1, int(max_epochs)))
-        self.progress.setValue(min(epoch, self.progress.maximum()))
+        # a progress bar repaints itself on every change: at most 5 times a second
+        if state != "running" or now - self._progress_t >= 0.2:
+            self._progress_t = now
+            self.progress.setMaximum(max(1, int(max_epochs)))
+            self.progress.setValue(min(epoch, self.progress.maximum()))
