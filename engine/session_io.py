@@ -20,6 +20,7 @@ from .batch import BatchResult
 from .history import COLUMNS, History
 from .memory import available_bytes, fmt_bytes
 from .safe_write import OutputError, atomic_write_bytes, open_regular
+from .session_maps import maps_arrays, maps_plan, maps_read, maps_sections
 from .session_model import (
     ARRAY_LIMIT,
     DAMAGE,
@@ -58,6 +59,7 @@ def session_to_dict(s: Session) -> dict[str, Any]:
         "history": None,
         "restarts": None,
         "view": _enc({k: v for k, v in s.view.items() if k in VIEW_KEYS}),
+        **maps_sections(s),
     }
     if s.run is not None:
         doc["run"] = run_state_to_dict(s.run)
@@ -101,6 +103,7 @@ def _arrays(s: Session) -> dict[str, np.ndarray]:
         out["restarts.path_epochs"] = r.path_epochs
         if r.grad_norm is not None:
             out["restarts.grad_norm"] = r.grad_norm
+    out.update(maps_arrays(s))
     return out
 
 
@@ -299,7 +302,8 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SessionError(f"not a bpgui session (format is not {FORMAT!r})")
     doc = migrate(doc)
-    known = {"format", "schema_version", "setup", "start", "run", "history", "restarts", "view"}
+    known = {"format", "schema_version", "setup", "start", "run", "history", "restarts", "view",
+             "basins", "sweep", "race"}  # fmt: skip
     extra = sorted(set(doc) - known)
     if extra:
         raise SessionError(
@@ -327,6 +331,8 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
         plan.update(_history_plan(hist, n))
     if rs is not None:
         plan.update(_restarts_plan(rs, n, src))
+    maps, maps_ctx = maps_plan(doc, setup)
+    plan.update(maps)
     src.check(plan)  # every declared size against the archive and the memory budget
     if hist is not None:
         s.history, last = _history(hist, src, n, plan)
@@ -334,6 +340,7 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
             raise SessionError("history: its last epoch differs from run.epoch")
     if rs is not None:
         s.restarts, s.restarts_settings = _restarts(rs, src, n, plan)
+    maps_read(s, maps_ctx, src, plan)
     view = _want(doc, "view", dict, "session", optional=True) or {}
     s.view = {}
     for k, v in view.items():

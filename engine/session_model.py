@@ -20,7 +20,7 @@ from .history import History
 from .setup import Setup
 
 FORMAT = "bpgui-session"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SUFFIX = ".bpgui"
 MAX_FILE_BYTES = 4 << 30  # 4 GiB: far above any real session
 MAX_JSON_BYTES = 256 << 20
@@ -45,7 +45,14 @@ def _v1_to_v2(doc: dict) -> dict:
     return doc
 
 
+def _v2_to_v3(doc: dict) -> dict:
+    """Version 3 adds the optional ``basins``, ``sweep`` and ``race`` sections (absent in
+    version 2: nothing to convert)."""
+    return dict(doc, schema_version=3)
+
+
 MIGRATIONS[1] = _v1_to_v2
+MIGRATIONS[2] = _v2_to_v3
 
 VIEW_KEYS = {
     "colour_scale": str,  # "log" | "linear"
@@ -91,6 +98,11 @@ class Session:
     restarts_settings: dict[str, Any] = field(default_factory=dict)
     view: dict[str, Any] = field(default_factory=dict)
     start: np.ndarray | None = None  # the chosen start point when no run exists yet
+    # since schema 3 (issue 12): computed on this session's setup (``race`` on its own)
+    basins: Any = None  # engine.basins.BasinMap
+    sweep: Any = None  # engine.sweep.SweepResult
+    sweep_start: np.ndarray | None = None  # the free vector the sweep's runs started from
+    race: Any = None  # engine.race.RaceRecord
 
     @property
     def epochs(self) -> int:

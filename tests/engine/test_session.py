@@ -477,4 +477,4 @@ def test_version_2_keeps_plain_pr():
     doc = {"schema_version": 2, "setup": {"optimizer": "cg", "hyper": {"beta": "pr"}}}
     assert session_mod.migrate(dict(doc))["setup"]["hyper"]["beta"] == "pr"
     old = session_mod.migrate({**doc, "schema_version": 1})
-    assert old["schema_version"] == 2 and old["setup"]["hyper"]["beta"] == "pr+"
+    assert old["schema_version"] == SCHEMA_VERSION and old["setup"]["hyper"]["beta"] == "pr+"
