@@ -54,11 +54,12 @@ class RunsMixin:
         self.refresh()
 
     def _end_run(self) -> None:
-        """End the current run (if any) and keep it as an earlier run of its problem."""
+        """End the current run (if any) and keep it as an earlier run of its problem (a
+        race stays on screen; a running one is stopped)."""
         c = self.controller
         if c.history is not None and c.setup is not None:
             self.archive.add(archived(problem_key(c.setup), c.history))
-        c.clear()
+        c.clear(keep_race=True)
 
     def _default_start(self) -> np.ndarray:
         if self.start_x is None:
@@ -95,6 +96,7 @@ class RunsMixin:
         """Back to epoch 0 at the start point, same initial weights; the old path stays
         faint."""
         self._end_run()
+        self.drop_race()
         self.restored_epoch = None
         self._default_start()
         self.refresh()
@@ -142,7 +144,7 @@ class RunsMixin:
 
     def refresh(self) -> None:
         """Redraw every view from the model: the setup, the start point, the current run,
-        the earlier runs of this problem and its restarts.  Called after every change
+        the earlier runs of this problem, its restarts and its race.  Called after every change
         that is not a training frame, so nothing on screen outlives what it shows."""
         s, c = self.setup, self.controller
         key = problem_key(s)
@@ -162,6 +164,7 @@ class RunsMixin:
         self.plots.update_slice_info(h)
         self.status.show_run(h, c.state, c.max_epochs)
         self.plots.hint.setText(self._hint())
+        self.draw_race()
         self._sync_actions()
         self._dirty = False
 

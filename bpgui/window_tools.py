@@ -21,9 +21,12 @@ class ToolsMixin:
             self.restarts.restore(None, self.restarts.settings())
 
     def clear_previous(self) -> None:
-        """Forget the earlier runs and the restarts (the current run stays)."""
+        """Forget the earlier runs, the restarts and an ended race (the current run
+        stays)."""
         self.archive.clear()
         self._drop_restarts()
+        if not self.controller.racing:
+            self.drop_race()
         self.refresh()
 
     def run_gradient_check(self) -> None:

@@ -492,7 +492,8 @@ def test_race_at_a_limited_speed_and_a_bad_entry(host):
     sink.wait_for(finished(1))
     bad = race_msg(2, s, x0, race_preset())
     bad["entries"][0]["hyper"] = {"nonsense": 1}
-    frames = sink.wait_for(finished(2)) if h.command(bad) is None else None
+    h.command(bad)
+    frames = sink.wait_for(finished(2))
     assert frames[-1][0]["type"] == "failed" and "nonsense" in frames[-1][0]["message"]
     # a single run afterwards works as before
     h.command(start_msg(3, s.replace(criteria=StopCriteria(epochs=5)), x0))

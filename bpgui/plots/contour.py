@@ -52,6 +52,7 @@ class ContourPlot(QWidget):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.previous: list[pg.PlotDataItem] = []
         self.restart_paths: list[pg.PlotDataItem] = []
+        self.race_paths: list[pg.PlotDataItem] = []  # an optimizer race: one per entry
         self.path = pg.PlotDataItem(pen=PATH_PEN, connect="finite")
         self.path.setZValue(5)
         pi.addItem(self.path)
@@ -70,6 +71,7 @@ class ContourPlot(QWidget):
         self.current_marker = marker("o", 9, "#ffffff")
         self.end_marker = marker("s", 10, "#e71d36")
         self.restart_ends = marker("x", 9, "#ff9f1c", pen="#ff9f1c", z=7)
+        self.race_ends = marker("o", 9, "#ffffff", z=7)
         self.widget.scene().sigMouseClicked.connect(self._clicked)
         # the view shows exactly the computed grid: dragging or the wheel would pan into
         # space with no surface while the range fields keep their values, so the mouse
@@ -179,6 +181,25 @@ class ContourPlot(QWidget):
         self._replace(self.restart_paths, paths, RESTART_PEN, 3)
         ends = [(xs[-1], ys[-1]) for xs, ys in paths if len(xs)]
         self.restart_ends.setData([e[0] for e in ends], [e[1] for e in ends])
+
+    def set_race(self, paths: list[tuple[np.ndarray, np.ndarray]], colours: list[str],
+                 highlight: int | None = None) -> None:  # fmt: skip
+        """An optimizer race: each entry's path in its colour (already projected), a dot
+        at each one's current point; entry ``highlight`` drawn bold, the others thinner."""
+        self._replace(self.race_paths, paths, PATH_PEN, 4)
+        ends_x, ends_y, brushes = [], [], []
+        for i, (item, (xs, ys), colour) in enumerate(
+            zip(self.race_paths, paths, colours, strict=True)
+        ):
+            width = 2.0 if highlight is None else (4.0 if i == highlight else 1.2)
+            item.setPen(pg.mkPen(colour, width=width))
+            item.setZValue(4.5 if i == highlight else 4)
+            ok = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
+            if ok.size:
+                ends_x.append(xs[ok[-1]])
+                ends_y.append(ys[ok[-1]])
+                brushes.append(pg.mkBrush(colour))
+        self.race_ends.setData(ends_x, ends_y, brush=brushes)
 
     def set_highlight(self, xs: np.ndarray | None, ys: np.ndarray | None) -> None:
         self.highlight.setData([] if xs is None else xs, [] if ys is None else ys)

@@ -64,6 +64,8 @@ class CurvesPlot(QWidget):
         self.overlays: list[pg.PlotDataItem] = []
         self._previous_data: list = []
         self._overlay_data: list = []
+        self.race_curves: list[pg.PlotDataItem] = []  # an optimizer race: one per entry
+        self._race_data: tuple = ([], [], [], [], None)
         self.val_curve = self.sse_plot.plot(name="validation", pen=pg.mkPen("#ff9f1c", width=1))
         self.sse_curve = self.sse_plot.plot(name="SSE", pen=pg.mkPen("#ffffff", width=1))
         self.grad_curve = self.aux_plot.plot(name="grad norm", pen=pg.mkPen("#2ec4b6", width=1))
@@ -99,6 +101,7 @@ class CurvesPlot(QWidget):
         self._ranges.clear()
         self.set_previous(self._previous_data)
         self.set_overlays(self._overlay_data)
+        self.set_race(*self._race_data)
         if self._history is not None:
             self.set_history(self._history, self._idx)
 
@@ -106,6 +109,10 @@ class CurvesPlot(QWidget):
         """Step-wise ranges: x triples when the run passes its end; y covers whole
         decades and changes only when the data leaves them (or a new run starts)."""
         last = float(ep[-1]) if len(ep) else 1.0
+        for rep, ry in zip(*self._race_data[:2], strict=True):  # a race on the same axes
+            if len(rep):
+                last = max(last, float(rep[-1]))
+                ys = {**ys, "sse": [*ys["sse"], _positive(ry)]}
         if self.log_x.isChecked():
             xr = (-0.3, math.ceil(math.log10(max(last, 1.0)) + 0.05))
         else:
@@ -131,6 +138,8 @@ class CurvesPlot(QWidget):
     def set_history(self, history: History | None, idx: np.ndarray) -> None:
         """Redraw from ``history`` at the display indices ``idx`` (decimated)."""
         self._history, self._idx = history, idx
+        if self.race_curves:
+            self._sync_sse_legend()
         if history is None or len(history) == 0 or idx.size == 0:
             self._ranges.clear()
             self.readout.setText(HOVER_HINT)
@@ -198,6 +207,48 @@ class CurvesPlot(QWidget):
         """SSE curves of a restart batch, faint orange."""
         self._overlay_data = list(curves)
         self._replace(self.overlays, curves, OVERLAY_PEN)
+
+    def set_race(self, epochs: list, sse: list, names: list[str], colours: list[str],
+                 highlight: int | None = None) -> None:  # fmt: skip
+        """An optimizer race: each entry's error curve in its colour, named in the legend
+        (entry ``highlight`` bold).  Without a current run the axes fit the race."""
+        self._race_data = (list(epochs), list(sse), list(names), list(colours), highlight)
+        legend = self.sse_plot.legend
+        while len(self.race_curves) > len(epochs):
+            item = self.race_curves.pop()
+            legend.removeItem(item)
+            self.sse_plot.removeItem(item)
+        while len(self.race_curves) < len(epochs):
+            item = self.sse_plot.plot()
+            item.setClipToView(True)
+            self.race_curves.append(item)
+        for i, (item, ep, y) in enumerate(zip(self.race_curves, epochs, sse, strict=True)):
+            ep = np.asarray(ep, float)
+            if self.log_x.isChecked():
+                ep = np.maximum(ep, 0.5)
+            y = _positive(y)
+            width = 1.5 if highlight is None else (3.0 if i == highlight else 1.0)
+            item.setPen(pg.mkPen(colours[i], width=width))
+            item.setData(ep, y, connect="finite")
+            label = legend.getLabel(item)
+            if label is None or label.text != names[i]:
+                legend.removeItem(item)
+                legend.addItem(item, names[i])
+        if not self._sync_sse_legend() and epochs:
+            self._fit(np.empty(0), {"sse": [], "aux": []})
+
+    def _sync_sse_legend(self) -> bool:
+        """The current run's SSE is listed while there is one, or no race is shown;
+        True: there is a current run."""
+        has_run = self._history is not None and len(self._history) > 0
+        legend = self.sse_plot.legend
+        listed = legend.getLabel(self.sse_curve) is not None
+        if (has_run or not self._race_data[0]) != listed:
+            if listed:
+                legend.removeItem(self.sse_curve)
+            else:
+                legend.addItem(self.sse_curve, "SSE")
+        return has_run
 
     def _mouse_moved(self, evt) -> None:
         pos = evt[0]
