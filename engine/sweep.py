@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .cluster import DEFAULT_TIMEOUT, ChunkFailed, run_chunks
+from .curvature import stability_bound as curvature_stability_bound
 from .fast import FastTrainer
 from .grid import (
     MISSING,
@@ -244,7 +245,8 @@ def stability_bound(setup: Setup, x_min: np.ndarray, gamma: float = 0.0) -> floa
     NND eq. 12.36) the characteristic polynomial ``z^2 - (1 + gamma - (1 - gamma) lr s
     lambda) z + gamma`` has both roots inside the unit circle iff
     ``lr < 2 (1 + gamma) / ((1 - gamma) s lambda_max)``; ``gamma = 0`` is steepest descent.
-    ``H`` is :meth:`engine.objective.Objective.hessian` (central differences)."""
+    ``H`` is the exact Hessian (:meth:`engine.objective.Objective.hessian`); the formula is
+    :func:`engine.curvature.stability_bound`'s."""
     if not 0.0 <= gamma < 1.0:
         raise ValueError(f"gamma: must be in [0, 1), got {gamma!r}")
     obj = setup.objective()
@@ -254,7 +256,7 @@ def stability_bound(setup: Setup, x_min: np.ndarray, gamma: float = 0.0) -> floa
     lam = float(np.linalg.eigvalsh(obj.hessian(x)).max())
     if not lam > 0:
         raise ValueError("stability bound: the Hessian has no positive eigenvalue there")
-    return 2.0 * (1.0 + gamma) / ((1.0 - gamma) * obj.lr_scale * lam)
+    return curvature_stability_bound(lam, obj.lr_scale, gamma)
 
 
 SWEEP_FORMAT = "bpgui-sweep"

@@ -1,0 +1,355 @@
+"""Stationary points of the performance surface: found, de-duplicated and classified.  Qt-free.
+
+:func:`find_critical_points` starts a damped Newton search from every node of a grid over the
+2-D slice (the setup's contour axes).  Stationary points are the zeros of the gradient ``g``,
+so it minimizes ``phi = |g|^2 / 2`` by Levenberg-Marquardt with the exact Hessian ``H``
+(:mod:`engine.hessian`): ``grad phi = H g`` and ``phi``'s Gauss-Newton matrix is ``H^2``, so
+the step is ``-(H^2 + mu I)^{-1} H g`` -- Newton's ``-H^{-1} g`` for small ``mu``, a short
+step downhill on ``phi`` for large ``mu`` (taken only when it lowers ``phi``).  Minima,
+saddles and maxima alike are zeros of ``g``, and all starts run at once (batched).  A
+flat direction makes a minimum's basin for ``|g|^2`` small (the book's global minimum has
+eigenvalues 0.0038 and 1.16), so every start also runs damped Newton on ``F`` itself (a
+descent step ``-(H + nu I)^{-1} g``, ``nu`` above ``-lambda_min``), which finds the minima.
+
+A converged point (``|g| <= grad_tol``, inside the slice's ranges) is *isolated* when a last
+Newton step ``H^{-1} g`` is negligible: it is then classified by the exact Hessian's
+eigenvalues (:func:`engine.curvature.classify`, relative tolerance ``rtol``).  A point where
+the gradient is small but the Newton step is not (the Hessian is singular along a flat valley
+floor, e.g. the book slice near ``W2[1,1] = 0``, where the gradient only tends to 0 towards
+``W1[1,1] = -inf``) is ``degenerate``; degenerate points of equal performance joined by a flat
+segment are one group (``count`` points, ``extent`` the box they span), so a floor is one
+entry, not hundreds.
+
+``free="slice"`` searches the two contour parameters with every other parameter held at the
+current point; ``free="all"`` searches all the setup's free parameters (the starts vary the
+two contour parameters, the others begin at the current point), and ``dims`` says how many.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .curvature import RTOL, classify, eigen
+from .objective import Objective
+from .setup import Setup
+
+__all__ = ["CriticalPoint", "find_critical_points", "slice_objective"]
+
+MAX_STARTS_PER_CHUNK = 256
+NEWTON_TOL = 1e-7  # an isolated point's last Newton step, relative to max(1, |x|)
+DEDUPE_TOL = 1e-5  # two isolated points closer than this (relative) are one
+FLAT_RTOL = 1e-4  # degenerate points within this relative performance form one floor
+SEGMENT_POINTS = 17
+MU0, MU_MIN, MU_MAX = 1e-3, 1e-12, 1e12
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """One stationary point (or one group of degenerate ones).
+
+    ``x`` are the searched parameters' values (``labels``), ``params`` the same by label;
+    ``eigenvalues`` ascending with ``eigenvectors[:, k]`` for ``eigenvalues[k]``; ``dims``
+    the number of parameters searched; ``count > 1`` for a group of degenerate points
+    spanning ``extent`` (label -> (lo, hi)), represented by its member of smallest gradient.
+    """
+
+    x: np.ndarray
+    labels: tuple[str, ...]
+    performance: float
+    grad_norm: float
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    kind: str
+    dims: int
+    isolated: bool = True
+    count: int = 1
+    extent: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {k: float(v) for k, v in zip(self.labels, self.x, strict=True)}
+
+    def to_json(self) -> dict:
+        """``params``, ``performance``, ``eigenvalues`` (ascending), ``kind``, plus
+        ``grad_norm``, ``dims`` and, for a group, ``count`` and ``extent``."""
+
+        def num(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        out = {
+            "params": self.params,
+            "performance": num(self.performance),
+            "eigenvalues": [num(v) for v in self.eigenvalues],
+            "kind": self.kind,
+            "grad_norm": num(self.grad_norm),
+            "dims": self.dims,
+        }
+        if self.count > 1:
+            out["count"] = self.count
+            out["extent"] = {k: [float(a), float(b)] for k, (a, b) in self.extent.items()}
+        return out
+
+
+def slice_objective(setup: Setup, x: np.ndarray | None = None, free: str = "slice") -> Objective:
+    """The objective searched: the two contour parameters (``"slice"``) or all the setup's
+    free parameters (``"all"``), the rest at the current point ``x`` (default: the start)."""
+    if free not in ("slice", "all"):
+        raise ValueError(f"free: must be 'slice' or 'all', not {free!r}")
+    obj = setup.objective()
+    x = setup.start() if x is None else np.asarray(x, dtype=float)
+    if x.shape != (obj.n_free,):
+        raise ValueError(f"x: expected {obj.n_free} values, got {x.shape}")
+    theta = obj.full(x)
+    params = list(setup.axes) if free == "slice" else list(setup.free)
+    return Objective(obj.spec, obj.data, theta, params, obj.perf.name)
+
+
+def find_critical_points(
+    setup: Setup,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+    *,
+    grid: int | tuple[int, int] = 15,
+    free: str = "slice",
+    x: np.ndarray | None = None,
+    max_iter: int = 150,
+    grad_tol: float = 1e-6,
+    rtol: float = RTOL,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[CriticalPoint]:
+    """The stationary points of the slice ``x_range x y_range`` of the setup's contour axes
+    (default: the setup's ranges), lowest performance first (see the module).
+
+    ``grid`` starts per axis; ``x`` the current free parameters (default: the setup's
+    start); ``grad_tol`` the gradient norm below which a point is stationary; ``rtol`` the
+    relative eigenvalue tolerance of the classification; ``should_stop`` is polled between
+    iterations (cancelling returns what is found so far).  An empty list when none is found.
+    """
+    ranges = [
+        _check_range(lab, r if r is not None else setup.ranges[k])
+        for k, (lab, r) in enumerate(zip(setup.axes, (x_range, y_range), strict=True))
+    ]
+    nx, ny = (grid, grid) if np.isscalar(grid) else grid
+    for v in (nx, ny):
+        if isinstance(v, bool) or int(v) != v or not 1 <= v <= 200:
+            raise ValueError(f"grid: starts per axis must be an integer in [1, 200], got {v!r}")
+    if not (grad_tol > 0 and math.isfinite(grad_tol)):
+        raise ValueError(f"grad_tol: must be positive, got {grad_tol!r}")
+    obj = slice_objective(setup, x, free)
+    ax = [obj.free_labels.index(lab) if lab in obj.free_labels else None for lab in setup.axes]
+    # the starts: a grid over the two axes, every other parameter at the current point
+    gx = np.linspace(*ranges[0], int(nx)) if nx > 1 else np.array([np.mean(ranges[0])])
+    gy = np.linspace(*ranges[1], int(ny)) if ny > 1 else np.array([np.mean(ranges[1])])
+    X0 = np.repeat(obj.x0()[None, :], gx.size * gy.size, axis=0)
+    GX, GY = np.meshgrid(gx, gy, indexing="ij")
+    for i, vals in zip(ax, (GX.ravel(), GY.ravel()), strict=True):
+        if i is not None:
+            X0[:, i] = vals
+    ends = []
+    with np.errstate(all="ignore"):
+        for lo in range(0, len(X0), MAX_STARTS_PER_CHUNK):
+            chunk = X0[lo : lo + MAX_STARTS_PER_CHUNK]
+            ends.append(_lm_on_gradient(obj, chunk, max_iter, should_stop))
+            ends.append(_newton_on_value(obj, chunk, max_iter, should_stop))
+            if should_stop is not None and should_stop():
+                break
+        X = np.concatenate(ends)
+        X = X[np.all(np.isfinite(X), axis=1)]
+        X = X[_inside(X, ax, ranges)]
+        if not len(X):
+            return []
+        F, g, H = obj.value_grad_hessian(X)
+        gn = np.linalg.norm(g, axis=1)
+        keep = np.isfinite(gn) & (gn <= grad_tol)
+        X, F, g, H, gn = X[keep], F[keep], g[keep], H[keep], gn[keep]
+        if not len(X):
+            return []
+        X, F, g, H, gn, isolated = _polish(obj, X, F, g, H, gn, grad_tol)
+        inside = _inside(X, ax, ranges)
+        X, F, g, H, gn, isolated = (a[inside] for a in (X, F, g, H, gn, isolated))
+        points = _collect(obj, X, F, H, gn, isolated, rtol)
+    points.sort(key=lambda p: (p.performance, p.kind, tuple(p.x)))
+    return points
+
+
+# ---- the search -----------------------------------------------------------------------------
+def _lm_on_gradient(
+    obj: Objective, X: np.ndarray, max_iter: int, should_stop: Callable[[], bool] | None
+) -> np.ndarray:
+    """Minimize ``|g|^2 / 2`` from every row of ``X`` at once (damped Gauss-Newton)."""
+    X = X.copy()
+    B, n = X.shape
+    _, g, H = obj.value_grad_hessian(X)
+    phi = 0.5 * np.einsum("bi,bi->b", g, g)
+    mu = np.full(B, MU0)
+    active = np.isfinite(phi) & (phi > 0)
+    eye = np.eye(n)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if not idx.size or (should_stop is not None and should_stop()):
+            break
+        Hs, gs = H[idx], g[idx]
+        A = Hs @ Hs
+        scale = np.trace(A, axis1=1, axis2=2) / n + 1e-300
+        d = _solve(A + (mu[idx] * scale)[:, None, None] * eye, -np.einsum("bij,bj->bi", Hs, gs))
+        Xn = X[idx] + d
+        _, gn, Hn = obj.value_grad_hessian(Xn)
+        phin = 0.5 * np.einsum("bi,bi->b", gn, gn)
+        ok = np.isfinite(phin) & np.all(np.isfinite(Hn), axis=(1, 2)) & (phin < phi[idx])
+        acc = idx[ok]
+        X[acc], g[acc], H[acc], phi[acc] = Xn[ok], gn[ok], Hn[ok], phin[ok]
+        mu[idx] = np.where(ok, np.maximum(mu[idx] / 10.0, MU_MIN), mu[idx] * 10.0)
+        tiny = np.linalg.norm(d, axis=1) <= 1e-15 * (1.0 + np.linalg.norm(X[idx], axis=1))
+        done = (phi[idx] == 0.0) | (mu[idx] > MU_MAX) | (ok & tiny)
+        active[idx[done]] = False
+    return X
+
+
+def _newton_on_value(
+    obj: Objective, X: np.ndarray, max_iter: int, should_stop: Callable[[], bool] | None
+) -> np.ndarray:
+    """Damped Newton on ``F`` itself from every row of ``X``: ``-(H + nu I)^{-1} g`` with
+    ``nu`` above ``-lambda_min`` (a descent step), taken when ``F`` falls.  It reaches the
+    minima whose basins of ``|g|^2`` are small (a flat direction makes them so)."""
+    X = X.copy()
+    B, n = X.shape
+    F, g, H = obj.value_grad_hessian(X)
+    mu = np.full(B, MU0)
+    active = np.isfinite(F) & np.all(np.isfinite(g), axis=1)
+    eye = np.eye(n)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if not idx.size or (should_stop is not None and should_stop()):
+            break
+        Hs = H[idx]
+        bad = ~np.all(np.isfinite(Hs), axis=(1, 2))
+        Hs = np.where(bad[:, None, None], eye, Hs)
+        lam = np.linalg.eigvalsh(Hs)
+        big = np.abs(lam).max(axis=1) + 1e-300
+        nu = np.maximum(0.0, -lam[:, 0]) * 1.01 + mu[idx] * big
+        d = _solve(Hs + nu[:, None, None] * eye, -g[idx])
+        Xn = X[idx] + d
+        Fn, gn, Hn = obj.value_grad_hessian(Xn)
+        ok = np.isfinite(Fn) & np.all(np.isfinite(gn), axis=1) & (Fn < F[idx])
+        acc = idx[ok]
+        X[acc], F[acc], g[acc], H[acc] = Xn[ok], Fn[ok], gn[ok], Hn[ok]
+        mu[idx] = np.where(ok, np.maximum(mu[idx] / 10.0, MU_MIN), mu[idx] * 10.0)
+        tiny = np.linalg.norm(d, axis=1) <= 1e-15 * (1.0 + np.linalg.norm(X[idx], axis=1))
+        done = (mu[idx] > MU_MAX) | (ok & tiny) | ~np.all(np.isfinite(g[idx]), axis=1)
+        active[idx[done]] = False
+    return X
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched ``A^{-1} b`` (rows of a singular or non-finite system give NaN)."""
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full_like(b, np.nan)
+        for i in range(len(b)):
+            with contextlib.suppress(np.linalg.LinAlgError):
+                out[i] = np.linalg.solve(A[i], b[i])
+        return out
+
+
+def _polish(obj, X, F, g, H, gn, grad_tol):
+    """Short Newton steps while they lower ``|g|``; then *isolated* = the Newton step is
+    negligible (or ``g = 0``)."""
+    scale = np.maximum(1.0, np.linalg.norm(X, axis=1))
+    for _ in range(8):
+        d = _solve(H, -g)
+        short = np.all(np.isfinite(d), axis=1) & (np.linalg.norm(d, axis=1) <= 1e-2 * scale)
+        if not short.any():
+            break
+        Xn = np.where(short[:, None], X + np.nan_to_num(d), X)
+        Fn, g_n, Hn = obj.value_grad_hessian(Xn)
+        gnn = np.linalg.norm(g_n, axis=1)
+        ok = short & np.isfinite(gnn) & (gnn < gn)
+        if not ok.any():
+            break
+        X, F, g, H, gn = (np.where(ok.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
+                          for a, b in ((X, Xn), (F, Fn), (g, g_n), (H, Hn), (gn, gnn)))  # fmt: skip
+    d = _solve(H, -g)
+    step = np.linalg.norm(d, axis=1)
+    isolated = (gn == 0.0) | (np.isfinite(step) & (step <= NEWTON_TOL * scale))
+    return X, F, g, H, gn, isolated
+
+
+def _collect(obj, X, F, H, gn, isolated, rtol) -> list[CriticalPoint]:
+    labels, n = obj.free_labels, obj.n_free
+    eig = [eigen(h) for h in H]
+    kinds = [
+        classify(lam, rtol) if iso else "degenerate"
+        for (lam, _), iso in zip(eig, isolated, strict=True)
+    ]
+    order = np.argsort(gn, kind="stable")  # best converged first
+    points: list[CriticalPoint] = []
+    # isolated, non-degenerate points: one per location
+    reps: list[int] = []
+    for i in order:
+        if kinds[i] == "degenerate":
+            continue
+        tol = DEDUPE_TOL * max(1.0, float(np.abs(X[i]).max()))
+        if any(np.abs(X[i] - X[r]).max() <= tol for r in reps):
+            continue
+        reps.append(int(i))
+        lam, vec = eig[i]
+        points.append(CriticalPoint(X[i].copy(), labels, float(F[i]), float(gn[i]), lam, vec,
+                                    kinds[i], n, bool(isolated[i])))  # fmt: skip
+    # degenerate points: one entry per flat floor
+    groups: list[list[int]] = []
+    for i in order:
+        if kinds[i] != "degenerate":
+            continue
+        for grp in groups:
+            j = min(grp, key=lambda k: float(np.linalg.norm(X[k] - X[i])))
+            if _same_floor(obj, X[i], X[j], F[i], F[j]):
+                grp.append(int(i))
+                break
+        else:
+            groups.append([int(i)])
+    for grp in groups:
+        r = grp[0]  # the smallest gradient
+        lam, vec = eig[r]
+        lo, hi = X[grp].min(axis=0), X[grp].max(axis=0)
+        extent = {lab: (float(lo[k]), float(hi[k])) for k, lab in enumerate(labels)}
+        points.append(CriticalPoint(X[r].copy(), labels, float(F[r]), float(gn[r]), lam, vec,
+                                    "degenerate", n, bool(isolated[r]), len(grp),
+                                    extent if len(grp) > 1 else {}))  # fmt: skip
+    return points
+
+
+def _same_floor(obj, a, b, Fa, Fb) -> bool:
+    top = max(Fa, Fb)
+    tol = FLAT_RTOL * max(abs(top), 1e-12)
+    if abs(Fa - Fb) > tol:
+        return False
+    if np.abs(a - b).max() <= DEDUPE_TOL * max(1.0, float(np.abs(a).max())):
+        return True
+    t = np.linspace(0.0, 1.0, SEGMENT_POINTS)[:, None]
+    v = np.asarray(obj.value((1 - t) * a + t * b), dtype=float)
+    return bool(np.all(v <= top + tol))
+
+
+def _inside(X: np.ndarray, ax, ranges) -> np.ndarray:
+    ok = np.ones(len(X), dtype=bool)
+    for i, (lo, hi) in zip(ax, ranges, strict=True):
+        if i is not None:
+            pad = 1e-9 * (hi - lo)
+            ok &= (X[:, i] >= lo - pad) & (X[:, i] <= hi + pad)
+    return ok
+
+
+def _check_range(label: str, r) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in r)
+    except (TypeError, ValueError):
+        raise ValueError(f"range of {label}: need two numbers MIN MAX") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        raise ValueError(f"range of {label}: need finite MIN < MAX, got [{lo}, {hi}]")
+    return lo, hi
