@@ -90,7 +90,19 @@ SPECS = {
         "SP_FileDialogListView",
     ),
     "quit": ("&Quit", "Ctrl+Q", "close the window", "SP_DialogCloseButton"),
-    "about": ("&About bpgui", "", "what this is", "SP_MessageBoxInformation"),
+    "guide": ("&User guide", "F1", "the guide to every pane and tool", "SP_DialogHelpButton"),
+    "shortcuts": (
+        "&Keyboard shortcuts",
+        "Ctrl+/",
+        "every keyboard shortcut",
+        "SP_FileDialogInfoView",
+    ),
+    "about": (
+        "&About bpgui",
+        "",
+        "what this is, and the versions it runs on",
+        "SP_MessageBoxInformation",
+    ),
 }
 
 

@@ -33,6 +33,7 @@ from .runs import RunArchive, problem_key
 from .status import StatusLine, epochs_per_second
 from .surface_service import SurfaceService
 from .widgets import WheelGuard
+from .window_help import HelpMixin
 from .window_maps import MapsMixin
 from .window_race import RaceMixin
 from .window_runs import RunsMixin
@@ -51,7 +52,7 @@ def _scroll(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWindow):
+class MainWindow(HelpMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWindow):
     def __init__(self, setup: Setup | None = None) -> None:
         super().__init__()
         self.setWindowTitle("bpgui — backpropagation, live")
@@ -144,6 +145,9 @@ class MainWindow(RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWindow):
         a.save.triggered.connect(self.document.save)
         a.save_as.triggered.connect(lambda: self.document.save_as())
         a.about.triggered.connect(self._about)
+        a.guide.triggered.connect(lambda: self.show_guide())
+        a.shortcuts.triggered.connect(self.show_shortcuts)
+        self.optimizer_pane.help_requested.connect(self.show_guide)
         c.records_added.connect(self._mark_dirty)
         c.run_finished.connect(self._run_finished)
         c.run_failed.connect(self._run_failed)

@@ -65,7 +65,8 @@ def build_menus(win) -> None:
     for act in (a.race, a.basins, a.sweep):
         m.addAction(act)
     m = mb.addMenu("&Help")
-    m.addAction(a.about)
+    for act in (a.guide, a.shortcuts, a.about):
+        m.addAction(act)
 
 
 def build_toolbar(win, speeds) -> None:

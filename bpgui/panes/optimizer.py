@@ -7,7 +7,7 @@ import dataclasses
 import math
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -29,6 +29,7 @@ class OptimizerPane(QWidget):
     hyper_changed = Signal(dict)  # a valid edit of the current optimizer's form
     criteria_changed = Signal(object)  # StopCriteria
     validity_changed = Signal(bool)
+    help_requested = Signal(str, str)  # guide page, anchor
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,9 +81,14 @@ class OptimizerPane(QWidget):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #aaaaaa;")
+        # "About <method>…": opens the user guide at the method's explanation
+        self.about_link = QLabel()
+        self.about_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.about_link.linkActivated.connect(self._help_link)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("Optimizer"))
         lay.addWidget(self.combo)
+        lay.addWidget(self.about_link)
         lay.addWidget(self.form_box)
         lay.addWidget(crit)
         lay.addWidget(self.note)
@@ -219,6 +225,10 @@ class OptimizerPane(QWidget):
                 edit.value_changed.connect(self._hyper_edited)
             self.form.addRow(f.name, with_error(row, edit))
         self.form_box.setTitle(f"{cls.title}: hyperparameters")
+        self.about_link.setText(
+            f'<a href="optimizer.md#{name}">About {cls.title.split(" (")[0].lower()}: '
+            "the method and what to watch for…</a>"
+        )
         self.note.setText(
             "Changing a hyperparameter during a run applies from the next epoch; "
             "choosing another optimizer applies to the next run."
@@ -266,3 +276,7 @@ class OptimizerPane(QWidget):
             return
         self._report_validity()
         self.criteria_changed.emit(c)
+
+    def _help_link(self, href: str) -> None:
+        page, _, anchor = href.partition("#")
+        self.help_requested.emit(page, anchor)
