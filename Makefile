@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench bench-app bench-maps bench-session screenshots book clean
+.PHONY: run test lint check-wheel bench bench-app bench-maps bench-session screenshots book clean
 
 # `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
@@ -36,6 +36,9 @@ bench: $(DEV_STAMP)
 
 bench-app: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_app.py
+
+check-wheel: $(DEV_STAMP)
+	PYTHON=$(PYTHON) scripts/check_wheel.sh
 
 bench-maps: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_maps.py

@@ -6,10 +6,11 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from .main_window import MainWindow
@@ -43,6 +44,9 @@ def make_application() -> QApplication:
     app.setOrganizationName("bpgui")
     app.setApplicationName("bpgui")
     app.setStyle("Fusion")
+    icon = Path(__file__).resolve().parent / "icons" / "bpgui.svg"
+    app.setWindowIcon(QIcon(str(icon)))
+    app.setDesktopFileName("bpgui")  # matches bpgui.desktop (--install-desktop)
     app.setPalette(dark_palette())
     pg.setConfigOptions(antialias=False)  # antialiased paths cost 5x the paint time
     return app

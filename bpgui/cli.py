@@ -71,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help=f"open the window on one of the seed's experiments and run it: {experiments}",
     )
+    desk = p.add_mutually_exclusive_group()
+    desk.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add bpgui to the desktop's application menu with its icon, and open .bpgui "
+        "sessions with it by double-click (for this user, under $XDG_DATA_HOME)",
+    )
+    desk.add_argument(
+        "--uninstall-desktop",
+        action="store_true",
+        help="remove what --install-desktop wrote",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     presets = ", ".join(f"{k} ({v.description})" for k, v in PRESETS.items())
     opts = ", ".join(OPTIMIZERS)
@@ -218,6 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     real_stdout = sys.stdout
     sys.stdout = _Stdout(real_stdout)
     try:
+        if args.install_desktop or args.uninstall_desktop:
+            from . import desktop
+
+            done = desktop.install() if args.install_desktop else desktop.uninstall()
+            verb = "wrote" if args.install_desktop else "removed"
+            print(f"{verb} {len(done)} files under {desktop.data_home()}")
+            return 0
         with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
             if args.command == "train":
                 return _flushed(train(args))
