@@ -151,6 +151,11 @@ class Document(QObject):
         # restarts are saved only with the problem they were computed on
         s.restarts = w.restarts.result if w.restarts_key == problem_key(w.setup) else None
         s.restarts_settings = w.restarts.settings()
+        # the basin map and the sweep, with the problem they were computed on (issue 12)
+        s.basins, s.sweep, s.sweep_start = w.maps_for_session()
+        # ---- the optimizer race: window_race.py provides ``race_record`` (None: no race,
+        # or one of another problem) ----
+        s.race = getattr(w, "race_record", None)
         s.view = {
             "colour_scale": "log" if w.plots.scale.currentIndex() == 0 else "linear",
             "resolution": int(w.plots.resolution.currentData()),
@@ -188,6 +193,10 @@ class Document(QObject):
         w._restarts_started_key = problem_key(s.setup)
         w.restarts.restore(s.restarts, s.restarts_settings)
         w.restarts_key = problem_key(s.setup) if s.restarts is not None else None
+        w.restore_maps(s.basins, s.sweep, s.sweep_start)  # None: dropped (New, Open)
+        # ---- the optimizer race: window_race.py provides ``restore_race`` ----
+        if hasattr(w, "restore_race"):
+            w.restore_race(s.race)
         self._apply_view(s.view)
         w.refresh()
 

@@ -21,7 +21,8 @@ from .export_plots import PLOT_NAMES, export_plot
 
 EXPORTS = (
     "contour-png", "contour-svg", "curves-png", "curves-svg", "response-png",
-    "response-svg", "history", "trajectory", "grid", "params-csv", "params-json",
+    "response-svg", "history", "trajectory", "grid", "params-csv", "params-json", "basins",
+    "sweep",
 )  # fmt: skip
 
 
@@ -30,7 +31,8 @@ def export(doc, what: str, path: str | Path | None = None) -> bool:
     when None).  Errors: one dialog, the session unchanged."""
     kind, _, fmt = what.partition("-")
     if path is None:
-        ext = {"history": "csv", "trajectory": "csv", "grid": "csv"}.get(kind, fmt)
+        csv = ("history", "trajectory", "grid", "basins", "sweep")
+        ext = "csv" if kind in csv else fmt
         base = doc.path.stem if doc.path else "bpgui"
         suggested = str(Path(doc.folder()) / f"{base}-{kind}.{ext}")
         path, _ = QFileDialog.getSaveFileName(
@@ -53,6 +55,16 @@ def export(doc, what: str, path: str | Path | None = None) -> bool:
             if surf is None:
                 raise ValueError("the contour has not been computed yet")
             atomic_write_text(path, grid_csv(surf.surface))
+        elif kind == "basins":
+            m = w.basin_map
+            if m is None:
+                raise ValueError("no basin map yet: Tools ▸ Basin map computes one")
+            atomic_write_text(path, m.to_csv())
+        elif kind == "sweep":
+            r = w.sweep_result
+            if r is None:
+                raise ValueError("no sweep yet: Tools ▸ Sweep computes one")
+            atomic_write_text(path, r.to_csv())
         elif kind == "params":
             x = h.x[-1] if h is not None and len(h) else w.start_x
             fn = params_json if fmt == "json" else params_csv

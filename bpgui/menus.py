@@ -20,6 +20,9 @@ EXPORTS = (
     ("grid", "Contour grid as CSV…"),
     ("params-csv", "Parameters as CSV…"),
     ("params-json", "Parameters as JSON…"),
+    (None, None),
+    ("basins", "Basin map as CSV…"),
+    ("sweep", "Sweep as CSV…"),
 )
 
 

@@ -1,0 +1,120 @@
+"""A basin map or sweep computed in a worker thread, chunk by chunk (issue 12).
+
+The worker iterates the job's ``chunks()`` generator in its own :class:`QThread` and emits,
+after each chunk, the result so far (an immutable copy made in the worker thread, so the
+GUI thread never touches the job).  Cancel is a :class:`threading.Event` checked between
+chunks; the generator is then closed (local chunk threads end, cluster futures are
+cancelled) and the partial result is emitted.  Widgets are never touched here: only the
+signals, connected to slots of objects living in the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.session import one_line
+
+
+class MapWorker(QObject):
+    progress = Signal(object, int, int)  # result so far, chunks done, cells done
+    finished = Signal(object, str)  # final result, "" or the error (one line)
+
+    def __init__(self, chunks: Callable[[], Any], result: Callable[[], Any],
+                 after: Callable[[Any], Any] | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self._chunks, self._result, self._after = chunks, result, after
+        self.cancel = threading.Event()
+
+    @Slot()
+    def run(self) -> None:
+        error = ""
+        n = 0
+        it = None
+        try:
+            it = self._chunks()
+            for _ in it:
+                n += 1
+                self.progress.emit(self._result(), n, 0)
+                if self.cancel.is_set():
+                    break
+        except Exception as exc:  # a bad scheduler address, a chunk that raised, …
+            error = one_line(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        finally:
+            if it is not None:
+                try:
+                    it.close()  # cancels what has not started
+                except Exception as exc:  # the cluster connection may be gone already
+                    error = error or one_line(str(exc))
+        res = self._result()
+        if self._after is not None and not error:
+            try:
+                res = self._after(res)
+            except Exception as exc:
+                error = one_line(str(exc))
+        self.finished.emit(res, error)
+
+
+class MapRunner(QObject):
+    """Owns one :class:`MapWorker` and its thread at a time (GUI thread)."""
+
+    progress = Signal(object, int)  # result so far, chunks done
+    finished = Signal(object, str)  # final result, error
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: MapWorker | None = None
+        self.cancelled = False
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def start(self, chunks, result, after=None) -> None:
+        assert not self.busy
+        self.cancelled = False
+        self._thread = QThread()
+        self._thread.setObjectName("bpgui-map")
+        self._worker = MapWorker(chunks, result, after)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.progress.connect(self._progress)
+        self._worker.finished.connect(self._finished)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self.cancelled = True
+            self._worker.cancel.set()
+
+    @Slot(object, int, int)
+    def _progress(self, res, n: int, _cells: int) -> None:
+        if self._worker is not None and self.sender() is self._worker:  # not a discarded one
+            self.progress.emit(res, n)
+
+    @Slot(object, str)
+    def _finished(self, res, error: str) -> None:
+        if self._worker is None or self.sender() is not self._worker:
+            return  # a worker discarded by shutdown()
+        self._end()
+        self.finished.emit(res, error)
+
+    def _end(self) -> None:
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+        self._thread = self._worker = None
+
+    def shutdown(self, ms: int = 60_000) -> None:
+        """Cancel, wait for the thread and forget its result (closing the window, New,
+        Open: no orphan threads, nothing drawn afterwards)."""
+        if self._thread is None:
+            return
+        self._worker.cancel.set()
+        self._thread.quit()  # ends the event loop once run() returns
+        self._thread.wait(ms)
+        self._thread = self._worker = None

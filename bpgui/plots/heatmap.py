@@ -1,0 +1,193 @@
+"""A hyperparameter sweep as a heatmap: epochs to the goal (or the final performance) over
+two hyperparameters, diverged and not-reached cells in their own colours, a colour bar,
+log axes where the hyperparameter is on a log scale, steepest descent's stability bound as
+a line, a hover readout, and a click on a cell asks to run with its values.
+
+Log axes: the image is placed in log10 coordinates and the plot is in pyqtgraph's log mode
+(the axis is labelled with the values themselves, 10^k at the decades).  Arrays are
+indexed ``[ix, iy]`` (column-major images)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from engine.grid import STOP_CODES
+from engine.sweep import SweepResult
+
+from ..elided import ElidedLabel
+
+DIVERGED_COLOUR = (231, 29, 54)
+NOT_REACHED_COLOUR = (90, 90, 90)
+BOUND_PEN = pg.mkPen("#ffffff", width=2, style=Qt.PenStyle.DashLine)
+HINT = "hover over a cell to read it; click it to run with those settings"
+
+
+def _centres(v: np.ndarray, log: bool) -> np.ndarray:
+    return np.log10(v) if log else np.asarray(v, float)
+
+
+def _rect(c: np.ndarray) -> tuple[float, float]:
+    """Left edge and width of cells centred on ``c`` (evenly spaced)."""
+    d = (c[-1] - c[0]) / (len(c) - 1) if len(c) > 1 else 1.0
+    return c[0] - d / 2, d * len(c)
+
+
+class HeatmapPlot(QWidget):
+    cell_clicked = Signal(int, int)  # ix, iy
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.widget = pg.PlotWidget()
+        self.widget.setMinimumSize(320, 240)
+        pi = self.plot_item = self.widget.getPlotItem()
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        pi.getViewBox().setMouseEnabled(x=False, y=False)
+        pi.getViewBox().setDefaultPadding(0.0)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        pi.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False,
+                                        width=14, label="")  # fmt: skip
+        self.colorbar.setImageItem(self.image, insert_in=pi)
+        self.marks = pg.ImageItem(axisOrder="col-major")  # diverged / not reached
+        self.marks.setZValue(1)
+        pi.addItem(self.marks)
+        self.bound = pg.PlotDataItem(pen=BOUND_PEN)
+        self.bound.setZValue(3)
+        pi.addItem(self.bound)
+        self.bound_label = pg.TextItem("", color="#ffffff", anchor=(0, 1))
+        self.bound_label.setZValue(4)
+        pi.addItem(self.bound_label)
+        self.legend = pg.LegendItem(offset=(-8, 8), labelTextSize="8pt", brush=(0, 0, 0, 170),
+                                    labelTextColor="#eeeeee")  # fmt: skip
+        self.legend.setParentItem(pi.getViewBox())
+        self.readout = ElidedLabel(HINT, "the cell under the mouse pointer")
+        self._proxy = pg.SignalProxy(self.widget.scene().sigMouseMoved, rateLimit=30,
+                                     slot=self._moved)  # fmt: skip
+        self.widget.scene().sigMouseClicked.connect(self._clicked)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.widget, 1)
+        lay.addWidget(self.readout)
+        self.result: SweepResult | None = None
+        self.values: np.ndarray | None = None  # what the colours show, NaN where marked
+        self.mode = "epochs"  # or "performance"
+        self.bound_values: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ---- drawing ---------------------------------------------------------------------------
+    def set_result(self, r: SweepResult | None, mode: str | None = None,
+                   value_name: str = "SSE") -> None:  # fmt: skip
+        if mode is not None:
+            self.mode = mode
+        self.result = r
+        self.value_name = value_name
+        if r is None:
+            self.values = None
+            for item in (self.image, self.marks):
+                item.clear()
+            self.bound.setData([], [])
+            self.bound_label.setText("")
+            self.legend.clear()
+            return
+        pi = self.plot_item
+        pi.setLogMode(x=r.x_log, y=r.y_log)
+        cx, cy = _centres(r.xs, r.x_log), _centres(r.ys, r.y_log)
+        (x0, w), (y0, h) = _rect(cx), _rect(cy)
+        if self.mode == "epochs":
+            v = r.epochs_to_goal.astype(float)
+            label = f"epochs to {value_name} ≤ {r.goal:g}"
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.where(np.isfinite(r.performance) & ~r.diverged,
+                             np.log10(np.maximum(r.performance, 1e-30)), np.nan)  # fmt: skip
+            label = f"log10 final {value_name}"
+        self.values = v
+        finite = v[np.isfinite(v)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if hi <= lo:
+            hi = lo + 1.0
+        self.image.setImage(np.where(np.isfinite(v), v, lo), autoLevels=False)
+        self.image.setRect(QRectF(x0, y0, w, h))
+        self.colorbar.setLevels((lo, hi))
+        self.colorbar.setLabel("left", label)
+        marks = np.zeros((*v.shape, 4), dtype=np.uint8)
+        computed = r.stop >= 0
+        not_reached = computed & ~r.diverged & (self.mode == "epochs") & ~r.reached
+        marks[r.diverged] = (*DIVERGED_COLOUR, 255)
+        marks[not_reached] = (*NOT_REACHED_COLOUR, 255)
+        self.marks.setImage(marks, autoLevels=False, levels=(0, 255))
+        self.marks.setRect(QRectF(x0, y0, w, h))
+        pi.setLabel("bottom", r.x_param + (" (log scale)" if r.x_log else ""))
+        pi.setLabel("left", r.y_param + (" (log scale)" if r.y_log else ""))
+        pi.getViewBox().setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.0)
+        self.legend.clear()
+        rows = ((DIVERGED_COLOUR, f"diverged ({int(r.diverged.sum())})"),
+                (NOT_REACHED_COLOUR, f"goal not reached ({int(not_reached.sum())})"))  # fmt: skip
+        for colour, text in rows:
+            if text.startswith("goal") and self.mode != "epochs":
+                continue
+            sample = pg.PlotDataItem([], [], pen=None, symbol="s", symbolSize=10,
+                                     symbolBrush=colour, symbolPen=None)  # fmt: skip
+            self.legend.addItem(sample, text)
+        if r.partial:
+            self.legend.addItem(pg.PlotDataItem([], [], pen=None), "partial")
+
+    def set_bound(self, xs: np.ndarray | None, ys: np.ndarray | None, text: str = "") -> None:
+        """The stability bound as a curve in hyperparameter values (None: none)."""
+        r = self.result
+        if xs is None or r is None:
+            self.bound.setData([], [])
+            self.bound_label.setText("")
+            self.bound_values = None
+            return
+        self.bound_values = (np.asarray(xs, float), np.asarray(ys, float))
+        # PlotDataItem maps values to log10 itself in log mode
+        self.bound.setData(self.bound_values[0], self.bound_values[1])
+        self.bound_label.setText(text)
+        px, py = float(xs[0]), float(ys[0])
+        self.bound_label.setPos(np.log10(px) if r.x_log else px, np.log10(py) if r.y_log else py)
+
+    # ---- input -----------------------------------------------------------------------------
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        r = self.result
+        vb = self.plot_item.getViewBox()
+        if r is None or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = vb.mapSceneToView(scene_pos)
+        cx, cy = _centres(r.xs, r.x_log), _centres(r.ys, r.y_log)
+        ix = int(np.argmin(np.abs(cx - p.x())))
+        iy = int(np.argmin(np.abs(cy - p.y())))
+        (x0, w), (y0, h) = _rect(cx), _rect(cy)
+        if not (x0 <= p.x() <= x0 + w and y0 <= p.y() <= y0 + h):
+            return None
+        return ix, iy
+
+    def describe(self, ix: int, iy: int) -> str:
+        r = self.result
+        c = int(r.stop[ix, iy])
+        head = f"{r.x_param} = {r.xs[ix]:.4g}   {r.y_param} = {r.ys[iy]:.4g}"
+        if c < 0:
+            return f"{head}   not computed"
+        ep = int(r.epochs[ix, iy])
+        goal = f"goal at epoch {ep:,}" if r.reached[ix, iy] else "goal not reached"
+        return (f"{head}   {goal}   epochs {ep:,}   {self.value_name} "
+                f"{r.performance[ix, iy]:.4g}   stop: {STOP_CODES[c]}")  # fmt: skip
+
+    def _moved(self, evt) -> None:
+        cell = self.cell_at(evt[0])
+        self.readout.setText(HINT if cell is None else self.describe(*cell))
+
+    def _clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+            return
+        cell = self.cell_at(ev.scenePos())
+        if cell is not None and int(self.result.stop[cell]) >= 0:
+            ev.accept()
+            self.cell_clicked.emit(*cell)
+
+    def leaveEvent(self, event) -> None:
+        self.readout.setText(HINT)
+        super().leaveEvent(event)
