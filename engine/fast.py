@@ -39,6 +39,7 @@ from .jit.plan import OPT_CODES, PERF_CODES, STOP_NAMES, build_plan, layer_table
 from .network import NetworkSpec
 from .objective import Objective
 from .optim import OPTIMIZERS, Optimizer
+from .optim.base import layer_rates_active
 from .performance import get_performance
 from .surface import MAX_RESOLUTION, Surface, evaluate_surface
 from .trainer import Record, StopCriteria, Trainer
@@ -125,7 +126,8 @@ class FastTrainer:
         self.x = self._numpy.x
         self.epoch, self.val_best, self.val_fails = int(epoch), float(val_best), int(val_fails)
         self.block_seconds = float(block_seconds)
-        self._compiled = optimizer.name in OPT_CODES
+        # per-layer learning rates: the compiled kernels take one rate for all layers
+        self._compiled = optimizer.name in OPT_CODES and not layer_rates_active(optimizer.hyper)
         self._mod = jit.kernels(wait) if self._compiled else None
         self._k = 64  # epochs in the next call, adapted to block_seconds
         #: at most this many epochs in the next block (read before every block; ``None``:
@@ -143,6 +145,8 @@ class FastTrainer:
         """Why the NumPy path runs (``None`` on the compiled one)."""
         if self._mod is not None:
             return None
+        if self.optimizer.name in OPT_CODES and layer_rates_active(self.optimizer.hyper):
+            return "per-layer learning rates (lr_layers) run on NumPy: the kernels take one rate"
         if not self._compiled:
             names = ", ".join(COMPILED_OPTIMIZERS)
             return f"{self.optimizer.name} runs on NumPy (compiled: {names})"
@@ -177,7 +181,9 @@ class FastTrainer:
                 return
             self._mod = jit.kernels(False)
             emit_start = False
-        yield from self._compiled_blocks(emit_start)
+        if (yield from self._compiled_blocks(emit_start)) == "layer rates":
+            self._compiled, self._mod = False, None  # lr_layers set during the run
+            yield from self._numpy_blocks(False)
 
     # ---- the NumPy path -------------------------------------------------------------------
     def _numpy_blocks(self, emit_start: bool) -> Iterator[Block]:
@@ -221,6 +227,8 @@ class FastTrainer:
         sgd = opt.name == "sgd"
         first = emit_start
         while True:
+            if layer_rates_active(opt.hyper):  # set during the run: continue on NumPy
+                return "layer rates"
             hyp = driver.hyper_vector(opt, plan.lr_scale)  # read each block: live changes
             st, dx = driver.row_state(opt, nf, self.epoch, self.val_best, self.val_fails)
             k = int(min(self._k, max(1, crit.epochs - self.epoch), self._limit(first)))
@@ -299,6 +307,8 @@ def fast_train_batch(
     if method not in FAST_BATCH_METHODS:
         names = ", ".join(FAST_BATCH_METHODS)
         raise ValueError(f"batch: method must be one of {names}, not {method!r}")
+    if layer_rates_active(hyper or {}):
+        raise ValueError("batch: per-layer learning rates (lr_layers) are not supported here")
     mod = jit.kernels(wait) if method in COMPILED_BATCH_METHODS else None
     if mod is None:
         if method == "vlbp":

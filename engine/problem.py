@@ -69,6 +69,15 @@ def parse_hyper(optimizer: str, items: Sequence[str]) -> dict[str, Any]:
                 f"{optimizer} has no hyperparameter {key!r}; valid: {', '.join(fields)}"
             )
         f = fields[key]
+        if f.metadata.get("per_layer"):  # lr_layers=1,0.1: one per layer; one number: all
+            try:
+                vals = [float(t) for t in text.split(",")]
+            except ValueError:
+                raise ValueError(
+                    f"hyperparameter: {key} needs numbers separated by commas, got {text.strip()!r}"
+                ) from None
+            out[key] = tuple(vals) if "," in text else vals[0]
+            continue
         if f.metadata.get("choices"):
             out[key] = text.strip()
             continue
@@ -123,5 +132,10 @@ def setup_from_options(
         seed=seed,
         performance=performance,
     )
+    rates = setup.hyper.get("lr_layers")
+    if isinstance(rates, tuple | list) and len(rates) != p.spec.n_layers:
+        raise ValueError(
+            f"lr_layers: {len(rates)} value(s) for a network of {p.spec.n_layers} layer(s)"
+        )
     x0 = start_point(setup.objective(), start, seed)
     return setup.with_start(x0), x0

@@ -1,4 +1,5 @@
-"""Adam (Kingma & Ba, 2015) on the sample-averaged gradient."""
+"""Adam (Kingma & Ba, 2015) on the sample-averaged gradient; ``lr_layers`` scales each
+layer's step (Adam ignores a gradient's scale)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from typing import Any
 import numpy as np
 
 from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
+from .base import (
+    Hyper,
+    Optimizer,
+    StepResult,
+    arr,
+    hyper,
+    layer_multipliers,
+    layer_rates,
+    lst,
+    register,
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +28,7 @@ class AdamHyper(Hyper):
     beta1: float = hyper(0.9, "β1", 0.0, 1.0, hi_open=True)
     beta2: float = hyper(0.999, "β2", 0.0, 1.0, hi_open=True)
     eps: float = hyper(1e-8, "ε", 0.0, 1.0, lo_open=True, log=True)
+    lr_layers: float | tuple[float, ...] = layer_rates()
 
 
 @register
@@ -40,7 +52,11 @@ class Adam(Optimizer):
         self.v = h.beta2 * self.v + (1 - h.beta2) * g * g
         mhat = self.m / (1 - h.beta1**self.t)
         vhat = self.v / (1 - h.beta2**self.t)
-        return StepResult(x - h.lr * mhat / (np.sqrt(vhat) + h.eps))
+        step = h.lr * mhat / (np.sqrt(vhat) + h.eps)
+        m = layer_multipliers(h, objective)
+        if m is not None:  # Adam is invariant to a gradient's scale: scale the step itself
+            step = step * m
+        return StepResult(x - step)
 
     def show(self) -> dict[str, float]:
         return {"lr": self.hyper.lr}

@@ -21,7 +21,17 @@ import numpy as np
 
 from ..objective import Objective
 
-__all__ = ["OPTIMIZERS", "Hyper", "Optimizer", "StepResult", "hyper", "make_optimizer"]
+__all__ = [
+    "OPTIMIZERS",
+    "Hyper",
+    "Optimizer",
+    "StepResult",
+    "hyper",
+    "layer_multipliers",
+    "layer_rates",
+    "layer_rates_active",
+    "make_optimizer",
+]
 
 
 def hyper(
@@ -52,6 +62,28 @@ def hyper(
     )
 
 
+def layer_rates() -> Any:
+    """The ``lr_layers`` field of the first-order methods: learning-rate multipliers per
+    layer.  A number applies to every layer (default 1: the plain method); a tuple holds one
+    multiplier per layer, ``(1, 0.1)`` for a two-layer network.  Metadata ``per_layer``
+    tells a form generator to offer one value per layer; sessions store a number or a list.
+    """
+    return field(
+        default=1.0,
+        metadata={
+            "label": "per-layer rate multipliers",
+            "lo": 0.0,
+            "hi": 1e6,
+            "lo_open": True,
+            "hi_open": False,
+            "log": False,
+            "choices": None,
+            "per_layer": True,
+            "help": "layer m's parameters step with lr x lr_layers[m]; one number = every layer",
+        },
+    )
+
+
 @dataclass(frozen=True)
 class Hyper:
     """Base of every optimizer's hyperparameters: validates each field against its metadata."""
@@ -60,6 +92,9 @@ class Hyper:
         for f in fields(self):
             v = getattr(self, f.name)
             md = f.metadata
+            if md.get("per_layer"):
+                object.__setattr__(self, f.name, _per_layer(f, v))
+                continue
             if md.get("choices"):
                 if v not in md["choices"]:
                     raise ValueError(
@@ -111,6 +146,45 @@ def range_text(f: dataclasses.Field) -> str:
     left = "(" if md.get("lo_open") or md.get("lo") is None else "["
     right = ")" if md.get("hi_open") or md.get("hi") is None else "]"
     return f"{left}{lo}, {hi}{right}"
+
+
+def _per_layer(f: dataclasses.Field, v: Any) -> float | tuple[float, ...]:
+    """A validated per-layer value: a float, or a non-empty tuple of floats."""
+    many = isinstance(v, list | tuple | np.ndarray)
+    items = list(v) if many else [v]
+    if many and not items:
+        raise ValueError(f"{f.name}: give one value per layer, or one number for all")
+    out = []
+    for t in items:
+        if not isinstance(t, int | float | np.number) or isinstance(t, bool):
+            raise ValueError(f"{f.name}: must be numbers, got {t!r}")
+        t = float(t)
+        lo, hi = f.metadata["lo"], f.metadata["hi"]
+        if not math.isfinite(t) or t <= lo or t > hi:
+            raise ValueError(f"{f.name}: {t!r} is outside the allowed range {range_text(f)}")
+        out.append(t)
+    return tuple(out) if many else out[0]
+
+
+def layer_rates_active(h: Hyper | dict[str, Any]) -> bool:
+    """Do the hyperparameters scale some layer's rate (``lr_layers`` not all 1)?"""
+    v = h.get("lr_layers", 1.0) if isinstance(h, dict) else getattr(h, "lr_layers", 1.0)
+    return any(float(t) != 1.0 for t in (v if isinstance(v, list | tuple) else [v]))
+
+
+def layer_multipliers(h: Hyper, objective: Objective) -> np.ndarray | None:
+    """Per free parameter, its layer's multiplier from ``h.lr_layers`` (None: all 1).
+
+    ``ValueError`` when a tuple does not have one value per layer of the network."""
+    v = getattr(h, "lr_layers", 1.0)
+    if not isinstance(v, tuple):
+        return None if v == 1.0 else np.full(objective.n_free, float(v))
+    L = objective.spec.n_layers
+    if len(v) != L:
+        raise ValueError(f"lr_layers: {len(v)} value(s) for a network of {L} layer(s)")
+    if all(t == 1.0 for t in v):
+        return None
+    return np.asarray(v)[objective.spec.layer_of[objective.free_idx]]
 
 
 class StepResult(NamedTuple):

@@ -11,7 +11,17 @@ from typing import Any
 import numpy as np
 
 from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
+from .base import (
+    Hyper,
+    Optimizer,
+    StepResult,
+    arr,
+    hyper,
+    layer_multipliers,
+    layer_rates,
+    lst,
+    register,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class MomentumHyper(Hyper):
         hi_open=True,
         help="low-pass filter coefficient, 0 <= gamma < 1",
     )
+    lr_layers: float | tuple[float, ...] = layer_rates()
 
 
 @register
@@ -46,6 +57,9 @@ class Momentum(Optimizer):
 
     def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
         h = self.hyper
+        m = layer_multipliers(h, objective)
+        if m is not None:
+            g = g * m
         dx = -(1.0 - h.gamma) * h.lr * objective.lr_scale * g
         if self.dx is not None:
             dx += h.gamma * self.dx

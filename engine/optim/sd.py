@@ -1,4 +1,5 @@
-"""Batch steepest descent backpropagation (SDBP): ``x_{k+1} = x_k - lr * mean_q grad l_q``."""
+"""Batch steepest descent backpropagation (SDBP): ``x_{k+1} = x_k - lr * mean_q grad l_q``
+(times ``lr_layers[m]`` for layer ``m``'s parameters)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, hyper, register
+from .base import Hyper, Optimizer, StepResult, hyper, layer_multipliers, layer_rates, register
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class SDHyper(Hyper):
         log=True,
         help="step = lr x gradient averaged over the samples",
     )
+    lr_layers: float | tuple[float, ...] = layer_rates()
 
 
 @register
@@ -30,6 +32,9 @@ class SteepestDescent(Optimizer):
     Hyper = SDHyper
 
     def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
+        m = layer_multipliers(self._hyper, objective)
+        if m is not None:
+            g = g * m
         return StepResult(x - (self._hyper.lr * objective.lr_scale) * g)
 
     def show(self) -> dict[str, float]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, hyper, register
+from .base import Hyper, Optimizer, StepResult, hyper, layer_multipliers, layer_rates, register
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class SGDHyper(Hyper):
     batch_size: int = hyper(
         1, "batch size", 1, 10_000_000, help="samples per update; 1 = incremental (per-sample)"
     )
+    lr_layers: float | tuple[float, ...] = layer_rates()
 
 
 @register
@@ -38,9 +39,12 @@ class SGD(Optimizer):
         Q = objective.data.n_samples
         order = self.rng.permutation(Q)
         b = min(self.hyper.batch_size, Q)
+        m = layer_multipliers(self.hyper, objective)
         for start in range(0, Q, b):
             idx = order[start : start + b]
             _, gb = objective.value_and_grad_batch(x, samples=idx)
+            if m is not None:
+                gb = gb * m
             x = x - (self.hyper.lr * objective.perf.lr_scale(idx.size)) * gb
         return StepResult(x)
 

@@ -18,7 +18,17 @@ from typing import Any
 import numpy as np
 
 from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
+from .base import (
+    Hyper,
+    Optimizer,
+    StepResult,
+    arr,
+    hyper,
+    layer_multipliers,
+    layer_rates,
+    lst,
+    register,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class VLBPHyper(Hyper):
     )
     rho: float = hyper(0.7, "decrease factor ρ", 0.0, 1.0, lo_open=True, hi_open=True)
     eta: float = hyper(1.05, "increase factor η", 1.0, 100.0)
+    lr_layers: float | tuple[float, ...] = layer_rates()
 
 
 @register
@@ -50,7 +61,9 @@ class VLBP(Optimizer):
     def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
         h = self.hyper
         gamma = h.gamma if self.momentum_on else 0.0
-        dx = -(1.0 - gamma) * self.lr * objective.lr_scale * g
+        m = layer_multipliers(h, objective)
+        gs = g if m is None else g * m
+        dx = -(1.0 - gamma) * self.lr * objective.lr_scale * gs
         if self.dx is not None and gamma:
             dx += gamma * self.dx
         x_new = x + dx
