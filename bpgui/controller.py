@@ -87,6 +87,17 @@ def _close_all() -> None:
             engine.close()
 
 
+PIPE_BYTES = 1 << 20  # the engine's output pipe (Linux: 64 KiB by default)
+
+
+def _widen_pipe(stream) -> None:
+    """A bigger pipe buffer: fewer stalls of the engine's writer while the app paints."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
 class EngineProcess(QObject):
     """The child process and its reader thread."""
 
@@ -101,6 +112,7 @@ class EngineProcess(QObject):
             stdout=subprocess.PIPE,
             bufsize=0,
         )
+        _widen_pipe(self.proc.stdout)
         self._lock = threading.Lock()
         self._closing = False
         self.thread = QThread()

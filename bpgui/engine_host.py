@@ -9,7 +9,9 @@ Qt-free.  Commands arrive on stdin as frames (``bpgui.wire``) and are read by a 
 the main thread trains with :class:`engine.fast.FastTrainer` (the compiled kernel when it
 is ready: it compiles in the background from process start, and a run started meanwhile
 begins on NumPy and switches at a block boundary).  Every block of epochs goes out as one
-binary frame (columns and parameters as float64, no per-epoch JSON).  Between blocks the
+binary frame (columns and parameters as float64, no per-epoch JSON), written by a thread
+of its own, so training goes on while the app is busy reading (PySide6 holds the app's GIL
+while it paints, and a full pipe would stop the run until then).  Between blocks the
 run looks at the controls (pause, step, stop, speed, hyperparameters, snapshot): blocks
 take ~20 ms at full speed, exactly the stepped epochs when stepping, and the epochs of one
 ~20 ms time slot at a limited speed, so every control acts within a frame.
@@ -30,7 +32,9 @@ Run with ``python -m bpgui.engine_host``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -58,12 +62,13 @@ from engine.session import (
 from engine.setup import setup_from_dict
 from engine.trainer import StopCriteria
 
-from .wire import decode_float, read_frame, write_frame
+from .wire import decode_float, encode_frame, read_frame
 
 log = logging.getLogger("bpgui.engine_host")
 
 FLUSH_S = 0.02  # a block takes about this long: ~50 frames a second at full speed
 RACE_MAX_STEP = 1 << 20  # epochs per race step at most (full speed)
+MAX_QUEUED = 256 << 20  # bytes of frames waiting for the app at most (then training waits)
 
 
 class Host:
@@ -82,7 +87,12 @@ class Host:
         self._trainers: dict[int, tuple[FastTrainer, StopCriteria, np.ndarray]] = {}
         self._snapshot = False  # the app asked for the run's state (to save a session)
         self._early: list[dict] = []  # controls for a run that has not begun yet
-        self._write = threading.Lock()  # frames come from the main and the warm-up thread
+        # frames out: queued by the main and the warm-up thread, written by "frames-out"
+        self._out_cond = threading.Condition()
+        self._outq: collections.deque[bytes] = collections.deque()
+        self._queued = 0  # bytes queued or being written
+        self._closed = False  # the app is gone
+        threading.Thread(target=self._write_out, name="frames-out", daemon=True).start()
 
     # ---- the reader thread ---------------------------------------------------------------
     def command(self, msg: dict[str, Any]) -> None:
@@ -149,7 +159,7 @@ class Host:
                             "type": "finished",
                             "run": run,
                             "reason": reason,
-                            "race": race_to_dict(race)[0],
+                            "race": race_document(race),
                             "kernel": _race_kernel(),
                             "note": None,
                         }
@@ -319,7 +329,7 @@ class Host:
         perf = time.perf_counter
         kernel = _race_kernel()
         self._send({"type": "started", "run": run, "kernel": kernel, "note": None})
-        k = 16  # epochs per step at full speed, adapted to FLUSH_S
+        k = 256  # epochs per step at full speed, adapted to FLUSH_S
         next_due = perf()
         grant: int | None = None
         with np.errstate(all="ignore"):
@@ -349,7 +359,7 @@ class Host:
                     self._send_block(run, block, kernel, entry=i, clock=race.clock)
                 if adapt and not math.isfinite(rate):
                     scale = FLUSH_S / max(dt, 1e-6)
-                    k = int(min(RACE_MAX_STEP, max(1, k * min(4.0, max(0.25, scale)))))
+                    k = int(min(RACE_MAX_STEP, max(1, k * min(8.0, max(0.25, scale)))))
                 if math.isfinite(rate):
                     now = perf()
                     next_due = max(next_due + n / rate, now - 1.0)
@@ -411,14 +421,57 @@ class Host:
         self._send({"type": "kernel", "run": -1, "kernel": name, "note": note, "seconds": seconds})
 
     def _send(self, header: dict, payload: np.ndarray | None = None) -> None:
-        try:
-            with self._write:
-                write_frame(self.out, header, payload)
-        except (BrokenPipeError, OSError):  # the app is gone
-            self.jobs.put(None)
-            with self._cond:
-                self._stop = True
-                self._attention = True
+        """Queue one frame for the app (waits only while MAX_QUEUED bytes are queued)."""
+        data = encode_frame(header, payload)
+        with self._out_cond:
+            self._out_cond.wait_for(lambda: self._queued < MAX_QUEUED or self._closed)
+            if self._closed:
+                return
+            self._outq.append(data)
+            self._queued += len(data)
+            self._out_cond.notify_all()
+
+    def _write_out(self) -> None:
+        """The writer thread: every queued frame to the app, in order."""
+        while True:
+            with self._out_cond:
+                self._out_cond.wait_for(lambda: self._outq or self._closed)
+                if self._closed:
+                    return
+                items = list(self._outq)
+                self._outq.clear()
+            try:
+                for data in items:
+                    self.out.write(data)
+                self.out.flush()
+            except (BrokenPipeError, OSError, ValueError):  # the app is gone
+                self._gone()
+                return
+            with self._out_cond:
+                self._queued -= sum(len(d) for d in items)
+                self._out_cond.notify_all()
+
+    def _gone(self) -> None:
+        with self._out_cond:
+            self._closed = True
+            self._outq.clear()
+            self._out_cond.notify_all()
+        self.jobs.put(None)
+        with self._cond:
+            self._stop = True
+            self._attention = True
+            self._cond.notify_all()
+
+    def flush_output(self, timeout: float = 10.0) -> None:
+        """Wait until every frame queued so far has been written."""
+        with self._out_cond:
+            self._out_cond.wait_for(lambda: self._queued == 0 or self._closed, timeout)
+
+
+def race_document(race: Race) -> dict:
+    """:func:`engine.race.race_to_dict`'s document, without copying the histories (the app
+    has every epoch already)."""
+    return race_to_dict(dataclasses.replace(race.record(), histories=None))[0]
 
 
 def _race_kernel() -> str:
@@ -453,6 +506,7 @@ def main() -> int:
 
     threading.Thread(target=announce, name="kernel-ready", daemon=True).start()
     host.serve()
+    host.flush_output()
     # the reader thread may sit in a read of stdin: leave without finalizing it
     with contextlib.suppress(OSError):
         host.out.flush()

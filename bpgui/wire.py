@@ -24,12 +24,17 @@ def decode_float(v: float | None) -> float:
     return math.inf if v is None else float(v)
 
 
+def encode_frame(header: dict[str, Any], payload: np.ndarray | None = None) -> bytes:
+    """One frame as bytes (the payload copied)."""
+    body = json.dumps(header, separators=(",", ":")).encode()
+    data = b"" if payload is None else np.ascontiguousarray(payload, dtype="<f8").tobytes()
+    return HEAD.pack(len(body), len(data)) + body + data
+
+
 def write_frame(
     stream: BinaryIO, header: dict[str, Any], payload: np.ndarray | None = None
 ) -> None:
-    body = json.dumps(header, separators=(",", ":")).encode()
-    data = b"" if payload is None else np.ascontiguousarray(payload, dtype="<f8").tobytes()
-    stream.write(HEAD.pack(len(body), len(data)) + body + data)
+    stream.write(encode_frame(header, payload))
     stream.flush()
 
 

@@ -6,7 +6,6 @@ next to the table, and a session keeps the race.  Assertions are on model and pl
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_window import T, click_contour, epochs
@@ -242,20 +241,6 @@ def test_no_entries_disables_start_with_the_reason_in_the_status_bar(window, qtb
     assert window.controller.race is None and not window.controller.running
 
 
-def _session_has_races() -> bool:
-    import inspect
-
-    from bpgui import document
-
-    return "race" in inspect.getsource(document.Document.capture)
-
-
-@pytest.mark.xfail(
-    not _session_has_races(),
-    reason="sessions do not save races yet (Session.race and bpgui/document.py: the "
-    "basin/sweep engineer's part)",
-    strict=True,
-)
 def test_save_and_reopen_keep_the_race(window, qtbot, tmp_path):
     on_book_start(window)
     race_window(window, epochs_=300)
