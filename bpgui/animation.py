@@ -39,6 +39,7 @@ __all__ = [
     "AnimationResult",
     "EncoderMissing",
     "RunData",
+    "check_animation",
     "frame_rows",
     "render_frames",
     "run_data",
@@ -126,7 +127,9 @@ def _check(seconds, fps, spacing, size, theme, with_curve, ext=None) -> tuple[in
         )
     hi = GIF_MAX_FPS if ext == ".gif" else FPS_RANGE[1]
     if isinstance(fps, bool) or not isinstance(fps, int | np.integer) or not 1 <= fps <= hi:
-        why = " (GIF frames cannot be shorter than 20 ms: use MP4)" if ext == ".gif" else ""
+        why = ""
+        if ext == ".gif" and isinstance(fps, int | float) and fps > hi:
+            why = " (GIF frames cannot be shorter than 20 ms: use MP4)"
         raise AnimationError(
             f"frame rate: must be a whole number from 1 to {hi} frames/s, got {fps!r}{why}"
         )
@@ -237,13 +240,7 @@ def write_animation(
     the file is complete."""
     name = os.fspath(path)
     ext = Path(name).suffix.lower()
-    if ext not in FORMATS:
-        raise AnimationError(
-            f"animation: the file name must end in .gif or .mp4, not {Path(name).name!r}"
-        )
-    _check(seconds, fps, spacing, size, theme, with_curve, ext)
-    encoder = _mp4_encoder() if ext == ".mp4" else None
-    resolve_target(name)  # a folder, device or FIFO: refused before any work
+    encoder = check_animation(name, seconds, fps, spacing, size, theme, with_curve)
     job = _job(session, seconds, fps, spacing, size, with_curve, theme, ext)
     frames = job.frames(on_progress, should_stop)
     fps = int(fps)
@@ -267,6 +264,31 @@ def write_animation(
         int(run.epochs[job.rows[0]]),
         int(run.epochs[job.rows[-1]]),
     )
+
+
+def check_animation(
+    path: str | os.PathLike,
+    seconds: float = 10.0,
+    fps: int = 20,
+    spacing: str = "log",
+    size: tuple[int, int] | None = None,
+    theme: str = "dark",
+    with_curve: bool = True,
+):
+    """Everything :func:`write_animation` checks before drawing, without a session: the
+    file name's format, the options, the MP4 encoder, and the target (a folder, device
+    or FIFO is refused; its folder must exist).  :class:`AnimationError` /
+    :class:`~engine.safe_write.OutputError` with one line; returns the MP4 encoder."""
+    name = os.fspath(path)
+    ext = Path(name).suffix.lower()
+    if ext not in FORMATS:
+        raise AnimationError(
+            f"animation: the file name must end in .gif or .mp4, not {Path(name).name!r}"
+        )
+    _check(seconds, fps, spacing, size, theme, with_curve, ext)
+    encoder = _mp4_encoder() if ext == ".mp4" else None
+    resolve_target(name)
+    return encoder
 
 
 def gif_durations(n: int, fps: int) -> list[int]:

@@ -217,6 +217,33 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("WHICH", "FILE"),
         help="draw a plot (contour, curves or response) to FILE.png or FILE.svg; repeatable",
     )
+    e.add_argument(
+        "--animation",
+        metavar="FILE.gif|FILE.mp4",
+        help="the run as an animation: its path on the contour and the error curve (MP4 "
+        "needs the video extra: pip install 'bpgui[video]')",
+    )
+    e.add_argument("--seconds", type=float, default=None, help="animation: duration (default 10)")
+    e.add_argument(
+        "--fps", type=int, default=None, help="animation: frames per second (default 20)"
+    )
+    e.add_argument(
+        "--spacing",
+        choices=("log", "linear"),
+        default=None,
+        help="animation: epochs per frame spaced logarithmically (default: the early creep "
+        "and the late fall both show) or evenly",
+    )
+    e.add_argument("--theme", choices=("light", "dark"), default=None, help="animation: colours")
+    e.add_argument(
+        "--no-curve", action="store_true", help="animation: the contour only, no error curve"
+    )
+    e.add_argument(
+        "--size",
+        metavar="WIDTHxHEIGHT",
+        default=None,
+        help="animation: frame size in pixels (default 900x420, 480x420 without the curve)",
+    )
     add_map_parsers(sub)  # race, basins, sweep (bpgui.cli_maps)
     return p
 

@@ -230,8 +230,10 @@ def surface(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    anim = getattr(args, "animation", None)
+    _check_animation_flags(args, anim)
     s = load_session(args.session)
-    outputs = [args.history, args.trajectory, args.params, args.contour, *args.plot]
+    outputs = [args.history, args.trajectory, args.params, args.contour, *args.plot, anim]
     if not any(outputs):
         raise CliError("export: name at least one output (--history, --trajectory, ...)")
     labels = s.setup.free
@@ -261,8 +263,66 @@ def export(args: argparse.Namespace) -> int:
         from bpgui.export_plots import export_plots  # Qt, offscreen
 
         written += export_plots(s, [(w, f) for w, f in args.plot])
+    if anim:
+        written.append(_animation(s, args, anim))
     print("wrote " + ", ".join(written), file=sys.stderr)
     return 0
+
+
+ANIMATION_FLAGS = {"seconds": "--seconds", "fps": "--fps", "spacing": "--spacing",
+                   "theme": "--theme", "no_curve": "--no-curve", "size": "--size"}  # fmt: skip
+
+
+def _check_animation_flags(args: argparse.Namespace, anim: str | None) -> None:
+    """Animation flags only with --animation; its options and target checked before any
+    output is written."""
+    if not anim:
+        given = [
+            flag
+            for key, flag in ANIMATION_FLAGS.items()
+            if getattr(args, key, None) not in (None, False)
+        ]
+        if given:
+            raise CliError(f"{given[0]}: only with --animation FILE.gif|FILE.mp4")
+        return
+    from .animation import check_animation  # Pillow; imageio only for MP4
+
+    check_animation(anim, **_animation_options(args))
+
+
+def _animation_options(args: argparse.Namespace) -> dict:
+    size = None
+    if args.size is not None:
+        w, sep, h = args.size.lower().partition("x")
+        if not (sep and w.strip().isdigit() and h.strip().isdigit()):
+            raise CliError(f"--size: expected WIDTHxHEIGHT, e.g. 900x420, got {args.size!r}")
+        size = (int(w), int(h))
+    return {
+        "seconds": 10.0 if args.seconds is None else args.seconds,
+        "fps": 20 if args.fps is None else args.fps,
+        "spacing": args.spacing or "log",
+        "size": size,
+        "with_curve": not args.no_curve,
+        "theme": args.theme or "dark",
+    }
+
+
+def _animation(s: Session, args: argparse.Namespace, path: str) -> str:
+    """``export --animation``: write it (progress on a terminal), return what was written."""
+    from .animation import write_animation
+
+    bar = _FrameProgress() if sys.stderr.isatty() else None
+    try:
+        r = write_animation(
+            s, path, **_animation_options(args), on_progress=bar.update if bar else None
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    return (
+        f"{r.path} ({r.frames} frames, {r.width} x {r.height}, {r.seconds:g} s at "
+        f"{r.fps} fps, epochs {r.first_epoch:,} to {r.last_epoch:,}, {r.bytes / 1e6:.1f} MB)"
+    )
 
 
 def session_surface(s: Session, resolution: int) -> Surface:
@@ -307,3 +367,24 @@ class _Progress:
         self.last = 0.0
         self.update(epoch, sse)
         sys.stderr.write("\n")
+
+
+class _FrameProgress:
+    """``bpgui export --animation``'s progress line on stderr (as :class:`_Progress`)."""
+
+    def __init__(self) -> None:
+        self.last, self.shown = 0.0, False
+
+    def update(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.1 and done < total:
+            return
+        self.last, self.shown = now, True
+        bar = "#" * int(30 * done / max(total, 1))
+        tail = "  encoding ..." if done >= total else ""
+        sys.stderr.write(f"\r[{bar:<30}] frame {done}/{total}{tail} ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
