@@ -90,6 +90,18 @@ SPECS = {
         "SP_FileDialogListView",
     ),
     "quit": ("&Quit", "Ctrl+Q", "close the window", "SP_DialogCloseButton"),
+    "presentation": (
+        "&Presentation mode",
+        "F11",
+        "large fonts, thick lines, full screen, secondary panels hidden (F11 again to leave)",
+        "SP_TitleBarMaxButton",
+    ),
+    "reset_layout": (
+        "Reset &layout",
+        "",
+        "the window, docks and splitters as on a fresh install",
+        "SP_DialogResetButton",
+    ),
     "guide": ("&User guide", "F1", "the guide to every pane and tool", "SP_DialogHelpButton"),
     "shortcuts": (
         "&Keyboard shortcuts",

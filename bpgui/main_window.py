@@ -30,14 +30,17 @@ from .panes.optimizer import OptimizerPane
 from .panes.plots import PlotsPane
 from .panes.restarts import RestartsPane
 from .runs import RunArchive, problem_key
+from .settings import Settings
 from .status import StatusLine, epochs_per_second
 from .surface_service import SurfaceService
+from .theme import THEMES
 from .widgets import WheelGuard
 from .window_help import HelpMixin
 from .window_maps import MapsMixin
 from .window_race import RaceMixin
 from .window_runs import RunsMixin
 from .window_tools import ToolsMixin
+from .window_view import ViewMixin
 
 FRAME_MS = 25  # redraw at most 40 times a second (when records arrived)
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, math.inf)
@@ -52,7 +55,7 @@ def _scroll(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(HelpMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWindow):
+class MainWindow(HelpMixin, ViewMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWindow):
     def __init__(self, setup: Setup | None = None) -> None:
         super().__init__()
         self.setWindowTitle("bpgui — backpropagation, live")
@@ -80,6 +83,9 @@ class MainWindow(HelpMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWi
         self.restarts_dock.hide()
         self.setCentralWidget(self.plots)
         self.setAcceptDrops(True)
+        self.settings = Settings()  # what bpgui remembers between starts
+        self.presentation = False
+        self.theme_choice = "system"
         self.document = Document(self)
         build_menus(self)
         build_toolbar(self, SPEEDS)
@@ -117,6 +123,12 @@ class MainWindow(HelpMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWi
         self._speed_changed(self.speed.value())
         self.document.modified = False
         self.document.update_title()
+        self.restore_layout()
+        self.set_theme(self.settings.get_str("view/theme", "system", THEMES))
+        if self.settings.note:
+            self.show_message(self.settings.note, error=True)
+        if self.settings.get_bool("view/presentation", False):
+            QTimer.singleShot(0, lambda: self.set_presentation(True))
 
     # ---- construction ----------------------------------------------------------------
     def _build_status(self) -> None:
@@ -315,6 +327,7 @@ class MainWindow(HelpMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWi
                 event.ignore()
                 return
             doc.discard_recovery()  # saved or discarded on purpose: nothing to recover
+        self.save_layout()
         doc.timer.stop()
         self.frame_timer.stop()
         self.controller.shutdown()

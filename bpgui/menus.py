@@ -61,6 +61,8 @@ def build_menus(win) -> None:
     for act in (a.fit, a.reslice, a.clear):
         m.addAction(act)
     m.addAction(win.restarts_dock.toggleViewAction())
+    m.addSeparator()
+    win.build_view_menu_items(m)
     m = mb.addMenu("&Tools")
     m.addAction(a.gradcheck)
     m.addAction(a.restarts)

@@ -1,0 +1,90 @@
+"""Theme, presentation mode and the remembered layout (issue 14 #2, #5)."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QImage
+from test_window import T
+
+from bpgui.main_window import MainWindow
+
+
+def test_the_light_theme_colours_plots_and_exports(window, qtbot, tmp_path):
+    window.theme_actions["light"].trigger()
+    for view in window.findChildren(pg.GraphicsView):
+        assert view.backgroundBrush().color().name() == "#ffffff"
+    assert window.plots.curves.sse_curve.opts["pen"].color().name() == "#111111"
+    out = tmp_path / "curves.png"
+    assert window.document.export("curves-png", out)
+    img = QImage(str(out))
+    assert img.pixelColor(3, 3).name() == "#ffffff"  # on a white slide
+    window.theme_actions["dark"].trigger()
+    assert window.plots.contour.widget.backgroundBrush().color().name() == "#000000"
+
+
+def test_presentation_mode_is_big_full_screen_and_comes_back(window, qtbot):
+    window.resize(1024, 700)
+    base = window.font().pointSizeF()
+    window.actions.presentation.trigger()  # F11
+    assert window.presentation and window.isFullScreen()
+    assert window.font().pointSizeF() > 1.4 * base
+    assert not window.left_tabs.isVisible()  # the setup panel is hidden
+    assert window.plots.contour.isVisible() and window.plots.curves.isVisible()
+    assert window.plots.contour.start_marker.opts["size"] > 11
+    window.actions.presentation.trigger()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=T)
+    assert window.left_tabs.isVisible() and window.font().pointSizeF() == base
+
+
+def test_theme_layout_and_presentation_are_remembered(qtbot, tmp_path, monkeypatch):
+    restored = []
+    real = MainWindow.restoreGeometry
+    monkeypatch.setattr(
+        MainWindow, "restoreGeometry", lambda self, g: restored.append(bytes(g)) or real(self, g)
+    )
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.theme_actions["light"].trigger()
+    win.resize(1111, 777)
+    win.restarts_dock.show()
+    win.document.modified = False
+    win.close()
+    saved = bytes(win.settings.get_bytes("window/geometry"))
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    assert again.theme_choice == "light" and again.theme_actions["light"].isChecked()
+    # the window's geometry as it was closed (the offscreen screen, 800x800, then clamps it)
+    assert saved in restored
+    assert again.restarts_dock.isVisible()
+    again.reset_layout()
+    assert not again.restarts_dock.isVisible()
+    again.document.modified = False
+    again.close()
+
+
+def test_a_corrupt_settings_store_falls_back_with_a_note(qtbot, tmp_path, monkeypatch):
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    monkeypatch.setenv("BPGUI_CONFIG_DIR", str(cfg))
+    # nonsense values: each falls back to its default
+    (cfg / "bpgui.ini").write_text(
+        "[view]\ntheme=purple\npresentation=maybe\n[window]\nsplitter0=1, x\ngeometry=not bytes\n"
+    )
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    assert win.theme_choice == "system" and not win.presentation
+    win.document.modified = False
+    win.close()
+    # a store that cannot be read at all: set aside, defaults, and a note saying so
+    (cfg / "bpgui.ini").unlink()
+    (cfg / "bpgui.ini").mkdir()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    assert "using the defaults" in win.last_message
+    assert (cfg / "bpgui.ini.corrupt").exists()
+    win.document.modified = False
+    win.close()
