@@ -10,13 +10,19 @@ search down to ``tol`` times the bracket.  Then ``p_{k+1} = -g_{k+1} + beta_k p_
 * ``pr+`` Polak-Ribiere-plus ``beta = max(0, PR)`` (a negative beta restarts along ``-g``)
 
 The search also restarts along ``-g`` every ``restart`` epochs (0 = the number of free
-parameters) or when ``p`` is not downhill.  Sessions of schema version 1 called PR+
-``pr``; they are migrated to ``pr+``.
+parameters) or when ``p`` is not downhill.
+
+``trace`` (an attribute, ``None`` by default; not part of the state) is called during a
+step with ``("direction", p)`` and then ``("locate", (a, F))`` / ``("golden", (a, F))`` for
+every trial point ``x + a p/|p|`` of the line search (:mod:`engine.steps` draws them).
+
+Sessions of schema version 1 called PR+ ``pr``; they are migrated to ``pr+``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +84,8 @@ class ConjugateGradient(Optimizer):
     title = "Conjugate gradient (CGBP)"
     Hyper = CGHyper
 
+    trace: Callable[[str, Any], None] | None = None
+
     def reset(self) -> None:
         self.p: np.ndarray | None = None
         self.g_prev: np.ndarray | None = None
@@ -98,7 +106,18 @@ class ConjugateGradient(Optimizer):
         if norm == 0.0 or not math.isfinite(norm):
             return StepResult(x, f, g)
         u = p / norm
-        alpha = self._line_search(lambda a: objective.value(x + a * u), f)
+        trace = self.trace
+        if trace is None:
+            alpha = self._line_search(lambda a: objective.value(x + a * u), f)
+        else:
+            trace("direction", p)
+
+            def traced(a: float) -> float:
+                f_a = objective.value(x + a * u)
+                trace(self._phase, (a, f_a))
+                return f_a
+
+            alpha = self._line_search(traced, f)
         x_new = x + alpha * u
         f_new, g_new = objective.value_and_grad(x_new)
         if not f_new <= f:  # the search found nothing lower: stay (no-change stop)
@@ -109,6 +128,7 @@ class ConjugateGradient(Optimizer):
 
     def _line_search(self, F, f0: float) -> float:
         """Minimize ``F(a)`` for ``a >= 0`` by interval location plus golden section."""
+        self._phase = "locate"
         eps = self.hyper.epsilon
         f1 = F(eps)
         halvings = 0
@@ -128,6 +148,7 @@ class ConjugateGradient(Optimizer):
             a_hi *= 2.0
             f_hi = F(a_hi)
         # golden section on [a_lo, a_hi]
+        self._phase = "golden"
         a, b = a_lo, a_hi
         tol = self.hyper.tol * (b - a)
         c, d = b - GOLD * (b - a), a + GOLD * (b - a)
