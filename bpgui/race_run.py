@@ -55,6 +55,8 @@ class RaceRun:
     def finish(self, reason: str, doc: dict | None) -> None:
         """The race has ended (``doc``: the engine's race document, if it sent one)."""
         self.reason = reason
+        ends = [int(h.column("epoch")[-1]) for h in self.histories if len(h)]
+        self.clock = max(ends) if ends else -1  # not past the last epoch any entry ran
         if doc is not None:
             self._final = race_from_dict(doc).results
             for h, r in zip(self.histories, self._final, strict=True):

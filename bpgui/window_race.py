@@ -115,6 +115,9 @@ class RaceMixin:
         self.restored_epoch = None
         self.race_highlight = None
         self.status.reset_rate()
+        # the entries' epochs span decades (a dozen for cg, ~10^5 for sd): a log epoch
+        # axis shows every curve (the box stays the user's to untick)
+        self.plots.curves.log_x.setChecked(True)
         self.controller.start_race(self.setup, x0, entries, pane.epochs.value(), pane.goal_value())
         self.refresh()
         n = len(entries)

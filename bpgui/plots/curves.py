@@ -234,6 +234,11 @@ class CurvesPlot(QWidget):
             if label is None or label.text != names[i]:
                 legend.removeItem(item)
                 legend.addItem(item, names[i])
+        # a race's curves fall from the top left to the right: its legend goes bottom left
+        corner = ((0, 1), (0, 1), (10, -10)) if epochs else ((1, 0), (1, 0), (-10, 10))
+        if getattr(self, "_legend_corner", None) != corner:
+            self._legend_corner = corner
+            legend.anchor(itemPos=corner[0], parentPos=corner[1], offset=corner[2])
         if not self._sync_sse_legend() and epochs:
             self._fit(np.empty(0), {"sse": [], "aux": []})
 

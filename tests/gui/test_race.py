@@ -262,3 +262,18 @@ def test_save_and_reopen_keep_the_race(window, qtbot, tmp_path):
         gx, gy = item.getData()
         assert np.array_equal(gx, xs) and np.array_equal(gy, ys)
     assert len(window.plots.curves.race_curves) == 5
+
+
+def test_the_race_dock_starts_small_at_1024_by_700(window, qtbot):
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700, timeout=T)
+    window.actions.race.trigger()
+    qtbot.waitUntil(lambda: window.race_dock.isVisible(), timeout=T)
+    qtbot.wait(100)
+    assert window.height() == 700 and window.width() == 1024
+    assert window.race_dock.height() <= 700 // 3
+    contour = window.plots.contour.widget
+    assert contour.width() >= 320 and contour.height() >= 220
+    pane = window.race_pane
+    for w in (pane.start_button, pane.stop_button, pane.epochs, pane.goal):
+        assert w.isVisible() and w.width() >= w.minimumSizeHint().width(), w
