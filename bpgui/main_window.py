@@ -29,6 +29,7 @@ from .panes.network import NetworkPane
 from .panes.optimizer import OptimizerPane
 from .panes.plots import PlotsPane
 from .panes.restarts import RestartsPane
+from .replay import ReplayController
 from .runs import RunArchive, problem_key
 from .settings import Settings
 from .status import StatusLine, epochs_per_second
@@ -123,6 +124,8 @@ class MainWindow(HelpMixin, ViewMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMix
         self._speed_changed(self.speed.value())
         self.document.modified = False
         self.document.update_title()
+        self.replay = ReplayController(self)
+        self.plots.layout().addWidget(self.replay.bar)
         self.restore_layout()
         self.set_theme(self.settings.get_str("view/theme", "system", THEMES))
         if self.settings.note:

@@ -166,6 +166,8 @@ class RunsMixin:
         self.plots.hint.setText(self._hint())
         self.draw_race()
         self._sync_actions()
+        if getattr(self, "replay", None) is not None:  # none yet while the window is built
+            self.replay.sync()
         self._dirty = False
 
     def _hint(self) -> str:

@@ -1,0 +1,220 @@
+"""Replay and linked views (issue 14 #1).
+
+An epoch slider under the plots scrubs any finished or paused run (also one reopened from
+a session): a cursor on the contour's path, the response plot, the diagram's weights, the
+parameter table, a cursor line on the error curves and the status fields all show that
+epoch together.  Ctrl+←/→ move one epoch, Ctrl+Shift+←/→ a hundredth of the run.
+Hovering the error curves marks that epoch on the contour; hovering near the path shows
+its epoch on the curves.  While a run trains, the slider is off and the views are live.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+
+CURSOR_BRUSH = "#ff9f1c"
+LINE_PEN = pg.mkPen("#ff9f1c", width=1.5, style=Qt.PenStyle.DashLine)
+HOVER_PEN = pg.mkPen((255, 159, 28, 120), width=1)
+NEAR_PX = 12  # how close to the path the pointer must be to pick an epoch
+
+
+class ReplayBar(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip(
+            "replay: drag to scrub the run (Ctrl+←/→ one epoch, Ctrl+Shift+←/→ faster); "
+            "every view shows the chosen epoch"
+        )
+        self.label = QLabel("replay: no run")
+        self.label.setMinimumWidth(260)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 0, 4, 0)
+        lay.addWidget(QLabel("epoch"))
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.label)
+
+
+class ReplayController(QObject):
+    """Owns the bar and the cursor items; everything is derived from the window's current
+    history and redrawn from it."""
+
+    def __init__(self, win) -> None:
+        super().__init__(win)
+        self.win = win
+        self.bar = ReplayBar()
+        self.row: int | None = None  # the history row shown (None: the live end)
+        self._history = None
+        c, cu = win.plots.contour, win.plots.curves
+        self.cursor = pg.ScatterPlotItem(symbol="d", size=14, brush=CURSOR_BRUSH, pen="k")
+        self.cursor.setZValue(9)
+        self.hover_dot = pg.ScatterPlotItem(symbol="o", size=10, brush=None, pen=HOVER_PEN)
+        self.hover_dot.setZValue(9)
+        c.plot_item.addItem(self.cursor)
+        c.plot_item.addItem(self.hover_dot)
+        self.lines = []
+        self.hover_lines = []
+        for plot in (cu.sse_plot, cu.aux_plot):
+            line = pg.InfiniteLine(angle=90, pen=LINE_PEN, movable=False)
+            hover = pg.InfiniteLine(angle=90, pen=HOVER_PEN, movable=False)
+            for item in (line, hover):
+                item.setVisible(False)
+                plot.addItem(item, ignoreBounds=True)
+            self.lines.append(line)
+            self.hover_lines.append(hover)
+        self.bar.slider.valueChanged.connect(self._slid)
+        self._curve_proxy = pg.SignalProxy(
+            cu.glw.scene().sigMouseMoved, rateLimit=30, slot=self._curves_hovered
+        )
+        self._path_proxy = pg.SignalProxy(
+            c.widget.scene().sigMouseMoved, rateLimit=30, slot=self._path_hovered
+        )
+        for keys, step in (
+            ("Ctrl+Left", -1),
+            ("Ctrl+Right", 1),
+            ("Ctrl+Shift+Left", -100),
+            ("Ctrl+Shift+Right", 100),
+        ):
+            sc = QShortcut(QKeySequence(keys), win)
+            sc.activated.connect(lambda s=step: self.nudge(s))
+        win.controller.state_changed.connect(lambda _s: self.sync())
+        win.controller.run_finished.connect(lambda _r: self.sync())
+        self.sync()
+
+    # ---- the model --------------------------------------------------------------------------
+    def _usable(self):
+        """The history that can be scrubbed (None while training or without a run)."""
+        c = self.win.controller
+        h = c.history
+        if h is None or len(h) < 2 or c.state == "running":
+            return None
+        return h
+
+    def sync(self) -> None:
+        """Follow the window: a new, reset or running run switches the replay off."""
+        h = self._usable()
+        s = self.bar.slider
+        if h is None or h is not self._history:
+            self.row = None
+        self._history = h
+        s.blockSignals(True)
+        s.setEnabled(h is not None)
+        s.setRange(0, max(0, len(h) - 1) if h is not None else 0)
+        s.setValue(s.maximum() if self.row is None else self.row)
+        s.blockSignals(False)
+        self._show()
+
+    def nudge(self, step: int) -> None:
+        h = self._usable()
+        if h is None:
+            return
+        n = len(h)
+        k = step if abs(step) == 1 else int(np.sign(step)) * max(1, n // 100)
+        base = self.row if self.row is not None else n - 1
+        self.scrub(int(np.clip(base + k, 0, n - 1)))
+
+    def scrub(self, row: int) -> None:
+        h = self._usable()
+        if h is None:
+            return
+        self._history = h
+        self.row = int(np.clip(row, 0, len(h) - 1))
+        s = self.bar.slider
+        s.blockSignals(True)
+        s.setRange(0, len(h) - 1)
+        s.setValue(self.row)
+        s.blockSignals(False)
+        self._show()
+
+    def _slid(self, value: int) -> None:
+        self.scrub(value)
+
+    # ---- the views ------------------------------------------------------------------------
+    def _show(self) -> None:
+        w = self.win
+        h = self._history
+        on = h is not None and self.row is not None
+        self.cursor.setVisible(on)
+        for line in self.lines:
+            line.setVisible(on)
+        if not on:
+            self.cursor.setData([], [])
+            self.bar.label.setText(
+                "replay: pause or stop a run to scrub it" if h is None else "replay: the end"
+            )
+            return
+        i = self.row
+        x = h.x[i]
+        setup = w.setup
+        px, py = setup.axis_values(x[None, :])
+        self.cursor.setData([float(px[0])], [float(py[0])])
+        row = {c: h.column(c)[i] for c in ("epoch", "sse", "grad_norm", "lr", "mu")}
+        epoch = int(row["epoch"])
+        for line in self.lines:
+            line.setValue(self._curve_x(epoch))
+        theta = setup.full_theta(x)
+        w.plots.response.set_theta(theta)
+        w.network_pane.set_current(theta)
+        f = w.status_fields
+        f["epoch"].setText(f"epoch {epoch:,}")
+        f["sse"].setText(f"SSE {row['sse']:.6g}")
+        f["grad"].setText(f"|grad| {row['grad_norm']:.3g}")
+        rate = (
+            f"mu {row['mu']:.3g}"
+            if np.isfinite(row["mu"])
+            else (f"lr {row['lr']:.3g}" if np.isfinite(row["lr"]) else "")
+        )
+        f["rate"].setText(rate)
+        self.bar.label.setText(f"epoch {epoch:,} of {int(h.column('epoch')[-1]):,}")
+
+    def _curve_x(self, epoch: float) -> float:
+        if self.win.plots.curves.log_x.isChecked():
+            return float(np.log10(max(epoch, 0.5)))
+        return float(epoch)
+
+    # ---- linked hovering --------------------------------------------------------------------
+    def _curves_hovered(self, evt) -> None:
+        """Hovering the error curves marks that epoch on the contour."""
+        h = self.win.controller.history
+        cu = self.win.plots.curves
+        pos = evt[0]
+        for plot in (cu.sse_plot, cu.aux_plot):
+            if h is not None and len(h) and plot.sceneBoundingRect().contains(pos):
+                xv = plot.getViewBox().mapSceneToView(pos).x()
+                if cu.log_x.isChecked():
+                    xv = 10**xv
+                ep = h.column("epoch")
+                i = int(np.clip(np.searchsorted(ep, xv), 0, len(ep) - 1))
+                px, py = self.win.setup.axis_values(h.x[i][None, :])
+                self.hover_dot.setData([float(px[0])], [float(py[0])])
+                return
+        self.hover_dot.setData([], [])
+
+    def _path_hovered(self, evt) -> None:
+        """Hovering near the path shows its epoch on the error curves."""
+        h = self.win.controller.history
+        c = self.win.plots.contour
+        vb = c.plot_item.getViewBox()
+        pos = evt[0]
+        for line in self.hover_lines:
+            line.setVisible(False)
+        if h is None or len(h) < 2 or not vb.sceneBoundingRect().contains(pos):
+            return
+        v = vb.mapSceneToView(pos)
+        sx, sy = vb.viewPixelSize()  # view units per pixel
+        n = len(h)
+        rows = np.arange(0, n, max(1, n // 200_000))  # every row of a run up to 200k epochs
+        px, py = self.win.setup.axis_values(h.x[rows])
+        with np.errstate(invalid="ignore"):
+            d = np.hypot((px - v.x()) / sx, (py - v.y()) / sy)
+        if not np.isfinite(d).any() or np.nanmin(d) > NEAR_PX:
+            return
+        epoch = int(h.column("epoch")[rows[int(np.nanargmin(d))]])
+        for line in self.hover_lines:
+            line.setValue(self._curve_x(epoch))
+            line.setVisible(True)
+        self.win.plots.curves.readout.setText(f"path at epoch {epoch:,}")

@@ -1,0 +1,97 @@
+"""Replay and linked views (issue 14 #1): scrub a finished, paused or reopened run; every
+view shows the chosen epoch; hovering links the curves and the path."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from test_window import T, epochs
+
+from engine.trainer import StopCriteria
+
+
+def finished_run(window, qtbot, n=400):
+    window.apply_setup(window.setup.replace(criteria=StopCriteria(epochs=n)))
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.start_new_run(np.array([-4.0, -4.0]))
+
+
+def test_scrubbing_moves_every_view_to_that_epoch(window, qtbot):
+    finished_run(window, qtbot)
+    r = window.replay
+    h = window.controller.history
+    assert r.bar.slider.isEnabled() and r.bar.slider.maximum() == len(h) - 1
+    r.bar.slider.setValue(100)  # as a drag does
+    x = h.x[100]
+    cx, cy = r.cursor.getData()
+    assert (cx[0], cy[0]) == (x[0], x[1])
+    theta = window.setup.full_theta(x)
+    assert np.array_equal(window.plots.response.theta, theta)
+    assert window.status_fields["epoch"].text() == "epoch 100"
+    assert f"{h.column('sse')[100]:.6g}" in window.status_fields["sse"].text()
+    assert r.lines[0].value() == 100 and r.lines[0].isVisible()
+    # the keyboard: Ctrl+Right one epoch, Ctrl+Shift+Left a hundredth of the run
+    window.activateWindow()
+    QTest.keyClick(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert r.row == 101
+    QTest.keyClick(
+        window,
+        Qt.Key.Key_Left,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert r.row == 97
+
+
+def test_a_new_run_or_new_session_switches_the_replay_off(window, qtbot):
+    finished_run(window, qtbot)
+    window.replay.scrub(50)
+    window.actions.reset.trigger()
+    assert not window.replay.cursor.isVisible() and not window.replay.bar.slider.isEnabled()
+    finished_run(window, qtbot)
+    window.replay.scrub(50)
+    window.actions.start.trigger()  # continue: training again, the views are live
+    qtbot.waitUntil(lambda: window.controller.state == "running", timeout=T)
+    assert not window.replay.cursor.isVisible()
+    window.controller.stop()
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+    window.replay.scrub(10)
+    window.actions.new.trigger()
+    assert not window.replay.cursor.isVisible()
+
+
+def test_a_reopened_session_can_be_scrubbed(window, qtbot, tmp_path):
+    finished_run(window, qtbot, 200)
+    path = tmp_path / "r.bpgui"
+    assert window.document.save_as(path)
+    window.actions.new.trigger()
+    assert window.document.open(path)
+    window.replay.scrub(0)
+    cx, cy = window.replay.cursor.getData()
+    assert (cx[0], cy[0]) == (-4.0, -4.0)
+
+
+def test_hovering_the_curves_marks_the_contour_and_the_path_marks_the_curves(window, qtbot):
+    finished_run(window, qtbot, 2000)
+    h = window.controller.history
+    cu = window.plots.curves
+    vb = cu.sse_plot.getViewBox()
+    scene = vb.mapViewToScene(QPointF(1000, vb.viewRange()[1][0] + 0.5))
+    QTest.mouseMove(cu.glw.viewport(), cu.glw.mapFromScene(scene))
+
+    def marked() -> bool:
+        xs = window.replay.hover_dot.getData()[0]
+        return xs is not None and len(xs) == 1
+
+    qtbot.waitUntil(marked, timeout=T)
+    hx, _ = window.replay.hover_dot.getData()
+    i = int(np.searchsorted(h.column("epoch"), vb.mapSceneToView(scene).x()))
+    assert abs(hx[0] - h.x[i][0]) < 1e-9 or abs(hx[0] - h.x[i - 1][0]) < 0.05
+    # now the path: the point of epoch 1500
+    c = window.plots.contour
+    x = h.x[1500]
+    p = c.widget.mapFromScene(c.plot_item.getViewBox().mapViewToScene(QPointF(x[0], x[1])))
+    QTest.mouseMove(c.widget.viewport(), p)
+    qtbot.waitUntil(lambda: window.replay.hover_lines[0].isVisible(), timeout=T)
+    assert abs(window.replay.hover_lines[0].value() - 1500) < 200  # within a few pixels
+    assert epochs(window) == 2000
