@@ -24,12 +24,13 @@ from engine.presets import PRESETS
 from engine.session import Session, load_session
 
 from .cli_commands import CliError, export, session_surface, surface, train
+from .cli_critical import add_parsers as add_critical_parser
 from .cli_maps import add_parsers as add_map_parsers
 
 __all__ = ["CliError", "main", "session_surface"]
 
 EXIT_USAGE = 2
-COMMANDS = ("train", "surface", "export", "race", "basins", "sweep")
+COMMANDS = ("train", "surface", "export", "race", "basins", "sweep", "critical")
 
 
 #: what argparse takes for a negative number, not an option: -1, -1.5, -.5, -1e1, -1E-3,
@@ -245,6 +246,7 @@ def _parser() -> argparse.ArgumentParser:
         help="animation: frame size in pixels (default 900x420, 480x420 without the curve)",
     )
     add_map_parsers(sub)  # race, basins, sweep (bpgui.cli_maps)
+    add_critical_parser(sub)  # critical (bpgui.cli_critical)
     return p
 
 
@@ -271,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _flushed(surface(args))
             if args.command == "export":
                 return _flushed(export(args))
-            if getattr(args, "func", None) is not None:  # race, basins, sweep
+            if getattr(args, "func", None) is not None:  # race, basins, sweep, critical
                 return _flushed(args.func(args))
         # a bad session is a clear error before any window opens; the window reuses it
         loaded = load_session(session_path) if session_path is not None else None
