@@ -164,8 +164,11 @@ def test_fast_enough_for_a_live_panel():
     for obj in (book_objective(), Objective(spec, data, rng.normal(size=spec.n_params))):
         x = obj.x0()
         curvature_at(obj, x)
-        t = time.perf_counter()
-        for _ in range(20):
-            curvature_at(obj, x)
-        per_call = (time.perf_counter() - t) / 20
+        best = []
+        for _ in range(5):  # the best of five batches: robust to a busy shared machine
+            t = time.perf_counter()
+            for _ in range(5):
+                curvature_at(obj, x)
+            best.append((time.perf_counter() - t) / 5)
+        per_call = min(best)
         assert per_call < 0.02, per_call  # 20 ms: 5x margin on a shared machine
