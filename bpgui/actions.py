@@ -90,6 +90,30 @@ SPECS = {
         "SP_FileDialogListView",
     ),
     "quit": ("&Quit", "Ctrl+Q", "close the window", "SP_DialogCloseButton"),
+    "critical": (
+        "Find &critical points…",
+        "Ctrl+Shift+K",
+        "the minima, saddles and maxima of the contour's slice, classified by the Hessian",
+        "SP_FileDialogContentsView",
+    ),
+    "inspect": (
+        "&Inspect backprop…",
+        "Ctrl+Shift+I",
+        "the forward and backward pass for one sample, layer by layer, with the numbers",
+        "SP_FileDialogDetailedView",
+    ),
+    "vectors": (
+        "&Update vectors",
+        "Ctrl+Shift+U",
+        "arrows at the current point: negative gradient, the step taken, momentum, CG, LM",
+        "SP_ArrowRight",
+    ),
+    "explain": (
+        "Curvature and &equations",
+        "Ctrl+Shift+E",
+        "the Hessian at the current point live, and the optimizer's update rule with numbers",
+        "SP_MessageBoxInformation",
+    ),
     "presentation": (
         "&Presentation mode",
         "F11",

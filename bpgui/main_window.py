@@ -36,6 +36,7 @@ from .status import StatusLine, epochs_per_second
 from .surface_service import SurfaceService
 from .theme import THEMES
 from .widgets import WheelGuard
+from .window_explain import ExplainMixin
 from .window_help import HelpMixin
 from .window_maps import MapsMixin
 from .window_race import RaceMixin
@@ -56,7 +57,9 @@ def _scroll(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(HelpMixin, ViewMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, QMainWindow):
+class MainWindow(
+    HelpMixin, ViewMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, ExplainMixin, QMainWindow
+):
     def __init__(self, setup: Setup | None = None) -> None:
         super().__init__()
         self.setWindowTitle("bpgui — backpropagation, live")
@@ -152,6 +155,11 @@ class MainWindow(HelpMixin, ViewMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMix
         a.gradcheck.triggered.connect(self.run_gradient_check)
         a.restarts.triggered.connect(self._show_restarts)
         a.race.triggered.connect(self.show_race)
+        a.critical.triggered.connect(self.show_critical)
+        a.inspect.triggered.connect(self.show_inspector)
+        a.vectors.setCheckable(True)
+        a.vectors.toggled.connect(self.toggle_vectors)
+        a.explain.triggered.connect(self.show_explain)
         a.basins.triggered.connect(self.show_basins)
         a.sweep.triggered.connect(self.show_sweep)
         a.quit.triggered.connect(self.close)

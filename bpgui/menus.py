@@ -62,12 +62,18 @@ def build_menus(win) -> None:
         m.addAction(act)
     m.addAction(win.restarts_dock.toggleViewAction())
     m.addSeparator()
+    for act in (a.vectors, a.explain):
+        m.addAction(act)
+    m.addSeparator()
     win.build_view_menu_items(m)
     m = mb.addMenu("&Tools")
     m.addAction(a.gradcheck)
     m.addAction(a.restarts)
     m.addSeparator()
     for act in (a.race, a.basins, a.sweep):
+        m.addAction(act)
+    m.addSeparator()
+    for act in (a.critical, a.inspect):
         m.addAction(act)
     m = mb.addMenu("&Help")
     for act in (a.guide, a.shortcuts, a.about):
