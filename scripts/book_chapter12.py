@@ -12,9 +12,11 @@ import time
 
 import numpy as np
 
+from engine.critical import find_critical_points
 from engine.objective import Objective
 from engine.optim import make_optimizer
 from engine.presets import get_preset
+from engine.setup import Setup
 from engine.trainer import StopCriteria, Trainer
 
 MAX_EPOCHS = 400_000
@@ -75,10 +77,14 @@ def stationary_points(book) -> list[str]:
     objb = Objective(book.spec, book.data, book.theta, ["b1[1]", "b1[2]"])
     crit = StopCriteria(epochs=500)
     local = list(Trainer(obj, make_optimizer("lm"), [0.9, 38.0], crit).run())[-1].x
+    book_slice = Setup.from_preset("book-1-2-1", ranges=((-5.0, 15.0), (-5.0, 45.0)))
+    found = find_critical_points(book_slice)
+    between = [p.x for p in found if p.kind == "saddle"]
     rows = []
     for what, o, x in (
         ("global minimum", obj, np.array([10.0, 1.0])),
         ("local minimum", obj, local),
+        *(("saddle between the basins", obj, x) for x in between),
         ("saddle point", objb, np.array([0.0, 0.0])),
     ):
         f, g = o.value_and_grad(x)
@@ -108,7 +114,11 @@ def main() -> int:
         "## Stationary points",
         "",
         "Gradient and Hessian of the SSE with respect to the two free parameters of each slice "
-        "(Hessian by central differences of the backprop gradient).",
+        "(the exact Hessian: second-order backpropagation by the R-operator, "
+        "`engine/hessian.py`). The saddle between the two basins of the (`W1[1,1]`, "
+        "`W2[1,1]`) slice is found by the critical-point search (`engine/critical.py`, "
+        "`bpgui critical`) over W1[1,1] in [-5, 15], W2[1,1] in [-5, 45]; the same search "
+        "reports the flat floor near W2[1,1] = 0 (SSE 0.781) as degenerate.",
         "",
         "| point | parameters | location | SSE | gradient norm | Hessian eigenvalues | kind |",
         "|---|---|---|---|---|---|---|",
