@@ -30,7 +30,7 @@ from PIL import Image
 
 from engine.safe_write import replacing, resolve_target
 
-from .animation_draw import THEMES, RunData, Scene, run_data
+from .animation_draw import THEMES, RunData, Scene, run_data, viridis
 
 __all__ = [
     "FORMATS",
@@ -298,17 +298,36 @@ def gif_durations(n: int, fps: int) -> list[int]:
     return (np.diff(ends, prepend=0) * 10).tolist()
 
 
-def _write_gif(job: _Job, frames: Iterator[Image.Image], tmp: str, fps: int) -> None:
-    """One palette for all frames (from the background and the last frame, no dithering):
-    unchanged pixels stay identical, so Pillow stores only each frame's changed box.
-    Identical consecutive frames (a run shorter than the frame count) are merged by
-    Pillow into one longer frame; the total duration stays."""
-    scene, rows = job.scene, job.rows
-    probe = scene.frame(int(rows[-1]), last=True)
-    sample = Image.new("RGB", (scene.W, 2 * scene.H))
+def gif_palette(scene: Scene) -> Image.Image:
+    """One palette for every frame: the exact colours of the markers, text and curves,
+    then what median cut finds in the background, the last frame and a viridis ramp as
+    large as a frame (so the rare dark colours of the surface get entries too)."""
+    fixed = list(dict.fromkeys(scene.fixed_colours()))
+    probe = scene.frame(len(scene.run.epochs) - 1, last=True)
+    w, h = scene.W, scene.H
+    sample = Image.new("RGB", (w, 3 * h))
     sample.paste(scene.background.reduce(2), (0, 0))
-    sample.paste(probe, (0, scene.H))
-    palette = sample.quantize(256, method=Image.Quantize.MEDIANCUT)
+    sample.paste(probe, (0, h))
+    sample.paste(ramp_image(w, h), (0, 2 * h))
+    found = sample.quantize(256 - len(fixed), method=Image.Quantize.MEDIANCUT)
+    colours = [c for rgb in fixed for c in rgb] + found.getpalette()[: 3 * (256 - len(fixed))]
+    pal = Image.new("P", (1, 1))
+    pal.putpalette(colours + [0] * (768 - len(colours)))
+    return pal
+
+
+def ramp_image(w: int, h: int) -> Image.Image:
+    row = viridis(np.linspace(0.0, 1.0, w))[None, :, :]
+    return Image.fromarray(np.ascontiguousarray(np.repeat(row, h, axis=0)), "RGB")
+
+
+def _write_gif(job: _Job, frames: Iterator[Image.Image], tmp: str, fps: int) -> None:
+    """One palette for all frames (:func:`gif_palette`, no dithering): unchanged pixels
+    stay identical, so Pillow stores only each frame's changed box.  Identical
+    consecutive frames (a run shorter than the frame count) are merged by Pillow into
+    one longer frame; the total duration stays."""
+    rows = job.rows
+    palette = gif_palette(job.scene)
 
     def indexed() -> Iterator[Image.Image]:
         for im in frames:

@@ -23,7 +23,7 @@ from engine.presets import BOOK_OPTIMUM, get_preset
 from engine.setup import Setup
 from engine.surface import evaluate_surface
 
-__all__ = ["THEMES", "RunData", "Scene", "Theme", "run_data"]
+__all__ = ["THEMES", "RunData", "Scene", "Theme", "run_data", "viridis"]
 
 SS = 2  # supersampling: drawn at twice the size, then reduced
 FLOOR = 1e-30  # log colour scale: values below show as this
@@ -128,7 +128,7 @@ def _font(px: int):
         return ImageFont.load_default()
 
 
-def _colours(t: np.ndarray) -> np.ndarray:
+def viridis(t: np.ndarray) -> np.ndarray:
     """Viridis colours (uint8 RGB) of values in [0, 1]."""
     pos = np.clip(t, 0.0, 1.0) * (len(VIRIDIS) - 1)
     out = np.stack([np.interp(pos, np.arange(len(VIRIDIS)), VIRIDIS[:, c]) for c in range(3)])
@@ -261,7 +261,7 @@ class Scene:
         hi = hi if hi > lo else lo + 1.0
         self.levels_range = (lo, hi)
         img = np.where(np.isfinite(img), img, hi)  # undefined points: the top colour
-        rgb = _colours((img - lo) / (hi - lo))  # (nx, ny, 3)
+        rgb = viridis((img - lo) / (hi - lo))  # (nx, ny, 3)
         rgb = np.ascontiguousarray(np.transpose(rgb, (1, 0, 2))[::-1])  # rows: y downward
         x0, y0, x1, y1 = (v * SS for v in self.plot)
         pic = Image.fromarray(rgb, "RGB").resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR)
@@ -308,13 +308,16 @@ class Scene:
         self._text(d, ((x0 + x1) / 2, self.H * SS - round(0.2 * fs * SS)), xl, anchor="md")
         self._vtext(im, x0 - round(2.9 * fs * SS), (y0 + y1) / 2, yl)
         s = self.run.setup
-        if len(s.free) > 2:
+        if len(s.free) > 2:  # in the plot's top left corner, on a box of the frame's colour
             note = f"slice through the start ({len(s.free)} free parameters)"
-            self._text(d, (x0, y1 + round(1.5 * fs * SS)), note, self.small, t.dim, "lt")
+            pad = round(0.3 * fs * SS)
+            box = d.textbbox((x0 + 2 * pad, y0 + 2 * pad), note, font=self.small, anchor="lt")
+            d.rectangle([box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad], t.background)
+            self._text(d, (x0 + 2 * pad, y0 + 2 * pad), note, self.small, t.dim, "lt")
 
     def _draw_bar(self, im: Image.Image, d: ImageDraw.ImageDraw) -> None:
         b0, y0, b1, y1 = (v * SS for v in self.bar)
-        col = _colours(np.linspace(1.0, 0.0, y1 - y0))[:, None, :]
+        col = viridis(np.linspace(1.0, 0.0, y1 - y0))[:, None, :]
         im.paste(Image.fromarray(np.repeat(col, b1 - b0, axis=1), "RGB"), (b0, y0))
         lo, hi = self.levels_range
         for v in _nice_ticks(lo, hi, 5):
@@ -372,6 +375,12 @@ class Scene:
         d.line([tuple(p) for p in pts], fill=t.ahead, width=2 * SS)
         title = _run_title(r)
         self._text(d, (cx1, round(1.1 * fs * SS)), title, self.font, t.dim, "rm")
+
+    def fixed_colours(self) -> list[tuple[int, int, int]]:
+        """Colours drawn exactly (a GIF's palette keeps them)."""
+        t = self.theme
+        return [t.background, t.text, t.dim, t.axis, t.curve, t.ahead,
+                START, CURRENT, END, OPTIMUM, OUTLINE, (0, 0, 0)]  # fmt: skip
 
     # ---- the path ------------------------------------------------------------------------
     def _path_points(self) -> None:

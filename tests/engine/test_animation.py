@@ -85,6 +85,12 @@ def test_gif_has_seconds_times_fps_frames_of_the_size_and_duration(short, tmp_pa
             total += im.info["duration"]
         assert total == 2500
         assert im.info.get("loop") == 0
+        # the shared palette keeps the markers' exact colours (the red end marker and
+        # the curve's marker, the teal start), not their nearest surface colour
+        im.seek(im.n_frames - 1)
+        rgb = np.asarray(im.convert("RGB")).reshape(-1, 3)
+        for colour in ((231, 29, 54), (46, 196, 182)):
+            assert np.sum(np.all(rgb == colour, axis=1)) > 20, colour
     assert leftovers(tmp_path) == ["run.gif"]
 
 
