@@ -9,7 +9,6 @@ loaded one back.  Nothing the user has open changes unless a file loaded complet
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from pathlib import Path
@@ -18,9 +17,6 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from engine.export import (
-    atomic_write_text,
-)
 from engine.history import COLUMNS, History
 from engine.session import (
     SUFFIX,
@@ -53,34 +49,34 @@ def config_dir() -> Path:
 
 
 class RecentFiles:
-    """The most recently opened or saved sessions, newest first, in a small JSON file."""
+    """The most recently opened or saved sessions, newest first, kept in the settings
+    (:class:`bpgui.settings.Settings`, key ``recent/files``)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    KEY = "recent/files"
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
 
     def list(self) -> list[str]:
-        try:
-            items = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
+        items = self.settings.q.value(self.KEY, [])
+        if isinstance(items, str):  # QSettings gives a lone entry back as a string
+            items = [items]
         if not isinstance(items, list):
             return []
-        return [p for p in items if isinstance(p, str)][:MAX_RECENT]
+        return [p for p in items if isinstance(p, str) and p][:MAX_RECENT]
 
     def add(self, path: str | Path) -> None:
         p = str(Path(path).resolve())
         items = [p] + [q for q in self.list() if q != p]
         self._write(items[:MAX_RECENT])
+        self.settings.set("folders/last", str(Path(p).parent))
 
     def remove(self, path: str) -> None:
         self._write([q for q in self.list() if q != path])
 
     def _write(self, items: list[str]) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.path, json.dumps(items, indent=1))
-        except (OSError, ValueError):
-            pass  # a read-only config folder: no recent list, nothing else breaks
+        self.settings.set(self.KEY, items)
+        self.settings.sync()  # a read-only config folder: nothing else breaks
 
 
 def history_head(h: History, k: int) -> History:
@@ -104,7 +100,7 @@ class Document(QObject):
         self._generation = 0  # bumped by every change
         self._autosaved = 0
         cfg = config_dir()
-        self.recent = RecentFiles(cfg / "recent.json")
+        self.recent = RecentFiles(win.settings)
         self.recovery = Recovery(cfg / "recovery")
         self.recovery_dir = self.recovery.folder
         self.recovery_path = self.recovery.path
@@ -329,6 +325,9 @@ class Document(QObject):
     def folder(self) -> str:
         if self.path is not None:
             return str(self.path.parent)
+        last = self.win.settings.get_str("folders/last", "")
+        if last and Path(last).is_dir():
+            return last
         recent = self.recent.list()
         return str(Path(recent[0]).parent) if recent else str(Path.cwd())
 

@@ -88,3 +88,17 @@ def test_a_corrupt_settings_store_falls_back_with_a_note(qtbot, tmp_path, monkey
     assert (cfg / "bpgui.ini.corrupt").exists()
     win.document.modified = False
     win.close()
+
+
+def test_recent_files_and_the_last_folder_are_remembered(window, qtbot, tmp_path):
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    assert window.document.save_as(folder / "a.bpgui")
+    assert window.document.save_as(folder / "b.bpgui")
+    again = MainWindow()
+    qtbot.addWidget(again)
+    names = [p.rsplit("/", 1)[-1] for p in again.document.recent.list()]
+    assert names[:2] == ["b.bpgui", "a.bpgui"]
+    assert again.document.folder() == str(folder.resolve())
+    again.document.modified = False
+    again.close()
