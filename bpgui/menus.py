@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QLabel, QSlider
 
 from engine.experiments import EXPERIMENTS
 
+from .animation_dialog import show_animation_dialog
+
 EXPORTS = (
     ("contour-png", "Contour plot as PNG…"),
     ("contour-svg", "Contour plot as SVG…"),
@@ -44,6 +46,10 @@ def build_menus(win) -> None:
         act = ex.addAction(text)
         act.setData(what)
         act.triggered.connect(lambda _=False, w=what: win.document.export(w))
+    ex.addSeparator()
+    anim = ex.addAction("&Animation (GIF/MP4)…")
+    anim.setToolTip("the run on the contour, with the error curve, as a GIF or MP4 for slides")
+    anim.triggered.connect(lambda _=False: show_animation_dialog(win))
     m.addSeparator()
     m.addAction(a.quit)
     m = mb.addMenu("&Run")

@@ -337,7 +337,8 @@ def test_race_preset_is_the_experiments_settings():
     entries = race_preset()
     assert [e.optimizer for e in entries] == ["sd", "momentum", "vlbp", "cg", "lm"]
     assert entries[0].hyper["lr"] == 1.0
-    assert entries[1].hyper == {"lr": 100.0, "gamma": 0.8}
+    assert {k: entries[1].hyper[k] for k in ("lr", "gamma")} == {"lr": 100.0, "gamma": 0.8}
+    assert entries[1].hyper.get("lr_layers", 1.0) == 1.0  # equal rates per layer
     assert len({e.colour for e in entries}) == 5
 
 
