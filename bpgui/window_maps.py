@@ -45,7 +45,10 @@ class MapsMixin:
         self.basin_overlay = BasinOverlay(self.plots.contour.plot_item)
         self.basins_pane = BasinsPane()
         self.basins_dock = self._maps_dock("Basin map", "basins-dock", self.basins_pane,
-                                           Qt.DockWidgetArea.RightDockWidgetArea)  # fmt: skip
+                                           Qt.DockWidgetArea.LeftDockWidgetArea)  # fmt: skip
+        setup_dock = self.findChild(QDockWidget, "setup-dock")
+        if setup_dock is not None:  # a tab beside the setup: the plots keep their width
+            self.tabifyDockWidget(setup_dock, self.basins_dock)
         self.sweep_pane = SweepPane()
         self.sweep_dock = self._maps_dock("Hyperparameter sweep", "sweep-dock", self.sweep_pane,
                                           Qt.DockWidgetArea.BottomDockWidgetArea)  # fmt: skip

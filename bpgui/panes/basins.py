@@ -8,6 +8,7 @@ emits (``progress`` / ``finished``)."""
 from __future__ import annotations
 
 import dataclasses
+import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -127,7 +128,7 @@ class BasinsPane(QWidget):
         self.show_box.toggled.connect(self.shown_changed)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
-        self.opacity.setValue(60)
+        self.opacity.setValue(75)
         self.opacity.setToolTip("opacity of the basin overlay")
         self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
         self.legend = QLabel("")
@@ -347,7 +348,7 @@ class BasinsPane(QWidget):
         if m is None:
             self.legend.setText("")
             return
-        rows = [f'<span style="color:{c}">■</span> {t}' for c, _n, t in legend_rows(m)]
+        rows = [f'<span style="color:{c}">■</span> {html.escape(t)}' for c, _n, t in legend_rows(m)]
         self.legend.setText("<br>".join(rows))
 
     def shutdown(self) -> None:

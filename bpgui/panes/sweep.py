@@ -80,7 +80,9 @@ def bound_curve(setup: Setup, x_min: np.ndarray, r: SweepResult):
     lrs = np.array([stability_bound(setup, x_min, float(g)) for g in gammas])
     lr0 = stability_bound(setup, x_min, 0.0)
     where = ", ".join(f"{v:.3g}" for v in x_min[:3])
-    text = f"stable: lr < 2/λmax = {lr0:.3g} (γ = 0) at the minimum ({where})"
+    text = f"stability bound lr < 2(1+γ)/((1−γ)λmax): {lr0:.3g} at γ = 0, minimum ({where})"
+    if r.optimizer == "sd" or other != "gamma":
+        text = f"stability bound lr < 2/λmax = {lrs[0]:.3g} at the minimum ({where})"
     if other == "gamma":
         along = gammas
     else:

@@ -11,6 +11,8 @@ PNG/SVG export of the contour includes it.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -18,12 +20,13 @@ from PySide6.QtCore import QRectF, Qt
 from engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
 
 #: one colour per minimum (M1, M2, …; cycled past the end)
-MINIMUM_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#e377c2",
-                   "#17becf", "#bcbd22")  # fmt: skip
+MINIMUM_COLOURS = ("#ff3b3b", "#3d8bff", "#c45cff", "#ff9f1c", "#30d158", "#ff5fbf",
+                   "#00d0d0", "#b8b800")  # fmt: skip
 NOT_CONVERGED_COLOUR = "#9a9a9a"
 DIVERGED_COLOUR = "#111111"
 OVERLAY_Z = -5  # above the surface (-10), below the isolines (0) and paths (2…8)
 DARKEST = 0.45  # the shade of a cell that needed every epoch
+DEFAULT_OPACITY = 0.75
 
 
 def colour_of(code: int) -> str:
@@ -80,13 +83,14 @@ class BasinOverlay:
         self.image.setZValue(OVERLAY_Z)
         self.image.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks reach the contour
         self.image.setAcceptHoverEvents(False)
-        self.image.setOpacity(0.6)
+        self.image.setOpacity(DEFAULT_OPACITY)
         plot_item.addItem(self.image)
-        self.legend = pg.LegendItem(offset=(-8, 8), labelTextSize="8pt", brush=(0, 0, 0, 170),
-                                    labelTextColor="#eeeeee")  # fmt: skip
-        self.legend.setParentItem(plot_item.getViewBox())
+        # the legend in the view box's pixel coordinates (top right), on top of everything
+        vb = plot_item.getViewBox()
+        self.legend = pg.TextItem(anchor=(1, 0), fill=pg.mkBrush(0, 0, 0, 190))
+        self.legend.setParentItem(vb)
         self.legend.setZValue(20)
-        self._samples: list[pg.PlotDataItem] = []
+        vb.sigResized.connect(self._place_legend)
         self.map: BasinMap | None = None
         self.hide()
 
@@ -101,19 +105,21 @@ class BasinOverlay:
         dx = (xs[-1] - xs[0]) / (len(xs) - 1)
         dy = (ys[-1] - ys[0]) / (len(ys) - 1)
         self.image.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
-        self.legend.clear()
-        self._samples = []
         part = ", partial" if m.partial else ""
-        title = f"basins ({m.optimizer}, {m.resolution}×{m.resolution}{part})"
-        for colour, _name, text in [(None, None, title), *legend_rows(m)]:
-            sample = pg.PlotDataItem(
-                [], [], pen=None, symbol="s", symbolSize=10,
-                symbolBrush=colour or (0, 0, 0, 0), symbolPen=None,
-            )  # fmt: skip
-            self._samples.append(sample)
-            self.legend.addItem(sample, text)
+        hyper = ", ".join(f"{k} {v:g}" for k, v in m.hyper.items()
+                          if isinstance(v, float | int) and k != "lr_layers")  # fmt: skip
+        title = (f"basin map: {m.optimizer} ({hyper}), {m.resolution}×{m.resolution}, "
+                 f"≤ {m.max_epochs:,} epochs{part}")  # fmt: skip
+        rows = [f'<span style="color:{c}">■</span> {html.escape(t)}' for c, _n, t in legend_rows(m)]
+        body = "<br>".join([html.escape(title), *rows])
+        self.legend.setHtml(f'<div style="color:#eeeeee; font-size:8pt">{body}</div>')
+        self._place_legend()
         self.image.show()
         self.legend.show()
+
+    def _place_legend(self, *_) -> None:
+        vb = self.plot_item.getViewBox()
+        self.legend.setPos(vb.width() - 6, 6)
 
     def set_opacity(self, value: float) -> None:
         self.image.setOpacity(float(value))

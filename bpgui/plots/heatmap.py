@@ -9,6 +9,8 @@ indexed ``[ix, iy]`` (column-major images)."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -35,6 +37,19 @@ def _rect(c: np.ndarray) -> tuple[float, float]:
     return c[0] - d / 2, d * len(c)
 
 
+def _log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Decades labelled with their values, 2…9 times each unlabelled (log10 coordinates)."""
+    major, minor = [], []
+    for k in range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 1):
+        if lo - 0.5 <= k <= hi + 0.5:
+            major.append((float(k), f"{10.0**k:g}"))
+        for m in range(2, 10):
+            v = k + np.log10(m)
+            if lo - 0.5 <= v <= hi + 0.5:
+                minor.append((float(v), ""))
+    return [major, minor]
+
+
 class HeatmapPlot(QWidget):
     cell_clicked = Signal(int, int)  # ix, iy
 
@@ -58,12 +73,16 @@ class HeatmapPlot(QWidget):
         self.bound = pg.PlotDataItem(pen=BOUND_PEN)
         self.bound.setZValue(3)
         pi.addItem(self.bound)
-        self.bound_label = pg.TextItem("", color="#ffffff", anchor=(0, 1))
-        self.bound_label.setZValue(4)
-        pi.addItem(self.bound_label)
-        self.legend = pg.LegendItem(offset=(-8, 8), labelTextSize="8pt", brush=(0, 0, 0, 170),
-                                    labelTextColor="#eeeeee")  # fmt: skip
-        self.legend.setParentItem(pi.getViewBox())
+        for name in ("left", "bottom"):
+            pi.getAxis(name).enableAutoSIPrefix(False)
+        # the legend (and the bound's text) in the view box's pixels, top right
+        vb = pi.getViewBox()
+        self.legend = pg.TextItem(anchor=(1, 0), fill=pg.mkBrush(0, 0, 0, 190))
+        self.legend.setParentItem(vb)
+        self.legend.setZValue(20)
+        vb.sigResized.connect(self._place_legend)
+        self._legend_rows: list[str] = []
+        self.bound_text = ""
         self.readout = ElidedLabel(HINT, "the cell under the mouse pointer")
         self._proxy = pg.SignalProxy(self.widget.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._moved)  # fmt: skip
@@ -89,8 +108,10 @@ class HeatmapPlot(QWidget):
             for item in (self.image, self.marks):
                 item.clear()
             self.bound.setData([], [])
-            self.bound_label.setText("")
-            self.legend.clear()
+            self.bound_text = ""
+            self._legend_rows = []
+            self.legend.setHtml("")
+            self.legend.hide()
             return
         pi = self.plot_item
         pi.setLogMode(x=r.x_log, y=r.y_log)
@@ -122,33 +143,44 @@ class HeatmapPlot(QWidget):
         self.marks.setRect(QRectF(x0, y0, w, h))
         pi.setLabel("bottom", r.x_param + (" (log scale)" if r.x_log else ""))
         pi.setLabel("left", r.y_param + (" (log scale)" if r.y_log else ""))
+        for name, log, c in (("bottom", r.x_log, cx), ("left", r.y_log, cy)):
+            pi.getAxis(name).setTicks(_log_ticks(c[0], c[-1]) if log else None)
         pi.getViewBox().setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.0)
-        self.legend.clear()
-        rows = ((DIVERGED_COLOUR, f"diverged ({int(r.diverged.sum())})"),
-                (NOT_REACHED_COLOUR, f"goal not reached ({int(not_reached.sum())})"))  # fmt: skip
-        for colour, text in rows:
-            if text.startswith("goal") and self.mode != "epochs":
-                continue
-            sample = pg.PlotDataItem([], [], pen=None, symbol="s", symbolSize=10,
-                                     symbolBrush=colour, symbolPen=None)  # fmt: skip
-            self.legend.addItem(sample, text)
-        if r.partial:
-            self.legend.addItem(pg.PlotDataItem([], [], pen=None), "partial")
+        rows = [(DIVERGED_COLOUR, f"diverged: {int(r.diverged.sum()):,} runs")]
+        if self.mode == "epochs":
+            rows.append((NOT_REACHED_COLOUR, f"goal not reached: {int(not_reached.sum()):,} runs"))
+        self._legend_rows = [f'<span style="color:rgb{c}">■</span> {t}' for c, t in rows] + (
+            ["partial: some cells not computed"] if r.partial else []
+        )
+        self._show_legend()
+
+    def _show_legend(self) -> None:
+        rows = list(self._legend_rows)
+        if self.bound_text:
+            rows.append(f'<span style="color:#ffffff">- - -</span> {html.escape(self.bound_text)}')
+        self.legend.setHtml(f'<div style="color:#eeeeee; font-size:8pt">{"<br>".join(rows)}</div>')
+        self.legend.show()
+        self._place_legend()
+
+    def _place_legend(self, *_) -> None:
+        vb = self.plot_item.getViewBox()
+        self.legend.setPos(vb.width() - 6, 6)
 
     def set_bound(self, xs: np.ndarray | None, ys: np.ndarray | None, text: str = "") -> None:
         """The stability bound as a curve in hyperparameter values (None: none)."""
         r = self.result
         if xs is None or r is None:
             self.bound.setData([], [])
-            self.bound_label.setText("")
+            self.bound_text = ""
             self.bound_values = None
+            if r is not None:
+                self._show_legend()
             return
         self.bound_values = (np.asarray(xs, float), np.asarray(ys, float))
         # PlotDataItem maps values to log10 itself in log mode
         self.bound.setData(self.bound_values[0], self.bound_values[1])
-        self.bound_label.setText(text)
-        px, py = float(xs[0]), float(ys[0])
-        self.bound_label.setPos(np.log10(px) if r.x_log else px, np.log10(py) if r.y_log else py)
+        self.bound_text = text
+        self._show_legend()
 
     # ---- input -----------------------------------------------------------------------------
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
