@@ -131,6 +131,7 @@ class RunsMixin:
             if self.restored_epoch is not None and c.epoch != self.restored_epoch:
                 self.restored_epoch = None
             self._update_hint()
+            self.explain_frame()  # curvature, vectors, equations, inspector (issue 13)
         self.status.show_run(h, c.state, c.max_epochs)
         now = time.perf_counter()
         if (
@@ -168,6 +169,7 @@ class RunsMixin:
         self._sync_actions()
         if getattr(self, "replay", None) is not None:  # none yet while the window is built
             self.replay.sync()
+        self.sync_explain()  # critical points, curvature, vectors, … (issue 13)
         self._dirty = False
 
     def _hint(self) -> str:

@@ -55,6 +55,8 @@ class Surface3DView(QWidget):
         self._box_item = self._marker_item = None
         self._labels: list = []
         self._markers: tuple = (None, None, None)
+        self._critical: list = []  # (x, y, f, rgba) of critical points (issue 13)
+        self._critical_item = None
         self.value_name = "SSE"
         self._result: SurfaceResult | None = None
         self._path = (np.empty(0), np.empty(0), np.empty(0))
@@ -111,11 +113,15 @@ class Surface3DView(QWidget):
             self._marker_item = gl.GLScatterPlotItem(pxMode=True)
             self._marker_item.setGLOptions("translucent")
             self.view.addItem(self._marker_item)
+            self._critical_item = gl.GLScatterPlotItem(pxMode=True)
+            self._critical_item.setGLOptions("translucent")
+            self.view.addItem(self._critical_item)
         colors = pg.colormap.get("viridis").map(z.ravel() / ZTOP, mode="float")
         # colours as (N, 4): pyqtgraph 0.14 indexes them by flat vertex number
         self._surface_item.setData(x=x, y=y, z=z, colors=colors.reshape(-1, 4))
         self._draw_axes(s)
         self.set_path(*self._path)
+        self.set_critical(self._critical)
 
     @staticmethod
     def _unit(v, grid) -> np.ndarray:
@@ -198,6 +204,27 @@ class Surface3DView(QWidget):
             )
         else:
             self._marker_item.setData(pos=np.empty((0, 3)))
+
+    def set_critical(self, points: list) -> None:
+        """Critical points ``(x, y, performance, rgba)`` on the surface (``[]``: none)."""
+        self._critical = list(points)
+        if self.view is None or self._result is None or self._critical_item is None:
+            return
+        s = self._result.surface
+        pos = [
+            (float(self._unit(x, s.xs)), float(self._unit(y, s.ys)),
+             float(np.clip(np.nan_to_num(self._z(f), nan=ZTOP), 0, ZTOP)) + 0.02)
+            for x, y, f, _c in self._critical
+        ]  # fmt: skip
+        keep = [k for k, q in enumerate(pos) if abs(q[0]) <= 0.5 and abs(q[1]) <= 0.5]
+        if keep:
+            self._critical_item.setData(
+                pos=np.array([pos[k] for k in keep], float),
+                color=np.array([self._critical[k][3] for k in keep], float),
+                size=16,
+            )
+        else:
+            self._critical_item.setData(pos=np.empty((0, 3)))
 
     def _height(self, v: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,0 +1,252 @@
+"""Tools ▸ Find critical points (issue 13 #2): the search in a worker thread and the table
+of what it found.
+
+The search is :func:`engine.critical.find_critical_points` over the current slice's ranges
+(all free parameters when more than two are free).  It runs in its own :class:`QThread`;
+the worker only emits signals (the pane lives in the GUI thread).  A result carries the
+key of what it was computed on (problem, axes, ranges): the window shows it only while
+that is current.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.critical import CriticalPoint, find_critical_points
+from engine.session import one_line
+from engine.setup import Setup
+
+#: how each kind is drawn: (symbol, colour, words for the legend)
+KIND_STYLE = {
+    "minimum": ("t", "#80ed99", "▼ minimum"),
+    "saddle": ("x", "#ff4d6d", "✕ saddle"),
+    "maximum": ("t1", "#f9c74f", "▲ maximum"),
+    "degenerate": ("h", "#adb5bd", "⬢ degenerate (flat)"),
+    "undefined": ("h", "#6c757d", "undefined"),
+}
+HEADERS = ("kind", "x", "y", "performance", "eigenvalues (ascending)")
+
+
+@dataclass(frozen=True)
+class CriticalJob:
+    setup: Setup
+    x: np.ndarray  # the free parameters the search starts from (the current point)
+    free: str  # "slice" | "all"
+    key: tuple  # what the result belongs to
+
+
+@dataclass(frozen=True)
+class CriticalResult:
+    key: tuple
+    setup: Setup
+    points: list[CriticalPoint]
+    free: str
+    dims: int
+    cancelled: bool = False
+    error: str = ""
+
+
+class CriticalWorker(QObject):
+    finished = Signal(object)  # CriticalResult
+
+    def __init__(self, job: CriticalJob) -> None:
+        super().__init__()
+        self.job = job
+        self.cancel = threading.Event()
+
+    @Slot()
+    def run(self) -> None:
+        j = self.job
+        dims = len(j.setup.free) if j.free == "all" else 2
+        try:
+            pts = find_critical_points(j.setup, free=j.free, x=j.x, should_stop=self.cancel.is_set)
+            res = CriticalResult(j.key, j.setup, pts, j.free, dims, self.cancel.is_set())
+        except Exception as exc:  # a bad range, a singular problem: shown, never raised
+            msg = one_line(str(exc) or type(exc).__name__)
+            res = CriticalResult(j.key, j.setup, [], j.free, dims, False, msg)
+        self.finished.emit(res)
+
+
+def fmt(v: float, digits: int = 4) -> str:
+    """A number for the tables: ``undefined`` when not finite."""
+    return f"{v:.{digits}g}" if np.isfinite(v) else "undefined"
+
+
+def describe(p: CriticalPoint) -> str:
+    """One point for a tooltip: kind, parameters, performance, eigenvalues."""
+    params = ", ".join(f"{k} = {fmt(v, 6)}" for k, v in p.params.items())
+    lam = ", ".join(fmt(v) for v in p.eigenvalues)
+    extra = f" (a flat floor of {p.count} points)" if p.count > 1 else ""
+    return f"{p.kind}{extra}\n{params}\nperformance {fmt(p.performance, 6)}\neigenvalues {lam}"
+
+
+class CriticalPane(QWidget):
+    """The search's controls and the table of points (one row per point)."""
+
+    started = Signal(object)  # CriticalJob
+    finished = Signal(object)  # CriticalResult
+    row_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.find_button = QPushButton("Find")
+        self.find_button.setToolTip(
+            "search the current ranges for stationary points (Newton on the gradient from a "
+            "15 x 15 grid of starts); all free parameters when more than two are free"
+        )
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.status = QLabel("Find searches the contour's ranges for stationary points.")
+        self.status.setWordWrap(True)
+        legend = QLabel("   ".join(
+            f'<span style="color:{c}">{words}</span>'
+            for k, (_s, c, words) in KIND_STYLE.items() if k != "undefined"
+        ))  # fmt: skip
+        legend.setToolTip("the symbols on the contour and the 3-D view")
+        self.table = QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        h = self.table.horizontalHeader()
+        h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        h.setStretchLastSection(True)
+        self.table.setMinimumHeight(60)
+        self.table.itemSelectionChanged.connect(self._selected)
+        top = QHBoxLayout()
+        top.addWidget(self.find_button)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.status, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.setSpacing(2)
+        lay.addLayout(top)
+        lay.addWidget(legend)
+        lay.addWidget(self.table, 1)
+        self.cancel_button.clicked.connect(self.cancel)
+        self._thread: QThread | None = None
+        self._worker: CriticalWorker | None = None
+        self.result: CriticalResult | None = None
+
+    # ---- the search ------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def start(self, job: CriticalJob) -> None:
+        self.shutdown()
+        self._thread = QThread()
+        self._thread.setObjectName("bpgui-critical")
+        self._worker = CriticalWorker(job)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.finished.connect(self._finished)
+        self._thread.start()
+        self.find_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        where = f"all {len(job.setup.free)} free parameters" if job.free == "all" else "the slice"
+        self.status.setText(f"searching {where}…")
+        self.started.emit(job)
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel.set()
+
+    @Slot(object)
+    def _finished(self, res: CriticalResult) -> None:
+        if self._worker is None or self.sender() is not self._worker:
+            return  # a discarded search
+        self._end()
+        self.finished.emit(res)
+
+    def _end(self) -> None:
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+        self._thread = self._worker = None
+        self.find_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def shutdown(self) -> None:
+        """Cancel a running search and forget it (New, Open, closing the window)."""
+        if self._worker is not None:
+            self._worker.cancel.set()
+        self._end()
+
+    # ---- the table ---------------------------------------------------------------------------
+    def show_result(self, res: CriticalResult | None, setup: Setup | None = None) -> None:
+        """Fill the table with ``res`` (None: nothing for the current problem and view)."""
+        self.result = res
+        t = self.table
+        t.blockSignals(True)
+        t.setRowCount(0)
+        if res is None:
+            t.blockSignals(False)
+            if not self.busy:
+                self.status.setText("Find searches the contour's ranges for stationary points.")
+            return
+        s = setup or res.setup
+        xl, yl = s.axes
+        t.setHorizontalHeaderLabels(("kind", xl, yl, "performance", "eigenvalues (ascending)"))
+        t.setRowCount(len(res.points))
+        for r, p in enumerate(res.points):
+            params = p.params
+            theta = dict(zip(s.spec.labels, s.theta, strict=True))
+            cells = (
+                p.kind + (f" ×{p.count}" if p.count > 1 else ""),
+                fmt(params.get(xl, theta[xl]), 6),
+                fmt(params.get(yl, theta[yl]), 6),
+                fmt(p.performance, 6),
+                ", ".join(fmt(v) for v in p.eigenvalues),
+            )
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(describe(p))
+                if c == 0:
+                    item.setForeground(QColor(KIND_STYLE.get(p.kind, KIND_STYLE["undefined"])[1]))
+                else:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                t.setItem(r, c, item)
+        t.blockSignals(False)
+        self.status.setText(summary(res))
+
+    def _selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.row_selected.emit(rows[0].row())
+
+
+def summary(res: CriticalResult) -> str:
+    """What the search found, in how many dimensions (``nothing found`` says so)."""
+    where = f"in {res.dims} dimensions" + (" (all free parameters)" if res.free == "all" else "")
+    if res.error:
+        return f"the search failed: {res.error}"
+    tail = " (cancelled: what was found so far)" if res.cancelled else ""
+    if not res.points:
+        return f"no stationary point found in this range, {where}{tail}"
+    counts: dict[str, int] = {}
+    for p in res.points:
+        counts[p.kind] = counts.get(p.kind, 0) + 1
+    plural = {"minimum": "minima", "maximum": "maxima", "saddle": "saddles"}
+    parts = ", ".join(f"{n} {k if n == 1 else plural.get(k, k)}" for k, n in counts.items())
+    return f"{len(res.points)} stationary point(s) {where}: {parts}{tail}"
