@@ -101,6 +101,7 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
                 ax.label.setFont(tick_font)
         if pi.legend is not None:
             pi.legend.setLabelTextColor(theme.foreground)
+            pi.legend.setLabelTextSize(f"{9 * (SCALE if presentation else 1):.0f}pt")
     p = win.plots
     p.curves.sse_curve.setPen(pg.mkPen(theme.curve, width=width))
     for c, colour in (
