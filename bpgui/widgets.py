@@ -270,3 +270,121 @@ class WheelGuard(QObject):
         if w is not None:
             QCoreApplication.sendEvent(w.viewport(), event)
         return True  # never to the field itself
+
+
+class LayerRatesEdit(QWidget):
+    """One number per layer (``lr_layers``: learning-rate multipliers), each field checked
+    as it is typed; the message goes under the row.
+
+    :meth:`value` is a float when every layer has the same multiplier (``1``: the plain
+    method), else a tuple with one value per layer.  A value from the setup with a number
+    of multipliers other than the network's layers is marked until a field is edited."""
+
+    edited = Signal()
+
+    def __init__(self, value, n_layers: int, tip: str, label: str, lo: float, hi: float) -> None:
+        super().__init__()
+        self.tip, self.lo, self.hi = tip, lo, hi
+        self.fields: list[NumberEdit] = []
+        self._row = QHBoxLayout()
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(3)
+        self.error_label = ErrorLabel()
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        v.addLayout(self._row)
+        v.addWidget(self.error_label)
+        attach_error(self, label)
+        self.setToolTip(tip)
+        self.n_layers = max(1, int(n_layers))
+        self._mismatch: int | None = None  # multipliers given for another number of layers
+        self.set_value(value)
+
+    def _build(self, n: int) -> None:
+        while self._row.count():
+            w = self._row.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.fields = []
+        for m in range(n):
+            f = NumberEdit(1.0, f"layer {m + 1}: {self.tip}", label=f"lr_layers layer {m + 1}")
+            f.setMinimumWidth(44)
+            f.textEdited.connect(self._edited)
+            f.editingFinished.connect(self._edited)
+            name = QLabel(f"{m + 1}:")
+            name.setToolTip(f"layer {m + 1}")
+            self._row.addWidget(name)
+            self._row.addWidget(f, 1)
+            self.fields.append(f)
+
+    def set_layers(self, n: int) -> None:
+        """The network's number of layers: one field each."""
+        n = max(1, int(n))
+        if n == self.n_layers and len(self.fields) == n:
+            return
+        self.n_layers = n
+        self.set_value(self._shown)
+
+    def set_value(self, value) -> None:
+        """Show ``value`` (a number for every layer, or one per layer) silently."""
+        self._shown = value
+        many = isinstance(value, list | tuple)
+        vals = [float(t) for t in value] if many else [float(value)] * self.n_layers
+        self._mismatch = len(vals) if many and len(vals) != self.n_layers else None
+        if len(self.fields) != self.n_layers:
+            self._build(self.n_layers)
+        for f, v in zip(self.fields, vals + [1.0] * self.n_layers, strict=False):
+            f.set_value(v)
+        self.check()
+
+    def value(self) -> float | tuple[float, ...]:
+        if self._mismatch is not None:
+            raise ValueError(self._mismatch_text())
+        vals = []
+        for m, f in enumerate(self.fields):
+            try:
+                v = float(f.value())
+            except ValueError as exc:
+                raise ValueError(f"layer {m + 1}: {exc}") from None
+            if not self.lo < v <= self.hi:
+                raise ValueError(f"layer {m + 1}: must be > {self.lo:g} and <= {self.hi:g}")
+            vals.append(v)
+        return vals[0] if len(set(vals)) == 1 else tuple(vals)
+
+    def _mismatch_text(self) -> str:
+        return (
+            f"{self._mismatch} multipliers for a network of {self.n_layers} layer(s): "
+            "type the one per layer you want"
+        )
+
+    def check(self) -> str | None:
+        bad = None
+        for f in self.fields:
+            if f.check() is not None or not (self.lo < float(f.value()) <= self.hi):
+                bad = f
+                break
+        try:
+            self.value()
+            msg = None
+        except ValueError as exc:
+            msg = str(exc)
+        for f in self.fields:
+            f.error_label.hide()  # the row's one message says which layer
+            if f is not bad and f.property("invalid"):
+                mark(f, None, f.tip)
+        if bad is not None and msg:
+            bad.setProperty("invalid", True)
+            bad.setStyleSheet(INVALID_STYLE)
+        self.setProperty("invalid", bool(msg))
+        self.error_label.show_error(msg)
+        return msg
+
+    def problem(self) -> str | None:
+        return problem_of(self)
+
+    def _edited(self, *_) -> None:
+        self._mismatch = None  # the fields now say what the user wants
+        if self.check() is None:
+            self._shown = self.value()
+        self.edited.emit()

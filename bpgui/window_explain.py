@@ -129,6 +129,7 @@ class ExplainMixin:
     # ---- the model's views (from refresh() and the slow frames) ------------------------------
     def sync_explain(self) -> None:
         """Redraw every explanation from the model (``refresh()`` calls this)."""
+        self.optimizer_pane.set_layers(self.setup.spec.n_layers)
         self.sync_critical()
 
     def explain_frame(self) -> None:

@@ -21,7 +21,7 @@ from engine.optim import OPTIMIZERS
 from engine.optim.base import range_text
 from engine.trainer import StopCriteria
 
-from ..widgets import LogNumber, NumberEdit, mark, with_error
+from ..widgets import LayerRatesEdit, LogNumber, NumberEdit, mark, with_error
 
 
 class OptimizerPane(QWidget):
@@ -96,6 +96,7 @@ class OptimizerPane(QWidget):
         self._quiet = False
         self._valid = True
         self._form_name: str | None = None
+        self.n_layers = 2  # the network's layers (per-layer fields); set_layers
         self._build_form(self.name, {})
 
     # ---- state in and out -----------------------------------------------------------------
@@ -123,6 +124,14 @@ class OptimizerPane(QWidget):
             self._quiet = False
         self._report_validity()
 
+    def set_layers(self, n: int) -> None:
+        """The network's number of layers: one learning-rate multiplier field each."""
+        self.n_layers = max(1, int(n))
+        for w in self.fields.values():
+            if isinstance(w, LayerRatesEdit):
+                w.set_layers(self.n_layers)
+        self._report_validity()
+
     def _show_hyper(self, hyper: dict) -> None:
         for key, w in self.fields.items():
             if key not in hyper:
@@ -139,7 +148,7 @@ class OptimizerPane(QWidget):
         """Why the form cannot be used, one sentence per bad field ("SSE goal: must be >= 0")."""
         out = []
         for w in (*self.fields.values(), *self.criteria_fields):
-            if isinstance(w, NumberEdit):
+            if isinstance(w, NumberEdit | LayerRatesEdit):
                 p = w.problem()
                 if p:
                     out.append(p)
@@ -203,6 +212,12 @@ class OptimizerPane(QWidget):
             tip = f"{md['label']}: {md.get('help') or ''} Allowed: {range_text(f)}".replace(
                 ":  Allowed", ". Allowed"
             )
+            if md.get("per_layer"):  # one multiplier per layer
+                w = LayerRatesEdit(v, self.n_layers, tip, f.name, md["lo"], md["hi"])
+                w.edited.connect(self._hyper_edited)
+                self.fields[f.name] = w
+                self.form.addRow(f.name, w)
+                continue
             if md.get("choices"):
                 w = QComboBox()
                 w.addItems(list(md["choices"]))
@@ -260,6 +275,9 @@ class OptimizerPane(QWidget):
         for name, w in self.fields.items():
             if isinstance(w, NumberEdit) and w.check() is None and name == bad:
                 mark(w, message, w.tip)
+            elif isinstance(w, LayerRatesEdit) and w.check() is None and name == bad:
+                w.error_label.show_error(message)
+                w.setProperty("invalid", True)
 
     def _criteria_edited(self, *_):
         if self._quiet:

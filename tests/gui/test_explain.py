@@ -5,7 +5,9 @@ weights.  Every number shown is compared with the engine's headless result."""
 from __future__ import annotations
 
 import numpy as np
-from test_window import T
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from test_window import T, epochs
 
 from engine.critical import find_critical_points
 
@@ -96,3 +98,46 @@ def test_critical_points_hidden_after_a_problem_change(window, qtbot):
     window.apply_setup(s.replace(axes=("W2[1,1]", "W1[1,1]"),
                                  ranges=(s.ranges[1], s.ranges[0])))  # fmt: skip
     assert len(window.critical_marks.xy()[0]) == 0  # other axes: not drawn either
+
+
+# ---- per-layer learning rates ------------------------------------------------------------------
+def _type(widget, text: str) -> None:
+    """Select the field's text and type ``text`` key by key."""
+    widget.setFocus()
+    QTest.keyClick(widget, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    for ch in text:
+        QTest.keyClick(widget, ch)
+
+
+def test_per_layer_rates_typed_key_by_key_reach_the_run(window, qtbot):
+    from engine.optim import OPTIMIZERS
+
+    pane = window.optimizer_pane
+    rates = pane.fields["lr_layers"]
+    assert len(rates.fields) == 2  # the book's network: two layers
+    _type(rates.fields[0], "0.")  # an unfinished number is left as typed, marked in place
+    assert rates.fields[0].text() == "0."
+    assert "layer 1: must be > 0" in rates.error_label.text()
+    assert rates.error_label.isVisibleTo(window.optimizer_pane)
+    assert not window.actions.start.isEnabled()
+    _type(rates.fields[0], "0.25")
+    assert rates.problem() is None and window.actions.start.isEnabled()
+    assert window.setup.hyper["lr_layers"] == (0.25, 1.0)
+    window.start_at(-4.0, -4.0)
+    qtbot.waitUntil(lambda: epochs(window) >= 3, timeout=T)
+    assert window.controller.setup.hyper["lr_layers"] == (0.25, 1.0)
+    # the run's first step is the headless one with these multipliers
+    h = window.controller.history
+    s = window.setup
+    obj = s.objective()
+    opt = OPTIMIZERS["sd"](OPTIMIZERS["sd"].Hyper.from_dict(s.hyper))
+    f, g = obj.value_and_grad(h.x[0])
+    np.testing.assert_allclose(opt.step(h.x[0], f, g, obj).x, h.x[1], rtol=1e-12)
+
+
+def test_per_layer_fields_follow_the_network(window, qtbot):
+    window.load_experiment("deep-layer-rates", run=False)
+    rates = window.optimizer_pane.fields["lr_layers"]
+    assert [f.value() for f in rates.fields] == [64.0, 16.0, 4.0, 1.0]
+    window.load_preset("book-1-2-1")
+    assert len(window.optimizer_pane.fields["lr_layers"].fields) == 2
