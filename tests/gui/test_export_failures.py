@@ -9,7 +9,9 @@ from PySide6.QtGui import QImage
 
 @pytest.mark.parametrize("mode", ["reports-failure", "truncates-silently"])
 def test_a_failing_png_writer_keeps_the_old_file(window, tmp_path, monkeypatch, mode):
-    target = tmp_path / "contour.png"
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "contour.png"
     assert window.document.export("contour-png", target)
     good = target.read_bytes()
     real_save = QImage.save
@@ -26,4 +28,4 @@ def test_a_failing_png_writer_keeps_the_old_file(window, tmp_path, monkeypatch, 
     assert not window.document.export("contour-png", target)
     assert target.read_bytes() == good
     assert "cannot write" in window.document.last_error
-    assert [p.name for p in tmp_path.iterdir()] == ["contour.png"]  # no debris
+    assert [p.name for p in out.iterdir()] == ["contour.png"]  # no debris
