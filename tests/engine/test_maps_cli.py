@@ -39,7 +39,8 @@ def test_race_prints_a_table_and_json(capsys):
     assert code == 0
     rows = json.loads(out)
     assert [r["optimizer"] for r in rows] == ["sd", "momentum", "lm"]
-    assert rows[1]["hyper"] == {"lr": 4.0, "gamma": 0.8}
+    assert {k: rows[1]["hyper"][k] for k in ("lr", "gamma")} == {"lr": 4.0, "gamma": 0.8}
+    assert rows[1]["hyper"].get("lr_layers", 1.0) == 1.0
     assert rows[0]["minimum"] == rows[1]["minimum"] == "M1" and rows[2]["minimum"] == "M2"
     assert rows[2]["epochs_to_goal"] is None and rows[0]["stop"] == "goal"
     # the same as a separate run of the entry

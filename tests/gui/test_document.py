@@ -67,8 +67,10 @@ def test_save_open_and_continue_bit_for_bit(window, qtbot, tmp_path):
     h = window.controller.history
     ref = direct(setup, np.array([-4.0, -4.0]), 80)
     assert h.column("epoch").tolist() == list(range(81))
-    assert np.array_equal(h.x, np.array([r.x for r in ref]))
-    assert np.array_equal(h.column("sse"), [r.sse for r in ref])
+    # the window trains on the compiled kernel (or on NumPy while it compiles): the same
+    # arithmetic to rounding, and the continued run picks up exactly where it was saved
+    np.testing.assert_allclose(h.x, np.array([r.x for r in ref]), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h.column("sse"), [r.sse for r in ref], rtol=1e-10, atol=1e-15)
 
 
 def test_saving_while_running_snapshots_and_the_file_continues_exactly(window, qtbot, tmp_path):
