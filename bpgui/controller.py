@@ -61,6 +61,23 @@ class FrameReader(QObject):
     def __init__(self, stream) -> None:
         super().__init__()
         self.stream = stream
+        # the GUI thread's current run history (set by the controller): this thread makes
+        # the rows the next batch will fill resident before the GUI thread writes them, so
+        # page faults on a million-epoch run never stall a frame
+        self.history: History | None = None
+        self._ahead_for: History | None = None
+        self._ahead = 0
+
+    def _prefault(self, header: dict) -> None:
+        h = self.history
+        if h is None or header.get("type") != "batch" or "entry" in header:
+            return
+        if h is not self._ahead_for:
+            self._ahead_for, self._ahead = h, len(h)
+        start = max(self._ahead, len(h))
+        k = int(header.get("k", 0))
+        h.prefault(start, k)
+        self._ahead = start + k
 
     @Slot()
     def run(self) -> None:
@@ -69,6 +86,7 @@ class FrameReader(QObject):
                 item = read_frame(self.stream)
                 if item is None:
                     break
+                self._prefault(item[0])
                 self.frame.emit(*item)
         except Exception:  # a broken stream ends the process's runs
             log.exception("engine stream")
@@ -176,7 +194,7 @@ class TrainingController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.history: History | None = None
+        self._history: History | None = None
         self.setup: Setup | None = None
         self.rate = math.inf
         self.state = "idle"
@@ -200,9 +218,23 @@ class TrainingController(QObject):
         self.race: RaceRun | None = None  # the race on screen (running or ended)
         self.ensure_engine()
 
+    @property
+    def history(self) -> History | None:
+        """The current run's history (``None``: no run); shared with the reader thread,
+        which makes its next rows resident ahead of the writes."""
+        return self._history
+
+    @history.setter
+    def history(self, h: History | None) -> None:
+        self._history = h
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.reader.history = h
+
     def ensure_engine(self) -> None:
         if self.engine is None or not self.engine.alive:
             self.engine = EngineProcess(self)
+            self.engine.reader.history = self._history
             self.engine.frame.connect(self._on_frame)
             self.engine.died.connect(self._on_died)
 

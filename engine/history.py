@@ -6,6 +6,9 @@ proportional to the history; views ``[:n]`` are handed out, never copies.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +18,26 @@ from .trainer import Record
 __all__ = ["COLUMNS", "Decimator", "History"]
 
 COLUMNS = ("epoch", "performance", "sse", "grad_norm", "lr", "mu", "val_performance")
+
+
+PAGE = mmap.PAGESIZE
+MADV_POPULATE_WRITE = 23  # Linux >= 5.14
+
+
+def _libc_madvise():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_madvise = _libc_madvise()
 
 
 class History:
@@ -47,6 +70,21 @@ class History:
         x = np.empty((cap, self.n_free))
         x[: self._n] = self._x[: self._n]
         self._x, self._cap = x, cap
+
+    def prefault(self, start: int, rows: int) -> None:
+        """Make the memory of rows ``[start, start + rows)`` resident without changing it
+        (Linux ``MADV_POPULATE_WRITE``), so that the thread that later writes them does
+        not stop for page faults: a reader thread calls this ahead of the GUI thread.
+        Does nothing where the call is not available."""
+        stop = min(self._cap, start + rows)
+        if stop <= start or _madvise is None:
+            return
+        for a in (*self._cols.values(), self._x):
+            item = a.strides[0]
+            lo = a.ctypes.data + start * item
+            hi = a.ctypes.data + stop * item
+            lo -= lo % PAGE
+            _madvise(lo, hi - lo, MADV_POPULATE_WRITE)
 
     def extend(self, cols: dict[str, np.ndarray], x: np.ndarray, stop: str | None = None) -> None:
         """Append ``k`` epochs: ``cols[name]`` of shape ``(k,)``, ``x`` of shape ``(k, n_free)``."""
