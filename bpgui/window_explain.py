@@ -126,14 +126,194 @@ class ExplainMixin:
             marks.append((x, y, p.performance, (c.redF(), c.greenF(), c.blueF(), 1.0)))
         self.plots.view3d.set_critical(marks)
 
+    # ---- curvature, equations, update vectors -------------------------------------------------
+    explain_dock: QDockWidget | None = None
+    curvature_panel = None
+    equations_panel = None
+    curvature_overlay = None
+    vectors_overlay = None
+    curvature = None  # engine.curvature.Curvature at the current point (or None)
+    _snapshot: tuple[int, int, dict] | None = None  # (run id, epoch, optimizer state)
+    _snapshot_wanted: tuple[int, int] | None = None
+    _explain_wired = False
+
+    def _explain_ui(self):
+        if self.explain_dock is not None:
+            return
+        from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+
+        from .panes.curvature import CurvaturePanel
+        from .panes.equations import EquationsPanel
+
+        self.curvature_panel = CurvaturePanel()
+        self.equations_panel = EquationsPanel()
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.addWidget(self.curvature_panel)
+        v.addWidget(self.equations_panel)
+        v.addStretch(1)
+        area = QScrollArea()
+        area.setWidget(box)
+        area.setWidgetResizable(True)
+        self.explain_dock = self._explain_dock(
+            "Curvature and equations", "explain-dock", area, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.curvature_panel.overlays_changed.connect(self.sync_live)
+        self.explain_dock.visibilityChanged.connect(lambda _v: self.sync_live())
+
+    def _overlays(self) -> None:
+        if self.curvature_overlay is None:
+            from .plots.vectors import CurvatureOverlay, VectorsOverlay
+
+            pi = self.plots.contour.plot_item
+            self.curvature_overlay = CurvatureOverlay(pi)
+            self.vectors_overlay = VectorsOverlay(pi)
+
+    def show_explain(self) -> None:
+        """View ▸ Curvature and equations: the panel beside the plots."""
+        self._explain_ui()
+        self._overlays()
+        self._show_small(self.explain_dock, vertical=False)
+        self.sync_live()
+
+    def toggle_vectors(self, on: bool) -> None:
+        """View ▸ Update vectors: the arrows at the current point (and CG's line search, the
+        LM step's curve) on the contour."""
+        self._overlays()
+        self.sync_live()
+        if on:
+            self.show_message("update vectors: drawn at the current point (legend on the contour)")
+
+    def _explain_wire(self) -> None:
+        """Once: what the live parts follow besides refresh() and the frames."""
+        if self._explain_wired:
+            return
+        self._explain_wired = True
+        c = self.controller
+        c.state_changed.connect(lambda _s: self.sync_live())
+        c.records_added.connect(self._explain_records)
+        self.network_pane.weight_edited.connect(self.set_weight)
+
+    def _explain_records(self) -> None:
+        """Records while paused (a step): the slow frames do not run, so redraw here."""
+        if self.controller.state == "paused":
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(0, self.sync_live)
+
+    def _run_context(self):
+        """(optimizer name, hyperparameters, epoch or None) of the current point."""
+        c, s = self.controller, self.setup
+        h = c.history
+        if h is not None and len(h) and c.setup is not None:
+            name = c.setup.optimizer
+            hyper = s.hyper if s.optimizer == name else c.setup.hyper
+            return name, hyper, int(h.column("epoch")[len(h) - 1])
+        return s.optimizer, s.hyper, None
+
+    def optimizer_now(self):
+        """The optimizer in its state at the current point, and a note when that state is
+        reconstructed from the history (not the run's own)."""
+        from engine.optim import OPTIMIZERS
+        from engine.session_model import run_state_from_dict
+
+        name, hyper, epoch = self._run_context()
+        cls = OPTIMIZERS[name]
+        opt = cls(cls.Hyper.from_dict(hyper), seed=self.setup.seed)
+        c = self.controller
+        h = c.history
+        if epoch is None or epoch == 0:
+            return opt, ""
+        st = c.last_state
+        if c.state == "idle" and st and int(st["epoch"]) == epoch:
+            opt.load_state_dict(run_state_from_dict(st).optimizer_state)
+            return opt, ""
+        snap = self._snapshot
+        if snap is not None and snap[:2] == (c.run_id, epoch):
+            opt.load_state_dict(snap[2])
+            return opt, ""
+        n = len(h)
+        dx = np.array(h.x[n - 1]) - np.array(h.x[n - 2]) if n >= 2 else None
+        lr, mu = float(h.column("lr")[n - 1]), float(h.column("mu")[n - 1])
+        if name == "momentum":
+            opt.dx = dx
+        elif name == "vlbp":
+            opt.dx = dx
+            if np.isfinite(lr):
+                opt.lr = lr
+        elif name == "lm" and np.isfinite(mu):
+            opt.mu = mu
+        else:
+            if name in ("cg", "sgd", "adam"):
+                return opt, (
+                    f"{name}'s state is read from the run when it is paused or ends: these "
+                    "numbers start it afresh"
+                )
+        return opt, ""
+
+    def _request_snapshot(self) -> None:
+        """Paused: ask the engine for the run's state (CG's direction, VLBP's switch, …)."""
+        c = self.controller
+        h = c.history
+        if c.state != "paused" or h is None or not len(h) or c.engine is None:
+            return
+        want = (c.run_id, int(h.column("epoch")[len(h) - 1]))
+        if self._snapshot_wanted == want or (self._snapshot and self._snapshot[:2] == want):
+            return
+        if getattr(self, "_snapshot_engine", None) is not c.engine:
+            self._snapshot_engine = c.engine
+            c.engine.frame.connect(self._engine_frame)
+        self._snapshot_wanted = want
+        c.engine.send({"cmd": "snapshot", "run": c.run_id})
+
+    def _engine_frame(self, header: dict, _payload) -> None:
+        if header.get("type") != "state" or header.get("run") != self.controller.run_id:
+            return
+        from engine.session_model import run_state_from_dict
+
+        st = run_state_from_dict(header["state"])
+        self._snapshot = (self.controller.run_id, int(st.epoch), st.optimizer_state)
+        self._snapshot_wanted = None
+        self.sync_live()
+
+    def sync_live(self) -> None:
+        """Curvature, the stability bound, the equations and the update vectors at the
+        current point (cheap: one Hessian, one step on a copy)."""
+        from .explain_live import update_live
+
+        update_live(self)
+
     # ---- the model's views (from refresh() and the slow frames) ------------------------------
     def sync_explain(self) -> None:
         """Redraw every explanation from the model (``refresh()`` calls this)."""
+        self._explain_wire()
         self.optimizer_pane.set_layers(self.setup.spec.n_layers)
         self.sync_critical()
+        self.sync_live()
 
     def explain_frame(self) -> None:
         """A slow frame while training: the live parts (cheap)."""
+        self.sync_live()
+
+    # ---- editable weights ---------------------------------------------------------------------
+    def set_weight(self, k: int, value: float) -> None:
+        """Set parameter ``k`` (index in the full vector) to ``value``: the setup's values
+        change (a fixed one re-slices the contour; a free one moves the start point), any
+        run ends (it stays as an earlier run of its problem)."""
+        s = self.setup
+        theta = s.full_theta(self._default_start())  # the start values are the free ones
+        theta[k] = float(value)
+        new = s.replace(theta=tuple(theta))
+        self.apply_setup(new)
+        self.start_x = np.array(theta[new.free_idx], float)
+        self.start_drawn = False
+        self.plots.request_surface(self.start_x, 0)
+        self.refresh()
+        state = (
+            "free: the start point moved" if k in new.free_idx else "fixed: the contour re-sliced"
+        )
+        self.show_message(f"{s.spec.labels[k]} = {value:g} ({state})")
 
     def closeEvent(self, event) -> None:
         """Closing (after the window accepted it): cancel a running search and wait for
@@ -145,9 +325,3 @@ class ExplainMixin:
     # ---- not yet --------------------------------------------------------------------------------
     def show_inspector(self) -> None:
         self.show_message("the backprop inspector is not available yet", error=True)
-
-    def toggle_vectors(self, on: bool) -> None:
-        self.show_message("update vectors are not available yet", error=True)
-
-    def show_explain(self) -> None:
-        self.show_message("the curvature panel is not available yet", error=True)

@@ -40,6 +40,7 @@ class NetworkPane(QWidget):
     preset_requested = Signal(str)
     validity_changed = Signal(bool)
     start_edited = Signal(object)  # np.ndarray: the full parameter vector to start from
+    weight_edited = Signal(int, float)  # a parameter (index in theta) set to a value
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

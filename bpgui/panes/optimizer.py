@@ -132,6 +132,13 @@ class OptimizerPane(QWidget):
                 w.set_layers(self.n_layers)
         self._report_validity()
 
+    def set_stability(self, text: str) -> None:
+        """The stability bound beside the learning rate ("": hidden)."""
+        if self.stability is not None:
+            if text != self.stability.text():
+                self.stability.setText(text)
+            self.stability.setVisible(bool(text))
+
     def _show_hyper(self, hyper: dict) -> None:
         for key, w in self.fields.items():
             if key not in hyper:
@@ -203,6 +210,7 @@ class OptimizerPane(QWidget):
             self.form.removeRow(0)
         self.fields.clear()
         self.sliders: dict[str, LogNumber] = {}
+        self.stability: QLabel | None = None
         self._form_name = name
         cls = OPTIMIZERS[name]
         defaults = cls.Hyper()
@@ -239,6 +247,17 @@ class OptimizerPane(QWidget):
                 row = self.sliders[f.name] = LogNumber(edit, lo, min(hi, 1e6))
                 edit.value_changed.connect(self._hyper_edited)
             self.form.addRow(f.name, with_error(row, edit))
+            if f.name == "lr":  # steepest descent's stability bound here (issue 13 #3)
+                self.stability = QLabel()
+                self.stability.setWordWrap(True)
+                self.stability.setTextFormat(Qt.TextFormat.RichText)
+                self.stability.setToolTip(
+                    "the largest learning rate for which steepest descent is stable near the "
+                    "current point: 2 / λmax of the Hessian (NND eq. 9.25), in the engine's "
+                    "units; View ▸ Curvature and equations shows the eigenvalues"
+                )
+                self.stability.hide()
+                self.form.addRow("", self.stability)
         self.form_box.setTitle(f"{cls.title}: hyperparameters")
         self.about_link.setText(
             f'<a href="optimizer.md#{name}">About {cls.title.split(" (")[0].lower()}: '

@@ -141,3 +141,140 @@ def test_per_layer_fields_follow_the_network(window, qtbot):
     assert [f.value() for f in rates.fields] == [64.0, 16.0, 4.0, 1.0]
     window.load_preset("book-1-2-1")
     assert len(window.optimizer_pane.fields["lr_layers"].fields) == 2
+
+
+# ---- curvature, the stability bound, equations, update vectors ---------------------------------
+def _run_to_end(window, qtbot, key: str, epochs_max: int | None = None):
+    window.load_experiment(key, run=False)
+    if epochs_max is not None:
+        window.apply_setup(window.setup.replace(
+            criteria=window.setup.criteria.__class__(epochs=epochs_max)))  # fmt: skip
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.start_new_run(window.start_x)
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+
+
+def test_curvature_panel_equals_the_engine_at_the_current_point(window, qtbot):
+    from engine.curvature import curvature_at
+
+    window.actions.explain.trigger()
+    _run_to_end(window, qtbot, "momentum", 40)
+    x = window.controller.history.x[-1]
+    assert np.array_equal(window.explain_point(), x)
+    c = curvature_at(window.setup.objective(), x)
+    text = window.curvature_panel.text.text()
+    assert f"at epoch {epochs(window)}" in text
+    for lam in c.eigenvalues:
+        assert f"{lam:.4g}" in text
+    assert f"<b>{c.condition:.4g}</b>" in text
+    assert {"minimum": "positive definite", "saddle": "indefinite"}.get(c.kind, c.kind) in text
+    np.testing.assert_array_equal(window.curvature.hessian, c.hessian)
+    # the eigenvector arrows start at the current point, along the slice's eigenvectors
+    ov = window.curvature_overlay
+    x0, y0, dx, dy = ov.arrows.arrows["e1+"]
+    assert (x0, y0) == (x[0], x[1])
+    v = c.eigenvectors[:, 1]
+    assert abs(dx * v[1] - dy * v[0]) < 1e-9 * np.hypot(dx, dy)  # parallel
+    # the quadratic approximation's isolines, on request
+    q = ov.quad.getData()[0]
+    assert q is None or len(q) == 0
+    window.curvature_panel.quad_box.setChecked(True)
+    assert len(ov.quad.getData()[0]) > 10
+
+
+def test_stability_warning_in_the_lr_100_experiment_not_at_lr_1(window, qtbot):
+    from engine.curvature import curvature_at
+
+    _run_to_end(window, qtbot, "unstable-lr")
+    label = window.optimizer_pane.stability
+    assert "lr 100 is above 2/λ<sub>max</sub>" in label.text() and not label.isHidden()
+    # the bound is the smallest over the current point and the epochs just before it
+    h, obj = window.controller.history, window.setup.objective()
+    bounds = [curvature_at(obj, h.x[i]).lr_bound for i in range(len(h) - 8, len(h))]
+    assert f"= {min(bounds):.4g}" in label.text()
+    assert min(bounds) < 100
+    # the same run at learning rate 1: no warning
+    window.apply_setup(window.setup.replace(hyper={**window.setup.hyper, "lr": 1.0}))
+    window.reset()
+    window.start_new_run(window.start_x)
+    qtbot.waitUntil(lambda: epochs(window) > 300, timeout=T)
+    window.controller.stop()
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+    window.refresh()
+    assert "⚠" not in label.text() and "stable" in label.text()
+    # at the book's minimum the bound is about 71
+    c = curvature_at(obj, np.array([10.0, 1.0]))
+    assert abs(c.lr_bound - 70.95) < 0.01
+
+
+def test_curvature_of_a_non_finite_point_is_undefined(window, qtbot):
+    window.actions.explain.trigger()
+    window.start_x = np.array([np.nan, 1.0])
+    window.refresh()
+    assert "undefined" in window.curvature_panel.text.text()
+    assert "undefined" in window.equations_panel.text.text()
+
+
+def test_equations_show_the_current_numbers(window, qtbot):
+    from engine.session_model import run_state_from_dict
+    from engine.steps import update_vectors
+
+    window.actions.explain.trigger()
+    _run_to_end(window, qtbot, "momentum", 25)
+    s = window.setup
+    opt = s.make_optimizer()
+    opt.load_state_dict(run_state_from_dict(window.controller.last_state).optimizer_state)
+    uv = update_vectors(s.objective(), opt, window.controller.history.x[-1])
+    text = window.equations_panel.text.text()
+    assert "Δx<sub>25</sub> = γ Δx<sub>24</sub> − (1−γ) α g<sub>25</sub>" in text
+    assert "γ = 0.8" in text and f"α = lr/Q = 100/41 = {100 / 41:.4g}" in text
+    g = -uv.neg_gradient
+    assert f"g<sub>25</sub> = ∇F = [{g[0]:.4g}, {g[1]:.4g}]" in text
+    prev = uv.momentum / 0.8
+    assert f"Δx<sub>24</sub> = [{prev[0]:.4g}, {prev[1]:.4g}]" in text
+    assert f"Δx<sub>25</sub> = [{uv.step[0]:.4g}, {uv.step[1]:.4g}]" in text
+    assert "What to look for" not in text and "zig-zag" in window.equations_panel.watch.text()
+
+
+def test_update_vectors_equal_the_engine(window, qtbot):
+    from engine.session_model import run_state_from_dict
+    from engine.steps import cg_line_search, lm_curve, update_vectors
+
+    window.actions.vectors.setChecked(True)
+    for key, n in (("momentum", 30), ("cg", 2), ("lm", 3)):
+        _run_to_end(window, qtbot, key, n)
+        s = window.setup
+        x = window.controller.history.x[-1]
+        opt = s.make_optimizer()
+        opt.load_state_dict(run_state_from_dict(window.controller.last_state).optimizer_state)
+        uv = update_vectors(s.objective(), opt, x)
+        shown = window.vectors_overlay.shown
+        for name in ("neg_gradient", "step", "momentum", "conjugate", "gauss_newton", "lm_step"):
+            v = getattr(uv, name)
+            if v is None:
+                assert name not in shown
+                continue
+            dx, dy, f = shown[name]
+            assert (dx, dy) == (v[0], v[1]), (key, name)
+            x0, y0, ax, ay = window.vectors_overlay.arrows.arrows[name]
+            assert (x0, y0) == (x[0], x[1]) and np.allclose((ax, ay), (f * dx, f * dy))
+        assert {"momentum": "momentum", "cg": "conjugate", "lm": "lm_step"}[key] in shown
+        legend = [lab.text for _, lab in window.vectors_overlay.legend.items]
+        assert any(t.startswith("−g (negative gradient)") for t in legend)
+        if key == "cg":
+            ls = cg_line_search(s.objective(), opt, x)
+            lx, _ly = window.vectors_overlay.locate.getData()
+            np.testing.assert_array_equal(lx, ls.phase("locate")[:, 0])
+            _gx, gy = window.vectors_overlay.golden.getData()
+            np.testing.assert_array_equal(gy, ls.phase("golden")[:, 1])
+        if key == "lm":
+            lc = lm_curve(s.objective(), x, opt)
+            cx, _cy = window.vectors_overlay.lm_curve.getData()
+            np.testing.assert_allclose(cx, x[0] + lc.steps[:, 0], rtol=1e-12)
+            assert lc.accepted_mu is not None
+            ax, ay = window.vectors_overlay.lm_accepted.getData()
+            np.testing.assert_allclose(ax, x[0] + lc.accepted_step[0], rtol=1e-12)
+            assert any(f"accepted μ = {lc.accepted_mu:.3g}" in t for t in
+                       [lab.text for _, lab in window.vectors_overlay.legend.items])  # fmt: skip
+    window.actions.vectors.setChecked(False)
+    assert window.vectors_overlay.shown == {}
