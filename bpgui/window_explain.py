@@ -43,12 +43,12 @@ class ExplainMixin:
         dock.hide()
         return dock
 
-    def _show_small(self, dock: QDockWidget, vertical: bool = True) -> None:
+    def _show_small(self, dock: QDockWidget, vertical: bool = True, tall: bool = False) -> None:
         """Show ``dock`` without squeezing the plots (small at 1024 x 700)."""
         if not dock.isVisible():
             dock.show()
             if vertical:
-                h = max(150, min(240, self.height() // 4))
+                h = max(150, min(360 if tall else 240, self.height() // (3 if tall else 4)))
                 self.resizeDocks([dock], [h], Qt.Orientation.Vertical)
             else:
                 w = max(280, min(380, self.width() // 4))
@@ -291,10 +291,12 @@ class ExplainMixin:
         self.optimizer_pane.set_layers(self.setup.spec.n_layers)
         self.sync_critical()
         self.sync_live()
+        self.sync_inspector()
 
     def explain_frame(self) -> None:
         """A slow frame while training: the live parts (cheap)."""
         self.sync_live()
+        self.sync_inspector()
 
     # ---- editable weights ---------------------------------------------------------------------
     def set_weight(self, k: int, value: float) -> None:
@@ -322,6 +324,40 @@ class ExplainMixin:
             self.critical_pane.shutdown()
         super().closeEvent(event)
 
-    # ---- not yet --------------------------------------------------------------------------------
+    # ---- the backprop inspector ---------------------------------------------------------------
+    inspector_pane = None
+    inspector_dock: QDockWidget | None = None
+
     def show_inspector(self) -> None:
-        self.show_message("the backprop inspector is not available yet", error=True)
+        """Tools ▸ Inspect backprop: one sample's passes at the current point."""
+        if self.inspector_pane is None:
+            from .panes.inspector import InspectorPane
+
+            pane = self.inspector_pane = InspectorPane()
+            self.inspector_dock = self._explain_dock(
+                "Backprop inspector", "inspector-dock", pane, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            pane.sample_changed.connect(lambda _q: self.sync_inspector())
+            self.inspector_dock.visibilityChanged.connect(lambda _v: self.sync_inspector())
+        self._show_small(self.inspector_dock, tall=True)
+        self.sync_inspector()
+
+    def sync_inspector(self) -> None:
+        pane = self.inspector_pane
+        if pane is None or not self.inspector_dock.isVisible():
+            return
+        from engine.inspect import inspect_sample
+
+        s, obj = self.setup, self.objective
+        pane.set_samples(obj.data.n_samples)
+        q = pane.sample.value() - 1
+        x = self.explain_point()
+        _name, _hyper, epoch = self._run_context()
+        where = "the start point" if epoch is None else f"epoch {epoch:,}"
+        try:
+            with np.errstate(all="ignore"):
+                ins = inspect_sample(obj, x, q)
+        except Exception as exc:  # a point the network cannot evaluate: say so
+            pane.show_inspection(None, s.spec, message=f"undefined at {where}: {exc}")
+            return
+        pane.show_inspection(ins, s.spec, s.full_theta(x), s.free_idx, where)

@@ -222,10 +222,10 @@ class CriticalPane(QWidget):
                 item.setToolTip(describe(p))
                 if c == 0:
                     item.setForeground(QColor(KIND_STYLE.get(p.kind, KIND_STYLE["undefined"])[1]))
-                else:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
+                else:  # numbers on the right, the eigenvalue list on the left
+                    last = c == len(cells) - 1
+                    side = Qt.AlignmentFlag.AlignLeft if last else Qt.AlignmentFlag.AlignRight
+                    item.setTextAlignment(side | Qt.AlignmentFlag.AlignVCenter)
                 t.setItem(r, c, item)
         t.blockSignals(False)
         self.status.setText(summary(res))

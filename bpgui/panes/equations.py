@@ -96,6 +96,7 @@ def equation_html(optimizer: str, hyper: dict, uv: UpdateVectors, lr_scale: floa
     g = -uv.neg_gradient
     k = "k" if epoch is None else str(epoch)
     km1 = "k−1" if epoch is None else str(epoch - 1)
+    kp1 = "k+1" if epoch is None else str(epoch + 1)
     dx = f"Δx<sub>{k}</sub>"
     gk = sub("g", k)
     lines: list[str] = []
@@ -107,9 +108,7 @@ def equation_html(optimizer: str, hyper: dict, uv: UpdateVectors, lr_scale: floa
         lr = float(hyper["lr"])
         alpha = lr * lr_scale
         if optimizer == "sd":
-            lines.insert(
-                0, f"<b>{dx} = −α {gk}</b>, &nbsp; {sub('x', 'k+1')} = {sub('x', k)} + {dx}"
-            )
+            lines.insert(0, f"<b>{dx} = −α {gk}</b>, &nbsp; {sub('x', kp1)} = {sub('x', k)} + {dx}")
         else:
             b = hyper.get("batch_size", 1)
             lines.insert(0, f"<b>x ← x − α ∇F<sub>batch</sub>(x)</b> for each of the shuffled "
@@ -123,7 +122,7 @@ def equation_html(optimizer: str, hyper: dict, uv: UpdateVectors, lr_scale: floa
         g_eff = gamma if on else 0.0
         alpha = lr * lr_scale
         lines.insert(0, f"<b>{dx} = γ Δx<sub>{km1}</sub> − (1−γ) α {gk}</b>, &nbsp; "
-                        f"{sub('x', 'k+1')} = {sub('x', k)} + {dx}")  # fmt: skip
+                        f"{sub('x', kp1)} = {sub('x', k)} + {dx}")  # fmt: skip
         prev = None if uv.momentum is None or not g_eff else uv.momentum / g_eff
         lines.append(f"γ = {g_eff:g}{'' if on else ' (switched off after a rejected step)'}, "
                      f"α = {a_of(lr)} = {alpha:.4g}{_layers(hyper)}")  # fmt: skip
@@ -137,7 +136,7 @@ def equation_html(optimizer: str, hyper: dict, uv: UpdateVectors, lr_scale: floa
                          f"discarded if F rose by more than ζ = {zeta:g}")  # fmt: skip
     elif optimizer == "cg":
         pk = sub("p", k)
-        xk1 = sub("x", "k+1")
+        xk1 = sub("x", kp1)
         lines.insert(0, f"<b>{pk} = −{gk} + β<sub>{k}</sub> {sub('p', km1)}</b>, &nbsp; "
                         f"<b>{xk1} = {sub('x', k)} + α<sub>{k}</sub> {pk}/‖{pk}‖</b>")  # fmt: skip
         b = str(hyper.get("beta"))

@@ -59,6 +59,7 @@ class NetworkPane(QWidget):
         self.network.build_requested.connect(self._build_network)
         lay.addWidget(self.network)
         self.diagram = NetworkDiagram()
+        self.diagram.editable = True  # double-click: a value; right-click: free or fixed
         lay.addWidget(self.diagram)
         lay.addWidget(self._params_box())
         self.data = DataForm()
@@ -67,6 +68,9 @@ class NetworkPane(QWidget):
         lay.addWidget(self.data)
         lay.addStretch(1)
         self.diagram.theta_changed.connect(self.params.set_current)
+        self.diagram.value_edited.connect(self.weight_edited)
+        self.diagram.free_toggled.connect(self.params.toggle_free)
+        self.params.value_edited.connect(self.weight_edited)
         # the forms' fields, for code that drives them
         self.kind, self.expr = self.data.kind, self.data.expr
 

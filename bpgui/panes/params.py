@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.setup import Setup
 
@@ -23,7 +30,8 @@ HEADERS = ("parameter", "free", "start", "current")
 TIPS = (
     "the book's label: W<layer>[<neuron>,<input>], b<layer>[<neuron>]",
     "checked parameters are trained; the others stay fixed",
-    "where the next run starts (type a value for a free parameter); fixed ones keep it",
+    "where the next run starts (type a value for a free parameter); a fixed one's value "
+    "(typed: the contour re-slices)",
     "the value now (the last epoch shown)",
 )
 DIM = QColor("#8a8a8a")
@@ -58,7 +66,7 @@ class ParamsModel(QAbstractTableModel):
         f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.column() == FREE:
             f |= Qt.ItemFlag.ItemIsUserCheckable
-        elif index.column() == START and index.row() in self.free:
+        elif index.column() == START:  # free: the start; fixed: the value (issue 13 #8)
             f |= Qt.ItemFlag.ItemIsEditable
         return f
 
@@ -82,7 +90,9 @@ class ParamsModel(QAbstractTableModel):
         elif role == Qt.ItemDataRole.TextAlignmentRole and c in (START, CURRENT):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif role == Qt.ItemDataRole.ToolTipRole and c == START:
-            return "type the start value" if free else "fixed: this value is used throughout"
+            if free:
+                return "type the start value (right-click: make it fixed)"
+            return "fixed: this value is used throughout; type another (right-click: make it free)"
         return None
 
     def setData(self, index: QModelIndex, value, role=Qt.ItemDataRole.EditRole) -> bool:
@@ -103,6 +113,7 @@ class ParamsTable(QWidget):
 
     start_edited = Signal(object)  # np.ndarray: the full parameter vector to start from
     free_edited = Signal(tuple)  # the labels of the free parameters, in network order
+    value_edited = Signal(int, float)  # a fixed parameter's value typed (issue 13 #8)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +139,8 @@ class ParamsTable(QWidget):
             "QTableView::indicator:unchecked { border: 1px solid #9a9a9a; background: #1e1e1e;"
             " width: 12px; height: 12px; }"
         )
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
         self.error = ErrorLabel()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -191,6 +204,26 @@ class ParamsTable(QWidget):
     def _free_toggled(self) -> None:
         self.free_edited.emit(self.free_labels())
 
+    def context_menu(self, row: int) -> QMenu:
+        """Right-click on a row: make the parameter free or fixed."""
+        m = self.model
+        menu = QMenu(self)
+        free = row in m.free
+        act = menu.addAction(f"Make {m.labels[row]} {'fixed' if free else 'free'}")
+        act.triggered.connect(lambda: self.toggle_free(row))
+        return menu
+
+    def _context_menu(self, pos) -> None:
+        idx = self.view.indexAt(pos)
+        if idx.isValid():
+            self.context_menu(idx.row()).exec(self.view.viewport().mapToGlobal(pos))
+
+    def toggle_free(self, row: int) -> None:
+        m = self.model
+        on = row not in m.free
+        state = Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
+        m.setData(m.index(row, FREE), state.value, Qt.ItemDataRole.CheckStateRole)
+
     def _start_typed(self, row: int, text: str) -> bool:
         label = self.model.labels[row]
         try:
@@ -198,10 +231,14 @@ class ParamsTable(QWidget):
             if abs(v) > MAX_START:
                 raise ValueError(f"must be within ±{MAX_START:g}")
         except ValueError as exc:
-            self.error.show_error(f"{label} start: {exc}")
+            what = "start" if row in self.model.free else "value"
+            self.error.show_error(f"{label} {what}: {exc}")
             return False
         self.error.show_error(None)
         if v == self.model.start[row]:
+            return True
+        if row not in self.model.free:  # a fixed parameter's value: the problem changes
+            self.value_edited.emit(row, v)
             return True
         start = self.model.start.copy()
         start[row] = v

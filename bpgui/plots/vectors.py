@@ -21,11 +21,11 @@ MIN_FRAC, MAX_FRAC = 0.05, 0.3  # drawn arrow lengths, as fractions of the view'
 #: update vectors: key -> (legend name, colour)
 VECTOR_STYLE = {
     "neg_gradient": ("−g (negative gradient)", "#ff9f1c"),
-    "step": ("Δx (the step taken)", "#ffffff"),
+    "step": ("Δx (the step taken)", "#ef476f"),
     "momentum": ("γ Δx₋₁ (momentum term)", "#c77dff"),
     "conjugate": ("p (conjugate direction)", "#4cc9f0"),
     "gauss_newton": ("Gauss-Newton step", "#80ed99"),
-    "lm_step": ("LM step at μ", "#f72585"),
+    "lm_step": ("LM step at μ", "#b5179e"),
 }
 EIGEN_COLOURS = ("#ffd23f", "#06d6a0")
 QUAD_PEN = pg.mkPen((255, 210, 63, 170), width=1.2, style=Qt.PenStyle.DashLine)

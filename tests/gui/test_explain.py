@@ -278,3 +278,107 @@ def test_update_vectors_equal_the_engine(window, qtbot):
                        [lab.text for _, lab in window.vectors_overlay.legend.items])  # fmt: skip
     window.actions.vectors.setChecked(False)
     assert window.vectors_overlay.shown == {}
+
+
+# ---- the backprop inspector ---------------------------------------------------------------------
+def test_inspector_numbers_equal_the_engine(window, qtbot):
+    from engine.inspect import inspect_sample
+
+    window.actions.inspect.trigger()
+    pane = window.inspector_pane
+    qtbot.waitUntil(lambda: window.inspector_dock.isVisible(), timeout=T)
+    pane.sample.setFocus()
+    QTest.keyClick(pane.sample, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(pane.sample, "7")  # the 7th sample
+    s = window.setup
+    ins = inspect_sample(s.objective(), window.explain_point(), 6)
+    assert f"p = {ins.p[0]:.6g}" in pane.where.text()
+    rows = [[pane.neurons.item(r, c).text() for c in range(6)] for r in range(3)]
+    flat = [(L, i) for L in ins.layers for i in range(L.n.size)]
+    for row, (L, i) in zip(rows, flat, strict=True):
+        assert row[2:] == [f"{L.n[i]:.6g}", f"{L.a[i]:.6g}", f"{L.fprime[i]:.6g}", f"{L.s[i]:.6g}"]
+    params = {pane.params.item(r, 0).text().split(" ")[0]: [pane.params.item(r, c).text()
+              for c in range(1, 6)] for r in range(pane.params.rowCount())}  # fmt: skip
+    L1, L2 = ins.layers
+    assert params["W1[1,1]"][1:4] == [f"{L1.grad_W[0, 0]:.6g}", f"{L1.batch_grad_W[0, 0]:.6g}",
+                                      f"{L1.numeric_W[0, 0]:.6g}"]  # fmt: skip
+    assert params["b2[1]"][1:4] == [f"{L2.grad_b[0]:.6g}", f"{L2.batch_grad_b[0]:.6g}",
+                                    f"{L2.numeric_b[0]:.6g}"]  # fmt: skip
+    # the diagram: neurons coloured by f'(n) over its largest value (logsig: 1/4)
+    np.testing.assert_allclose(pane.diagram.activity[0], L1.fprime / 0.25)
+
+
+def test_inspector_shows_saturation_in_the_deep_network(window, qtbot):
+    window.load_experiment("deep-layer-rates", run=False)
+    window.actions.inspect.trigger()
+    ins = window.inspector_pane.inspection
+    assert len(ins.layers) == 4
+    # sensitivities shrink layer by layer towards the input
+    s = [float(np.abs(L.s).max()) for L in ins.layers]
+    assert s[0] < s[-1]
+
+
+# ---- editable weights ---------------------------------------------------------------------------
+def test_double_click_a_connection_sets_the_weight(window, qtbot):
+    d = window.network_pane.diagram
+    window.left_tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: len(d._segments) > 0, timeout=T)
+    a, b, k = next(seg for seg in d._segments if d.spec.labels[seg[2]] == "W2[1,1]")
+    mid = (a + b) / 2
+    QTest.mouseDClick(d, Qt.MouseButton.LeftButton, pos=mid.toPoint())
+    ed = d.editor
+    assert ed is not None and ed.isVisible() and ed.k == k
+    for bad, why in (("nan", "finite"), ("2e6", "±1e+06")):
+        QTest.keyClick(ed.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        QTest.keyClicks(ed.edit, bad)
+        QTest.keyClick(ed.edit, Qt.Key.Key_Return)
+        assert ed.isVisible() and why in ed.error.text()  # refused in place
+    assert window.setup.theta[k] != 3.5
+    QTest.keyClick(ed.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(ed.edit, "3.5")
+    QTest.keyClick(ed.edit, Qt.Key.Key_Return)
+    assert window.setup.theta[k] == 3.5
+    # a free weight: the start point moves there
+    i = window.setup.free.index("W2[1,1]")
+    assert window.start_x[i] == 3.5
+    _xs, ys = window.plots.contour.start_marker.getData()
+    assert ys[0] == 3.5
+
+
+def test_editing_a_fixed_weight_reslices_and_right_click_frees_it(window, qtbot):
+    s0 = window.setup
+    k = s0.spec.index("b2[1]")
+    window.left_tabs.setCurrentIndex(0)
+    table = window.network_pane.params
+    view = table.view
+    idx = table.model.index(k, 2)
+    view.setCurrentIndex(idx)
+    view.edit(idx)
+    editor = view.focusWidget()
+    QTest.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(editor, "2e7")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "b2[1] value: must be within ±1e+06" in table.error.text(), timeout=T)
+    assert window.setup.theta[k] == -1.0  # refused in place
+    view.edit(idx)
+    editor = view.focusWidget()
+    QTest.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(editor, "-0.5")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.setup.theta[k] == -0.5, timeout=T)
+    # the contour re-slices through the new value
+    qtbot.waitUntil(lambda: window.plots.surface.request.theta[k] == -0.5, timeout=T)
+    res = window.plots.surface
+    i, j = 37, 120
+    x, y = res.surface.xs[i], res.surface.ys[j]
+    obj = window.setup.objective()
+    assert abs(res.surface.values[i, j] - obj.value(np.array([x, y]))) < 1e-9
+    # right-click: make it free
+    menu = table.context_menu(k)
+    (act,) = [a for a in menu.actions() if a.text().startswith("Make b2[1] free")]
+    act.trigger()
+    assert "b2[1]" in window.setup.free
+    menu = window.network_pane.diagram.context_menu(k)
+    (act,) = [a for a in menu.actions() if a.text().startswith("Make b2[1] fixed")]
+    act.trigger()
+    assert "b2[1]" not in window.setup.free
