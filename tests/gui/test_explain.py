@@ -382,3 +382,14 @@ def test_editing_a_fixed_weight_reslices_and_right_click_frees_it(window, qtbot)
     (act,) = [a for a in menu.actions() if a.text().startswith("Make b2[1] fixed")]
     act.trigger()
     assert "b2[1]" not in window.setup.free
+
+
+def test_the_critical_points_dock_starts_small_at_1024_by_700(window, qtbot):
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700, timeout=T)
+    _find(window, qtbot)
+    qtbot.wait(100)
+    assert window.height() == 700 and window.width() == 1024
+    assert window.critical_dock.height() <= 700 // 3
+    contour = window.plots.contour.widget
+    assert contour.width() >= 320 and contour.height() >= 220
