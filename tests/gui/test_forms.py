@@ -273,9 +273,9 @@ def test_parameter_table_types_an_exact_start_and_shows_current_values(window, q
     # before a run the start column says where Start begins (the dot on the contour)
     free_idx = window.setup.free_idx
     assert table.model.start[free_idx] == pytest.approx(window.start_x)
-    # free parameters are the book's pair; a fixed one's start cannot be edited
+    # a fixed parameter's value is editable too: it changes the problem (issue 13 #8)
     flags = table.model.flags(table.model.index(1, 2))
-    assert not flags & Qt.ItemFlag.ItemIsEditable
+    assert flags & Qt.ItemFlag.ItemIsEditable
     # type the start point (0, 0) into the free parameters W1[1,1] and W2[1,1]
     for label in ("W1[1,1]", "W2[1,1]"):
         type_cell(qtbot, table, labels.index(label), "0")
