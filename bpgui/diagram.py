@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QToolTip, QVBoxLayout, QWidget
 
 from engine.network import NetworkSpec
@@ -80,7 +80,9 @@ class NetworkDiagram(QWidget):
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("#151515"))
+        pal = self.palette()  # the theme's (dark or light)
+        light = pal.color(QPalette.ColorRole.Base).lightness() > 128
+        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
         self._segments, self._nodes = [], []
         if self.spec is None or self.theta.size != self.spec.n_params:
             return
@@ -104,11 +106,11 @@ class NetworkDiagram(QWidget):
                     act = float(self.activity[m][i])
                 self._node(p, q, bsl.start + i, wmax, f"layer {m + 1}, neuron {i + 1}", act)
         for j, a in enumerate(cols[0]):
-            p.setPen(QPen(QColor("#aaaaaa"), 1.2))
-            p.setBrush(QColor("#333333"))
+            p.setPen(QPen(QColor("#555555" if light else "#aaaaaa"), 1.2))
+            p.setBrush(QColor("#dddddd" if light else "#333333"))
             p.drawEllipse(a, 7, 7)
             self._nodes.append((a, None, f"input p{j + 1}"))
-        p.setPen(QColor("#bbbbbb"))
+        p.setPen(pal.color(QPalette.ColorRole.Text))
         last = len(cols) - 1
         for k, col in enumerate(cols):
             label = "inputs" if k == 0 else f"layer {k}: {spec.transfers[k - 1]}"
@@ -149,7 +151,8 @@ class NetworkDiagram(QWidget):
             c = QColor.fromRgbF(*(SATURATED.getRgbF()[i] * (1 - t) + RESPONSIVE.getRgbF()[i] * t
                                   for i in range(3)))  # fmt: skip
             name = f"{name}, f'(n) at {100 * t:.0f} % of its largest value"
-        p.setPen(QPen(QColor("#eeeeee") if k in self.free else QColor("#777777"), 1.5))
+        text = self.palette().color(QPalette.ColorRole.Text)
+        p.setPen(QPen(text if k in self.free else QColor("#888888"), 1.5))
         p.setBrush(c)
         radius = 5 + 5 * math.sqrt(abs(b) / wmax) if activity is None else 9
         p.drawEllipse(q, radius, radius)

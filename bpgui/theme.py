@@ -84,6 +84,8 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
     app = QApplication.instance()
     app.setPalette(dark_palette() if theme is DARK else light_palette())
     width = PEN_SCALE if presentation else 1.0
+    # plots made later (the sweep's heatmap, docks opened afterwards) start in the theme
+    pg.setConfigOptions(background=theme.background, foreground=theme.foreground)
     for view in win.findChildren(pg.GraphicsView):
         view.setBackground(theme.background)
     font = app.font()
@@ -122,6 +124,9 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
         (p.contour.optimum, 16),
     ):
         m.setSize(size * (SCALE if presentation else 1.0))
+    p.hint.setVisible(not presentation)  # the room goes to the plots
+    p.slice_info.setVisible(not presentation)
+    win.replay.bar.setVisible(not presentation)
     p.hint.setStyleSheet(
         f"font-size: {int(14 * (SCALE if presentation else 1))}px; "
         f"color: {'#8a6d00' if theme is LIGHT else '#ffd23f'};"

@@ -256,14 +256,15 @@ class LogNumber(QWidget):
 
 
 class WheelGuard(QObject):
-    """An event filter: a wheel turned over a spin box or combo box that does not have
-    the keyboard focus scrolls the panel around it instead of changing the value."""
+    """An event filter: a wheel turned over a combo box, or over a spin box that does not
+    have the keyboard focus, scrolls the panel around it instead of changing the value
+    (a list's choice is never changed by scrolling past it)."""
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() != QEvent.Type.Wheel or not isinstance(obj, (QAbstractSpinBox, QComboBox)):
             return False
-        if obj.hasFocus():
-            return False
+        if obj.hasFocus() and not isinstance(obj, QComboBox):
+            return False  # a spin box being edited takes the wheel; a list never does
         w = obj.parentWidget()
         while w is not None and not isinstance(w, QAbstractScrollArea):
             w = w.parentWidget()

@@ -234,7 +234,7 @@ class MapsMixin:
             if self.sweep_start is not None:
                 from .panes.sweep import bound_curve, find_minimum
 
-                x_min = find_minimum(s, self.sweep_start)
+                x_min = find_minimum(s, self.sweep_start, sweep)
                 self.sweep_bound = None if x_min is None else bound_curve(s, x_min, sweep)
         self.sync_maps()
 

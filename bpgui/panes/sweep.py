@@ -3,7 +3,7 @@ start point per cell, shown as a heatmap (:class:`~bpgui.plots.heatmap.HeatmapPl
 
 The axes' combos list the optimizer's numeric hyperparameters (from their metadata); a
 log-scale field gets a geometric axis.  Where steepest descent's stability bound applies
-(momentum's lr, with its γ) the heatmap draws it at the minimum Levenberg-Marquardt reaches
+(momentum's lr, with its γ) the heatmap draws it at the minimum the sweep's runs reach
 from the same start (computed in the worker thread after the cells)."""
 
 from __future__ import annotations
@@ -92,12 +92,30 @@ def bound_curve(setup: Setup, x_min: np.ndarray, r: SweepResult):
     return (lrs, along, text) if r.x_param == "lr" else (along, lrs, text)
 
 
-def find_minimum(setup: Setup, x0: np.ndarray) -> np.ndarray | None:
-    """The minimum Levenberg-Marquardt reaches from ``x0`` (None: it did not converge)."""
-    cls = OPTIMIZERS["lm"]
-    crit = StopCriteria(epochs=MIN_EPOCHS, min_grad=1e-10)
+def find_minimum(
+    setup: Setup, x0: np.ndarray, result: SweepResult | None = None
+) -> np.ndarray | None:
+    """The minimum the sweep's runs reach from ``x0``: the fastest cell that met the goal,
+    run on until its gradient vanishes (None: no cell converged).  Without a result:
+    where Levenberg-Marquardt ends from ``x0``."""
+    name, hyper, epochs = "lm", {}, MIN_EPOCHS
+    if result is not None and result.reached.any():
+        e = result.epochs_to_goal
+        ix, iy = np.unravel_index(int(np.nanargmin(e)), e.shape)
+        name = result.optimizer
+        hyper = {
+            **result.hyper,
+            result.x_param: float(result.xs[ix]),
+            result.y_param: float(result.ys[iy]),
+        }
+        epochs = max(20 * int(result.epochs[ix, iy]), 20_000)
+    elif result is not None:
+        return None
+    cls = OPTIMIZERS[name]
+    crit = StopCriteria(epochs=epochs, min_grad=1e-10)
     with np.errstate(all="ignore"):
-        tr = FastTrainer(setup.objective(), cls(cls.Hyper()), np.asarray(x0, float), crit)
+        opt = cls(cls.Hyper.from_dict(hyper))
+        tr = FastTrainer(setup.objective(), opt, np.asarray(x0, float), crit)
         blocks = list(tr.blocks())
     last = blocks[-1] if blocks else None
     if last is None or last.stop == "diverged":
@@ -312,7 +330,7 @@ class SweepPane(QWidget):
         setup, x0 = job.setup, job.x0.copy()
 
         def with_bound(r: SweepResult):
-            x_min = find_minimum(setup, x0)
+            x_min = find_minimum(setup, x0, r)
             return r, (None if x_min is None else bound_curve(setup, x_min, r))
 
         self.started.emit(job)

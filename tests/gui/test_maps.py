@@ -16,6 +16,7 @@ from test_window import T, click_contour, epochs
 
 from bpgui.plots.basin_overlay import basin_rgba
 from engine.basins import basin_map
+from engine.setup import Setup
 from engine.sweep import stability_bound, sweep
 
 BOOK = ((-5.0, 15.0), (-5.0, 45.0))  # W1[1,1] x W2[1,1]: both minima and the saddle
@@ -285,3 +286,20 @@ def test_an_unreachable_scheduler_is_one_line_next_to_its_field(window, qtbot):
     msg = p.scheduler.error_label.text()
     assert "cannot reach" in msg and "\n" not in msg
     assert window.basin_map.partial  # nothing lost: the map says no cell was computed
+
+
+def test_the_bound_is_at_the_minimum_the_sweeps_runs_reach_not_lms():
+    """From (-4, -4) Levenberg-Marquardt jumps to the local minimum (bound 41); momentum's
+    runs end at (10, 1), where the bound is 71 (a newcomer saw 41 on this sweep)."""
+    from bpgui.panes.sweep import find_minimum
+
+    s = Setup.from_preset("book-1-2-1")
+    x0 = np.array([-4.0, -4.0])
+    r = sweep(s, "lr", (2.0, 20.0), "gamma", (0.0, 0.9), optimizer="momentum",
+              x0=x0, resolution=3, epochs=5000, goal=0.01)  # fmt: skip
+    assert r.reached.any()
+    x_min = find_minimum(s, x0, r)
+    assert np.allclose(x_min, [10.0, 1.0], atol=1e-3)
+    assert stability_bound(s, x_min) == pytest.approx(70.95, abs=0.05)
+    lm_min = find_minimum(s, x0)  # the old way
+    assert np.allclose(lm_min, [0.8828, 38.62], atol=1e-2)
