@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QScrollArea
 
 from .runs import problem_key
 
@@ -70,7 +70,13 @@ class MapsMixin:
     def _maps_dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        # in a scroll area: the pane's own minimum never makes the window grow (it scrolls
+        # instead at 1024x700)
+        area_widget = QScrollArea()
+        area_widget.setWidget(widget)
+        area_widget.setWidgetResizable(True)
+        area_widget.setMinimumSize(200, 120)
+        dock.setWidget(area_widget)
         self.addDockWidget(area, dock)
         dock.hide()
         return dock

@@ -303,3 +303,13 @@ def test_the_bound_is_at_the_minimum_the_sweeps_runs_reach_not_lms():
     assert stability_bound(s, x_min) == pytest.approx(70.95, abs=0.05)
     lm_min = find_minimum(s, x0)  # the old way
     assert np.allclose(lm_min, [0.8828, 38.62], atol=1e-2)
+
+
+def test_opening_the_sweep_keeps_the_window_at_1024_by_700(window, qtbot):
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.height() == 700, timeout=T)
+    window.actions.sweep.trigger()
+    qtbot.waitUntil(lambda: window.sweep_dock.isVisible(), timeout=T)
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == (1024, 700)
+    assert window.minimumSizeHint().height() <= 700
