@@ -51,18 +51,28 @@ def experiments_page() -> str:
     return "\n".join(lines)
 
 
+# keys that are not menu actions
+EXTRA_SHORTCUTS = [
+    ("Ctrl+Left / Ctrl+Right", "replay: one epoch back / on"),
+    ("Ctrl+Shift+Left / Ctrl+Shift+Right", "replay: a hundredth of the run back / on"),
+]
+
+
 def shortcut_rows(actions) -> list[tuple[str, str]]:
     """(keys, what) for every action that has a shortcut, in menu order."""
     out = []
     for a in actions.all():
         keys = a.shortcut().toString()
         if keys:
-            out.append((keys, a.text().replace("&", "").rstrip("…")))
+            text = a.text().replace("&", "").rstrip("…")
+            if keys == "Space":  # its text follows the run: say everything it does
+                text = "start, pause, resume or continue (the Start button says which)"
+            out.append((keys, text))
     return out
 
 
 def shortcuts_page(actions) -> str:
-    rows = shortcut_rows(actions)
+    rows = shortcut_rows(actions) + EXTRA_SHORTCUTS
     lines = ["# Keyboard shortcuts", "", "| keys | action |", "|---|---|"]
     lines += [f"| {k} | {t} |" for k, t in rows]
     lines += ["", "[Back to the guide](index.md)"]

@@ -52,7 +52,9 @@ class ReplayController(QObject):
         c, cu = win.plots.contour, win.plots.curves
         self.cursor = pg.ScatterPlotItem(symbol="d", size=14, brush=CURSOR_BRUSH, pen="k")
         self.cursor.setZValue(9)
-        self.hover_dot = pg.ScatterPlotItem(symbol="o", size=10, brush=None, pen=HOVER_PEN)
+        self.hover_dot = pg.ScatterPlotItem(
+            symbol="o", size=13, brush=CURSOR_BRUSH, pen=pg.mkPen("k", width=1.5)
+        )
         self.hover_dot.setZValue(9)
         c.plot_item.addItem(self.cursor)
         c.plot_item.addItem(self.hover_dot)
@@ -202,6 +204,8 @@ class ReplayController(QObject):
         pos = evt[0]
         for line in self.hover_lines:
             line.setVisible(False)
+        if self.win.plots.curves.readout.text().startswith("path at epoch"):
+            self.win.plots.curves.readout.setText("hover over the curves to read values")
         if h is None or len(h) < 2 or not vb.sceneBoundingRect().contains(pos):
             return
         v = vb.mapSceneToView(pos)
