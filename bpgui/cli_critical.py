@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
-
-import numpy as np
 
 from engine.critical import CriticalPoint, find_critical_points
 from engine.presets import PRESETS
 from engine.problem import setup_from_options
 
-__all__ = ["add_parsers", "critical_command", "main"]
+__all__ = ["add_parsers", "critical_command"]
 
 EXIT_USAGE = 2
-NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -124,26 +120,3 @@ def _table(points: list[CriticalPoint]) -> str:
             span = ", ".join(f"{k} {a:.4g}..{b:.4g}" for k, (a, b) in p.extent.items())
             lines.append(f"degenerate floor at performance {p.performance:.6g}: {span}")
     return "\n".join(lines)
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._negative_number_matcher = NEGATIVE_NUMBER
-
-    def error(self, message: str) -> None:  # one line instead of usage + message
-        print(f"bpgui: error: {message} (see '{self.prog} --help')", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``critical`` alone, with ``bpgui``'s error handling."""
-    p = _Parser(prog="bpgui")
-    add_parsers(p.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        with np.errstate(all="ignore"):
-            return args.func(args)
-    except (ValueError, OverflowError) as exc:
-        print(f"bpgui: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE

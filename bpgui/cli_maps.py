@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from collections.abc import Sequence
 
@@ -28,7 +27,7 @@ from engine.sweep import SweepJob
 
 from .cli_commands import CliError
 
-__all__ = ["add_parsers", "basins_command", "main", "race_command", "sweep_command"]
+__all__ = ["add_parsers", "basins_command", "race_command", "sweep_command"]
 
 EXIT_USAGE = 2
 
@@ -282,25 +281,3 @@ def _check_epochs(epochs: int, lo: int) -> None:
 
 def _num(v: float | None) -> float | str | None:
     return v if v is None or math.isfinite(v) else str(v)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + message
-        print(f"bpgui: error: {message} (see '{self.prog} --help')", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``race``, ``basins`` or ``sweep`` alone, with ``bpgui``'s error handling."""
-    p = _Parser(prog="bpgui")
-    add_parsers(p.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        with np.errstate(all="ignore"):
-            return args.func(args)
-    except (CliError, ValueError) as exc:
-        print(f"bpgui: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("bpgui: interrupted", file=sys.stderr)
-        return 130

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import bpgui.cli
-from bpgui.cli_critical import main
+from bpgui.cli import main
 
 BOOK = ["critical", "--preset", "book-1-2-1", "--free", "W1[1,1]", "W2[1,1]",
         "--x", "W1[1,1]", "-5", "15", "--y", "W2[1,1]", "-5", "45"]  # fmt: skip

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from bpgui.cli_maps import main
+from bpgui.cli import main
 from engine.basins import basin_map
 from engine.fast import FastTrainer
 from engine.optim import OPTIMIZERS
