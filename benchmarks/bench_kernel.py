@@ -52,10 +52,10 @@ def fast_rate(obj, x0, epochs):
     return (n - 1) / (time.perf_counter() - t0)
 
 
-def batch_rate(fn, obj, epochs):
+def batch_rate(fn, obj, epochs, **kw):
     X0 = np.random.default_rng(0).uniform(-5, 15, (1000, obj.n_free))
     t0 = time.perf_counter()
-    res = fn(obj, X0, "sd", epochs=epochs, stride=epochs)
+    res = fn(obj, X0, "sd", epochs=epochs, stride=epochs, **kw)
     return int(res.epochs.sum()) / (time.perf_counter() - t0)
 
 
@@ -81,8 +81,12 @@ def one_thread(fn):
     return run
 
 
-def compile_seconds() -> tuple[float, float]:
-    code = "from engine import jit; jit.kernels(); print(jit.compile_seconds())"
+def compile_seconds() -> tuple[list[float], list[float]]:
+    """``[kernels, then the block kernel]`` seconds with a cold cache, then a warm one."""
+    code = (
+        "from engine import jit; jit.kernels(); "
+        "print(jit.compile_seconds(), jit.compile_seconds(block=True))"
+    )
     with tempfile.TemporaryDirectory() as d:
         env = {**os.environ, "NUMBA_CACHE_DIR": d}
         out = []
@@ -90,7 +94,7 @@ def compile_seconds() -> tuple[float, float]:
             r = subprocess.run(
                 [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
             )
-            out.append(float(r.stdout.strip().splitlines()[-1]))
+            out.append([float(v) for v in r.stdout.strip().splitlines()[-1].split()])
     return out[0], out[1]
 
 
@@ -136,6 +140,16 @@ def main() -> int:
             lambda: batch_rate(one_thread(fast_train_batch), book2, 2_000),
             "(per core)",
         ),
+        "  row kernel (block=False)": (
+            lambda: batch_rate(train_batch, book2, 100),
+            lambda: batch_rate(fast_train_batch, book2, 2_000, block=False),
+            "(before: one row per iteration)",
+        ),
+        "  row kernel, 1 thread": (
+            lambda: batch_rate(train_batch, book2, 100),
+            lambda: batch_rate(one_thread(fast_train_batch), book2, 2_000, block=False),
+            "(before, per core)",
+        ),
     }
     res = {k: ([], []) for k in cases}
     surf = ([], [], [])
@@ -172,7 +186,11 @@ def main() -> int:
         )
     if not args.no_compile:
         cold, warm = compile_seconds()
-        print(f"first use (import + compile): cold cache {cold:.1f} s, on-disk cache {warm:.2f} s")
+        print(
+            f"first use (import + compile): cold cache {cold[0]:.1f} s, on-disk cache "
+            f"{warm[0]:.2f} s; then the block kernel (batches wait for none of it): "
+            f"cold {cold[1]:.1f} s, cached {warm[1]:.2f} s"
+        )
     return 0
 
 

@@ -296,6 +296,7 @@ def fast_train_batch(
     min_grad: float = 0.0,
     chunk_seconds: float = 0.05,
     wait: bool = True,
+    block: bool = True,
 ) -> BatchResult:
     """:func:`engine.batch.train_batch` in compiled code, rows in parallel over the cores.
 
@@ -303,7 +304,9 @@ def fast_train_batch(
     ``momentum`` or ``vlbp``; the trainer's stop tests), so a row equals a single run.
     ``should_stop`` is checked between calls of about ``chunk_seconds``.  Falls back to
     :func:`engine.batch.train_batch` (``lm``, or no numba; ``wait=False``: also while numba
-    is still compiling).  :data:`FAST_BATCH_METHODS` lists the methods."""
+    is still compiling).  :data:`FAST_BATCH_METHODS` lists the methods.  ``block``: run
+    ``sd``/``momentum``/``vlbp`` rows side by side in SIMD lanes (:mod:`engine.jit.block`, where it
+    covers the network; the same numbers); ``False`` forces one row per loop iteration."""
     if method not in FAST_BATCH_METHODS:
         names = ", ".join(FAST_BATCH_METHODS)
         raise ValueError(f"batch: method must be one of {names}, not {method!r}")
@@ -339,7 +342,9 @@ def fast_train_batch(
     k, stopped = 1, False
     while True:
         t0 = time.perf_counter()
-        driver.run_batch(mod, plan, method, hyp, cvec, ST, X, DX, F, STOP, k, stride, path, path_f)
+        driver.run_batch(
+            mod, plan, method, hyp, cvec, ST, X, DX, F, STOP, k, stride, path, path_f, block
+        )
         dt = time.perf_counter() - t0
         if np.all(STOP != 0):
             break

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 
 __all__ = [
+    "block_kernels",
     "cache_dir",
     "compile_seconds",
     "compiling",
@@ -92,8 +93,10 @@ def kernels(wait: bool = True) -> ModuleType | None:
         return None
     if not wait:
         return _state.get("module")  # type: ignore[return-value]
+    first = False
     with _lock:
         if "module" not in _state:
+            first = True
             t0 = time.perf_counter()
             try:
                 _state["cache_dir"] = str(cache_dir())
@@ -108,7 +111,32 @@ def kernels(wait: bool = True) -> ModuleType | None:
                 mod = None
             _state["module"] = mod
             _state["seconds"] = time.perf_counter() - t0
-        return _state["module"]  # type: ignore[return-value]
+    mod = _state["module"]
+    if first and mod is not None:  # published already: nothing waits for this one
+        _warm_block(mod)
+    return mod  # type: ignore[return-value]
+
+
+def _warm_block(mod: ModuleType) -> None:
+    t0 = time.perf_counter()
+    try:
+        from .warm import warm_up_block
+
+        _state["block"] = warm_up_block(mod)
+        _state["block_seconds"] = time.perf_counter() - t0
+    except Exception as exc:
+        name = type(exc).__name__
+        log.warning("numba block kernel unavailable (%s: %s); batches run row by row", name, exc)
+        _state["block"] = None
+
+
+def block_kernels() -> ModuleType | None:
+    """:mod:`engine.jit.block` (batches with rows side by side in SIMD lanes) once the
+    thread that compiled :func:`kernels` has compiled it too (~15 s more with a cold
+    cache), else ``None``: never waits, batches meanwhile run one row per loop iteration."""
+    if _forced_numpy():
+        return None
+    return _state.get("block")  # type: ignore[return-value]
 
 
 def kernel_name() -> str:
@@ -147,6 +175,7 @@ def warm_up_in_background() -> threading.Thread:
     return t
 
 
-def compile_seconds() -> float | None:
-    """Seconds the first :func:`kernels` call took (import + compile or cache load)."""
-    return _state.get("seconds")  # type: ignore[return-value]
+def compile_seconds(block: bool = False) -> float | None:
+    """Seconds the first :func:`kernels` call took (import + compile or cache load) before
+    it published the kernels; ``block``: the block kernel's compile (or load) after that."""
+    return _state.get("block_seconds" if block else "seconds")  # type: ignore[return-value]

@@ -101,9 +101,34 @@ def run_batch(
     stride: int,
     path: np.ndarray,
     path_f: np.ndarray,
+    block: bool = True,
 ) -> None:
+    """``K`` epochs of every running row (``STOP == 0``).  ``block``: rows side by side
+    (:mod:`engine.jit.block`) where that kernel covers the problem and is compiled
+    (:func:`engine.jit.block_kernels`), else one row per iteration (``compiled.run_batch``);
+    both give every row its single run's numbers, bit for bit."""
     with _PARALLEL:
+        blk = _block_module() if block else None
+        if blk is not None and blk.eligible(plan, OPT_CODES[opt]):
+            run_blocks(blk, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f)
+            return
         _run_batch(mod, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f)
+
+
+def _block_module() -> ModuleType | None:
+    from . import block_kernels
+
+    return block_kernels()
+
+
+def run_blocks(blk, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f) -> None:
+    """The block kernel on the running rows (the caller holds ``_PARALLEL``)."""
+    rows = np.flatnonzero(STOP == 0).astype(np.int64)
+    blk.run_batch_block(
+        plan.lay, plan.free, int(plan.perf), int(plan.m0), plan.const, plan.P, plan.T,
+        int(plan.Q), plan.theta, int(OPT_CODES[opt]), hyp, crit, ST, X, DX, F, STOP, int(K),
+        int(stride), path, path_f, rows,
+    )  # fmt: skip
 
 
 def _run_batch(mod, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f) -> None:

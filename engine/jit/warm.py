@@ -33,13 +33,43 @@ def warm_up_kernels(mod: ModuleType) -> None:
     if n != 3 or not np.all(np.isfinite(cols[:n, :4])):
         raise RuntimeError("the compiled kernel gave a wrong result on the warm-up problem")
     B, nf = 2, obj.n_free
-    ST = np.zeros((B, driver.N_STATE))
     path = np.empty((3, B, nf))
     driver.run_batch(
-        mod, plan, "sd", hyp, crit, ST, np.tile(x, (B, 1)), np.zeros((B, nf)), np.empty(B),
-        np.zeros(B, dtype=np.int64), 2, 1, path, np.empty((3, B)),
+        mod, plan, "sd", hyp, crit, np.zeros((B, driver.N_STATE)), np.tile(x, (B, 1)),
+        np.zeros((B, nf)), np.empty(B), np.zeros(B, dtype=np.int64), 2, 1, path,
+        np.empty((3, B)), False,
     )  # fmt: skip
     driver.surface(
         mod, layer_table(spec), plan.perf, plan.P, plan.T, plan.Q, plan.theta, 0, 4, 2,
         np.zeros(2, dtype=np.int64), np.zeros(2), np.zeros(2),
     )  # fmt: skip
+
+
+def warm_up_block(mod: ModuleType) -> ModuleType:
+    """Compile (or load) :mod:`engine.jit.block` and check it against the row kernel on a
+    tiny problem (3 rows: a partial block); returns the module."""
+    from . import block as blk
+
+    spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
+    P = np.linspace(-1.0, 1.0, 11)[None, :]
+    obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
+    plan = build_plan(obj)
+    opt = make_optimizer("sd")
+    hyp = driver.hyper_vector(opt, plan.lr_scale)
+    crit = driver.crit_vector(StopCriteria(epochs=3), True)
+    B, nf = 3, obj.n_free
+    X0 = obj.x0() + np.arange(B)[:, None] * 0.1
+    out = []
+    for use in (None, blk):
+        ST, X, path = np.zeros((B, driver.N_STATE)), X0.copy(), np.empty((4, B, nf))
+        args = (plan, "sd", hyp, crit, ST, X, np.zeros((B, nf)), np.empty(B),
+                np.zeros(B, dtype=np.int64), 3, 1, path, np.empty((4, B)))  # fmt: skip
+        with driver._PARALLEL:
+            if use is None:
+                driver._run_batch(mod, *args)
+            else:
+                driver.run_blocks(use, *args)
+        out.append(path)
+    if not np.array_equal(out[0], out[1]):
+        raise RuntimeError("the block kernel differs from the row kernel on the warm-up problem")
+    return blk

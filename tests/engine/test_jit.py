@@ -15,6 +15,7 @@ from engine import jit
 from engine.batch import train_batch
 from engine.fast import FastTrainer, fast_surface, fast_train_batch
 from engine.history import History
+from engine.jit.plan import OPT_CODES, build_plan
 from engine.network import NetworkSpec
 from engine.objective import Objective
 from engine.optim import make_optimizer
@@ -267,6 +268,68 @@ def test_batch_rows_equal_single_runs(book, method):
 
 
 @needs_numba
+@pytest.mark.parametrize("method", ["sd", "momentum", "vlbp"])
+@pytest.mark.parametrize("n_rows", [1, 17, 45])
+def test_batch_blocks_equal_row_kernel_and_single_runs(book, method, n_rows):
+    """The block kernel (rows side by side in SIMD lanes, engine.jit.block) against the
+    row kernel and single runs, bit for bit: row counts that are not multiples of the block
+    width, rows stopping at different epochs (at the start, on the goal, no change,
+    diverged) while the others in their block go on, over many short calls."""
+    from engine.jit import block
+
+    obj = Objective(book.spec, book.data, book.theta, book.free)
+    X0 = np.random.default_rng(n_rows).uniform(-5, 15, (n_rows, 2))
+    special = [[-4.0, -4.0], [1e5, 1e5], [np.inf, 0.0], [10.0, -3.0]]
+    X0[: min(n_rows, 4)] = special[: min(n_rows, 4)]
+    hyper = {  # sd and momentum: some rows diverge; vlbp: rejected steps, rate cuts
+        "sd": {"lr": 8.0},
+        "momentum": {"lr": 8.0, "gamma": 0.5},
+        "vlbp": {"lr": 20.0, "rho": 0.5, "eta": 1.05},
+    }[method]
+    kw = dict(epochs=400, goal=0.05, stride=7, chunk_seconds=1e-4)
+    res = fast_train_batch(obj, X0, method, hyper, **kw)
+    ref = fast_train_batch(obj, X0, method, hyper, block=False, **kw)
+    assert block.eligible(build_plan(obj), OPT_CODES[method])
+    assert jit.block_kernels() is block  # the default path
+    for f in ("x", "performance", "epochs", "stop", "path", "path_performance", "grad_norm"):
+        np.testing.assert_array_equal(getattr(res, f), getattr(ref, f), err_msg=f)
+    np.testing.assert_array_equal(res.path_epochs, ref.path_epochs)
+    if n_rows == 45 and method != "vlbp":
+        assert {"goal", "min_grad", "diverged", "epochs"} <= set(res.stop)
+        assert len(set(res.epochs)) > 10
+    elif n_rows == 45:
+        assert {"goal", "diverged", "epochs"} <= set(res.stop)
+        assert len(set(res.epochs)) > 10
+    for b in range(min(n_rows, 6)):
+        if not np.all(np.isfinite(X0[b])):  # a single run refuses the start
+            assert res.stop[b] == "diverged" and res.epochs[b] == 0
+            continue
+        blocks = fast_run(obj, method, X0[b], StopCriteria(epochs=400, goal=0.05), **hyper)[1]
+        np.testing.assert_array_equal(res.x[b], blocks[-1].x[-1])
+        assert res.epochs[b] == cat(blocks, "epoch")[-1] and res.stop[b] == blocks[-1].stop
+        np.testing.assert_array_equal(res.performance[b], cat(blocks, "performance")[-1])
+
+
+@needs_numba
+@pytest.mark.parametrize("net", [1, 2, 6])
+def test_batch_blocks_on_deeper_networks(net):
+    """Several layers, neurons and inputs, biases and weights free, mse: block == row kernel."""
+    spec, perf = NETS[net]
+    data, theta = random_problem(spec, perf, seed=net, Q=19)
+    rng = np.random.default_rng(net)
+    free = np.sort(rng.choice(spec.n_params, min(5, spec.n_params), replace=False))
+    obj = Objective(spec, data, theta, [spec.labels[i] for i in free], perf)
+    X0 = theta[free] + rng.normal(0, 1, (21, len(free)))
+    for method in ("sd", "momentum", "vlbp"):
+        kw = dict(epochs=150, stride=10, chunk_seconds=1e-4)
+        res = fast_train_batch(obj, X0, method, HYPER[method], **kw)
+        ref = fast_train_batch(obj, X0, method, HYPER[method], block=False, **kw)
+        np.testing.assert_array_equal(res.x, ref.x)
+        np.testing.assert_array_equal(res.path, ref.path)
+        np.testing.assert_array_equal(res.epochs, ref.epochs)
+
+
+@needs_numba
 def test_surface_matches_numpy(book):
     cases = [(book.spec, book.data, book.theta, "W1[1,1]", "W2[1,1]", "sse")]
     cases.append((book.spec, book.data, book.theta, "W2[1,1]", "b1[1]", "sse"))  # swapped
@@ -318,10 +381,17 @@ def test_warm_up_compiled_every_signature(book):
     mod = jit.kernels()
 
     def count():
-        return [len(getattr(mod, n).signatures) for n in ("run_row", "run_batch", "surface")]
+        kernels = [getattr(mod, n) for n in ("run_row", "run_batch", "surface")]
+        return [len(k.signatures) for k in (*kernels, block.run_batch_block)]
 
+    from engine.jit import block
+
+    t = jit._state.get("thread")
+    if t is not None:
+        t.join()  # a background warm-up compiles the block kernel after the others
+    assert jit.block_kernels() is block
     before = count()
-    assert before == [1, 1, 1]
+    assert before == [1, 1, 1, 1]
     val = random_problem(book.spec, "sse", seed=2, Q=5)[0]
     obj = Objective(book.spec, book.data, book.theta, book.free, "ce", validation=val)
     for name in ("sd", "momentum", "vlbp", "sgd"):
