@@ -38,8 +38,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def headless_seconds() -> tuple[float, int, str]:
     """Trajectory a to its stop on the engine alone: seconds, epochs, kernel."""
-    from engine.experiments import get_experiment
-    from engine.fast import FastTrainer
+    from bpgui_engine.experiments import get_experiment
+    from bpgui_engine.fast import FastTrainer
 
     setup = get_experiment("trajectory-a").setup()
     e = get_experiment("trajectory-a")
@@ -159,8 +159,8 @@ def first_click(cache_dir: str | None) -> tuple[float, str]:
     """Seconds from sending Start to an engine process just launched to its first block,
     and the kernel of that block."""
     from bpgui.wire import read_frame, write_frame
-    from engine.experiments import get_experiment
-    from engine.setup import setup_to_dict
+    from bpgui_engine.experiments import get_experiment
+    from bpgui_engine.setup import setup_to_dict
 
     env = dict(os.environ)
     if cache_dir is not None:
@@ -212,8 +212,8 @@ def memory_run(epochs: int = 5_000_000) -> tuple[list[tuple[int, float, float]],
     from PySide6.QtCore import QEventLoop, QTimer
 
     from bpgui.main_window import MainWindow
-    from engine.experiments import get_experiment
-    from engine.trainer import StopCriteria
+    from bpgui_engine.experiments import get_experiment
+    from bpgui_engine.trainer import StopCriteria
 
     win = MainWindow()
     win.show()
@@ -259,7 +259,7 @@ def main() -> int:
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-cache first click")
     args = ap.parse_args()
     from bpgui.app import make_application
-    from engine import jit
+    from bpgui_engine import jit
 
     make_application()
     jit.kernels()  # headless runs compiled, like the engine process after its warm-up

@@ -22,14 +22,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tutorial_loop import TutorialNetwork
 
-from engine.batch import train_batch
-from engine.data import function_dataset
-from engine.network import NetworkSpec
-from engine.objective import Objective
-from engine.optim import make_optimizer
-from engine.presets import get_preset
-from engine.surface import evaluate_surface
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine.batch import train_batch
+from bpgui_engine.data import function_dataset
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.objective import Objective
+from bpgui_engine.optim import make_optimizer
+from bpgui_engine.presets import get_preset
+from bpgui_engine.surface import evaluate_surface
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 BOOK = get_preset("book-1-2-1")
 

@@ -24,16 +24,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import jit  # noqa: E402
-from engine.batch import train_batch  # noqa: E402
-from engine.data import function_dataset  # noqa: E402
-from engine.fast import FastTrainer, fast_surface, fast_train_batch  # noqa: E402
-from engine.network import NetworkSpec  # noqa: E402
-from engine.objective import Objective  # noqa: E402
-from engine.optim import make_optimizer  # noqa: E402
-from engine.presets import get_preset  # noqa: E402
-from engine.surface import evaluate_surface  # noqa: E402
-from engine.trainer import StopCriteria, Trainer  # noqa: E402
+from bpgui_engine import jit  # noqa: E402
+from bpgui_engine.batch import train_batch  # noqa: E402
+from bpgui_engine.data import function_dataset  # noqa: E402
+from bpgui_engine.fast import FastTrainer, fast_surface, fast_train_batch  # noqa: E402
+from bpgui_engine.network import NetworkSpec  # noqa: E402
+from bpgui_engine.objective import Objective  # noqa: E402
+from bpgui_engine.optim import make_optimizer  # noqa: E402
+from bpgui_engine.presets import get_preset  # noqa: E402
+from bpgui_engine.surface import evaluate_surface  # noqa: E402
+from bpgui_engine.trainer import StopCriteria, Trainer  # noqa: E402
 
 BOOK = get_preset("book-1-2-1")
 
@@ -84,7 +84,7 @@ def one_thread(fn):
 def compile_seconds() -> tuple[list[float], list[float]]:
     """``[kernels, then the block kernel]`` seconds with a cold cache, then a warm one."""
     code = (
-        "from engine import jit; jit.kernels(); "
+        "from bpgui_engine import jit; jit.kernels(); "
         "print(jit.compile_seconds(), jit.compile_seconds(block=True))"
     )
     with tempfile.TemporaryDirectory() as d:

@@ -28,14 +28,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import jit  # noqa: E402
-from engine.basins import basin_map  # noqa: E402
-from engine.fast import FastTrainer  # noqa: E402
-from engine.optim import OPTIMIZERS  # noqa: E402
-from engine.race import Race, race_preset  # noqa: E402
-from engine.setup import Setup  # noqa: E402
-from engine.sweep import SweepJob  # noqa: E402
-from engine.trainer import StopCriteria  # noqa: E402
+from bpgui_engine import jit  # noqa: E402
+from bpgui_engine.basins import basin_map  # noqa: E402
+from bpgui_engine.fast import FastTrainer  # noqa: E402
+from bpgui_engine.optim import OPTIMIZERS  # noqa: E402
+from bpgui_engine.race import Race, race_preset  # noqa: E402
+from bpgui_engine.setup import Setup  # noqa: E402
+from bpgui_engine.sweep import SweepJob  # noqa: E402
+from bpgui_engine.trainer import StopCriteria  # noqa: E402
 
 START = np.array([-4.0, -4.0])
 RACE_EPOCHS = 400_000

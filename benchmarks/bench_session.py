@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.history import History
-from engine.session import Session, load_session, save_session, session_trainer, trainer_state
-from engine.setup import Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.history import History
+from bpgui_engine.session import Session, load_session, save_session, session_trainer, trainer_state
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 EPOCHS = 1_000_000
 

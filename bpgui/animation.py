@@ -11,7 +11,7 @@ error creeps for thousands of epochs and then falls (trajectory a: 324,000 epoch
 the creep, the flat region and the fall; ``"linear"`` spaces them evenly.
 
 The file is written beside the target and renamed into place only once complete
-(:func:`engine.safe_write.replacing`): an error, a full disk or Cancel leaves no partial
+(:func:`bpgui_engine.safe_write.replacing`): an error, a full disk or Cancel leaves no partial
 file and the old file untouched; a folder, device or FIFO as the target is refused
 before any work.  Every error is a ``ValueError`` with one line.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.safe_write import replacing, resolve_target
+from bpgui_engine.safe_write import replacing, resolve_target
 
 from .animation_draw import THEMES, RunData, Scene, run_data, viridis
 

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.session_model import one_line
+from bpgui_engine.session_model import one_line
 
 from .animation import (
     FPS_RANGE,

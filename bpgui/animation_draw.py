@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engine.contour import contour_levels, isolines
-from engine.memory import check_surface
-from engine.optim import OPTIMIZERS
-from engine.pathdec import PathDecimator
-from engine.presets import BOOK_OPTIMUM, get_preset
-from engine.setup import Setup
-from engine.surface import evaluate_surface
+from bpgui_engine.contour import contour_levels, isolines
+from bpgui_engine.memory import check_surface
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.pathdec import PathDecimator
+from bpgui_engine.presets import BOOK_OPTIMUM, get_preset
+from bpgui_engine.setup import Setup
+from bpgui_engine.surface import evaluate_surface
 
 __all__ = ["THEMES", "RunData", "Scene", "Theme", "run_data", "viridis"]
 

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.experiments import EXPERIMENTS, get_experiment
-from engine.optim import OPTIMIZERS
-from engine.presets import PRESETS
-from engine.session import Session, load_session
+from bpgui_engine.experiments import EXPERIMENTS, get_experiment
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.presets import PRESETS
+from bpgui_engine.session import Session, load_session
 
 from .cli_commands import CliError, export, session_surface, surface, train
 from .cli_critical import add_parsers as add_critical_parser

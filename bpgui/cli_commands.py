@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from engine.export import (
+from bpgui_engine.export import (
     atomic_write_text,
     grid_csv,
     history_csv,
@@ -25,13 +25,13 @@ from engine.export import (
     params_json,
     trajectory_csv,
 )
-from engine.history import History
-from engine.memory import check_run, check_surface
-from engine.presets import get_preset
-from engine.problem import make_objective, setup_from_options
-from engine.session import Session, load_session, save_session, session_trainer, trainer_state
-from engine.surface import Surface, evaluate_surface
-from engine.trainer import STOP_REASONS
+from bpgui_engine.history import History
+from bpgui_engine.memory import check_run, check_surface
+from bpgui_engine.presets import get_preset
+from bpgui_engine.problem import make_objective, setup_from_options
+from bpgui_engine.session import Session, load_session, save_session, session_trainer, trainer_state
+from bpgui_engine.surface import Surface, evaluate_surface
+from bpgui_engine.trainer import STOP_REASONS
 
 __all__ = ["CliError", "export", "session_surface", "surface", "train"]
 
@@ -100,7 +100,7 @@ def train(args: argparse.Namespace) -> int:
 def run_session(
     s: Session, extra_epochs: int | None, keep_history: bool = True, progress: bool = False
 ) -> dict:
-    """Train ``s`` on from where it stands (see :func:`engine.session.session_trainer`),
+    """Train ``s`` on from where it stands (see :func:`bpgui_engine.session.session_trainer`),
     update its run state (and history, if kept), and return the result as a plain dict."""
     setup = s.setup
     trainer, fresh = session_trainer(s, extra_epochs)

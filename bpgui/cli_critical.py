@@ -20,9 +20,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from engine.critical import CriticalPoint, find_critical_points
-from engine.presets import PRESETS
-from engine.problem import setup_from_options
+from bpgui_engine.critical import CriticalPoint, find_critical_points
+from bpgui_engine.presets import PRESETS
+from bpgui_engine.problem import setup_from_options
 
 __all__ = ["add_parsers", "critical_command"]
 

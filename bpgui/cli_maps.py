@@ -17,13 +17,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.basins import BasinJob
-from engine.export import atomic_write_text
-from engine.optim import OPTIMIZERS
-from engine.presets import PRESETS, get_preset
-from engine.problem import parse_hyper, setup_from_options
-from engine.race import COLOURS, Race, RaceEntry, race_preset
-from engine.sweep import SweepJob
+from bpgui_engine.basins import BasinJob
+from bpgui_engine.export import atomic_write_text
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.presets import PRESETS, get_preset
+from bpgui_engine.problem import parse_hyper, setup_from_options
+from bpgui_engine.race import COLOURS, Race, RaceEntry, race_preset
+from bpgui_engine.sweep import SweepJob
 
 from .cli_commands import CliError
 

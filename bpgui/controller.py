@@ -37,12 +37,12 @@ import weakref
 import numpy as np
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
-from engine import jit
-from engine.history import COLUMNS, History
-from engine.race import RaceEntry, RaceRecord
-from engine.session import RunState, run_state_to_dict
-from engine.setup import Setup, setup_to_dict
-from engine.trainer import StopCriteria
+from bpgui_engine import jit
+from bpgui_engine.history import COLUMNS, History
+from bpgui_engine.race import RaceEntry, RaceRecord
+from bpgui_engine.session import RunState, run_state_to_dict
+from bpgui_engine.setup import Setup, setup_to_dict
+from bpgui_engine.trainer import StopCriteria
 
 from .race_run import RaceRun
 from .wire import encode_float, read_frame, write_frame

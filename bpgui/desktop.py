@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.export import atomic_write_text
-from engine.safe_write import atomic_write_bytes
+from bpgui_engine.export import atomic_write_text
+from bpgui_engine.safe_write import atomic_write_bytes
 
 ICONS = Path(__file__).resolve().parent / "icons"
 SIZES = (16, 32, 48, 64, 128, 256)

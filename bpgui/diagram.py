@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QToolTip, QVBoxLayout, QWidget
 
-from engine.network import NetworkSpec
+from bpgui_engine.network import NetworkSpec
 
 POSITIVE = QColor("#4cc9f0")
 NEGATIVE = QColor("#f72585")

@@ -1,7 +1,7 @@
 """The open session as a document: New, Open, Save, Save As, recent files, the title's
 unsaved mark, the prompt before losing work, autosave and crash recovery, and exports.
 
-The session file itself (format, validation, atomic writing) is ``engine.session``; this
+The session file itself (format, validation, atomic writing) is ``bpgui_engine.session``; this
 module gathers the window's state into a :class:`~engine.session.Session` and puts a
 loaded one back.  Nothing the user has open changes unless a file loaded completely.
 """
@@ -17,8 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from engine.history import COLUMNS, History
-from engine.session import (
+from bpgui_engine.history import COLUMNS, History
+from bpgui_engine.session import (
     SUFFIX,
     Session,
     SessionError,
@@ -27,7 +27,7 @@ from engine.session import (
     run_state_to_dict,
     save_session,
 )
-from engine.setup import Setup
+from bpgui_engine.setup import Setup
 
 from .exports import export
 from .recovery import Recovery, ask_recovery

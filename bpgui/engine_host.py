@@ -6,7 +6,7 @@ painted).  Here the run loop has a core and an interpreter to itself; the app's 
 thread reads the records from this process's stdout (see ``bpgui.controller``).
 
 Qt-free.  Commands arrive on stdin as frames (``bpgui.wire``) and are read by a thread;
-the main thread trains with :class:`engine.fast.FastTrainer` (the compiled kernel when it
+the main thread trains with :class:`bpgui_engine.fast.FastTrainer` (the compiled kernel when it
 is ready: it compiles in the background from process start, and a run started meanwhile
 begins on NumPy and switches at a block boundary).  Every block of epochs goes out as one
 binary frame (columns and parameters as float64, no per-epoch JSON), written by a thread
@@ -20,11 +20,11 @@ Frames out: ``started`` and ``finished`` (with ``kernel``: ``"numba"``/``"numpy"
 ``note``, why NumPy), ``batch`` (one block, with ``kernel``), ``state`` (a snapshot),
 ``failed``, and ``kernel`` once the background compilation has ended (``run`` -1).
 
-A ``race`` job (:class:`engine.race.Race`) is driven like a run: every entry advances on
+A ``race`` job (:class:`bpgui_engine.race.Race`) is driven like a run: every entry advances on
 the same epoch clock, ``race.step(k)`` at a time (``k`` sized like a block at full speed,
 the epochs of one time slot at a limited speed, exactly the stepped epochs when
 stepping); each entry's new epochs go out as a ``batch`` frame tagged ``entry`` (its
-index) and ``clock``, and ``finished`` carries ``race``: :func:`engine.race.race_to_dict`'s
+index) and ``clock``, and ``finished`` carries ``race``: :func:`bpgui_engine.race.race_to_dict`'s
 document (the arrays are the batches already sent).
 
 Run with ``python -m bpgui.engine_host``.
@@ -47,20 +47,20 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from engine import jit
-from engine.fast import Block, FastTrainer
-from engine.history import COLUMNS
-from engine.memory import MemoryLimitError, check_run
-from engine.optim import OPTIMIZERS
-from engine.race import Race, RaceEntry, race_to_dict
-from engine.session import (
+from bpgui_engine import jit
+from bpgui_engine.fast import Block, FastTrainer
+from bpgui_engine.history import COLUMNS
+from bpgui_engine.memory import MemoryLimitError, check_run
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.race import Race, RaceEntry, race_to_dict
+from bpgui_engine.session import (
     resume_trainer,
     run_state_from_dict,
     run_state_to_dict,
     trainer_state,
 )
-from engine.setup import setup_from_dict
-from engine.trainer import StopCriteria
+from bpgui_engine.setup import setup_from_dict
+from bpgui_engine.trainer import StopCriteria
 
 from .wire import decode_float, encode_frame, read_frame
 
@@ -469,7 +469,7 @@ class Host:
 
 
 def race_document(race: Race) -> dict:
-    """:func:`engine.race.race_to_dict`'s document, without copying the histories (the app
+    """:func:`bpgui_engine.race.race_to_dict`'s document, without copying the histories (the app
     has every epoch already)."""
     return race_to_dict(dataclasses.replace(race.record(), histories=None))[0]
 

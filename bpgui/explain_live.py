@@ -15,9 +15,9 @@ import logging
 
 import numpy as np
 
-from engine.contour import contour_levels, isolines
-from engine.curvature import curvature_at, eigen, quadratic_grid
-from engine.steps import cg_line_search, lm_curve, update_vectors
+from bpgui_engine.contour import contour_levels, isolines
+from bpgui_engine.curvature import curvature_at, eigen, quadratic_grid
+from bpgui_engine.steps import cg_line_search, lm_curve, update_vectors
 
 from .panes.curvature import stability
 
@@ -128,7 +128,7 @@ def _curvature_overlay(win, curv, point, panel: bool) -> None:
 
 
 def _equations(win, name, hyper, uv, obj, epoch, note) -> None:
-    from engine.optim import OPTIMIZERS
+    from bpgui_engine.optim import OPTIMIZERS
 
     from .panes.equations import equation_html
 

@@ -1,6 +1,6 @@
 """Plots to PNG or SVG, from the window (File > Export) or headless (``bpgui export
 --plot``), through pyqtgraph's exporters.  Files are written beside the target and renamed
-into place by :func:`engine.safe_write.replacing`, so a failed export never leaves half a
+into place by :func:`bpgui_engine.safe_write.replacing`, so a failed export never leaves half a
 file, a device or FIFO is never replaced and a symlink is written through."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import logging
 import os
 from pathlib import Path
 
-from engine.safe_write import replacing
+from bpgui_engine.safe_write import replacing
 
 log = logging.getLogger(__name__)
 PLOT_NAMES = ("contour", "curves", "response")

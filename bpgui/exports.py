@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from engine.export import (
+from bpgui_engine.export import (
     atomic_write_text,
     grid_csv,
     history_csv,

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.experiments import EXPERIMENTS
+from bpgui_engine.experiments import EXPERIMENTS
 
 GUIDE = Path(__file__).resolve().parent / "guide"
 PAGES = (

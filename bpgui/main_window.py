@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.experiments import get_experiment
-from engine.problem import start_point
-from engine.setup import Setup
+from bpgui_engine.experiments import get_experiment
+from bpgui_engine.problem import start_point
+from bpgui_engine.setup import Setup
 
 from .actions import Actions
 from .controller import TrainingController

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.session import one_line
+from bpgui_engine.session import one_line
 
 
 class MapWorker(QObject):

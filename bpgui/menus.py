@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider
 
-from engine.experiments import EXPERIMENTS
+from bpgui_engine.experiments import EXPERIMENTS
 
 from .animation_dialog import show_animation_dialog
 

@@ -1,20 +1,20 @@
 """A race in the window (Qt-free): what was asked of the engine process and what came
 back, one :class:`~engine.history.History` per entry, and its results.
 
-The results are the engine's (:func:`engine.race.race_to_dict`'s document in the race's
+The results are the engine's (:func:`bpgui_engine.race.race_to_dict`'s document in the race's
 ``finished`` frame) once the race has ended there; before that, or when the race ended in
 the window only (discarded, the engine process died), they are computed here from the
-histories received, as :meth:`engine.race.Race.results` computes them (wall times are
+histories received, as :meth:`bpgui_engine.race.Race.results` computes them (wall times are
 known only to the engine: 0 here)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.history import History
-from engine.race import EntryResult, RaceEntry, RaceRecord, _results, race_from_dict
-from engine.setup import Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.history import History
+from bpgui_engine.race import EntryResult, RaceEntry, RaceRecord, _results, race_from_dict
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 from .runs import problem_key
 
@@ -72,7 +72,7 @@ class RaceRun:
 
     # ---- results and records ---------------------------------------------------------------
     def results(self) -> list[EntryResult]:
-        """Per entry, as :meth:`engine.race.Race.results` (the engine's once it sent them)."""
+        """Per entry, as :meth:`bpgui_engine.race.Race.results` (the engine's once it sent them)."""
         if self._final is not None:
             return self._final
         state = tuple((len(h), h.stop) for h in self.histories)

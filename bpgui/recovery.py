@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.session import SUFFIX, Session, SessionError, load_session, save_session
+from bpgui_engine.session import SUFFIX, Session, SessionError, load_session, save_session
 
 
 def _pid_alive(pid: int) -> bool:

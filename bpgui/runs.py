@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.history import Decimator, History
-from engine.setup import Setup
+from bpgui_engine.history import Decimator, History
+from bpgui_engine.setup import Setup
 
 MAX_RUNS = 12
 MAX_POINTS = 2048  # per archived path (min/max-preserving decimation)

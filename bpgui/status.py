@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
-from engine.trainer import STOP_REASONS
+from bpgui_engine.trainer import STOP_REASONS
 
 from .elided import ElidedLabel
 

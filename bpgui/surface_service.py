@@ -1,6 +1,6 @@
 """Surfaces (and their isolines) computed off the GUI thread, newest request wins.
 
-Through NumPy's vectorized surface (:func:`engine.surface.evaluate_surface`): measured in
+Through NumPy's vectorized surface (:func:`bpgui_engine.surface.evaluate_surface`): measured in
 the same run it is as fast as the compiled one on the book slice (7.3 ms against 10-20 ms
 for a 200x200 grid, docs/benchmarks.md), needs no compiler, and leaves the cores to the
 training kernel and the restarts."""
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from engine.contour import contour_levels, isolines
-from engine.data import Dataset
-from engine.network import NetworkSpec
-from engine.surface import Surface, evaluate_surface
+from bpgui_engine.contour import contour_levels, isolines
+from bpgui_engine.data import Dataset
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.surface import Surface, evaluate_surface
 
 log = logging.getLogger(__name__)
 

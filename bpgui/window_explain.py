@@ -132,7 +132,7 @@ class ExplainMixin:
     equations_panel = None
     curvature_overlay = None
     vectors_overlay = None
-    curvature = None  # engine.curvature.Curvature at the current point (or None)
+    curvature = None  # bpgui_engine.curvature.Curvature at the current point (or None)
     _snapshot: tuple[int, int, dict] | None = None  # (run id, epoch, optimizer state)
     _snapshot_wanted: tuple[int, int] | None = None
     _explain_wired = False
@@ -215,8 +215,8 @@ class ExplainMixin:
     def optimizer_now(self):
         """The optimizer in its state at the current point, and a note when that state is
         reconstructed from the history (not the run's own)."""
-        from engine.optim import OPTIMIZERS
-        from engine.session_model import run_state_from_dict
+        from bpgui_engine.optim import OPTIMIZERS
+        from bpgui_engine.session_model import run_state_from_dict
 
         name, hyper, epoch = self._run_context()
         cls = OPTIMIZERS[name]
@@ -270,7 +270,7 @@ class ExplainMixin:
     def _engine_frame(self, header: dict, _payload) -> None:
         if header.get("type") != "state" or header.get("run") != self.controller.run_id:
             return
-        from engine.session_model import run_state_from_dict
+        from bpgui_engine.session_model import run_state_from_dict
 
         st = run_state_from_dict(header["state"])
         self._snapshot = (self.controller.run_id, int(st.epoch), st.optimizer_state)
@@ -346,7 +346,7 @@ class ExplainMixin:
         pane = self.inspector_pane
         if pane is None or not self.inspector_dock.isVisible():
             return
-        from engine.inspect import inspect_sample
+        from bpgui_engine.inspect import inspect_sample
 
         s, obj = self.setup, self.objective
         pane.set_samples(obj.data.n_samples)

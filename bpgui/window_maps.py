@@ -24,9 +24,9 @@ def _basins_key(setup, m) -> tuple:
 class MapsMixin:
     """Part of :class:`~bpgui.main_window.MainWindow`."""
 
-    basin_map = None  # engine.basins.BasinMap shown on the contour (its key below)
+    basin_map = None  # bpgui_engine.basins.BasinMap shown on the contour (its key below)
     basins_key: tuple | None = None  # (problem, axes, ranges) the map belongs to
-    sweep_result = None  # engine.sweep.SweepResult
+    sweep_result = None  # bpgui_engine.sweep.SweepResult
     sweep_bound = None  # the stability bound curve drawn on it
     sweep_key: tuple | None = None  # the problem it belongs to
     sweep_start: np.ndarray | None = None  # the start point of its runs
@@ -257,6 +257,6 @@ class MapsMixin:
 def _fields(optimizer: str):
     import dataclasses
 
-    from engine.optim import OPTIMIZERS
+    from bpgui_engine.optim import OPTIMIZERS
 
     return dataclasses.fields(OPTIMIZERS[optimizer].Hyper)

@@ -15,9 +15,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
-from engine.history import Decimator
-from engine.pathdec import PathDecimator
-from engine.race import COLOURS, EntryResult, RaceRecord, race_preset
+from bpgui_engine.history import Decimator
+from bpgui_engine.pathdec import PathDecimator
+from bpgui_engine.race import COLOURS, EntryResult, RaceRecord, race_preset
 
 from .panes.race import RacePane
 from .runs import problem_key

@@ -9,8 +9,8 @@ import time
 import numpy as np
 from PySide6.QtWidgets import QMessageBox, QStyle
 
-from engine.problem import start_point
-from engine.trainer import STOP_REASONS
+from bpgui_engine.problem import start_point
+from bpgui_engine.trainer import STOP_REASONS
 
 from .controller import CRASHED
 from .runs import archived, problem_key

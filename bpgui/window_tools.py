@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from engine.gradcheck import gradient_check
+from bpgui_engine.gradcheck import gradient_check
 
 from .runs import problem_key
 

@@ -3,20 +3,20 @@
 Every cell of an ``N x N`` grid over a setup's two contour axes is a start point (the
 other free parameters at the setup's start values).  Each is trained with one optimizer
 for at most ``epochs`` epochs, stopping early at the goal, at the minimum gradient, or
-when the weights stop changing, by the batch engine (:func:`engine.fast.fast_train_batch`:
-compiled, rows in parallel; it falls back to :func:`engine.batch.train_batch`); optimizers
+when the weights stop changing, by the batch engine (:func:`bpgui_engine.fast.fast_train_batch`:
+compiled, rows in parallel; it falls back to :func:`bpgui_engine.batch.train_batch`); optimizers
 the batch engine lacks (cg, sgd, adam) run one :class:`~engine.fast.FastTrainer` per cell.
 Every cell's result is that of a single run from its start.
 
 Cells are computed in chunks (:meth:`BasinJob.chunks` yields as each finishes, here or on
 a Dask cluster, see :mod:`engine.cluster`), so a caller can draw them as they come and
 cancel between chunks; :meth:`BasinJob.result` is the map so far (``partial`` until every
-cell is in).  End points are grouped into minima by :func:`engine.valleys.group_minima`.
+cell is in).  End points are grouped into minima by :func:`bpgui_engine.valleys.group_minima`.
 
-Arrays are indexed ``[ix, iy]`` like :class:`engine.surface.Surface` (pyqtgraph images).
+Arrays are indexed ``[ix, iy]`` like :class:`bpgui_engine.surface.Surface` (pyqtgraph images).
 ``labels``: minimum ``k >= 0`` (M{k+1}), :data:`NOT_CONVERGED`, :data:`DIVERGED`, or
 :data:`~engine.grid.MISSING` (-1) for a cell not computed; ``stop`` holds
-:data:`engine.grid.STOP_CODES` indices (-1: not computed).
+:data:`bpgui_engine.grid.STOP_CODES` indices (-1: not computed).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 :func:`find_critical_points` starts a damped Newton search from every node of a grid over the
 2-D slice (the setup's contour axes).  Stationary points are the zeros of the gradient ``g``,
 so it minimizes ``phi = |g|^2 / 2`` by Levenberg-Marquardt with the exact Hessian ``H``
-(:mod:`engine.hessian`): ``grad phi = H g`` and ``phi``'s Gauss-Newton matrix is ``H^2``, so
+(:mod:`bpgui_engine.hessian`): ``grad phi = H g`` and ``phi``'s Gauss-Newton matrix is ``H^2``, so
 the step is ``-(H^2 + mu I)^{-1} H g`` -- Newton's ``-H^{-1} g`` for small ``mu``, a short
 step downhill on ``phi`` for large ``mu`` (taken only when it lowers ``phi``).  Minima,
 saddles and maxima alike are zeros of ``g``, and all starts run at once (batched).  A
@@ -13,7 +13,7 @@ descent step ``-(H + nu I)^{-1} g``, ``nu`` above ``-lambda_min``), which finds 
 
 A converged point (``|g| <= grad_tol``, inside the slice's ranges) is *isolated* when a last
 Newton step ``H^{-1} g`` is negligible: it is then classified by the exact Hessian's
-eigenvalues (:func:`engine.curvature.classify`, relative tolerance ``rtol``).  A point where
+eigenvalues (:func:`bpgui_engine.curvature.classify`, relative tolerance ``rtol``).  A point where
 the gradient is small but the Newton step is not (the Hessian is singular along a flat valley
 floor, e.g. the book slice near ``W2[1,1] = 0``, where the gradient only tends to 0 towards
 ``W1[1,1] = -inf``) is ``degenerate``; degenerate points of equal performance joined by a flat

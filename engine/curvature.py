@@ -6,10 +6,10 @@ A Hessian with a non-finite entry is not decomposed: its eigenvalues are NaN and
 ``"undefined"`` (never an exception), so a live panel can show "undefined".
 
 Learning-rate units: the engine's learning rate multiplies the gradient *averaged over the
-samples*, ``lr_scale * grad F`` (:meth:`engine.performance.Performance.lr_scale`); near a
+samples*, ``lr_scale * grad F`` (:meth:`bpgui_engine.performance.Performance.lr_scale`); near a
 minimum steepest descent is stable iff ``lr * lr_scale * lambda_max < 2`` (NND eq. 9.25),
 so the bound in the engine's units is ``2 / (lr_scale * lambda_max)`` (:func:`stability_bound`,
-also used by :func:`engine.sweep.stability_bound`).  A call of :func:`curvature_at` on the
+also used by :func:`bpgui_engine.sweep.stability_bound`).  A call of :func:`curvature_at` on the
 book's 1-2-1 network takes about 0.25 ms (two or all seven free parameters); on a 1-10-1
 network with all 31 parameters free, about 1 ms (tests/engine/test_curvature.py measures).
 """
@@ -171,7 +171,7 @@ def quadratic_grid(
     """The quadratic approximation ``F + g.d + d.H.d / 2`` (``d = x - x_k``) on the grid
     ``xs x ys`` of the free parameters ``ix`` and ``iy`` (positions in ``x``; ``None``: an
     axis that is not free, held at its value), the others at ``curv.x``.  Indexed
-    ``[i, j]`` = ``(xs[i], ys[j])`` like :mod:`engine.surface`; NaN when undefined."""
+    ``[i, j]`` = ``(xs[i], ys[j])`` like :mod:`bpgui_engine.surface`; NaN when undefined."""
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     g, H = curv.gradient, curv.hessian
     dx = xs - curv.x[ix] if ix is not None else np.zeros_like(xs)

@@ -91,7 +91,7 @@ def _num(v: float) -> float | str:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write via a temporary file in the target's folder and ``os.replace``: never half a
     file, never over a device, FIFO or folder, through a symlink to its target, keeping
-    the target's mode (see :mod:`engine.safe_write`).  ``ValueError`` with one clear line
+    the target's mode (see :mod:`bpgui_engine.safe_write`).  ``ValueError`` with one clear line
     on any failure."""
     with replacing(path, suffix=".tmp") as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         f.write(text)

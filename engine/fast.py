@@ -1,8 +1,9 @@
-"""The compiled run loop: the same runs as :class:`engine.trainer.Trainer`, in columnar blocks.
+"""The compiled run loop: the same runs as :class:`bpgui_engine.trainer.Trainer`, in
+columnar blocks.
 
 :class:`FastTrainer` takes what ``Trainer`` takes (objective, optimizer, start, criteria,
 and the resume counters) and yields :class:`Block` s -- a dict of column arrays named as
-:data:`engine.history.COLUMNS` plus the ``(k, n_free)`` parameter block -- each produced by
+:data:`bpgui_engine.history.COLUMNS` plus the ``(k, n_free)`` parameter block -- each produced by
 one call into compiled code sized to take about ``block_seconds``.  The optimizer object
 keeps its state between blocks exactly as the NumPy optimizer would (``state_dict`` is the
 same), so a run saved under one kernel continues under the other.
@@ -10,7 +11,7 @@ same), so a run saved under one kernel continues under the other.
 Which path runs (``FastTrainer.kernel``):
 
 * ``"numba"`` for ``sd``, ``momentum``, ``vlbp`` and ``sgd`` when numba is importable and
-  compiles (:func:`engine.jit.kernel_name`), unless ``BPGUI_KERNEL=numpy``;
+  compiles (:func:`bpgui_engine.jit.kernel_name`), unless ``BPGUI_KERNEL=numpy``;
 * ``"numpy"`` otherwise (``cg``, ``lm``, ``adam``, or no numba): the NumPy ``Trainer``'s
   records are grouped into blocks of the same form.
 
@@ -298,14 +299,15 @@ def fast_train_batch(
     wait: bool = True,
     block: bool = True,
 ) -> BatchResult:
-    """:func:`engine.batch.train_batch` in compiled code, rows in parallel over the cores.
+    """:func:`bpgui_engine.batch.train_batch` in compiled code, rows in parallel over the cores.
 
     Every row runs exactly what :class:`FastTrainer` runs from that start (``sd``,
     ``momentum`` or ``vlbp``; the trainer's stop tests), so a row equals a single run.
     ``should_stop`` is checked between calls of about ``chunk_seconds``.  Falls back to
-    :func:`engine.batch.train_batch` (``lm``, or no numba; ``wait=False``: also while numba
+    :func:`bpgui_engine.batch.train_batch` (``lm``, or no numba; ``wait=False``: also while numba
     is still compiling).  :data:`FAST_BATCH_METHODS` lists the methods.  ``block``: run
-    ``sd``/``momentum``/``vlbp`` rows side by side in SIMD lanes (:mod:`engine.jit.block`, where it
+    ``sd``/``momentum``/``vlbp`` rows side by side in SIMD lanes
+    (:mod:`bpgui_engine.jit.block`, where it
     covers the network; the same numbers); ``False`` forces one row per loop iteration."""
     if method not in FAST_BATCH_METHODS:
         names = ", ".join(FAST_BATCH_METHODS)
@@ -384,7 +386,7 @@ def fast_surface(
     resolution: int | tuple[int, int] = 100,
     performance: str = "sse",
 ) -> Surface:
-    """:func:`engine.surface.evaluate_surface` through the compiled forward pass (rows of the
+    """:func:`bpgui_engine.surface.evaluate_surface` through the compiled forward pass (rows of the
     grid in parallel); the NumPy function without numba."""
     mod = jit.kernels()
     if mod is None:

@@ -2,7 +2,7 @@
 
 Used by :meth:`Objective.value_and_grad_batch` for ``(B, n_free)`` batches (random
 restarts, basin maps, the batched trainer).  Compared with the general code in
-:mod:`engine.network` it
+:mod:`bpgui_engine.network` it
 
 * keeps the parameters in "perm" order -- each layer's ``[W^m b^m]`` row by row -- so
   every layer's augmented matrix is a fixed view of one ``(b, N)`` buffer and one product

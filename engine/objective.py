@@ -209,7 +209,7 @@ class Objective:
         return e, J
 
     def value_grad_hessian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``F``, ``dF/dx`` and the exact Hessian (:mod:`engine.hessian`); ``x`` may carry a
+        """``F``, ``dF/dx`` and the exact Hessian (:mod:`bpgui_engine.hessian`); ``x`` may carry a
         leading batch shape ``(..., n_free)``: ``H`` is then ``(..., n_free, n_free)``."""
         from .hessian import value_grad_hessian
 
@@ -221,7 +221,7 @@ class Objective:
         return (float(F) if np.ndim(F) == 0 else F), g, H
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
-        """The exact Hessian of ``F`` over the free parameters (:mod:`engine.hessian`)."""
+        """The exact Hessian of ``F`` over the free parameters (:mod:`bpgui_engine.hessian`)."""
         return self.value_grad_hessian(x)[2]
 
     def hessian_fd(self, x: np.ndarray, h: float = 1e-5) -> np.ndarray:

@@ -12,7 +12,7 @@ handed out by the next steps.
 
 Per entry :meth:`Race.results` gives the epochs to the goal (the first epoch whose
 performance is <= the goal, or None), the final performance, which minimum the end point
-is (:func:`engine.valleys.group_minima` over the entries' end points: ``M1``, …, ``not
+is (:func:`bpgui_engine.valleys.group_minima` over the entries' end points: ``M1``, …, ``not
 converged``, ``diverged``; ``running`` until it stops), the wall time spent in the entry's
 own computation and the stop reason.  :func:`race_to_dict` / :func:`race_from_dict` turn a
 race into plain JSON plus NumPy arrays (the histories) and back.
@@ -94,7 +94,7 @@ class EntryResult:
 
 
 def race_preset() -> list[RaceEntry]:
-    """The seed's five methods with its experiments' settings (:mod:`engine.experiments`)."""
+    """The seed's five methods with its experiments' settings (:mod:`bpgui_engine.experiments`)."""
     keys = ("trajectory-a", "momentum", "vlbp", "cg", "lm")
     out = []
     for i, key in enumerate(keys):

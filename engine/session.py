@@ -5,7 +5,7 @@ A session file (``*.bpgui``) is a ZIP archive -- the layout NumPy's ``.npz`` use
 * ``session.json``: the description (format, schema version, setup, run state, view,
   restarts' settings), plain JSON that any tool can read;
 * ``history.<column>.npy``, ``restarts.<name>.npy`` (and since schema 3 ``basins.*``,
-  ``sweep.*``, ``race.*``, see :mod:`engine.session_maps`): standard NumPy arrays, so
+  ``sweep.*``, ``race.*``, see :mod:`bpgui_engine.session_maps`): standard NumPy arrays, so
   ``numpy.load("run.bpgui")["history.sse"]`` works without this app.
 
 No pickles, no code.  Every field is described in ``docs/session-format.md``.  Reading

@@ -1,6 +1,6 @@
 """Reading and writing session files (``*.bpgui``): the ZIP archive, ``session.json`` and
 the ``.npy`` members, with validation that names the field at fault and atomic saves.
-The format is described in :mod:`engine.session` and ``docs/session-format.md``.  Qt-free.
+The format is described in :mod:`bpgui_engine.session` and ``docs/session-format.md``.  Qt-free.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def session_bytes(s: Session) -> bytes:
 
 def save_session(s: Session, path: str | os.PathLike) -> Path:
     """Validate ``s`` as the reader would, then write it to ``path`` atomically (see
-    :mod:`engine.safe_write`: a temporary file in the target's folder, flushed, renamed;
+    :mod:`bpgui_engine.safe_write`: a temporary file in the target's folder, flushed, renamed;
     only a regular file is replaced, a symlink is written through, the mode is kept).
     On any error ``path`` is untouched; the error is a one-line :class:`SessionError`."""
     path = Path(path)

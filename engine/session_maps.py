@@ -1,7 +1,7 @@
 """The session file's optional ``basins``, ``sweep`` and ``race`` sections (schema 3):
-what :func:`engine.basins.basin_to_dict`, :func:`engine.sweep.sweep_to_dict` and
-:func:`engine.race.race_to_dict` give, as a JSON section plus ``.npy`` members, and their
-validation on reading.  Qt-free; used by :mod:`engine.session_io`.
+what :func:`bpgui_engine.basins.basin_to_dict`, :func:`bpgui_engine.sweep.sweep_to_dict` and
+:func:`bpgui_engine.race.race_to_dict` give, as a JSON section plus ``.npy`` members, and their
+validation on reading.  Qt-free; used by :mod:`bpgui_engine.session_io`.
 
 Each section says what it belongs to: a basin map and a sweep were computed on the
 session's own setup (``"belongs_to": "setup"``; the map's free parameters must be the

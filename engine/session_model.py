@@ -1,7 +1,7 @@
 """The session model: what a session file holds, its schema version and migrations.
 
-Reading and writing the file is :mod:`engine.session_io`; the public names are all in
-:mod:`engine.session`.  Qt-free.
+Reading and writing the file is :mod:`bpgui_engine.session_io`; the public names are all in
+:mod:`bpgui_engine.session`.  Qt-free.
 """
 
 from __future__ import annotations
@@ -99,10 +99,10 @@ class Session:
     view: dict[str, Any] = field(default_factory=dict)
     start: np.ndarray | None = None  # the chosen start point when no run exists yet
     # since schema 3 (issue 12): computed on this session's setup (``race`` on its own)
-    basins: Any = None  # engine.basins.BasinMap
-    sweep: Any = None  # engine.sweep.SweepResult
+    basins: Any = None  # bpgui_engine.basins.BasinMap
+    sweep: Any = None  # bpgui_engine.sweep.SweepResult
     sweep_start: np.ndarray | None = None  # the free vector the sweep's runs started from
-    race: Any = None  # engine.race.RaceRecord
+    race: Any = None  # bpgui_engine.race.RaceRecord
 
     @property
     def epochs(self) -> int:

@@ -113,7 +113,7 @@ def _momentum_term(opt: Optimizer) -> np.ndarray | None:
 
 
 def _lm_step(JtJ: np.ndarray, Jte: np.ndarray, mu: float) -> np.ndarray | None:
-    """The LM step, as :mod:`engine.optim.lm` computes it (None when singular)."""
+    """The LM step, as :mod:`bpgui_engine.optim.lm` computes it (None when singular)."""
     try:
         return -np.linalg.solve(JtJ + mu * np.eye(JtJ.shape[0]), Jte)
     except np.linalg.LinAlgError:

@@ -245,8 +245,8 @@ def stability_bound(setup: Setup, x_min: np.ndarray, gamma: float = 0.0) -> floa
     NND eq. 12.36) the characteristic polynomial ``z^2 - (1 + gamma - (1 - gamma) lr s
     lambda) z + gamma`` has both roots inside the unit circle iff
     ``lr < 2 (1 + gamma) / ((1 - gamma) s lambda_max)``; ``gamma = 0`` is steepest descent.
-    ``H`` is the exact Hessian (:meth:`engine.objective.Objective.hessian`); the formula is
-    :func:`engine.curvature.stability_bound`'s."""
+    ``H`` is the exact Hessian (:meth:`bpgui_engine.objective.Objective.hessian`); the formula is
+    :func:`bpgui_engine.curvature.stability_bound`'s."""
     if not 0.0 <= gamma < 1.0:
         raise ValueError(f"gamma: must be in [0, 1), got {gamma!r}")
     obj = setup.objective()

@@ -1,6 +1,6 @@
 """Grouping the end points of many runs into minima, for maps and races.  Qt-free.
 
-:func:`engine.minima.find_minima` groups *converged* end points that lie within ``tol`` of
+:func:`bpgui_engine.minima.find_minima` groups *converged* end points that lie within ``tol`` of
 each other.  On the book's surface that splits one minimum into several when it is a flat
 valley floor: with ``W2[1,1]`` near 0 the first weight hardly matters, and runs stop
 (gradient below the minimum) at many different ``W1[1,1]`` on a floor of equal error.

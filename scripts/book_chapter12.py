@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from engine.critical import find_critical_points
-from engine.objective import Objective
-from engine.optim import make_optimizer
-from engine.presets import get_preset
-from engine.setup import Setup
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine.critical import find_critical_points
+from bpgui_engine.objective import Objective
+from bpgui_engine.optim import make_optimizer
+from bpgui_engine.presets import get_preset
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 MAX_EPOCHS = 400_000
 THRESHOLDS = (1e-2, 1e-6, 1e-12)

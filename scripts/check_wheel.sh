@@ -16,7 +16,7 @@ echo "built $(basename "$WHEEL")"
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 tops = sorted({n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))})
-assert tops == ["bpgui", "engine"], tops
+assert tops == ["bpgui", "bpgui_engine"], tops
 for need in ("bpgui/guide/index.md", "bpgui/icons/bpgui.svg", "bpgui/icons/bpgui-256.png"):
     assert need in names, need
 print("wheel contents:", ", ".join(tops), "+ package data")
@@ -25,7 +25,7 @@ PY
 "$WORK/venv/bin/python" -m pip install --quiet --upgrade pip
 "$WORK/venv/bin/python" -m pip install --quiet "$WHEEL"
 cd "$WORK"  # away from the repository: only the installed package can be imported
-"$WORK/venv/bin/python" -c "import bpgui, engine, sys; assert 'site-packages' in engine.__file__, engine.__file__; print('imports from', engine.__file__)"
+"$WORK/venv/bin/python" -c "import bpgui, bpgui_engine; assert 'site-packages' in bpgui_engine.__file__, bpgui_engine.__file__; print('imports from', bpgui_engine.__file__)"
 "$WORK/venv/bin/bpgui" train --start -4 -4 --epochs 2000 --json > "$WORK/train.json"
 "$WORK/venv/bin/python" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['epochs']==2000, d; print('bpgui train:', d['stop_reason'], d['kernel'])" "$WORK/train.json"
 QT_QPA_PLATFORM=offscreen BPGUI_EXIT_AFTER_SHOW=1 BPGUI_CONFIG_DIR="$WORK/cfg" \

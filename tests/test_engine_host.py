@@ -14,12 +14,12 @@ import pytest
 
 from bpgui.engine_host import Host
 from bpgui.wire import read_frame, write_frame
-from engine import jit
-from engine.experiments import get_experiment
-from engine.fast import FastTrainer
-from engine.history import COLUMNS
-from engine.setup import Setup, setup_to_dict
-from engine.trainer import StopCriteria
+from bpgui_engine import jit
+from bpgui_engine.experiments import get_experiment
+from bpgui_engine.fast import FastTrainer
+from bpgui_engine.history import COLUMNS
+from bpgui_engine.setup import Setup, setup_to_dict
+from bpgui_engine.trainer import StopCriteria
 
 HAS_NUMBA = jit.kernels() is not None  # loaded (from the on-disk cache) before any host runs
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba kernel unavailable")
@@ -398,7 +398,7 @@ def separate(setup, entry, x0, epochs):
 
 
 def test_a_race_streams_each_entry_as_its_separate_run(host, kernel):
-    from engine.race import Race, race_preset
+    from bpgui_engine.race import Race, race_preset
 
     h, sink = host
     s, x0, n = Setup.from_preset("book-1-2-1"), np.array([-4.0, -4.0]), 400
@@ -430,7 +430,7 @@ def test_a_race_streams_each_entry_as_its_separate_run(host, kernel):
 
 
 def test_race_pause_step_and_stop_act_on_every_entry(host, kernel):
-    from engine.race import RaceEntry
+    from bpgui_engine.race import RaceEntry
 
     h, sink = host
     s, x0 = Setup.from_preset("book-1-2-1"), np.array([-4.0, -4.0])
@@ -479,7 +479,7 @@ def _entry_stopped(frames, run, i) -> bool:
 
 
 def test_race_at_a_limited_speed_and_a_bad_entry(host):
-    from engine.race import race_preset
+    from bpgui_engine.race import race_preset
 
     h, sink = host
     s, x0 = Setup.from_preset("book-1-2-1"), [-4.0, -4.0]

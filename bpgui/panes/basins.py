@@ -1,7 +1,7 @@
 """Tools ▸ Basin map: the settings of a basin-of-attraction map over the contour's two axes,
 Start/Cancel, progress, the overlay's opacity and its legend.
 
-The pane builds a validated :class:`engine.basins.BasinJob` (its errors go under the field
+The pane builds a validated :class:`bpgui_engine.basins.BasinJob` (its errors go under the field
 they name) and runs it in a :class:`~bpgui.map_worker.MapRunner`; the window draws what it
 emits (``progress`` / ``finished``)."""
 
@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.basins import BasinJob, BasinMap
-from engine.memory import MemoryLimitError
-from engine.optim import OPTIMIZERS
-from engine.setup import Setup
+from bpgui_engine.basins import BasinJob, BasinMap
+from bpgui_engine.memory import MemoryLimitError
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.setup import Setup
 
 from ..map_worker import MapRunner
 from ..plots.basin_overlay import legend_rows

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.initialize import INITS
-from engine.network import NetworkSpec
-from engine.transfer import TRANSFERS
+from bpgui_engine.initialize import INITS
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.transfer import TRANSFERS
 
 from ..widgets import attach_error, mark, problem_of, with_error
 

@@ -1,7 +1,7 @@
 """Tools ▸ Find critical points (issue 13 #2): the search in a worker thread and the table
 of what it found.
 
-The search is :func:`engine.critical.find_critical_points` over the current slice's ranges
+The search is :func:`bpgui_engine.critical.find_critical_points` over the current slice's ranges
 (all free parameters when more than two are free).  It runs in its own :class:`QThread`;
 the worker only emits signals (the pane lives in the GUI thread).  A result carries the
 key of what it was computed on (problem, axes, ranges): the window shows it only while
@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.critical import CriticalPoint, find_critical_points
-from engine.session import one_line
-from engine.setup import Setup
+from bpgui_engine.critical import CriticalPoint, find_critical_points
+from bpgui_engine.session import one_line
+from bpgui_engine.setup import Setup
 
 #: how each kind is drawn: (symbol, colour, words for the legend)
 KIND_STYLE = {

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data import MAX_CSV_BYTES, METHODS, Dataset, default_columns, parse_csv
-from engine.safe_write import open_regular
-from engine.setup import DataRecipe
+from bpgui_engine.data import MAX_CSV_BYTES, METHODS, Dataset, default_columns, parse_csv
+from bpgui_engine.safe_write import open_regular
+from bpgui_engine.setup import DataRecipe
 
 from ..widgets import NumberEdit, attach_error, mark, problem_of, with_error
 

@@ -2,7 +2,7 @@
 current point, layer by layer, as numbers and on the network diagram (neurons coloured by
 f'(n): dark red = saturated, its sensitivity vanishes), with the gradient check's central
 difference beside every weight's backpropagated derivative.  The data is
-:func:`engine.inspect.inspect_sample`; this pane only shows it."""
+:func:`bpgui_engine.inspect.inspect_sample`; this pane only shows it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.inspect import Inspection
+from bpgui_engine.inspect import Inspection
 
 from ..diagram import NetworkDiagram
 

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.network import NetworkSpec
-from engine.presets import PRESETS
-from engine.setup import Setup
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.presets import PRESETS
+from bpgui_engine.setup import Setup
 
 from ..diagram import NetworkDiagram
 from ..widgets import ERROR_STYLE, attach_error, mark, problem_of, with_error

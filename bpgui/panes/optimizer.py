@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.optim import OPTIMIZERS
-from engine.optim.base import range_text
-from engine.trainer import StopCriteria
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.optim.base import range_text
+from bpgui_engine.trainer import StopCriteria
 
 from ..widgets import LayerRatesEdit, LogNumber, NumberEdit, mark, with_error
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.setup import Setup
+from bpgui_engine.setup import Setup
 
 from ..widgets import ErrorLabel, parse_number
 

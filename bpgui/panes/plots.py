@@ -16,10 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.history import Decimator, History
-from engine.pathdec import PathDecimator
-from engine.presets import BOOK_OPTIMUM, get_preset
-from engine.setup import Setup
+from bpgui_engine.history import Decimator, History
+from bpgui_engine.pathdec import PathDecimator
+from bpgui_engine.presets import BOOK_OPTIMUM, get_preset
+from bpgui_engine.setup import Setup
 
 from ..flow_layout import flow_row
 from ..plots.contour import ContourPlot

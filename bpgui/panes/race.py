@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.optim import OPTIMIZERS
-from engine.problem import parse_hyper
-from engine.race import COLOURS, EntryResult, RaceEntry, race_preset
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.problem import parse_hyper
+from bpgui_engine.race import COLOURS, EntryResult, RaceEntry, race_preset
 
 from ..widgets import NumberEdit, attach_error
 

@@ -1,8 +1,8 @@
 """Random restarts (seed 001): many seeded random starts trained at once, their paths and
 error curves overlaid, and a table of where each ended: a minimum (only converged runs
-count, see :mod:`engine.minima`), "not converged" or "diverged".
+count, see :mod:`bpgui_engine.minima`), "not converged" or "diverged".
 
-Trained by :func:`engine.fast.fast_train_batch`: ``sd``, ``momentum`` and ``vlbp`` in the
+Trained by :func:`bpgui_engine.fast.fast_train_batch`: ``sd``, ``momentum`` and ``vlbp`` in the
 compiled kernel (rows in parallel over the cores), ``lm`` vectorized in NumPy; without
 numba ``sd``/``momentum`` fall back to NumPy and ``vlbp`` says it needs numba."""
 
@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.batch import BatchResult
-from engine.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS, fast_train_batch
-from engine.initialize import initialize
-from engine.minima import DIVERGED, NOT_CONVERGED, find_minima
-from engine.objective import Objective
-from engine.setup import Setup
+from bpgui_engine.batch import BatchResult
+from bpgui_engine.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS, fast_train_batch
+from bpgui_engine.initialize import initialize
+from bpgui_engine.minima import DIVERGED, NOT_CONVERGED, find_minima
+from bpgui_engine.objective import Objective
+from bpgui_engine.setup import Setup
 
 MAX_PATH_POINTS = 1500
 
@@ -64,7 +64,7 @@ class _Worker(QObject):
 def classify(res: BatchResult, tol: float = 1e-2) -> list[str]:
     """Per run: the minimum it reached ("M1 (…)", M1 the lowest error), "not converged"
     (it stopped before converging, e.g. on the maximum epochs) or "diverged".  The
-    clustering is :func:`engine.minima.find_minima`."""
+    clustering is :func:`bpgui_engine.minima.find_minima`."""
     return find_minima(res.x, res.performance, res.stop, res.grad_norm, tol=tol).labels
 
 

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.fast import FastTrainer
-from engine.optim import OPTIMIZERS
-from engine.setup import Setup
-from engine.sweep import SweepJob, SweepResult, stability_bound
-from engine.trainer import StopCriteria
+from bpgui_engine.fast import FastTrainer
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.setup import Setup
+from bpgui_engine.sweep import SweepJob, SweepResult, stability_bound
+from bpgui_engine.trainer import StopCriteria
 
 from ..map_worker import MapRunner
 from ..plots.heatmap import HeatmapPlot

@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
-from engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
+from bpgui_engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
 
 #: one colour per minimum (M1, M2, …; cycled past the end)
 MINIMUM_COLOURS = ("#ff3b3b", "#3d8bff", "#c45cff", "#ff9f1c", "#30d158", "#ff5fbf",

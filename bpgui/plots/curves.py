@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.history import History
+from bpgui_engine.history import History
 
 from ..elided import ElidedLabel
 

@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine.grid import STOP_CODES
-from engine.sweep import SweepResult
+from bpgui_engine.grid import STOP_CODES
+from bpgui_engine.sweep import SweepResult
 
 from ..elided import ElidedLabel
 

@@ -6,8 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine.data import Dataset
-from engine.network import NetworkSpec
+from bpgui_engine.data import Dataset
+from bpgui_engine.network import NetworkSpec
 
 N_DENSE = 300
 

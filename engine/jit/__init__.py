@@ -131,7 +131,7 @@ def _warm_block(mod: ModuleType) -> None:
 
 
 def block_kernels() -> ModuleType | None:
-    """:mod:`engine.jit.block` (batches with rows side by side in SIMD lanes) once the
+    """:mod:`bpgui_engine.jit.block` (batches with rows side by side in SIMD lanes) once the
     thread that compiled :func:`kernels` has compiled it too (~15 s more with a cold
     cache), else ``None``: never waits, batches meanwhile run one row per loop iteration."""
     if _forced_numpy():

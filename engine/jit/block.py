@@ -1,16 +1,16 @@
 """Batch kernel over blocks of rows: ``BW`` rows side by side, the row index innermost.
 
-Every buffer of :mod:`engine.jit.compiled` (net inputs, outputs, sensitivities, the eight
+Every buffer of :mod:`bpgui_engine.jit.compiled` (net inputs, outputs, sensitivities, the eight
 partial sums of every sample sum) gets a trailing axis of ``BW`` lanes, one row each, so the
 per-sample loops vectorize across the rows.  Each lane does exactly the arithmetic of
-:func:`engine.jit.compiled.run_row` for its row, in the same order (every sum over samples
+:func:`bpgui_engine.jit.compiled.run_row` for its row, in the same order (every sum over samples
 keeps its eight interleaved partial sums and its tail; no operation mixes lanes), so a row
 equals a single compiled run bit for bit.
 
 Covers ``sd``, ``momentum`` and ``vlbp`` on networks of element-wise transfer functions
 (logsig, tansig, purelin, poslin) with ``sse`` or ``mse`` (:func:`eligible`; batches ignore
 a validation set, as the row kernel does); everything else takes
-:func:`engine.jit.compiled.run_batch`.  Lanes whose row has stopped keep their point (their
+:func:`bpgui_engine.jit.compiled.run_batch`.  Lanes whose row has stopped keep their point (their
 arithmetic is wasted, their results never stored); the driver packs the still running rows
 into blocks at every call.
 """

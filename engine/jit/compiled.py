@@ -1,11 +1,12 @@
 """Compiled (numba) kernels: forward pass, performance, backprop, optimizer epochs, surfaces.
 
-The maths is :mod:`engine.network`, :mod:`engine.transfer`, :mod:`engine.performance`,
-:mod:`engine.optim` (sd, momentum, vlbp, sgd) and :class:`engine.trainer.Trainer`'s stop
+The maths is :mod:`bpgui_engine.network`, :mod:`bpgui_engine.transfer`,
+:mod:`bpgui_engine.performance`,
+:mod:`bpgui_engine.optim` (sd, momentum, vlbp, sgd) and :class:`bpgui_engine.trainer.Trainer`'s stop
 tests, written as scalar loops in the same operation order wherever NumPy's order is known
 (BLAS sums are not, so results agree to rounding, not bit for bit).
 
-Data layout (built by :mod:`engine.jit.plan`): every layer's net inputs ``n^m`` and outputs
+Data layout (built by :mod:`bpgui_engine.jit.plan`): every layer's net inputs ``n^m`` and outputs
 ``a^m`` (``a^0 = P``) live in flat buffers ``Nb``/``Ab``, layer ``m`` at ``off[m]`` with
 row stride ``Q`` (``(S_m, Q)`` row-major).  ``lay[m] = (S_m, transfer, W offset, b offset)``
 for ``m = 1..L`` (``lay[0, 0] = R``), offsets into the full parameter vector ``theta``.
@@ -21,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-# codes shared with engine.jit.plan
+# codes shared with bpgui_engine.jit.plan
 LOGSIG, TANSIG, PURELIN, POSLIN, SOFTMAX = 0, 1, 2, 3, 4
 SSE, MSE, CE = 0, 1, 2
 SD, MOMENTUM, VLBP, SGD = 0, 1, 2, 3

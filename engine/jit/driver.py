@@ -104,8 +104,8 @@ def run_batch(
     block: bool = True,
 ) -> None:
     """``K`` epochs of every running row (``STOP == 0``).  ``block``: rows side by side
-    (:mod:`engine.jit.block`) where that kernel covers the problem and is compiled
-    (:func:`engine.jit.block_kernels`), else one row per iteration (``compiled.run_batch``);
+    (:mod:`bpgui_engine.jit.block`) where that kernel covers the problem and is compiled
+    (:func:`bpgui_engine.jit.block_kernels`), else one row per iteration (``compiled.run_batch``);
     both give every row its single run's numbers, bit for bit."""
     with _PARALLEL:
         blk = _block_module() if block else None

@@ -1,7 +1,7 @@
 """The compiled kernels' view of an objective: integer tables and flat float64 arrays.
 
 Pure NumPy (no numba import), so the layout can be built and tested without the compiler.
-Codes match :mod:`engine.jit.compiled`.
+Codes match :mod:`bpgui_engine.jit.compiled`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["OPT_CODES", "STOP_NAMES", "Plan", "build_plan", "layer_table", "lowe
 TRANSFER_CODES = {"logsig": 0, "tansig": 1, "purelin": 2, "poslin": 3, "softmax": 4}
 PERF_CODES = {"sse": 0, "mse": 1, "ce": 2}
 OPT_CODES = {"sd": 0, "momentum": 1, "vlbp": 2, "sgd": 3}
-#: kernel stop code -> the trainer's reason (engine.trainer.STOP_REASONS)
+#: kernel stop code -> the trainer's reason (bpgui_engine.trainer.STOP_REASONS)
 STOP_NAMES = (None, "epochs", "goal", "min_grad", "no_change", "validation", "diverged")
 
 

@@ -46,7 +46,7 @@ def warm_up_kernels(mod: ModuleType) -> None:
 
 
 def warm_up_block(mod: ModuleType) -> ModuleType:
-    """Compile (or load) :mod:`engine.jit.block` and check it against the row kernel on a
+    """Compile (or load) :mod:`bpgui_engine.jit.block` and check it against the row kernel on a
     tiny problem (3 rows: a partial block); returns the module."""
     from . import block as blk
 

@@ -14,7 +14,7 @@ parameters) or when ``p`` is not downhill.
 
 ``trace`` (an attribute, ``None`` by default; not part of the state) is called during a
 step with ``("direction", p)`` and then ``("locate", (a, F))`` / ``("golden", (a, F))`` for
-every trial point ``x + a p/|p|`` of the line search (:mod:`engine.steps` draws them).
+every trial point ``x + a p/|p|`` of the line search (:mod:`bpgui_engine.steps` draws them).
 
 Sessions of schema version 1 called PR+ ``pr``; they are migrated to ``pr+``.
 """

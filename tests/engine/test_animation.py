@@ -26,10 +26,10 @@ from bpgui.animation import (
     write_animation,
 )
 from bpgui.cli import main
-from engine.experiments import get_experiment
-from engine.history import History
-from engine.session import Session, save_session, session_trainer, trainer_state
-from engine.trainer import StopCriteria
+from bpgui_engine.experiments import get_experiment
+from bpgui_engine.history import History
+from bpgui_engine.session import Session, save_session, session_trainer, trainer_state
+from bpgui_engine.trainer import StopCriteria
 
 SIZE = (480, 240)
 

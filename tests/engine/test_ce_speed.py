@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.network import NetworkSpec
-from engine.objective import Objective
-from engine.optim import make_optimizer
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.objective import Objective
+from bpgui_engine.optim import make_optimizer
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 from .conftest import random_problem
 

@@ -16,9 +16,9 @@ import pytest
 
 import bpgui.cli_commands as commands
 from bpgui.cli import main
-from engine.network import NetworkSpec
-from engine.session import Session, save_session, session_bytes
-from engine.setup import DataRecipe, Setup
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.session import Session, save_session, session_bytes
+from bpgui_engine.setup import DataRecipe, Setup
 
 SURF = ["--x", "W1[1,1]", "0", "1", "--y", "W2[1,1]", "0", "1", "--resolution", "5"]
 

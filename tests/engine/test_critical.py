@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.critical import CriticalPoint, find_critical_points
-from engine.curvature import curvature_at
-from engine.fast import FastTrainer
-from engine.network import NetworkSpec
-from engine.optim import make_optimizer
-from engine.setup import DataRecipe, Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.critical import CriticalPoint, find_critical_points
+from bpgui_engine.curvature import curvature_at
+from bpgui_engine.fast import FastTrainer
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.optim import make_optimizer
+from bpgui_engine.setup import DataRecipe, Setup
+from bpgui_engine.trainer import StopCriteria
 
 BOOK_RANGES = ((-5.0, 15.0), (-5.0, 45.0))
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from engine.curvature import (
+from bpgui_engine.curvature import (
     classify,
     condition_number,
     curvature_at,
@@ -18,15 +18,15 @@ from engine.curvature import (
     quadratic_grid,
     stability_bound,
 )
-from engine.data import Dataset
-from engine.experiments import get_experiment
-from engine.network import NetworkSpec
-from engine.objective import Objective
-from engine.optim import make_optimizer
-from engine.presets import get_preset
-from engine.surface import evaluate_surface
-from engine.sweep import stability_bound as sweep_bound
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine.data import Dataset
+from bpgui_engine.experiments import get_experiment
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.objective import Objective
+from bpgui_engine.optim import make_optimizer
+from bpgui_engine.presets import get_preset
+from bpgui_engine.surface import evaluate_surface
+from bpgui_engine.sweep import stability_bound as sweep_bound
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 BOOK_MIN = np.array([10.0, 1.0])
 
@@ -93,7 +93,7 @@ def test_book_minimum_curvature_and_shared_bound():
     # the engine's units: the rate multiplies the gradient averaged over the 41 samples
     assert c.lr_bound == pytest.approx(2 * 41 / c.eigenvalues[-1], rel=1e-12)
     assert c.lr_bound == pytest.approx(70.95, abs=0.01)
-    from engine.setup import Setup
+    from bpgui_engine.setup import Setup
 
     assert sweep_bound(Setup.from_preset("book-1-2-1"), BOOK_MIN) == pytest.approx(c.lr_bound)
     assert c.lr_bound_momentum(0.8) == pytest.approx(c.lr_bound * 1.8 / 0.2)

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from engine.export import atomic_write_text, params_csv
-from engine.setup import Setup
+from bpgui_engine.export import atomic_write_text, params_csv
+from bpgui_engine.setup import Setup
 
 
 @pytest.fixture

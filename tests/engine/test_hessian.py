@@ -15,10 +15,10 @@ import math
 import numpy as np
 import pytest
 
-from engine.data import Dataset
-from engine.network import NetworkSpec
-from engine.objective import Objective
-from engine.presets import get_preset
+from bpgui_engine.data import Dataset
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.objective import Objective
+from bpgui_engine.presets import get_preset
 
 HIDDEN = ("logsig", "tansig", "purelin", "poslin")
 OUTPUT = ("logsig", "tansig", "purelin", "poslin", "softmax")
@@ -225,7 +225,7 @@ def test_symmetric_and_batched(spec, perf):
 
 
 def test_chunked_directions_equal_one_pass(monkeypatch):
-    import engine.hessian as hm
+    import bpgui_engine.hessian as hm
 
     obj = problem(NetworkSpec(2, (4, 3), ("tansig", "softmax")), "ce", seed=1)
     H1 = obj.hessian(obj.x0())

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from engine.history import COLUMNS, History
+from bpgui_engine.history import COLUMNS, History
 
 
 def _rss_kb() -> int:

@@ -12,7 +12,9 @@ CHECK = (
 )
 
 
-@pytest.mark.parametrize("mod", ["engine", "engine.optim", "engine.trainer", "bpgui.cli"])
+@pytest.mark.parametrize(
+    "mod", ["bpgui_engine", "bpgui_engine.optim", "bpgui_engine.trainer", "bpgui.cli"]
+)
 def test_import_loads_no_qt(mod):
     r = subprocess.run(
         [sys.executable, "-c", CHECK.format(mod=mod)], capture_output=True, text=True

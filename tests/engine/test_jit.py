@@ -1,4 +1,5 @@
-"""The compiled kernel (engine.fast / engine.jit) against the NumPy engine, the reference."""
+"""The compiled kernel (bpgui_engine.fast / bpgui_engine.jit) against the NumPy engine, the
+reference."""
 
 from __future__ import annotations
 
@@ -11,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import jit
-from engine.batch import train_batch
-from engine.fast import FastTrainer, fast_surface, fast_train_batch
-from engine.history import History
-from engine.jit.plan import OPT_CODES, build_plan
-from engine.network import NetworkSpec
-from engine.objective import Objective
-from engine.optim import make_optimizer
-from engine.surface import evaluate_surface
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine import jit
+from bpgui_engine.batch import train_batch
+from bpgui_engine.fast import FastTrainer, fast_surface, fast_train_batch
+from bpgui_engine.history import History
+from bpgui_engine.jit.plan import OPT_CODES, build_plan
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.objective import Objective
+from bpgui_engine.optim import make_optimizer
+from bpgui_engine.surface import evaluate_surface
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 from .conftest import random_problem
 
@@ -271,11 +272,11 @@ def test_batch_rows_equal_single_runs(book, method):
 @pytest.mark.parametrize("method", ["sd", "momentum", "vlbp"])
 @pytest.mark.parametrize("n_rows", [1, 17, 45])
 def test_batch_blocks_equal_row_kernel_and_single_runs(book, method, n_rows):
-    """The block kernel (rows side by side in SIMD lanes, engine.jit.block) against the
+    """The block kernel (rows side by side in SIMD lanes, bpgui_engine.jit.block) against the
     row kernel and single runs, bit for bit: row counts that are not multiples of the block
     width, rows stopping at different epochs (at the start, on the goal, no change,
     diverged) while the others in their block go on, over many short calls."""
-    from engine.jit import block
+    from bpgui_engine.jit import block
 
     obj = Objective(book.spec, book.data, book.theta, book.free)
     X0 = np.random.default_rng(n_rows).uniform(-5, 15, (n_rows, 2))
@@ -363,9 +364,9 @@ def test_numpy_kernel_forced_and_fallback(book, monkeypatch, caplog):
     assert res.epochs[0] == 10
     monkeypatch.delenv("BPGUI_KERNEL")
     monkeypatch.setattr(jit, "_state", {})
-    monkeypatch.setitem(sys.modules, "engine.jit.compiled", None)  # import fails
+    monkeypatch.setitem(sys.modules, "bpgui_engine.jit.compiled", None)  # import fails
     monkeypatch.delattr(jit, "compiled", raising=False)
-    with caplog.at_level(logging.WARNING, logger="engine.jit"):
+    with caplog.at_level(logging.WARNING, logger="bpgui_engine.jit"):
         assert jit.kernel_name() == "numpy"
         assert jit.kernel_name() == "numpy"
     assert len([r for r in caplog.records if "numba" in r.getMessage()]) == 1
@@ -384,14 +385,16 @@ def test_warm_up_compiled_every_signature(book):
         kernels = [getattr(mod, n) for n in ("run_row", "run_batch", "surface")]
         return [len(k.signatures) for k in (*kernels, block.run_batch_block)]
 
-    from engine.jit import block
+    from bpgui_engine.jit import block
 
     t = jit._state.get("thread")
     if t is not None:
         t.join()  # a background warm-up compiles the block kernel after the others
     assert jit.block_kernels() is block
     before = count()
-    assert before == [1, 1, 1, 1]
+    # at least the warm-up's specialization each (earlier tests in the same process may
+    # have compiled others, e.g. with a cold cache); real calls must add none
+    assert all(n >= 1 for n in before)
     val = random_problem(book.spec, "sse", seed=2, Q=5)[0]
     obj = Objective(book.spec, book.data, book.theta, book.free, "ce", validation=val)
     for name in ("sd", "momentum", "vlbp", "sgd"):
@@ -496,13 +499,14 @@ def test_a_read_only_install_compiles_into_the_user_cache(tmp_path):
 
     root = Path(jit.__file__).resolve().parents[2]
     site = tmp_path / "site"
-    shutil.copytree(root / "engine", site / "engine", ignore=shutil.ignore_patterns("__pycache__"))
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(root / "engine", site / "bpgui_engine", ignore=skip)
     cache = tmp_path / "cache"
     code = (
-        "import os, engine; from engine import jit; name = jit.kernel_name(); "
-        "print(engine.__file__); print(name); print(os.environ.get('NUMBA_CACHE_DIR'))"
+        "import os, bpgui_engine; from bpgui_engine import jit; name = jit.kernel_name(); "
+        "print(bpgui_engine.__file__); print(name); print(os.environ.get('NUMBA_CACHE_DIR'))"
     )
-    argv = _read_only_command(site / "engine", [sys.executable, "-c", code])
+    argv = _read_only_command(site / "bpgui_engine", [sys.executable, "-c", code])
     if argv is None:
         pytest.skip("cannot make a read-only folder here")
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "BPGUI_KERNEL")}
@@ -514,4 +518,4 @@ def test_a_read_only_install_compiles_into_the_user_cache(tmp_path):
     assert name == "numba", out.stderr
     assert cache_dir == str(cache / "bpgui" / "numba")
     assert any((cache / "bpgui" / "numba").rglob("*.nbi"))
-    assert not (site / "engine" / "jit" / "__pycache__").exists()
+    assert not (site / "bpgui_engine" / "jit" / "__pycache__").exists()

@@ -9,15 +9,15 @@ import json
 import numpy as np
 import pytest
 
-from engine import jit
-from engine.experiments import DEEP_RATES, get_experiment
-from engine.fast import FastTrainer, fast_train_batch
-from engine.objective import Objective
-from engine.optim import OPTIMIZERS, make_optimizer
-from engine.presets import get_preset
-from engine.problem import parse_hyper, setup_from_options
-from engine.setup import setup_from_dict, setup_to_dict
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine import jit
+from bpgui_engine.experiments import DEEP_RATES, get_experiment
+from bpgui_engine.fast import FastTrainer, fast_train_batch
+from bpgui_engine.objective import Objective
+from bpgui_engine.optim import OPTIMIZERS, make_optimizer
+from bpgui_engine.presets import get_preset
+from bpgui_engine.problem import parse_hyper, setup_from_options
+from bpgui_engine.setup import setup_from_dict, setup_to_dict
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 FIRST_ORDER = ("sd", "momentum", "vlbp", "sgd", "adam")
 

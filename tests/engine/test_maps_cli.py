@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from bpgui.cli import main
-from engine.basins import basin_map
-from engine.fast import FastTrainer
-from engine.optim import OPTIMIZERS
-from engine.setup import Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.basins import basin_map
+from bpgui_engine.fast import FastTrainer
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 
 def run(capsys, *argv):

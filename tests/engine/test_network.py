@@ -6,10 +6,10 @@ import unittest.mock
 import numpy as np
 import pytest
 
-import engine.kernel as kernel
-from engine.network import NetworkSpec
-from engine.objective import Objective
-from engine.transfer import TRANSFERS
+import bpgui_engine.kernel as kernel
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.objective import Objective
+from bpgui_engine.transfer import TRANSFERS
 
 from .conftest import SHAPES, random_problem
 

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.batch import train_batch
-from engine.export import atomic_write_text
-from engine.history import COLUMNS, History
-from engine.network import NetworkSpec
-from engine.optim import OPTIMIZERS
-from engine.safe_write import OutputError, open_regular, replacing
-from engine.session import (
+from bpgui_engine.batch import train_batch
+from bpgui_engine.export import atomic_write_text
+from bpgui_engine.history import COLUMNS, History
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.safe_write import OutputError, open_regular, replacing
+from bpgui_engine.session import (
     Session,
     SessionError,
     load_session,
@@ -31,8 +31,8 @@ from engine.session import (
     session_trainer,
     trainer_state,
 )
-from engine.setup import DataRecipe, Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.setup import DataRecipe, Setup
+from bpgui_engine.trainer import StopCriteria
 
 
 def _restarts(setup: Setup, count: int = 5, seed: int = 0):

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine.session as session_mod
-from engine.batch import train_batch
-from engine.history import COLUMNS, History
-from engine.optim import OPTIMIZERS
-from engine.session import (
+import bpgui_engine.session as session_mod
+from bpgui_engine.batch import train_batch
+from bpgui_engine.history import COLUMNS, History
+from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.session import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Session,
@@ -29,8 +29,8 @@ from engine.session import (
     session_trainer,
     trainer_state,
 )
-from engine.setup import Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 FIXTURES = Path(__file__).parent / "sessions"
 

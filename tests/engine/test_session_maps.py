@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.basins import BasinJob, basin_map
-from engine.race import Race, RaceEntry
-from engine.session import (
+from bpgui_engine.basins import BasinJob, basin_map
+from bpgui_engine.race import Race, RaceEntry
+from bpgui_engine.session import (
     SCHEMA_VERSION,
     Session,
     SessionError,
@@ -22,8 +22,8 @@ from engine.session import (
     save_session,
     session_bytes,
 )
-from engine.setup import Setup
-from engine.sweep import sweep
+from bpgui_engine.setup import Setup
+from bpgui_engine.sweep import sweep
 
 FIXTURES = Path(__file__).parent / "sessions"
 X0 = np.array([-4.0, -4.0])

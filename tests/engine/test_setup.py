@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from engine.contour import contour_levels, isolines
-from engine.experiments import EXPERIMENTS, get_experiment
-from engine.gradcheck import gradient_check
-from engine.history import COLUMNS, Decimator, History
-from engine.network import NetworkSpec
-from engine.objective import Objective
-from engine.setup import DataRecipe, Setup, setup_from_dict, setup_to_dict
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine.contour import contour_levels, isolines
+from bpgui_engine.experiments import EXPERIMENTS, get_experiment
+from bpgui_engine.gradcheck import gradient_check
+from bpgui_engine.history import COLUMNS, Decimator, History
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.objective import Objective
+from bpgui_engine.setup import DataRecipe, Setup, setup_from_dict, setup_to_dict
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 from .conftest import SHAPES, random_problem
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from engine.objective import Objective
-from engine.surface import evaluate_surface
+from bpgui_engine.objective import Objective
+from bpgui_engine.surface import evaluate_surface
 
 from .conftest import SHAPES, random_problem
 
@@ -58,7 +58,7 @@ def test_any_pair_of_parameters_matches_a_plain_loop(spec, perf, pair):
 
 
 def test_chunking_gives_the_same_grid(book, monkeypatch):
-    import engine.surface as surface
+    import bpgui_engine.surface as surface
 
     a = evaluate_surface(
         book.spec, book.data, book.theta, "W1[1,1]", (-5, 15), "W2[1,1]", (-5, 15), 60

@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from bpgui.animation_dialog import AnimationDialog
-from engine.experiments import get_experiment
+from bpgui_engine.experiments import get_experiment
 from tests.engine.test_animation import trained
 
 

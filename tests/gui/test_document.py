@@ -12,10 +12,10 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from bpgui.document import Document
-from engine.history import COLUMNS
-from engine.session import load_session
-from engine.setup import Setup
-from engine.trainer import StopCriteria, Trainer
+from bpgui_engine.history import COLUMNS
+from bpgui_engine.session import load_session
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria, Trainer
 
 T = 20_000  # ms
 
@@ -275,7 +275,7 @@ def _bpgui(*args, env_extra=None, **kw):
 
 
 def test_bpgui_session_opens_it_in_the_window(tmp_path):
-    from engine.session import Session, save_session
+    from bpgui_engine.session import Session, save_session
 
     path = save_session(
         Session(Setup.from_preset(), start=np.array([1.0, 2.0])), tmp_path / "s.bpgui"

@@ -10,7 +10,7 @@ import signal
 import numpy as np
 from test_window import T, epochs
 
-from engine.session import load_session
+from bpgui_engine.session import load_session
 
 
 def test_killing_the_engine_mid_run_loses_nothing_and_the_run_continues(window, qtbot):

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_window import T, epochs
 
-from engine.critical import find_critical_points
+from bpgui_engine.critical import find_critical_points
 
 
 # ---- critical points ------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def _type(widget, text: str) -> None:
 
 
 def test_per_layer_rates_typed_key_by_key_reach_the_run(window, qtbot):
-    from engine.optim import OPTIMIZERS
+    from bpgui_engine.optim import OPTIMIZERS
 
     pane = window.optimizer_pane
     rates = pane.fields["lr_layers"]
@@ -155,7 +155,7 @@ def _run_to_end(window, qtbot, key: str, epochs_max: int | None = None):
 
 
 def test_curvature_panel_equals_the_engine_at_the_current_point(window, qtbot):
-    from engine.curvature import curvature_at
+    from bpgui_engine.curvature import curvature_at
 
     window.actions.explain.trigger()
     _run_to_end(window, qtbot, "momentum", 40)
@@ -183,7 +183,7 @@ def test_curvature_panel_equals_the_engine_at_the_current_point(window, qtbot):
 
 
 def test_stability_warning_in_the_lr_100_experiment_not_at_lr_1(window, qtbot):
-    from engine.curvature import curvature_at
+    from bpgui_engine.curvature import curvature_at
 
     _run_to_end(window, qtbot, "unstable-lr")
     label = window.optimizer_pane.stability
@@ -216,8 +216,8 @@ def test_curvature_of_a_non_finite_point_is_undefined(window, qtbot):
 
 
 def test_equations_show_the_current_numbers(window, qtbot):
-    from engine.session_model import run_state_from_dict
-    from engine.steps import update_vectors
+    from bpgui_engine.session_model import run_state_from_dict
+    from bpgui_engine.steps import update_vectors
 
     window.actions.explain.trigger()
     _run_to_end(window, qtbot, "momentum", 25)
@@ -237,8 +237,8 @@ def test_equations_show_the_current_numbers(window, qtbot):
 
 
 def test_update_vectors_equal_the_engine(window, qtbot):
-    from engine.session_model import run_state_from_dict
-    from engine.steps import cg_line_search, lm_curve, update_vectors
+    from bpgui_engine.session_model import run_state_from_dict
+    from bpgui_engine.steps import cg_line_search, lm_curve, update_vectors
 
     window.actions.vectors.setChecked(True)
     for key, n in (("momentum", 30), ("cg", 2), ("lm", 3)):
@@ -282,7 +282,7 @@ def test_update_vectors_equal_the_engine(window, qtbot):
 
 # ---- the backprop inspector ---------------------------------------------------------------------
 def test_inspector_numbers_equal_the_engine(window, qtbot):
-    from engine.inspect import inspect_sample
+    from bpgui_engine.inspect import inspect_sample
 
     window.actions.inspect.trigger()
     pane = window.inspector_pane

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from engine.network import NetworkSpec
-from engine.setup import Setup
+from bpgui_engine.network import NetworkSpec
+from bpgui_engine.setup import Setup
 
 T = 60_000
 

@@ -7,7 +7,7 @@ import pyqtgraph
 from PySide6.QtCore import qVersion
 
 from bpgui.help import GUIDE, PAGES
-from engine.experiments import EXPERIMENTS
+from bpgui_engine.experiments import EXPERIMENTS
 
 
 def test_every_guide_page_and_image_ships_with_the_package():

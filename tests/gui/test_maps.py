@@ -15,9 +15,9 @@ from PySide6.QtTest import QTest
 from test_window import T, click_contour, epochs
 
 from bpgui.plots.basin_overlay import basin_rgba
-from engine.basins import basin_map
-from engine.setup import Setup
-from engine.sweep import stability_bound, sweep
+from bpgui_engine.basins import basin_map
+from bpgui_engine.setup import Setup
+from bpgui_engine.sweep import stability_bound, sweep
 
 BOOK = ((-5.0, 15.0), (-5.0, 45.0))  # W1[1,1] x W2[1,1]: both minima and the saddle
 

@@ -11,10 +11,10 @@ from PySide6.QtTest import QTest
 from test_window import T, click_contour, epochs
 
 from bpgui.panes.race import RESULT_COLUMNS
-from engine.fast import FastTrainer
-from engine.race import Race, RaceEntry, race_preset
-from engine.setup import Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.fast import FastTrainer
+from bpgui_engine.race import Race, RaceEntry, race_preset
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 START = np.array([-4.0, -4.0])
 

@@ -11,8 +11,8 @@ import zipfile
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from engine.session import Session, load_session, session_bytes
-from engine.setup import Setup
+from bpgui_engine.session import Session, load_session, session_bytes
+from bpgui_engine.setup import Setup
 
 T = 30_000
 

@@ -12,8 +12,8 @@ from test_window import T, click_contour, epochs
 
 from bpgui.plots.curves import _positive
 from bpgui.status import epochs_per_second
-from engine.setup import Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 
 def contour_pos(win, x: float, y: float) -> QPoint:
@@ -233,7 +233,7 @@ def test_earlier_runs_of_another_network_are_not_drawn(window, qtbot):
     short_runs(window)
     run_from(window, qtbot, -3.0, 8.0)
     other = Setup.from_preset("book-1-2-1")
-    from engine.network import NetworkSpec
+    from bpgui_engine.network import NetworkSpec
 
     bigger = other.with_network(NetworkSpec(1, (5, 3, 1), ("logsig", "logsig", "purelin")))
     window.apply_setup(bigger)

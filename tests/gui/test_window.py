@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from engine.experiments import EXPERIMENTS, get_experiment
-from engine.setup import Setup
-from engine.trainer import StopCriteria
+from bpgui_engine.experiments import EXPERIMENTS, get_experiment
+from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 T = 20_000  # ms: generous, for a loaded CI machine
 
