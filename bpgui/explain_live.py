@@ -135,7 +135,7 @@ def _equations(win, name, hyper, uv, obj, epoch, note) -> None:
     ep = win.equations_panel
     title = OPTIMIZERS[name].title
     if uv is None:
-        ep.show_update(title, name, "undefined at this point", note)
+        ep.show_update(title, name, "undefined at this point", note, win.current_experiment())
         return
     opt, _ = win.optimizer_now()
     state = {k: getattr(opt, k) for k in ("lr", "mu", "momentum_on") if hasattr(opt, k)}
@@ -147,7 +147,7 @@ def _equations(win, name, hyper, uv, obj, epoch, note) -> None:
         note = (note + "; " if note else "") + (
             f"the current run uses {name}; the form's {win.setup.optimizer} applies to the next run"
         )
-    ep.show_update(title, name, html, note)
+    ep.show_update(title, name, html, note, win.current_experiment())
 
 
 def _vectors_overlay(win, uv, point, on: bool, name: str, x, note: str) -> None:

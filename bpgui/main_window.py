@@ -243,11 +243,18 @@ class MainWindow(
         self.start_x = np.array(e.start, float)
         self.start_drawn = False
         self.note = (self._note_key(), f"{e.title}. {e.description}")
+        self.experiment_key = key
         self.plots.hint.setToolTip(e.description)
         self.show_message(e.title)
         self.refresh()
         if run:
             self.start_new_run(self.start_x)
+
+    def current_experiment(self) -> str | None:
+        """The experiment on screen: loaded last and its setup not changed since."""
+        if self.note is not None and self.note[0] == self._note_key():
+            return getattr(self, "experiment_key", None)
+        return None
 
     def _note_key(self) -> tuple:
         """What an experiment's text is about: its problem, optimizer and settings."""

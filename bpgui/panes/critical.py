@@ -199,21 +199,28 @@ class CriticalPane(QWidget):
         t.blockSignals(True)
         t.setRowCount(0)
         if res is None:
+            t.setColumnCount(len(HEADERS))
+            t.setHorizontalHeaderLabels(HEADERS)  # no stale axis names from another view
             t.blockSignals(False)
             if not self.busy:
                 self.status.setText("Find searches the contour's ranges for stationary points.")
             return
         s = setup or res.setup
-        xl, yl = s.axes
-        t.setHorizontalHeaderLabels(("kind", xl, yl, "performance", "eigenvalues (ascending)"))
+        # one column per searched parameter: the axes first, then any other free ones
+        canon = [s.spec.labels[s.spec.index(lab)] for lab in (*s.axes, *s.free)]
+        xl, yl = canon[:2]
+        labels = [xl, yl] + [lab for lab in dict.fromkeys(canon[2:]) if lab not in (xl, yl)]
+        if not any(lab in p.params for p in res.points for lab in labels[2:]):
+            labels = labels[:2]
+        t.setColumnCount(len(labels) + 3)
+        t.setHorizontalHeaderLabels(("kind", *labels, "performance", "eigenvalues (ascending)"))
         t.setRowCount(len(res.points))
+        theta = dict(zip(s.spec.labels, s.theta, strict=True))
         for r, p in enumerate(res.points):
             params = p.params
-            theta = dict(zip(s.spec.labels, s.theta, strict=True))
             cells = (
                 p.kind + (f" ×{p.count}" if p.count > 1 else ""),
-                fmt(params.get(xl, theta[xl]), 6),
-                fmt(params.get(yl, theta[yl]), 6),
+                *(fmt(params.get(lab, theta[lab]), 6) for lab in labels),
                 fmt(p.performance, 6),
                 ", ".join(fmt(v) for v in p.eigenvalues),
             )

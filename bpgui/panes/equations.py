@@ -77,10 +77,15 @@ def _n(t: float) -> str:
     return f"{t:.4g}" if math.isfinite(t) else "undefined"
 
 
-def what_to_watch(optimizer: str) -> str:
-    """The method's sentences and its seed experiment's "What to look for"."""
+def what_to_watch(optimizer: str, experiment: str | None = None) -> str:
+    """The method's sentences and the "What to look for" of the experiment on screen when
+    it uses this method (else of the seed's experiment for the method)."""
     text = WATCH.get(optimizer, "")
-    key = EXPERIMENT_OF.get(optimizer)
+    on_screen = EXPERIMENTS.get(experiment) if experiment else None
+    if on_screen is not None and on_screen.changes.get("optimizer") == optimizer:
+        key = experiment
+    else:
+        key = EXPERIMENT_OF.get(optimizer)
     if key in EXPERIMENTS:
         e = EXPERIMENTS[key]
         look = e.description.partition("What to look for:")[2].strip()
@@ -191,7 +196,9 @@ class EquationsPanel(QWidget):
         for w in (self.title, self.text, self.watch):
             lay.addWidget(w)
 
-    def show_update(self, title: str, optimizer: str, html: str, note: str = "") -> None:
+    def show_update(
+        self, title: str, optimizer: str, html: str, note: str = "", experiment: str | None = None
+    ) -> None:
         self.title.setText(f"<b>{title}: the update rule</b>")
         self.text.setText(html + (f'<br><span style="color:#aaaaaa">{note}</span>' if note else ""))
-        self.watch.setText(what_to_watch(optimizer))
+        self.watch.setText(what_to_watch(optimizer, experiment))

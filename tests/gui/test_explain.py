@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_window import T, epochs
 
+from bpgui.panes.critical import fmt
 from bpgui_engine.critical import find_critical_points
 
 
@@ -81,6 +82,12 @@ def test_critical_points_in_all_dimensions_and_nothing_found(window, qtbot):
     assert res.dims == 3 and "in 3 dimensions" in window.critical_pane.status.text()
     headless = find_critical_points(window.setup, free="all", x=window.explain_point())
     assert [p.kind for p in res.points] == [p.kind for p in headless]
+    # the table has a column for every searched parameter, b2 included
+    t = window.critical_pane.table
+    heads = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
+    assert heads[1:4] == ["W1[1,1]", "W2[1,1]", "b2[1]"]
+    b2 = next(p for p in res.points if "b2[1]" in p.params).params["b2[1]"]
+    assert any(t.item(r, 3).text() == fmt(b2, 6) for r in range(t.rowCount()))
     # a range with no stationary point in it says so
     window.apply_setup(window.setup.replace(free=s.free, ranges=((20.0, 30.0), (20.0, 30.0))))
     res = _find(window, qtbot)
@@ -95,6 +102,8 @@ def test_critical_points_hidden_after_a_problem_change(window, qtbot):
     window.apply_setup(s.replace(performance="mse"))  # another problem
     assert window.critical_current() is None
     assert len(window.critical_marks.xy()[0]) == 0 and window.critical_pane.table.rowCount() == 0
+    t = window.critical_pane.table  # no axis names left from the old view
+    assert [t.horizontalHeaderItem(c).text() for c in range(3)] == ["kind", "x", "y"]
     window.apply_setup(s.replace(axes=("W2[1,1]", "W1[1,1]"),
                                  ranges=(s.ranges[1], s.ranges[0])))  # fmt: skip
     assert len(window.critical_marks.xy()[0]) == 0  # other axes: not drawn either
@@ -393,3 +402,15 @@ def test_the_critical_points_dock_starts_small_at_1024_by_700(window, qtbot):
     assert window.critical_dock.height() <= 700 // 3
     contour = window.plots.contour.widget
     assert contour.width() >= 320 and contour.height() >= 220
+
+
+def test_the_watch_text_is_the_experiment_on_screen(window, qtbot):
+    from bpgui.panes.equations import what_to_watch
+
+    assert "Trajectory a" in what_to_watch("sd", "trajectory-a")
+    assert "Learning rate 100" in what_to_watch("sd", None)  # the method's seed experiment
+    assert "Trajectory a" not in what_to_watch("sd", "momentum")  # another method's
+    window.load_experiment("trajectory-a", run=False)
+    assert window.current_experiment() == "trajectory-a"
+    window.apply_setup(window.setup.replace(hyper={"lr": 2.0}))
+    assert window.current_experiment() is None  # changed since: not that experiment
