@@ -86,7 +86,8 @@ _LIST = [
         "trajectory-a",
         "Trajectory a: steepest descent from (-4, -4) on (W1[1,1], W2[1,1])",
         "Learning rate 1, the book's first parameter pair and ranges. The path crosses a "
-        "long flat region and needs more than 300,000 epochs (323,925) before the weights "
+        "long flat region and needs more than 300,000 epochs (323,925 on the NumPy engine, "
+        "323,927 on the compiled one, which rounds differently) before the weights "
         "stop changing at the optimum (10, 1).\n\n"
         "What to look for: the error curve's long plateau while the path crawls across the "
         "flat region, then the quick drop once it reaches the valley floor.",
