@@ -3,20 +3,14 @@ ahead of the GUI thread's writes)."""
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import sys
 
 import numpy as np
 import pytest
 
 from bpgui_engine.history import COLUMNS, History
-
-
-def _rss_kb() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def test_prefault_keeps_what_is_written_and_extend_still_works():
@@ -34,10 +28,25 @@ def test_prefault_keeps_what_is_written_and_extend_still_works():
     assert len(h) == 2 * k and np.array_equal(h.x[k:], x)
 
 
+def _resident_fraction(a) -> float:
+    """The fraction of ``a``'s pages in memory (Linux mincore)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    page = mmap.PAGESIZE
+    lo = a.ctypes.data - a.ctypes.data % page
+    length = a.ctypes.data + a.nbytes - lo
+    n = (length + page - 1) // page
+    vec = (ctypes.c_ubyte * n)()
+    libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+    assert libc.mincore(ctypes.c_void_p(lo), ctypes.c_size_t(length), vec) == 0
+    return sum(b & 1 for b in vec) / n
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MADV_POPULATE_WRITE is Linux's")
 def test_prefault_makes_the_rows_resident():
-    h = History(2, capacity=4_000_000)  # ~400 MB of address space, none of it resident
-    before = _rss_kb()
-    h.prefault(0, 1_000_000)  # every column and x: about 80 MB
-    grown_mb = (_rss_kb() - before) / 1024
-    assert grown_mb > 50, grown_mb  # the pages are there now (a kernel without the call: 0)
+    h = History(2, capacity=4_000_000)  # hundreds of MB of address space, none resident
+    col = h._cols["sse"]
+    first = col[:1_000_000]
+    assert _resident_fraction(first[500_000:]) < 0.5  # not touched yet
+    h.prefault(0, 1_000_000)
+    assert _resident_fraction(first) > 0.95  # the pages are there now, contents unchanged
+    assert _resident_fraction(col[2_000_000:]) < 0.5  # and only those rows
