@@ -139,6 +139,16 @@ def block_kernels() -> ModuleType | None:
     return _state.get("block")  # type: ignore[return-value]
 
 
+def _connect_driver() -> None:
+    """Give the batch driver its source of block kernels (it does not import us)."""
+    from . import driver
+
+    driver.block_source = block_kernels
+
+
+_connect_driver()
+
+
 def kernel_name() -> str:
     """``"numba"`` when the compiled kernels are usable, else ``"numpy"``."""
     return "numpy" if kernels() is None else "numba"

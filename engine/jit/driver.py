@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -115,10 +116,17 @@ def run_batch(
         _run_batch(mod, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f)
 
 
-def _block_module() -> ModuleType | None:
-    from . import block_kernels
+#: where the block kernel comes from: :func:`bpgui_engine.jit.block_kernels`, set by the
+#: package when it loads (so this module never imports its package: no import cycle)
+def _no_block_kernels() -> ModuleType | None:
+    return None
 
-    return block_kernels()
+
+block_source: Callable[[], ModuleType | None] = _no_block_kernels
+
+
+def _block_module() -> ModuleType | None:
+    return block_source()
 
 
 def run_blocks(blk, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f) -> None:
