@@ -111,8 +111,11 @@ def run_batch(
     with _PARALLEL:
         blk = _block_module() if block else None
         if blk is not None and blk.eligible(plan, OPT_CODES[opt]):
-            run_blocks(blk, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f)
-            return
+            try:
+                run_blocks(blk, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f)
+                return
+            except TypeError:  # types the warm-up did not compile (compiling is disabled)
+                pass
         _run_batch(mod, plan, opt, hyp, crit, ST, X, DX, F, STOP, K, stride, path, path_f)
 
 

@@ -72,4 +72,8 @@ def warm_up_block(mod: ModuleType) -> ModuleType:
         out.append(path)
     if not np.array_equal(out[0], out[1]):
         raise RuntimeError("the block kernel differs from the row kernel on the warm-up problem")
+    # from now on a call never compiles (a compile on a worker thread of the GUI process,
+    # racing the main thread's garbage collector over LLVM objects, aborted the process):
+    # a call the warm-up did not cover raises TypeError and the batch runs row by row
+    blk.run_batch_block.disable_compile()
     return blk
