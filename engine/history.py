@@ -71,20 +71,22 @@ class History:
         x[: self._n] = self._x[: self._n]
         self._x, self._cap = x, cap
 
-    def prefault(self, start: int, rows: int) -> None:
+    def prefault(self, start: int, rows: int) -> bool:
         """Make the memory of rows ``[start, start + rows)`` resident without changing it
         (Linux ``MADV_POPULATE_WRITE``), so that the thread that later writes them does
         not stop for page faults: a reader thread calls this ahead of the GUI thread.
-        Does nothing where the call is not available."""
+        Does nothing where the call is not available; returns whether every call worked."""
         stop = min(self._cap, start + rows)
         if stop <= start or _madvise is None:
-            return
+            return False
+        ok = True
         for a in (*self._cols.values(), self._x):
             item = a.strides[0]
             lo = a.ctypes.data + start * item
             hi = a.ctypes.data + stop * item
             lo -= lo % PAGE
-            _madvise(lo, hi - lo, MADV_POPULATE_WRITE)
+            ok &= _madvise(lo, hi - lo, MADV_POPULATE_WRITE) == 0
+        return ok
 
     def extend(self, cols: dict[str, np.ndarray], x: np.ndarray, stop: str | None = None) -> None:
         """Append ``k`` epochs: ``cols[name]`` of shape ``(k,)``, ``x`` of shape ``(k, n_free)``."""

@@ -48,5 +48,6 @@ def test_prefault_makes_the_rows_resident():
     h = History(2, capacity=8_000_000)
     col = h._cols["sse"]
     first = col[:1_000_000]
-    h.prefault(0, 1_000_000)
+    if not h.prefault(0, 1_000_000):
+        pytest.skip("the kernel refused MADV_POPULATE_WRITE here")
     assert _resident_fraction(first) > 0.95  # the pages are there now, contents unchanged
