@@ -206,10 +206,7 @@ class MainWindow(
         old = self.setup
         self.document.mark_modified()
         if problem_changed is None:
-            problem_changed = any(
-                getattr(old, f) != getattr(setup, f)
-                for f in ("spec", "data", "free", "theta", "performance")
-            )
+            problem_changed = old.differs(setup, "spec", "data", "free", "theta", "performance")
         view_changed = problem_changed or (old.axes, old.ranges) != (setup.axes, setup.ranges)
         self.setup = setup
         if problem_changed:

@@ -22,6 +22,7 @@ from .transfer import TRANSFERS, Transfer, get_transfer
 __all__ = ["Forward", "NetworkSpec"]
 
 MAX_PARAMS = 5_000_000
+_LABEL = re.compile(r"(?P<kind>[Wb])(?P<m>[1-9][0-9]*)(?:\[(?P<i>[1-9][0-9]*)(?:,(?P<j>[1-9][0-9]*))?\])?")
 
 
 @dataclass(frozen=True)
@@ -108,15 +109,25 @@ class NetworkSpec:
 
     @cached_property
     def labels(self) -> tuple[str, ...]:
+        """Every parameter's label, in the flat vector's order (4 M strings for a
+        4-million-parameter network: prefer :meth:`label` and :meth:`index`)."""
         out = []
         for m, (r, s) in enumerate(zip(self.fan_ins, self.sizes, strict=True), 1):
             out += [f"W{m}[{i},{j}]" for i in range(1, s + 1) for j in range(1, r + 1)]
             out += [f"b{m}[{i}]" for i in range(1, s + 1)]
         return tuple(out)
 
-    @cached_property
-    def _label_pos(self) -> dict[str, int]:
-        return {lab: k for k, lab in enumerate(self.labels)}
+    def label(self, k: int) -> str:
+        """The label of parameter ``k`` (0-based position in the flat vector)."""
+        if not 0 <= k < self.n_params:
+            raise IndexError(f"parameter {k} is outside 0..{self.n_params - 1}")
+        for m, ((w, b), r) in enumerate(zip(self.slices, self.fan_ins, strict=True), 1):
+            if k < w.stop:
+                i, j = divmod(k - w.start, r)
+                return f"W{m}[{i + 1},{j + 1}]"
+            if k < b.stop:
+                return f"b{m}[{k - b.start + 1}]"
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @cached_property
     def layer_of(self) -> np.ndarray:
@@ -127,17 +138,29 @@ class NetworkSpec:
         return out
 
     def index(self, label: str) -> int:
-        """Position of ``label`` (e.g. ``'W1[2,1]'``, ``'b2[1]'``, also ``'b2'`` for one bias)."""
+        """Position of ``label`` (e.g. ``'W1[2,1]'``, ``'b2[1]'``, also ``'b2'`` for one bias),
+        computed from the label (no table of every label is built)."""
         key = normalize_label(label)
-        if key in self._label_pos:
-            return self._label_pos[key]
-        if re.fullmatch(r"b\d+", key) and f"{key}[1]" in self._label_pos:
-            m = int(key[1:])
-            if self.sizes[m - 1] == 1:
-                return self._label_pos[f"{key}[1]"]
-        raise ValueError(
-            f"unknown parameter label {label!r}; valid labels are: {', '.join(self.labels)}"
-        )
+        hit = _LABEL.fullmatch(key)
+        if hit:
+            kind, m = hit["kind"], int(hit["m"])
+            i = int(hit["i"]) if hit["i"] else 1
+            if 1 <= m <= self.n_layers:
+                (w, b), r, s = self.slices[m - 1], self.fan_ins[m - 1], self.sizes[m - 1]
+                if kind == "W" and hit["j"] and 1 <= i <= s and 1 <= int(hit["j"]) <= r:
+                    return w.start + (i - 1) * r + int(hit["j"]) - 1
+                if kind == "b" and not hit["j"] and (hit["i"] or s == 1) and 1 <= i <= s:
+                    return b.start + i - 1
+        raise ValueError(f"unknown parameter label {label!r}; valid labels are: {self.describe()}")
+
+    def describe(self) -> str:
+        """The valid labels: all of them for a small network, their ranges otherwise."""
+        if self.n_params <= 64:
+            return ", ".join(self.labels)
+        parts = []
+        for m, (r, s) in enumerate(zip(self.fan_ins, self.sizes, strict=True), 1):
+            parts.append(f"W{m}[i,j] (i 1..{s}, j 1..{r}), b{m}[i] (i 1..{s})")
+        return "; ".join(parts)
 
     def unpack(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Views ``(W^m, b^m)`` of ``theta`` (shape ``(..., N)``): ``W`` is ``(..., S, R)``."""

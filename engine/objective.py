@@ -13,15 +13,42 @@ import numpy as np
 
 from .data import Dataset
 from .kernel import BatchKernel
+from .labels import ParamLabels
 from .network import NetworkSpec
 from .performance import Performance, get_performance
 
-__all__ = ["Objective"]
+__all__ = ["Objective", "check_problem"]
 
 #: Batched evaluations run in chunks of at most this many neuron-sample values, so that
 #: temporaries stay below glibc's 128 KiB mmap threshold (fresh pages on every allocation
 #: above it): twice as fast as one pass over 1,000 start points at once.
 CHUNK_ELEMENTS = 12_000
+
+
+def check_problem(
+    spec: NetworkSpec, data: Dataset, performance: str, validation: Dataset | None = None
+) -> Performance:
+    """That ``data`` fits ``spec`` and the performance index the output layer; the
+    performance index.  ``ValueError`` naming what does not fit."""
+    if data.n_inputs != spec.n_inputs:
+        raise ValueError(
+            f"data: the network has {spec.n_inputs} input(s) but P has {data.n_inputs} row(s)"
+        )
+    if data.n_outputs != spec.n_outputs:
+        raise ValueError(
+            f"data: the network has {spec.n_outputs} output(s) but T has {data.n_outputs} row(s)"
+        )
+    if validation is not None and (
+        validation.n_inputs != data.n_inputs or validation.n_outputs != data.n_outputs
+    ):
+        raise ValueError("data: the validation set's shape differs from the training set's")
+    perf = get_performance(performance)
+    out_t = spec.transfers[-1]
+    if perf.name == "ce" and out_t not in ("logsig", "softmax"):
+        raise ValueError(
+            f"performance: cross-entropy needs a logsig or softmax output layer, not {out_t}"
+        )
+    return perf
 
 
 class Objective:
@@ -53,28 +80,10 @@ class Objective:
         performance: str = "sse",
         validation: Dataset | None = None,
     ) -> None:
-        if data.n_inputs != spec.n_inputs:
-            raise ValueError(
-                f"data: the network has {spec.n_inputs} input(s) but P has {data.n_inputs} row(s)"
-            )
-        if data.n_outputs != spec.n_outputs:
-            raise ValueError(
-                f"data: the network has {spec.n_outputs} output(s) but T has "
-                f"{data.n_outputs} row(s)"
-            )
-        if validation is not None and (
-            validation.n_inputs != data.n_inputs or validation.n_outputs != data.n_outputs
-        ):
-            raise ValueError("data: the validation set's shape differs from the training set's")
+        self.perf: Performance = check_problem(spec, data, performance, validation)
         self.spec = spec
         self.data = data
         self.validation = validation
-        self.perf: Performance = get_performance(performance)
-        out_t = spec.transfers[-1]
-        if self.perf.name == "ce" and out_t not in ("logsig", "softmax"):
-            raise ValueError(
-                f"performance: cross-entropy needs a logsig or softmax output layer, not {out_t}"
-            )
         theta = np.zeros(spec.n_params) if theta is None else np.array(theta, dtype=float)
         if theta.shape != (spec.n_params,):
             raise ValueError(f"theta: expected {spec.n_params} values, got {theta.shape}")
@@ -82,16 +91,12 @@ class Objective:
             raise ValueError("theta: parameters must be finite")
         self.base = theta
         self.base.flags.writeable = False
-        if free is None or (len(free) == spec.n_params and tuple(free) == spec.labels):
-            idx = np.arange(spec.n_params)  # all of them (a label lookup each: seconds at 4 M)
-        else:
-            idx = np.array([spec.index(f) if isinstance(f, str) else int(f) for f in free])
-            if idx.size == 0:
-                raise ValueError("free: choose at least one free parameter")
-            if len(set(idx.tolist())) != idx.size:
-                raise ValueError("free: a parameter is listed twice")
-            if idx.min() < 0 or idx.max() >= spec.n_params:
-                raise ValueError(f"free: index out of range 0..{spec.n_params - 1}")
+        free = ParamLabels.all(spec) if free is None else ParamLabels.of(spec, free)
+        if not len(free):
+            raise ValueError("free: choose at least one free parameter")
+        if not free.is_unique():
+            raise ValueError("free: a parameter is listed twice")
+        idx = free.idx
         self.free_idx = idx
         self.all_free = idx.size == spec.n_params and np.array_equal(idx, np.arange(idx.size))
         self.lr_scale = self.perf.lr_scale(data.n_samples)
@@ -108,7 +113,7 @@ class Objective:
 
     @property
     def free_labels(self) -> tuple[str, ...]:
-        return tuple(self.spec.labels[i] for i in self.free_idx)
+        return tuple(ParamLabels(self.spec, self.free_idx))
 
     def x0(self) -> np.ndarray:
         """The free parameters' values in ``base``."""
@@ -128,7 +133,7 @@ class Objective:
             self.spec,
             self.data,
             self.base,
-            self.free_idx.tolist(),
+            self.free_idx,
             self.perf.name,
             self.validation,
         )

@@ -43,17 +43,19 @@ from .session_model import (
     one_line,
     run_state_to_dict,
 )
+from .network import NetworkSpec
 from .setup import Setup, setup_from_dict, setup_to_dict
 from .trainer import STOP_REASONS
 
 
 # ---- writing --------------------------------------------------------------------------------
-def session_to_dict(s: Session) -> dict[str, Any]:
-    """The ``session.json`` document (arrays are referenced by name)."""
+def session_to_dict(s: Session, arrays: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """The ``session.json`` document (arrays are referenced by name).  With ``arrays``, a
+    large network's parameter vectors are put there instead of into the JSON."""
     doc: dict[str, Any] = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
-        "setup": setup_to_dict(s.setup),
+        "setup": setup_to_dict(s.setup, arrays),
         "start": None if s.start is None else _enc(np.asarray(s.start, float)),
         "run": None,
         "history": None,
@@ -110,11 +112,12 @@ def _arrays(s: Session) -> dict[str, np.ndarray]:
 def _serialize(s: Session) -> tuple[str, dict[str, np.ndarray]]:
     """``session.json``'s text and the arrays, checked as the reader would check them:
     a session the reader would reject is never written (:class:`SessionError`)."""
+    arrays: dict[str, np.ndarray] = {}
     try:
-        text = json.dumps(session_to_dict(s), indent=1, allow_nan=False)
+        text = json.dumps(session_to_dict(s, arrays), indent=1, allow_nan=False)
     except (ValueError, TypeError) as exc:
         raise SessionError(f"cannot be saved: {exc}") from None
-    arrays = _arrays(s)
+    arrays.update(_arrays(s))
     validate(text, arrays)
     return text, arrays
 
@@ -310,9 +313,10 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
             f"unknown field {extra[0]!r} (this version knows {', '.join(sorted(known))})"
         )
     setup_d = _want(doc, "setup", dict, "session")
+    setup_d, setup_plan = _setup_arrays(setup_d, src)
     try:
         setup = setup_from_dict(setup_d)
-        setup.objective()  # builds the data: a bad expression or CSV fails here
+        setup.check()  # builds the data: a bad expression or CSV fails here
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         msg = str(exc)
         raise SessionError(msg if msg.startswith("setup") else f"setup: {msg}") from None
@@ -326,7 +330,7 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
         s.run = _run_state(run, setup, n)
     hist = _want(doc, "history", dict, "session", optional=True)
     rs = _want(doc, "restarts", dict, "session", optional=True)
-    plan = {}
+    plan = dict(setup_plan)
     if hist is not None:
         plan.update(_history_plan(hist, n))
     if rs is not None:
@@ -350,6 +354,37 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
         if isinstance(v, kind) and not (kind is int and isinstance(v, bool)):
             s.view[k] = v
     return s
+
+
+def _setup_arrays(setup_d: dict, src) -> tuple[dict, Plan]:
+    """A large network's ``theta`` and ``free``, stored as ``.npy`` members, read into
+    ``setup_d`` in place of their references (checked against the archive first)."""
+    refs = {k: v for k, v in setup_d.items() if k in ("theta", "free") and isinstance(v, dict)}
+    if not refs:
+        return setup_d, {}
+    try:
+        spec = NetworkSpec.from_dict(setup_d["network"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SessionError(f"setup.network: {exc}") from None
+    plan: Plan = {}
+    for key, ref in refs.items():
+        if ref.get("array") != f"setup.{key}" or set(ref) - {"array", "count"}:
+            raise SessionError(f'setup.{key}: expected a list or {{"array": "setup.{key}"}}')
+        if key == "theta":
+            plan["setup.theta.npy"] = ((spec.n_params,), "<f8")
+        else:
+            k = _want(ref, "count", int, "setup.free")
+            if not 1 <= k <= spec.n_params:
+                raise SessionError(f"setup.free.count: {k:,} is outside [1, {spec.n_params:,}]")
+            plan["setup.free.npy"] = ((k,), "<i8")
+    src.check(plan, partial=True)
+    out = dict(setup_d)
+    for name, (shape, dtype) in plan.items():
+        a = src.get(name, shape, dtype)
+        if a.flags.writeable:  # read from a file (a session's own arrays already are not)
+            a.flags.writeable = False
+        out[name[len("setup.") : -len(".npy")]] = a
+    return out, plan
 
 
 def _run_state(run: dict, setup: Setup, n: int) -> RunState:
@@ -407,7 +442,7 @@ def _run_state(run: dict, setup: Setup, n: int) -> RunState:
 # ---- arrays ------------------------------------------------------------------------------
 Plan = dict[str, tuple[tuple[int, ...], str]]  # member name -> (shape, dtype)
 NPY_HEADER = 4096  # the most a .npy header may take
-READ_CHUNK = 16 << 20
+READ_CHUNK = 4 << 20
 
 
 def _nbytes(shape: tuple[int, ...], dtype: str) -> int:
@@ -423,7 +458,7 @@ class _ZipArrays:
     def has(self, name: str) -> bool:
         return name in self.zf.NameToInfo
 
-    def check(self, plan: Plan) -> None:
+    def check(self, plan: Plan, partial: bool = False) -> None:
         """Before any array is read: each member exists, its declared (uncompressed) size
         is what the shape in ``session.json`` needs and possible for its compressed size,
         and all of them fit the memory budget (twice: read, then kept by the history)."""
@@ -530,9 +565,9 @@ class _MemArrays:
     def has(self, name: str) -> bool:
         return name in self.arrays
 
-    def check(self, plan: Plan) -> None:
+    def check(self, plan: Plan, partial: bool = False) -> None:
         extra = sorted(set(self.arrays) - set(plan) - {GRAD_NORM})
-        if extra:
+        if extra and not partial:
             raise SessionError(f"{extra[0]}: written but not described in session.json")
         for name, (shape, dtype) in plan.items():
             self.get(name, shape, dtype)

@@ -20,7 +20,7 @@ from .history import History
 from .setup import Setup
 
 FORMAT = "bpgui-session"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SUFFIX = ".bpgui"
 MAX_FILE_BYTES = 4 << 30  # 4 GiB: far above any real session
 MAX_JSON_BYTES = 256 << 20
@@ -51,8 +51,15 @@ def _v2_to_v3(doc: dict) -> dict:
     return dict(doc, schema_version=3)
 
 
+def _v3_to_v4(doc: dict) -> dict:
+    """Version 4 may store a large network's ``setup.theta`` and ``setup.free`` as
+    ``.npy`` members (lists in version 3, which are still read: nothing to convert)."""
+    return dict(doc, schema_version=4)
+
+
 MIGRATIONS[1] = _v1_to_v2
 MIGRATIONS[2] = _v2_to_v3
+MIGRATIONS[3] = _v3_to_v4
 
 VIEW_KEYS = {
     "colour_scale": str,  # "log" | "linear"

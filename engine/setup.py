@@ -17,8 +17,9 @@ import numpy as np
 
 from .data import METHODS, Dataset, csv_dataset, function_dataset, normalize, split
 from .initialize import INITS, initialize
+from .labels import ParamLabels
 from .network import NetworkSpec
-from .objective import Objective
+from .objective import Objective, check_problem
 from .optim import OPTIMIZERS, Optimizer
 from .presets import PRESETS, get_preset
 from .trainer import StopCriteria
@@ -79,14 +80,20 @@ class DataRecipe:
         return split(data, self.validation, self.split_seed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Setup:
-    """Everything that defines a training run except its progress."""
+    """Everything that defines a training run except its progress.
+
+    ``theta`` (the full parameter vector: the fixed values and the default start) is a
+    read-only float array and ``free`` a :class:`ParamLabels` (labels held as positions):
+    both accept any sequence when a setup is made, and a 4-million-parameter network's
+    setup costs its two arrays, not millions of Python objects.
+    """
 
     spec: NetworkSpec
     data: DataRecipe
-    theta: tuple[float, ...]  # the full parameter vector: fixed values and the default start
-    free: tuple[str, ...]
+    theta: np.ndarray
+    free: ParamLabels
     axes: tuple[str, str]
     ranges: tuple[tuple[float, float], tuple[float, float]]
     optimizer: str = "sd"
@@ -97,24 +104,26 @@ class Setup:
     performance: str = "sse"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "theta", tuple(float(v) for v in self.theta))
-        object.__setattr__(self, "free", tuple(self.free))
+        spec = self.spec
+        theta = _param_vector(self.theta)
+        object.__setattr__(self, "theta", theta)
         object.__setattr__(self, "axes", tuple(self.axes))
         object.__setattr__(self, "ranges", tuple(tuple(map(float, r)) for r in self.ranges))
-        spec = self.spec
-        if len(self.theta) != spec.n_params:
-            raise ValueError(f"theta: expected {spec.n_params} values, got {len(self.theta)}")
-        if not all(math.isfinite(v) for v in self.theta):
+        if theta.shape != (spec.n_params,):
+            raise ValueError(f"theta: expected {spec.n_params} values, got {theta.size}")
+        if not np.all(np.isfinite(theta)):
             raise ValueError("theta: parameters must be finite")
-        if not self.free:
+        free = ParamLabels.of(spec, self.free)  # raises listing the valid labels
+        object.__setattr__(self, "free", free)
+        if not len(free):
             raise ValueError("free: choose at least one free parameter")
-        for lab in (*self.free, *self.axes):
-            spec.index(lab)  # raises listing the valid labels
-        if len(set(self.free)) != len(self.free):
+        if not free.is_unique():
             raise ValueError("free: a parameter is listed twice")
-        if len(self.axes) != 2 or self.axes[0] == self.axes[1]:
+        for lab in self.axes:
+            spec.index(lab)  # raises listing the valid labels
+        if len(self.axes) != 2 or spec.index(self.axes[0]) == spec.index(self.axes[1]):
             raise ValueError("axes: choose two different parameters")
-        if len(self.free) >= 2 and not set(self.axes) <= set(self.free):
+        if len(free) >= 2 and not all(a in free for a in self.axes):
             raise ValueError("axes: both contour axes must be free parameters")
         for name, (lo, hi) in zip(self.axes, self.ranges, strict=True):
             if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
@@ -128,6 +137,22 @@ class Setup:
         if self.init not in INITS:
             raise ValueError(f"init: unknown method {self.init!r}; choose one of {INITS}")
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Setup):
+            return NotImplemented
+        return not self.differs(other, *(f.name for f in dataclasses.fields(self)))
+
+    def differs(self, other: Setup, *names: str) -> bool:
+        """Whether ``other`` differs from this setup in any of the fields ``names``."""
+        for name in names:
+            a, b = getattr(self, name), getattr(other, name)
+            if isinstance(a, np.ndarray):
+                if not np.array_equal(a, b):
+                    return True
+            elif a != b:
+                return True
+        return False
+
     # ---- construction ------------------------------------------------------------------
     @classmethod
     def from_preset(cls, name: str = "book-1-2-1", **changes: Any) -> Setup:
@@ -135,7 +160,7 @@ class Setup:
         base = cls(
             spec=p.spec,
             data=DataRecipe(kind="preset", preset=name),
-            theta=tuple(p.theta),
+            theta=p.theta,
             free=p.free,
             axes=p.axes,
             ranges=p.ranges,
@@ -156,12 +181,11 @@ class Setup:
         seed = self.seed if seed is None else seed
         train, _ = self.data.build()
         theta = initialize(spec, init, np.random.default_rng(seed), train.P)
-        labels = spec.labels
-        axes = (labels[0], labels[1] if len(labels) > 1 else labels[0])
+        axes = (spec.label(0), spec.label(1 if spec.n_params > 1 else 0))
         return self.replace(
             spec=spec,
-            theta=tuple(theta),
-            free=labels,
+            theta=theta,
+            free=ParamLabels.all(spec),
             axes=axes,
             ranges=((-10.0, 10.0), (-10.0, 10.0)),
             init=init,
@@ -175,7 +199,13 @@ class Setup:
 
     def objective(self) -> Objective:
         train, val = self.data.build()
-        return Objective(self.spec, train, self.theta_array, list(self.free), self.performance, val)
+        return Objective(self.spec, train, self.theta, self.free, self.performance, val)
+
+    def check(self) -> None:
+        """Build the data and check that it fits the network and the performance index
+        (what :meth:`objective` checks, without its per-parameter buffers)."""
+        train, val = self.data.build()
+        check_problem(self.spec, train, self.performance, val)
 
     def make_optimizer(self, seed: int | None = None) -> Optimizer:
         cls = OPTIMIZERS[self.optimizer]
@@ -183,11 +213,12 @@ class Setup:
 
     def start(self) -> np.ndarray:
         """The free parameters' values in ``theta`` (the default start point)."""
-        return np.array([self.theta[self.spec.index(f)] for f in self.free])
+        return self.theta[self.free.idx]
 
     @property
-    def free_idx(self) -> list[int]:
-        return [self.spec.index(f) for f in self.free]
+    def free_idx(self) -> np.ndarray:
+        """The free parameters' positions in ``theta`` (read-only)."""
+        return self.free.idx
 
     def full_theta(self, x: np.ndarray) -> np.ndarray:
         """The full parameter vector: ``theta`` with the free parameters set to ``x``."""
@@ -197,7 +228,7 @@ class Setup:
 
     def with_start(self, x: np.ndarray) -> Setup:
         """This setup with the free parameters' values in ``theta`` set to ``x``."""
-        return self.replace(theta=tuple(self.full_theta(x)))
+        return self.replace(theta=self.full_theta(x))
 
     def axis_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The contour coordinates of free vectors ``X`` (shape ``(..., n_free)``); an axis
@@ -221,13 +252,28 @@ class Setup:
         return v
 
 
-def setup_to_dict(setup: Setup) -> dict[str, Any]:
-    """A JSON-safe dict (stable names only, no code)."""
+#: vectors longer than this go into a session file as ``.npy`` members, not JSON lists
+INLINE_LIMIT = 1000
+
+
+def setup_to_dict(setup: Setup, arrays: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """A JSON-safe dict (stable names only, no code).  With ``arrays`` (a session being
+    written), ``theta`` and ``free`` longer than :data:`INLINE_LIMIT` are put there as
+    ``setup.theta`` (float64) and ``setup.free`` (int64 positions) and the dict refers to
+    them: ``{"array": "setup.theta"}``, ``{"array": "setup.free", "count": k}``."""
+    theta: Any = setup.theta.tolist()
+    free: Any = list(setup.free)
+    if arrays is not None and setup.spec.n_params > INLINE_LIMIT:
+        arrays["setup.theta"] = setup.theta
+        theta = {"array": "setup.theta"}
+    if arrays is not None and len(setup.free) > INLINE_LIMIT:
+        arrays["setup.free"] = setup.free.idx.astype(np.int64, copy=False)
+        free = {"array": "setup.free", "count": len(setup.free)}
     return {
         "network": setup.spec.to_dict(),
         "data": dataclasses.asdict(setup.data),
-        "theta": list(setup.theta),
-        "free": list(setup.free),
+        "theta": theta,
+        "free": free,
         "axes": list(setup.axes),
         "ranges": [list(r) for r in setup.ranges],
         "optimizer": setup.optimizer,
@@ -263,8 +309,8 @@ def setup_from_dict(d: dict[str, Any]) -> Setup:
         return Setup(
             spec=NetworkSpec.from_dict(d["network"]),
             data=DataRecipe(**data),
-            theta=tuple(float(v) for v in d["theta"]),
-            free=tuple(str(f) for f in d["free"]),
+            theta=_vector_field(d["theta"], "theta"),
+            free=_free_field(d["free"]),
             axes=tuple(str(a) for a in d["axes"]),
             ranges=tuple(tuple(float(v) for v in r) for r in d["ranges"]),
             optimizer=str(d["optimizer"]),
@@ -278,3 +324,41 @@ def setup_from_dict(d: dict[str, Any]) -> Setup:
         raise ValueError(f"setup: the field {exc} is missing") from None
     except TypeError as exc:
         raise ValueError(f"setup: a field has the wrong type ({exc})") from None
+
+
+def _param_vector(theta: Any) -> np.ndarray:
+    """``theta`` as a read-only float64 vector (kept, not copied, when it already is one)."""
+    if (
+        isinstance(theta, np.ndarray)
+        and theta.dtype == np.float64
+        and theta.ndim == 1
+        and not theta.flags.writeable
+    ):
+        return theta
+    try:
+        out = np.array(theta, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("theta: expected a list of numbers") from None
+    if out.ndim != 1:
+        raise ValueError("theta: expected a flat list of numbers")
+    out.flags.writeable = False
+    return out
+
+
+def _vector_field(v: Any, name: str) -> Any:
+    """``theta`` as read: a JSON list or an array the session reader put in its place."""
+    if isinstance(v, np.ndarray):
+        return v
+    if not isinstance(v, list) or not all(
+        isinstance(e, int | float) and not isinstance(e, bool) for e in v
+    ):
+        raise ValueError(f"setup.{name}: expected a list of numbers")
+    return v
+
+
+def _free_field(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v
+    if not isinstance(v, list) or not all(isinstance(e, str) for e in v):
+        raise ValueError("setup.free: expected a list of parameter labels")
+    return tuple(v)

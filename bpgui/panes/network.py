@@ -124,9 +124,7 @@ class NetworkPane(QWidget):
     # ---- showing a setup -------------------------------------------------------------
     def set_setup(self, setup: Setup) -> None:
         prev, self.setup = self.setup, setup
-        problem_changed = prev is None or any(
-            getattr(prev, f) != getattr(setup, f) for f in ("spec", "data", "free", "theta")
-        )
+        problem_changed = prev is None or prev.differs(setup, "spec", "data", "free", "theta")
         self._quiet = True
         try:
             self.network.set_spec(setup.spec, setup.init, setup.seed)

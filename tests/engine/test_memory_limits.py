@@ -106,3 +106,74 @@ def test_save_and_reopen_a_large_network(tmp_path):
     setup = Setup.from_preset().with_network(spec)
     path = save_session(Session(setup), tmp_path / "net.bpgui")
     assert load_session(path).setup == setup
+
+
+def test_opening_a_large_network_peaks_below_three_times_its_arrays(tmp_path):
+    """Before: theta and the free labels were JSON lists, made into tuples of Python floats
+    and strings, every label looked up in a table of all labels (49x the arrays, 20 s for
+    1-2000-2000-1).  Now they are .npy members read into the setup's own arrays."""
+    spec = NetworkSpec(1, (400, 400, 1), ("logsig", "logsig", "purelin"))  # 161,201 params
+    setup = Setup.from_preset().with_network(spec)
+    path = save_session(Session(setup), tmp_path / "net.bpgui")
+    with zipfile.ZipFile(path) as zf:
+        doc = json.loads(zf.read("session.json"))
+        assert {"setup.theta.npy", "setup.free.npy"} <= set(zf.namelist())
+    assert doc["setup"]["theta"] == {"array": "setup.theta"}
+    assert doc["setup"]["free"] == {"array": "setup.free", "count": spec.n_params}
+    arrays = spec.n_params * 16  # theta (float64) and the free positions (int64)
+    peak, out = _peak(lambda: load_session(path))
+    assert isinstance(out, Session) and out.setup == setup
+    assert peak <= 3 * arrays, f"{peak / arrays:.2f}x"
+    # nothing made a string per parameter: the label table was never built
+    assert "labels" not in out.setup.spec.__dict__
+
+
+def _rewrite(path: Path, out: Path, edit_doc=None, members: dict | None = None) -> Path:
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "session.json" and edit_doc:
+                doc = json.loads(data)
+                edit_doc(doc)
+                data = json.dumps(doc).encode()
+            name = item.filename[: -len(".npy")]
+            if members and name in members:
+                if members[name] is None:
+                    continue
+                import io
+
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, members[name])
+                data = buf.getvalue()
+            zout.writestr(item.filename, data)
+    return out
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["theta missing", "theta short", "theta int", "theta nan", "free out of range",
+     "free twice", "free count", "free count zero", "bad reference", "free not ints"],
+)  # fmt: skip
+def test_hostile_parameter_members_get_one_line(tmp_path, case):
+    spec = NetworkSpec(1, (40, 30, 1), ("logsig", "logsig", "purelin"))  # 1,341 params
+    setup = Setup.from_preset().with_network(spec)
+    good = save_session(Session(setup), tmp_path / "good.bpgui")
+    n = spec.n_params
+    free = np.arange(n, dtype=np.int64)
+    edits = {
+        "theta missing": (None, {"setup.theta": None}, "missing"),
+        "theta short": (None, {"setup.theta": np.zeros(n - 1)}, "setup.theta.npy"),
+        "theta int": (None, {"setup.theta": np.zeros(n, dtype=np.int64)}, "setup.theta.npy"),
+        "theta nan": (None, {"setup.theta": np.full(n, np.nan)}, "finite"),
+        "free out of range": (None, {"setup.free": np.where(free == 5, n + 7, free)}, "outside"),
+        "free twice": (None, {"setup.free": np.where(free == 5, 4, free)}, "twice"),
+        "free count": (lambda d: d["setup"]["free"].update(count=n - 1), None, "setup.free"),
+        "free count zero": (lambda d: d["setup"]["free"].update(count=0), None, "count"),
+        "bad reference": (lambda d: d["setup"].update(theta={"array": "x"}), None, "theta"),
+        "free not ints": (None, {"setup.free": free.astype(float)}, "setup.free.npy"),
+    }
+    edit_doc, members, match = edits[case]
+    bad = _rewrite(good, tmp_path / "bad.bpgui", edit_doc, members)
+    with pytest.raises(SessionError, match=match) as exc:
+        load_session(bad)
+    assert "\n" not in str(exc.value) and str(exc.value).startswith("bad.bpgui: ")

@@ -211,7 +211,7 @@ BAD_JSON = {
     "setup missing": (delitem(["setup"]), "setup: missing"),
     "setup wrong type": (setitem(["setup"], [1, 2]), "setup: expected an object"),
     "theta as text": (setitem(["setup", "theta"], "ten"), "setup"),
-    "theta NaN": (setitem(["setup", "theta", 0], "nan"), "finite"),
+    "theta NaN": (setitem(["setup", "theta", 0], "nan"), "list of numbers"),
     "billion-neuron layer": (setitem(["setup", "network", "sizes"], [10**9, 1]), "limit"),
     "negative layer": (setitem(["setup", "network", "sizes"], [-2, 1]), "size"),
     "unknown transfer": (setitem(["setup", "network", "transfers"], ["logsig", "evil"]), "evil"),

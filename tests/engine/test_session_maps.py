@@ -55,10 +55,6 @@ def _same_dataclass(a, b) -> None:
             assert va == vb, f.name
 
 
-def test_schema_3():
-    assert SCHEMA_VERSION == 3
-
-
 def test_round_trip_is_identical(maps_session, tmp_path):
     s = maps_session
     back = load_session(save_session(s, tmp_path / "maps.bpgui"))
