@@ -22,8 +22,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tutorial_loop import TutorialNetwork
 
+from bpgui_engine import jit
 from bpgui_engine.batch import train_batch
-from bpgui_engine.data import function_dataset
+from bpgui_engine.data import Dataset, function_dataset
+from bpgui_engine.fast import FastTrainer
 from bpgui_engine.network import NetworkSpec
 from bpgui_engine.objective import Objective
 from bpgui_engine.optim import make_optimizer
@@ -65,6 +67,15 @@ def perf_rate(obj: Objective, x0: np.ndarray, epochs: int) -> float:
     return (n - 1) / (time.perf_counter() - t0)
 
 
+def fast_rate(obj: Objective, x0: np.ndarray, epochs: int) -> float:
+    """Epochs/s of the compiled run loop (FastTrainer, numba), steepest descent lr 0.5."""
+    tr = FastTrainer(obj, make_optimizer("sd", lr=0.5), x0, StopCriteria(epochs=epochs))
+    t0 = time.perf_counter()
+    for _ in tr.blocks():
+        pass
+    return epochs / (time.perf_counter() - t0)
+
+
 def batch_rate(obj: Objective, starts: int, epochs: int) -> float:
     X0 = np.random.default_rng(0).uniform(-5, 15, (starts, obj.n_free))
     t0 = time.perf_counter()
@@ -97,6 +108,15 @@ def main() -> int:
     sse121 = Objective(spec121, d121, th121, None, "sse")
     ce121 = Objective(spec121, d121, th121, None, "ce")
     x121 = sse121.x0()
+    # a softmax output: the same inputs, two one-hot classes (p > 0 and p <= 0)
+    spec122 = NetworkSpec(1, (2, 2), ("logsig", "softmax"))
+    cls = (d121.P[0] > 0).astype(float)
+    d122 = Dataset(d121.P, np.vstack([cls, 1.0 - cls]))
+    th122 = np.random.default_rng(0).uniform(-1, 1, spec122.n_params)
+    sse122 = Objective(spec122, d122, th122, None, "sse")
+    ce122 = Objective(spec122, d122, th122, None, "ce")
+    x122 = sse122.x0()
+    compiled = jit.kernels(True) is not None
     cases = {
         "sd, book slice (2 free)": lambda: run_loop_rate(book2, np.array([-4.0, -4.0]), 20_000),
         "sd, book, all 7 free": lambda: run_loop_rate(book7, BOOK.theta - 3.0, 20_000),
@@ -105,7 +125,14 @@ def main() -> int:
         # issue 10 #12: the same 1-2-1 logsig/logsig network and data, SSE against CE
         "sd, 1-2-1 logsig out, SSE": lambda: perf_rate(sse121, x121, 20_000),
         "sd, 1-2-1 logsig out, CE": lambda: perf_rate(ce121, x121, 20_000),
+        "sd, 1-2-2 softmax out, SSE": lambda: perf_rate(sse122, x122, 20_000),
+        "sd, 1-2-2 softmax out, CE": lambda: perf_rate(ce122, x122, 20_000),
     }
+    if compiled:  # the same four on the compiled kernel (the app's path for sd)
+        cases["numba: 1-2-1 logsig out, SSE"] = lambda: fast_rate(sse121, x121, 400_000)
+        cases["numba: 1-2-1 logsig out, CE"] = lambda: fast_rate(ce121, x121, 400_000)
+        cases["numba: 1-2-2 softmax out, SSE"] = lambda: fast_rate(sse122, x122, 400_000)
+        cases["numba: 1-2-2 softmax out, CE"] = lambda: fast_rate(ce122, x122, 400_000)
     res: dict[str, list[float]] = {k: [] for k in ("tutorial", *cases, "surface")}
     ratios: dict[str, list[float]] = {k: [] for k in cases}
     with np.errstate(all="ignore"):
@@ -127,13 +154,13 @@ def main() -> int:
         unit = " traj-ep/s" if "starts" in k else ""
         print(f"{k:34s} {med(res[k]):14,.0f} {med(ratios[k]):11.1f}{unit}")
     print(f"{'surface 200x200, book slice':34s} {med(res['surface']):11.1f} ms")
-    ce_ratio = [
-        s / c
-        for s, c in zip(
-            res["sd, 1-2-1 logsig out, SSE"], res["sd, 1-2-1 logsig out, CE"], strict=True
-        )
-    ]
-    print(f"{'CE/SSE time per epoch (same round)':34s} {med(ce_ratio):14.2f}x")
+    print("CE/SSE time per epoch on the same network (median of the rounds' ratios):")
+    for pre in ("sd, ", "numba: "):
+        for net in ("1-2-1 logsig out", "1-2-2 softmax out"):
+            sse, ce = res.get(f"{pre}{net}, SSE"), res.get(f"{pre}{net}, CE")
+            if sse and ce:
+                ratio = med([a / b for a, b in zip(sse, ce, strict=True)])
+                print(f"  {pre + net:32s} {ratio:14.2f}x")
     print()
     print("targets: single run >= 40x, 1,000 starts >= 500x, surface < 30 ms, CE/SSE <= 2x")
     return 0

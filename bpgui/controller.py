@@ -24,161 +24,30 @@ drops it unless told to keep it.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import math
-import subprocess
-import sys
-import threading
 import time
-import weakref
 
 import numpy as np
-from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from bpgui_engine import jit
 from bpgui_engine.history import COLUMNS, History
-from bpgui_engine.race import RaceEntry, RaceRecord
 from bpgui_engine.session import RunState, run_state_to_dict
 from bpgui_engine.setup import Setup, setup_to_dict
-from bpgui_engine.trainer import StopCriteria
 
+from .controller_race import RaceControl
+from .engine_process import EngineProcess
 from .race_run import RaceRun
-from .wire import encode_float, read_frame, write_frame
+from .wire import encode_float
 
 log = logging.getLogger(__name__)
 MAX_PREALLOCATED_ROWS = 1 << 26  # 67 M epochs: address space, not memory
 CRASHED = "engine_crashed"  # a run whose engine process died: continuable
 
 
-class FrameReader(QObject):
-    """Reads frames from the engine process until its output ends (worker thread)."""
-
-    frame = Signal(object, object)  # header, payload
-    ended = Signal()
-
-    def __init__(self, stream) -> None:
-        super().__init__()
-        self.stream = stream
-        # the GUI thread's current run history (set by the controller): this thread makes
-        # the rows the next batch will fill resident before the GUI thread writes them, so
-        # page faults on a million-epoch run never stall a frame
-        self.history: History | None = None
-        self._ahead_for: History | None = None
-        self._ahead = 0
-
-    def _prefault(self, header: dict) -> None:
-        h = self.history
-        if h is None or header.get("type") != "batch" or "entry" in header:
-            return
-        if h is not self._ahead_for:
-            self._ahead_for, self._ahead = h, len(h)
-        start = max(self._ahead, len(h))
-        k = int(header.get("k", 0))
-        h.prefault(start, k)
-        self._ahead = start + k
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            while True:
-                item = read_frame(self.stream)
-                if item is None:
-                    break
-                self._prefault(item[0])
-                self.frame.emit(*item)
-        except Exception:  # a broken stream ends the process's runs
-            log.exception("engine stream")
-        self.ended.emit()
-
-
-_LIVE: weakref.WeakSet = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    """At exit (even after an exception) end every engine process and reader thread, so
-    no QThread is destroyed while running."""
-    for engine in list(_LIVE):
-        with contextlib.suppress(RuntimeError):  # the Qt object may be gone already
-            engine.close()
-
-
-PIPE_BYTES = 1 << 20  # the engine's output pipe (Linux: 64 KiB by default)
-
-
-def _widen_pipe(stream) -> None:
-    """A bigger pipe buffer: fewer stalls of the engine's writer while the app paints."""
-    with contextlib.suppress(ImportError, AttributeError, OSError):
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-
-
-class EngineProcess(QObject):
-    """The child process and its reader thread."""
-
-    frame = Signal(object, object)
-    died = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bpgui.engine_host"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            bufsize=0,
-        )
-        _widen_pipe(self.proc.stdout)
-        self._lock = threading.Lock()
-        self._closing = False
-        self.thread = QThread()
-        self.thread.setObjectName("bpgui-engine-reader")
-        self.reader = FrameReader(self.proc.stdout)
-        self.reader.moveToThread(self.thread)
-        self.thread.started.connect(self.reader.run)
-        self.reader.frame.connect(self.frame)
-        self.reader.ended.connect(self._ended)
-        self.thread.start()
-        _LIVE.add(self)
-
-    def send(self, header: dict) -> bool:
-        with self._lock:
-            try:
-                write_frame(self.proc.stdin, header)
-            except (BrokenPipeError, OSError, ValueError):
-                return False
-        return True
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None and not self._closing
-
-    def _ended(self) -> None:
-        self.thread.quit()
-        if not self._closing:
-            code = self.proc.wait(timeout=5)
-            self.died.emit(f"the engine process ended unexpectedly (exit status {code})")
-
-    def close(self, timeout: float = 5.0) -> None:
-        if self._closing and self.proc.poll() is not None and self.thread.isFinished():
-            return
-        self._closing = True
-        _LIVE.discard(self)
-        self.send({"cmd": "quit"})
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.thread.quit()
-        self.thread.wait(int(timeout * 1000))
-
-
-class TrainingController(QObject):
+class TrainingController(RaceControl, QObject):
     """Owns the current run: its id, setup, history and state."""
 
     run_started = Signal()
@@ -194,6 +63,9 @@ class TrainingController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # the window's worker threads (restarts, maps, surfaces) never compile: the kernels
+        # are loaded on the GUI thread once the engine has compiled them (_on_engine_kernel)
+        jit.main_thread_only()
         self._history: History | None = None
         self.setup: Setup | None = None
         self.rate = math.inf
@@ -321,64 +193,6 @@ class TrainingController(QObject):
         if not keep_race:
             self.race = None
 
-    # ---- races ---------------------------------------------------------------------------------
-    def start_race(
-        self,
-        setup: Setup,
-        x0: np.ndarray,
-        entries: list[RaceEntry],
-        epochs: int,
-        goal: float,
-        paused: bool = False,
-    ) -> None:
-        """Race ``entries`` from ``x0`` on ``setup``'s problem for at most ``epochs``
-        epochs each (stopping at ``goal``); it replaces the current run in the engine."""
-        self.ensure_engine()
-        self.discard()
-        self.run_id += 1
-        self.setup = setup
-        self.history = None
-        self.epoch = 0
-        self.last_stop = self.last_error = None
-        self.last_state = self._restore = None
-        crit = StopCriteria.from_dict(
-            {**setup.criteria.to_dict(), "epochs": int(epochs), "goal": float(goal)}
-        )
-        self.race = RaceRun(setup, x0, entries, crit, self.run_id)
-        self.max_epochs = int(epochs)
-        msg = {
-            "cmd": "race",
-            "run": self.run_id,
-            "setup": setup_to_dict(setup),
-            "x0": [float(v) for v in x0],
-            "entries": [
-                {"optimizer": e.optimizer, "hyper": e.hyper, "colour": e.colour, "label": e.label}
-                for e in entries
-            ],
-            "epochs": int(epochs),
-            "goal": float(goal),
-            "paused": paused,
-            "rate": encode_float(self.rate),
-        }
-        self._launch(msg, paused, self.race_started)
-
-    @property
-    def racing(self) -> bool:
-        """A race is the engine's current job (running or paused)."""
-        return self._active and self.race is not None and self.race.run_id == self.run_id
-
-    def restore_race(self, record: RaceRecord | None) -> None:
-        """A saved race on screen (ended); None: no race."""
-        if self.racing:
-            self.discard()
-        self.race = None if record is None else RaceRun.from_record(record)
-
-    def drop_race(self) -> None:
-        """No race on screen (a running one is stopped)."""
-        if self.racing:
-            self.discard()
-        self.race = None
-
     def current_state(self, timeout_s: float = 5.0) -> tuple[dict, int] | None:
         """The run's state and how many history rows it covers, for saving a session.
 
@@ -483,8 +297,10 @@ class TrainingController(QObject):
         self.engine_kernel = header.get("kernel")
         note = header.get("note") or ""
         if self.engine_kernel == "numba":
-            if jit.kernels(False) is None and not jit.compiling():
-                jit.warm_up_in_background()  # this process too (surfaces, restarts): cached
+            if jit.kernels(False) is None:
+                # this process too (surfaces, restarts, maps), on this (the GUI) thread, from
+                # the cache the engine just wrote (~0.3 s, once); never compiled on a worker
+                jit.load_cached()
         elif note and note not in self._fallbacks:
             self._fallbacks.add(note)
             self.kernel_fallback.emit(f"training on NumPy: {note}")
@@ -531,34 +347,6 @@ class TrainingController(QObject):
             self._active = False
             if self._snapshot_loop is not None:
                 self._snapshot_loop.quit()
-            self.last_stop = "failed"
-            self.last_error = header.get("message", "unknown error")
-            self._set_state("idle")
-            self.run_failed.emit(f"{self.last_error}\n\n{header.get('detail', '')}")
-
-    def _on_race_frame(self, kind: str, header: dict, payload: np.ndarray) -> None:
-        race = self.race
-        if kind == "batch":
-            k = int(header["k"])
-            table = payload.reshape(k, -1)
-            cols = {c: table[:, j] for j, c in enumerate(COLUMNS)}
-            race.extend(
-                int(header["entry"]), cols, table[:, len(COLUMNS) :], header.get("stop"),
-                int(header.get("clock", table[-1, 0])),
-            )  # fmt: skip
-            self.epoch = race.clock
-            self.race_records_added.emit()
-        elif kind == "started":
-            self._set_kernel(header.get("kernel"), header.get("note"))
-        elif kind == "finished":
-            self._active = False
-            race.finish(header["reason"], header.get("race"))
-            self.last_stop = header["reason"]
-            self._set_state("idle")
-            self.race_finished.emit(header["reason"])
-        elif kind == "failed":
-            self._active = False
-            race.finish("failed", None)
             self.last_stop = "failed"
             self.last_error = header.get("message", "unknown error")
             self._set_state("idle")

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import logging
 import math
 import os
@@ -52,7 +51,6 @@ from bpgui_engine.fast import Block, FastTrainer
 from bpgui_engine.history import COLUMNS
 from bpgui_engine.memory import MemoryLimitError, check_run
 from bpgui_engine.optim import OPTIMIZERS
-from bpgui_engine.race import Race, RaceEntry, race_to_dict
 from bpgui_engine.session import (
     resume_trainer,
     run_state_from_dict,
@@ -62,16 +60,15 @@ from bpgui_engine.session import (
 from bpgui_engine.setup import setup_from_dict
 from bpgui_engine.trainer import StopCriteria
 
+from .engine_race import FLUSH_S, STOPPED, RaceJobs, race_document, race_kernel
 from .wire import decode_float, encode_frame, read_frame
 
 log = logging.getLogger("bpgui.engine_host")
 
-FLUSH_S = 0.02  # a block takes about this long: ~50 frames a second at full speed
-RACE_MAX_STEP = 1 << 20  # epochs per race step at most (full speed)
 MAX_QUEUED = 256 << 20  # bytes of frames waiting for the app at most (then training waits)
 
 
-class Host:
+class Host(RaceJobs):
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
         self._cond = threading.Condition()
@@ -160,7 +157,7 @@ class Host:
                             "run": run,
                             "reason": reason,
                             "race": race_document(race),
-                            "kernel": _race_kernel(),
+                            "kernel": race_kernel(),
                             "note": None,
                         }
                     )
@@ -204,27 +201,6 @@ class Host:
             for msg in early:
                 if msg.get("run") == run:
                     self._apply(msg["cmd"], msg)
-
-    def _prepare_race(self, job: dict) -> Race:
-        setup = setup_from_dict(job["setup"])
-        entries = [RaceEntry(**e) for e in job["entries"]]
-        epochs = job.get("epochs")
-        crit = setup.criteria
-        if epochs is not None:
-            crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": int(epochs)})
-        for e in {e.optimizer for e in entries}:  # refuse with the estimate
-            check_run(setup.replace(optimizer=e, hyper={}, criteria=crit), what="the race")
-        x0 = None if job.get("x0") is None else np.array(job["x0"], float)
-        goal = job.get("goal")
-        return Race(
-            setup,
-            entries,
-            x0,
-            epochs=epochs,
-            goal=None if goal is None else float(goal),
-            min_grad=job.get("min_grad"),
-            block_seconds=FLUSH_S / len(entries) if entries else FLUSH_S,
-        )
 
     def _prepare(self, job: dict) -> tuple[FastTrainer, bool]:
         run = int(job["run"])
@@ -292,12 +268,10 @@ class Host:
             next_due = perf()
             grant: int | None = None
             while True:
-                if self._attention:
-                    turn = self._wait_turn(trainer)
-                    if turn is False:
-                        gen.close()
-                        return "stopped"
-                    grant = None if turn is True else int(turn)
+                grant = self._turn(trainer, grant)
+                if grant is STOPPED:
+                    gen.close()
+                    return "stopped"
                 rate = self._rate
                 limit = grant
                 if math.isfinite(rate):  # slow motion: the epochs of one time slot
@@ -323,50 +297,15 @@ class Host:
                         with self._cond:
                             self._cond.wait_for(lambda: self._attention, next_due - now)
 
-    def _race_loop(self, run: int, race: Race) -> str:
-        """Advance every entry on the same epoch clock until all have stopped ("finished")
-        or the app stops the race ("stopped")."""
-        perf = time.perf_counter
-        kernel = _race_kernel()
-        self._send({"type": "started", "run": run, "kernel": kernel, "note": None})
-        k = 256  # epochs per step at full speed, adapted to FLUSH_S
-        next_due = perf()
-        grant: int | None = None
-        with np.errstate(all="ignore"):
-            while not race.finished:
-                if self._attention:
-                    turn = self._wait_turn(None)
-                    if turn is False:
-                        race.stop()
-                        return "stopped"
-                    grant = None if turn is True else int(turn)
-                rate = self._rate
-                n = max(1, int(rate * FLUSH_S)) if math.isfinite(rate) else k
-                if grant is not None:  # stepping: exactly the epochs granted, in slots
-                    n = min(n, grant) if math.isfinite(rate) else grant
-                    left, grant = grant - n, None
-                    if left > 0:
-                        with self._cond:
-                            self._steps += left
-                            self._attention = True
-                    adapt = False
-                else:
-                    adapt = True
-                t0 = perf()
-                blocks = race.step(n)
-                dt = perf() - t0
-                for i, block in blocks.items():
-                    self._send_block(run, block, kernel, entry=i, clock=race.clock)
-                if adapt and not math.isfinite(rate):
-                    scale = FLUSH_S / max(dt, 1e-6)
-                    k = int(min(RACE_MAX_STEP, max(1, k * min(8.0, max(0.25, scale)))))
-                if math.isfinite(rate):
-                    now = perf()
-                    next_due = max(next_due + n / rate, now - 1.0)
-                    if next_due > now:
-                        with self._cond:
-                            self._cond.wait_for(lambda: self._attention, next_due - now)
-        return "finished"
+    def _turn(self, trainer: FastTrainer | None, grant: int | None) -> Any:
+        """Between blocks, when the app asked for attention: :data:`STOPPED`, or the
+        epochs granted by stepping (``None``: run freely); else ``grant`` unchanged."""
+        if not self._attention:
+            return grant
+        turn = self._wait_turn(trainer)
+        if turn is False:
+            return STOPPED
+        return None if turn is True else int(turn)
 
     def _wait_turn(self, trainer: FastTrainer | None) -> bool | int:
         """Between blocks: serve a snapshot, apply new hyperparameters, wait while paused.
@@ -466,17 +405,6 @@ class Host:
         """Wait until every frame queued so far has been written."""
         with self._out_cond:
             self._out_cond.wait_for(lambda: self._queued == 0 or self._closed, timeout)
-
-
-def race_document(race: Race) -> dict:
-    """:func:`bpgui_engine.race.race_to_dict`'s document, without copying the histories (the app
-    has every epoch already)."""
-    return race_to_dict(dataclasses.replace(race.record(), histories=None))[0]
-
-
-def _race_kernel() -> str:
-    """What a race's compiled-capable entries run on (cg, lm, adam: always NumPy)."""
-    return "numpy" if jit.kernels(False) is None else "numba"
 
 
 def main() -> int:

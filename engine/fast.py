@@ -323,7 +323,7 @@ def fast_train_batch(
             objective, X0, method, hyper, epochs, goal, stride, should_stop, min_grad
         )
     opt = OPTIMIZERS[method](OPTIMIZERS[method].Hyper.from_dict(hyper or {}))
-    X = np.array(X0, dtype=np.float64)
+    X = np.array(X0, dtype=np.float64, order="C")  # one layout: one compiled specialization
     if X.ndim != 2 or X.shape[1] != objective.n_free:
         raise ValueError(f"batch: X0 must have shape (B, {objective.n_free}), got {X.shape}")
     if int(stride) < 1:
@@ -341,12 +341,24 @@ def fast_train_batch(
     cvec = driver.crit_vector(crit, True)
     # a first call of ~1 epoch per row times the rest; few large calls after it (every call
     # starts a parallel region: on a busy machine its barrier costs milliseconds)
-    k, stopped = 1, False
+    k, stopped, first = 1, False, True
     while True:
         t0 = time.perf_counter()
-        driver.run_batch(
-            mod, plan, method, hyp, cvec, ST, X, DX, F, STOP, k, stride, path, path_f, block
-        )
+        try:
+            driver.run_batch(
+                mod, plan, method, hyp, cvec, ST, X, DX, F, STOP, k, stride, path, path_f, block
+            )
+        except TypeError:  # frozen kernels (the window's) without these types: nothing ran
+            if not first:
+                raise
+            if method == "vlbp":
+                raise ValueError(
+                    "batch: vlbp needs the compiled kernel (not loaded for these types)"
+                ) from None
+            return train_batch(
+                objective, X0, method, hyper, epochs, goal, stride, should_stop, min_grad
+            )
+        first = False
         dt = time.perf_counter() - t0
         if np.all(STOP != 0):
             break
@@ -408,11 +420,16 @@ def fast_surface(
     swap = spec.layer_of[iy] < spec.layer_of[ix]  # the inner loop runs the later layer
     ip, iq, ps, qs = (iy, ix, ys, xs) if swap else (ix, iy, xs, ys)
     mq, const = lowest_layer(spec, [iq] if spec.layer_of[ip] < spec.layer_of[iq] else [ip, iq])
-    out = driver.surface(
-        mod, layer_table(spec), PERF_CODES[get_performance(performance).name],
-        np.array(data.P, dtype=np.float64).ravel(),
-        np.array(data.T, dtype=np.float64).ravel(), data.n_samples,
-        np.array(theta, dtype=np.float64), ip, iq, mq, const, ps, qs,
-    )  # fmt: skip
+    try:
+        out = driver.surface(
+            mod, layer_table(spec), PERF_CODES[get_performance(performance).name],
+            np.array(data.P, dtype=np.float64).ravel(),
+            np.array(data.T, dtype=np.float64).ravel(), data.n_samples,
+            np.array(theta, dtype=np.float64), ip, iq, mq, const, ps, qs,
+        )  # fmt: skip
+    except TypeError:  # frozen kernels (the window's) without these types
+        return evaluate_surface(
+            spec, data, theta, x_label, x_range, y_label, y_range, resolution, performance
+        )
     values = np.ascontiguousarray(out.T) if swap else out
-    return Surface(spec.labels[ix], spec.labels[iy], xs, ys, values)
+    return Surface(spec.label(ix), spec.label(iy), xs, ys, values)

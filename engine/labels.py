@@ -24,7 +24,7 @@ __all__ = ["ParamLabels"]
 class ParamLabels(Sequence[str]):
     """Labels ``spec.label(k) for k in idx``; immutable; ``idx`` is a read-only intp array."""
 
-    __slots__ = ("spec", "idx", "_mask")
+    __slots__ = ("_mask", "idx", "spec")
 
     def __init__(self, spec: NetworkSpec, idx: np.ndarray) -> None:
         idx = np.asarray(idx)
@@ -118,7 +118,7 @@ class ParamLabels(Sequence[str]):
                 return bool(np.array_equal(self.idx, other.idx))
             return len(other) == len(self) and list(self) == list(other)
         if isinstance(other, tuple | list):
-            return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
 
     def __hash__(self) -> int:

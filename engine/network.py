@@ -22,7 +22,9 @@ from .transfer import TRANSFERS, Transfer, get_transfer
 __all__ = ["Forward", "NetworkSpec"]
 
 MAX_PARAMS = 5_000_000
-_LABEL = re.compile(r"(?P<kind>[Wb])(?P<m>[1-9][0-9]*)(?:\[(?P<i>[1-9][0-9]*)(?:,(?P<j>[1-9][0-9]*))?\])?")
+_LABEL = re.compile(
+    r"(?P<kind>[Wb])(?P<m>[1-9][0-9]*)(?:\[(?P<i>[1-9][0-9]*)(?:,(?P<j>[1-9][0-9]*))?\])?"
+)
 
 
 @dataclass(frozen=True)

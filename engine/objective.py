@@ -174,7 +174,7 @@ class Objective:
     ) -> tuple[np.ndarray, np.ndarray]:
         """``F`` and ``dF/dx`` by the general code; ``samples`` restricts the data."""
         X = np.asarray(X, dtype=float)
-        if samples is None and X.ndim == 2 and self._fused and not self._ce:
+        if samples is None and X.ndim == 2 and self._batch_fused:
             self.n_grad += 1
             if self._batch_kernel is None:
                 self._batch_kernel = BatchKernel(self)
@@ -269,7 +269,8 @@ class Objective:
             )
             f = spec._t[m]
             linear = f.name == "purelin"  # n^m is a^m: the product writes a^m directly
-            fs.append(None if linear else f)
+            # softmax (output only) runs in place after the loop, into preallocated rows
+            fs.append(None if linear or f.name == "softmax" else f)
             nbufs.append(acts[-1][:s] if linear else np.empty((s, Q)))
         outs = [a[: spec.sizes[m]] for m, a in enumerate(acts[1:])]  # views: a^m
         order = np.concatenate([p.ravel() for p in perms])  # perm position -> theta index
@@ -309,34 +310,51 @@ class Objective:
         self._t_out = t[-1]
         self._mse = self.perf.name == "mse"
         self._sens_scale = -2.0 / self.data.T.size if self._mse else -2.0
-        # cross-entropy with a logsig output layer: F = mean_q sum_i (softplus(n) - t n)
-        # and s^M = (a - t) / Q -- one ufunc and two dot products instead of the general
-        # path's two logaddexp, two einsum and the batch machinery
-        self._ce = self.perf.name == "ce" and spec.transfers[-1] == "logsig"
+        # cross-entropy, s^M = dF/dn^M in closed form, no general path (two logaddexp or
+        # a logsumexp, einsums and the batch machinery):
+        #   logsig output:  F = mean_q sum_i (softplus(n) - t n),      s^M = (a - t) / Q
+        #   softmax output: F = mean_q (sum_i t_i) lse(n) - sum_i t n, s^M = (a sum_i t - t) / Q
+        out_t = spec.transfers[-1]
+        self._ce = self.perf.name == "ce"
+        self._softmax = out_t == "softmax"
         self._sse_at: tuple[np.ndarray, float] | None = None
         self._sp = np.empty_like(self.data.T)
         self._inv_q = 1.0 / Q
-        self._fused = (self.perf.name != "ce" and spec.transfers[-1] != "softmax") or self._ce
+        self._col = np.empty((1, Q))  # per-sample column max, then the column sums
+        self._tsum = self.data.T.sum(axis=0, keepdims=True)  # sum_i t_iq
+        self._batch_fused = not self._ce and not self._softmax  # BatchKernel's cases
 
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """``F(x)`` and ``dF/dx`` for one vector of free parameters."""
-        if not self._fused:
-            F, g = self.value_and_grad_batch(x)
-            return float(F), g
         self.n_grad += 1
         self._ptheta[self._pidx] = x
         for Wa, A, n, out, f in self._fwd:
             Wa.dot(A, out=n)  # n^m = [W^m b^m] [a^{m-1}; 1]
             if f is not None:
                 f.forward_into(n, out)
+        n, a, T = self._n_out, self._a_out, self._T
+        if self._softmax:  # a = exp(n - max) / sum exp(n - max), column by column
+            col = np.max(n, axis=0, keepdims=True, out=self._col)
+            np.subtract(n, col, out=a)
+            np.exp(a, out=a)
+            lse = float(self._tsum.ravel().dot(col.ravel())) if self._ce else 0.0
+            np.sum(a, axis=0, keepdims=True, out=col)
+            a /= col
         if self._ce:
-            n = self._n_out
-            sp = np.logaddexp(0.0, n, out=self._sp)  # softplus(n) = -log(1 - a)
-            F = (float(sp.sum()) - float(self._T.ravel().dot(n.ravel()))) * self._inv_q
-            s = np.subtract(self._a_out, self._T, out=self._e)  # dF/dn^M = (a - t) / Q
-            sv = s.ravel()
+            if self._softmax:  # sum_q (sum_i t) (max + log sum exp(n - max)) - sum t n
+                lse += float(self._tsum.ravel().dot(np.log(col, out=col).ravel()))
+                F = (lse - float(T.ravel().dot(n.ravel()))) * self._inv_q
+            else:
+                sp = np.logaddexp(0.0, n, out=self._sp)  # softplus(n) = -log(1 - a)
+                F = (float(sp.sum()) - float(T.ravel().dot(n.ravel()))) * self._inv_q
+            d = np.subtract(a, T, out=self._sp).ravel()
             # the SSE at x from the same forward pass: the trainer records it every epoch
-            self._sse_at = (x.copy(), float(sv.dot(sv)))
+            self._sse_at = (x.copy(), float(d.dot(d)))
+            if self._softmax:
+                s = np.multiply(a, self._tsum, out=self._e)
+                s -= T
+            else:
+                s = np.subtract(a, T, out=self._e)
             s *= self._inv_q
         else:
             e = np.subtract(self._T, self._a_out, out=self._e)

@@ -134,7 +134,14 @@ class PlotsPane(QWidget):
 
     # ---- problem -----------------------------------------------------------------------
     def set_setup(self, setup: Setup, objective, problem_changed: bool) -> None:
-        self.setup = setup
+        prev, self.setup = self.setup, setup
+        if (
+            problem_changed
+            or prev is None
+            or (prev.axes, prev.ranges) != (setup.axes, setup.ranges)
+        ):
+            self.surface = None  # the surface shown belongs to the previous setup
+            self.contour.set_pending(setup.axes, setup.ranges)
         self.objective = objective
         (x0, x1), (y0, y1) = setup.ranges
         for w, v in ((self.x0, x0), (self.x1, x1), (self.y0, y0), (self.y1, y1)):

@@ -8,8 +8,6 @@ numba ``sd``/``momentum`` fall back to NumPy and ``vlbp`` says it needs numba.""
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import (
@@ -176,11 +174,6 @@ class RestartsPane(QWidget):
         hyper = self.setup.hyper if method == self.setup.optimizer else {}
         self.result_method = method
         obj, X0, epochs = self.objective.copy(), self.starts(), self.epochs.value()
-        # the compiled kernel's specialization for exactly these arguments is made here, on
-        # the GUI thread (two rows, one epoch): numba compiling on the worker thread while
-        # this thread's garbage collector runs can crash the interpreter
-        with contextlib.suppress(Exception):
-            fast_train_batch(obj, X0[:2], method, hyper, 1, stride=1)
         self._thread = QThread()
         self._worker = _Worker(obj, X0, method, hyper, epochs)
         self._worker.moveToThread(self._thread)

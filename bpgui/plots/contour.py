@@ -124,12 +124,29 @@ class ContourPlot(QWidget):
         self.colorbar.setLabel("left", f"log10 {name}" if self.log_scale else name)
         self.iso.setData(res.iso_x, res.iso_y)
         self.axes = (s.x_label, s.y_label)
+        if self.readout.text().startswith("computing the surface"):
+            self.readout.setText(HOVER_HINT)
         self.plot_item.setLabel("bottom", s.x_label)
         self.plot_item.setLabel("left", s.y_label)
         vb = self.plot_item.getViewBox()
         vb.setRange(
             xRange=(s.xs[0], s.xs[-1]), yRange=(s.ys[0], s.ys[-1]), padding=0.0, update=True
         )
+
+    def set_pending(self, axes: tuple[str, str], ranges) -> None:
+        """A new problem or new axes: the previous surface no longer belongs on screen.
+        Show the new axes and ranges, no image and no contour lines, until the new
+        surface arrives (:meth:`set_surface`)."""
+        self.result = None
+        self.image.clear()
+        self.iso.setData([], [])
+        self.axes = tuple(axes)
+        self.plot_item.setLabel("bottom", axes[0])
+        self.plot_item.setLabel("left", axes[1])
+        (x0, x1), (y0, y1) = ranges
+        vb = self.plot_item.getViewBox()
+        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0, update=True)
+        self.readout.setText(f"computing the surface over {axes[0]} and {axes[1]}…")
 
     def set_optimum(self, point: tuple[float, float] | None) -> None:
         self.optimum.setData(*(([point[0]], [point[1]]) if point else ([], [])))

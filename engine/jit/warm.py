@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
@@ -11,7 +11,18 @@ from ..network import NetworkSpec
 from ..objective import Objective
 from ..optim import make_optimizer
 from ..trainer import StopCriteria
-from . import driver
+from .driver import (
+    _PARALLEL,
+    N_STATE,
+    _run_batch,
+    crit_vector,
+    hyper_vector,
+    row_state,
+    run_batch,
+    run_blocks,
+    run_row,
+    surface,
+)
 from .plan import build_plan, layer_table
 
 __all__ = ["warm_up_kernels"]
@@ -23,52 +34,55 @@ def warm_up_kernels(mod: ModuleType) -> None:
     obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
     plan = build_plan(obj)
     opt = make_optimizer("sd")
-    hyp = driver.hyper_vector(opt, plan.lr_scale)
-    crit = driver.crit_vector(StopCriteria(epochs=2), True)
-    st, dx = driver.row_state(opt, obj.n_free, 0, np.inf, 0)
+    hyp = hyper_vector(opt, plan.lr_scale)
+    crit = crit_vector(StopCriteria(epochs=2), True)
+    st, dx = row_state(opt, obj.n_free, 0, np.inf, 0)
     x = obj.x0()
     perms = np.empty((0, plan.Q), dtype=np.int64)
     cols, xs = np.empty((3, 6)), np.empty((3, obj.n_free))
-    n, _, _ = driver.run_row(mod, plan, "sd", hyp, crit, st, x, dx, perms, 2, True, cols, xs)
+    n, _, _ = run_row(mod, plan, "sd", hyp, crit, st, x, dx, perms, 2, True, cols, xs)
     if n != 3 or not np.all(np.isfinite(cols[:n, :4])):
         raise RuntimeError("the compiled kernel gave a wrong result on the warm-up problem")
     B, nf = 2, obj.n_free
     path = np.empty((3, B, nf))
-    driver.run_batch(
-        mod, plan, "sd", hyp, crit, np.zeros((B, driver.N_STATE)), np.tile(x, (B, 1)),
+    run_batch(
+        mod, plan, "sd", hyp, crit, np.zeros((B, N_STATE)), np.tile(x, (B, 1)),
         np.zeros((B, nf)), np.empty(B), np.zeros(B, dtype=np.int64), 2, 1, path,
         np.empty((3, B)), False,
     )  # fmt: skip
-    driver.surface(
+    surface(
         mod, layer_table(spec), plan.perf, plan.P, plan.T, plan.Q, plan.theta, 0, 4, 2,
         np.zeros(2, dtype=np.int64), np.zeros(2), np.zeros(2),
     )  # fmt: skip
 
 
-def warm_up_block(mod: ModuleType) -> ModuleType:
+def warm_up_block(mod: ModuleType) -> SimpleNamespace:
     """Compile (or load) :mod:`bpgui_engine.jit.block` and check it against the row kernel on a
-    tiny problem (3 rows: a partial block); returns the module."""
-    from . import block as blk
+    tiny problem (3 rows: a partial block); returns its two entry points (``eligible``,
+    ``run_batch_block``) as the batch driver uses them."""
+    from .block import eligible, run_batch_block
+
+    blk = SimpleNamespace(eligible=eligible, run_batch_block=run_batch_block)
 
     spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
     P = np.linspace(-1.0, 1.0, 11)[None, :]
     obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
     plan = build_plan(obj)
     opt = make_optimizer("sd")
-    hyp = driver.hyper_vector(opt, plan.lr_scale)
-    crit = driver.crit_vector(StopCriteria(epochs=3), True)
+    hyp = hyper_vector(opt, plan.lr_scale)
+    crit = crit_vector(StopCriteria(epochs=3), True)
     B, nf = 3, obj.n_free
     X0 = obj.x0() + np.arange(B)[:, None] * 0.1
     out = []
     for use in (None, blk):
-        ST, X, path = np.zeros((B, driver.N_STATE)), X0.copy(), np.empty((4, B, nf))
+        ST, X, path = np.zeros((B, N_STATE)), X0.copy(), np.empty((4, B, nf))
         args = (plan, "sd", hyp, crit, ST, X, np.zeros((B, nf)), np.empty(B),
                 np.zeros(B, dtype=np.int64), 3, 1, path, np.empty((4, B)))  # fmt: skip
-        with driver._PARALLEL:
+        with _PARALLEL:
             if use is None:
-                driver._run_batch(mod, *args)
+                _run_batch(mod, *args)
             else:
-                driver.run_blocks(use, *args)
+                run_blocks(use, *args)
         out.append(path)
     if not np.array_equal(out[0], out[1]):
         raise RuntimeError("the block kernel differs from the row kernel on the warm-up problem")

@@ -1,11 +1,13 @@
-"""Issue 10 #12: cross-entropy with a logsig output trains through the fused kernel
-(no general forward pass per epoch), with the general path's values."""
+"""Issue 10 #12: cross-entropy (logsig or softmax output) and a softmax output under any
+performance index train through the fused kernel (no general forward pass per epoch),
+with the general path's values."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from bpgui_engine.data import Dataset
 from bpgui_engine.network import NetworkSpec
 from bpgui_engine.objective import Objective
 from bpgui_engine.optim import make_optimizer
@@ -17,13 +19,23 @@ SPECS = [
     NetworkSpec(1, (2, 1), ("logsig", "logsig")),
     NetworkSpec(2, (3, 2), ("tansig", "logsig")),
     NetworkSpec(3, (4, 3, 2), ("logsig", "tansig", "logsig")),
+    NetworkSpec(1, (2, 2), ("logsig", "softmax")),
+    NetworkSpec(2, (3, 4, 3), ("tansig", "poslin", "softmax")),
+]
+SOFTMAX = [s for s in SPECS if s.transfers[-1] == "softmax"]
+CASES = [(s, "ce", "") for s in SPECS] + [
+    *((s, "ce", "soft targets") for s in SOFTMAX),  # rows not one-hot, columns not summing to 1
+    *((s, p, "") for s in SOFTMAX for p in ("sse", "mse")),
 ]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=str)
-def test_fused_cross_entropy_matches_the_general_path(spec):
-    data, theta = random_problem(spec, "ce", seed=3)
-    obj = Objective(spec, data, theta, performance="ce")
+@pytest.mark.parametrize(("spec", "perf", "variant"), CASES, ids=str)
+def test_the_fused_kernel_matches_the_general_path(spec, perf, variant):
+    data, theta = random_problem(spec, perf, seed=3)
+    if variant:
+        rng = np.random.default_rng(5)
+        data = Dataset(data.P, rng.uniform(0, 2, data.T.shape))
+    obj = Objective(spec, data, theta, performance=perf)
     rng = np.random.default_rng(4)
     for _ in range(5):
         x = obj.x0() + rng.normal(scale=3.0, size=obj.n_free)
@@ -35,12 +47,12 @@ def test_fused_cross_entropy_matches_the_general_path(spec):
         assert obj.sse(x) == pytest.approx(float((e * e).sum()), rel=1e-12)
 
 
-def test_cross_entropy_epochs_need_no_general_forward_pass(monkeypatch):
+@pytest.mark.parametrize(("spec", "perf"), [(SPECS[0], "ce"), (SPECS[3], "ce"), (SPECS[3], "sse")])
+def test_epochs_need_no_general_forward_pass(monkeypatch, spec, perf):
     """Before: every epoch ran spec.forward (the batch path) and spec.output (the SSE the
-    trainer records) -- 4-5x slower than SSE."""
-    spec = SPECS[0]
-    data, theta = random_problem(spec, "ce", seed=1)
-    obj = Objective(spec, data, theta, performance="ce")
+    trainer records) -- 4-5x slower than SSE (a softmax output: always)."""
+    data, theta = random_problem(spec, perf, seed=1)
+    obj = Objective(spec, data, theta, performance=perf)
     calls = []
     monkeypatch.setattr(NetworkSpec, "forward", lambda *a, **k: calls.append("forward"))
     monkeypatch.setattr(NetworkSpec, "output", lambda *a, **k: calls.append("output"))

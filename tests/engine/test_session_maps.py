@@ -14,7 +14,6 @@ import pytest
 from bpgui_engine.basins import BasinJob, basin_map
 from bpgui_engine.race import Race, RaceEntry
 from bpgui_engine.session import (
-    SCHEMA_VERSION,
     Session,
     SessionError,
     load_session,

@@ -29,19 +29,9 @@ def window(qtbot):
 
 @pytest.fixture(scope="session", autouse=True)
 def _kernels_compiled_on_the_main_thread():
-    """Compile (or load) the numba kernels on the main thread before any window test: with
-    a cold cache, a compile on a worker thread (restarts, basin maps) racing the main
-    thread's garbage collector over LLVM objects crashed the interpreter in CI."""
-    import numpy as np
-
+    """Compile (or load) the numba kernels on the main thread before any window test, then
+    freeze them as the window does (jit.load_cached): no worker thread ever compiles."""
     from bpgui_engine import jit
-    from bpgui_engine.fast import fast_train_batch
-    from bpgui_engine.setup import Setup
 
-    if jit.kernels() is None:  # wait=True: here, on the main thread
-        return
-    base = Setup.from_preset("book-1-2-1").objective()
-    for obj in (base, base.copy()):  # the panes train on copies
-        for method in ("sd", "momentum", "vlbp"):
-            for stride in (1, 2):
-                fast_train_batch(obj, np.zeros((3, 2)), method, {}, 4, stride=stride)
+    if jit.kernels() is not None:  # wait=True: here, on the main thread
+        jit.freeze()

@@ -376,7 +376,10 @@ def test_editing_a_fixed_weight_reslices_and_right_click_frees_it(window, qtbot)
     QTest.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.setup.theta[k] == -0.5, timeout=T)
     # the contour re-slices through the new value
-    qtbot.waitUntil(lambda: window.plots.surface.request.theta[k] == -0.5, timeout=T)
+    qtbot.waitUntil(
+        lambda: window.plots.surface is not None and window.plots.surface.request.theta[k] == -0.5,
+        timeout=T,
+    )
     res = window.plots.surface
     i, j = 37, 120
     x, y = res.surface.xs[i], res.surface.ys[j]

@@ -5,6 +5,7 @@ menus' actions, real mouse clicks and moves; assertions on plot data and labels.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
@@ -300,3 +301,36 @@ def test_the_restarts_summary_names_the_method_that_produced_it(window, qtbot):
         window.actions.restarts.trigger()
     r.method.setCurrentText("lm")  # chosen for the next batch, not the one shown
     assert r.summary.text().startswith("sd, up to 30 epochs:")
+
+
+def test_the_previous_problems_surface_is_not_shown_while_the_new_one_computes(
+    window, qtbot, monkeypatch
+):
+    """Before: opening a session of another network kept the book's contour (its image,
+    contour lines and axis names) on screen until the new surface arrived, seconds for a
+    large network."""
+    from bpgui_engine.network import NetworkSpec
+
+    plots, contour = window.plots, window.plots.contour
+    qtbot.waitUntil(lambda: contour.result is not None, timeout=T)
+    assert contour.image.image is not None and contour.axes == ("W1[1,1]", "W2[1,1]")
+    asked = []
+    with monkeypatch.context() as m:
+        m.setattr(plots.surfaces, "request", asked.append)  # the new one never comes
+        spec = NetworkSpec(1, (3, 1), ("tansig", "purelin"))
+        window.apply_setup(window.setup.with_network(spec))
+        assert asked and asked[-1].axes == ("W1[1,1]", "W1[2,1]")
+        assert contour.image.image is None and contour.result is None
+        assert data(contour.iso)[0].size == 0
+        assert contour.axes == ("W1[1,1]", "W1[2,1]")
+        assert contour.plot_item.getAxis("bottom").labelText == "W1[1,1]"
+        assert contour.plot_item.getAxis("left").labelText == "W1[2,1]"
+        (x0, x1), (y0, y1) = contour.plot_item.getViewBox().viewRange()
+        assert (x0, x1, y0, y1) == pytest.approx((-10, 10, -10, 10))
+        assert contour.readout.text().startswith("computing the surface over W1[1,1] and W1[2,1]")
+        assert contour.value_at(0.0, 0.0) is None  # hovering reads nothing stale
+    plots.request_surface()
+    qtbot.waitUntil(lambda: contour.result is not None, timeout=T)
+    assert contour.image.image is not None
+    assert contour.result.surface.x_label == "W1[1,1]"
+    assert not contour.readout.text().startswith("computing")

@@ -153,7 +153,13 @@ def test_a_failing_worker_shows_its_error(window, qtbot):
 
 def test_a_diverging_run_is_reported_and_plots_survive(window, qtbot):
     window.apply_setup(Setup.from_preset("sine-1-2-1", hyper={"lr": 1e6}))
-    qtbot.waitUntil(lambda: window.plots.surface.request.axes == window.setup.axes, timeout=T)
+    qtbot.waitUntil(
+        lambda: (
+            window.plots.surface is not None
+            and window.plots.surface.request.axes == window.setup.axes
+        ),
+        timeout=T,
+    )
     with qtbot.waitSignal(window.controller.run_finished, timeout=T) as sig:
         window.actions.start.trigger()
     assert sig.args == ["diverged"]
@@ -266,7 +272,9 @@ def test_axes_and_ranges_edits_redraw_the_contour(window, qtbot):
     p.x0.setText("0")
     p.x1.setText("12")
     p.x1.editingFinished.emit()
-    qtbot.waitUntil(lambda: p.surface.request.ranges[0] == (0.0, 12.0), timeout=T)
+    qtbot.waitUntil(
+        lambda: p.surface is not None and p.surface.request.ranges[0] == (0.0, 12.0), timeout=T
+    )
     assert p.surface.surface.xs[0] == 0 and p.surface.surface.xs[-1] == 12
     p.x1.setText("-1")
     p.x1.editingFinished.emit()
