@@ -223,6 +223,7 @@ class MainWindow(
         self.restarts.set_problem(setup, self.objective)
         if view_changed:
             self.plots.request_surface()
+            self.sync_maps()  # a map of another problem, axes or ranges goes at once
         self.refresh()
 
     def _setup_edited(self, setup: Setup, objective) -> None:

@@ -23,10 +23,7 @@ MAX_POINTS = 2048  # per archived path (min/max-preserving decimation)
 def problem_key(setup: Setup) -> tuple:
     """What a run's path belongs to: everything but the start values, axes, ranges,
     optimizer and criteria (a path stays meaningful when those change)."""
-    free = set(setup.free)
-    fixed = tuple(
-        v for lab, v in zip(setup.spec.labels, setup.theta, strict=True) if lab not in free
-    )
+    fixed = setup.theta[~setup.free.mask].tobytes()  # the fixed parameters' values
     return (setup.spec, setup.data, setup.free, fixed, setup.performance)
 
 

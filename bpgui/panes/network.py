@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpgui_engine.labels import ParamLabels
 from bpgui_engine.network import NetworkSpec
 from bpgui_engine.presets import PRESETS
 from bpgui_engine.setup import Setup
@@ -32,6 +33,8 @@ from .builder import NetworkForm
 from .data import DataForm
 from .params import ParamsTable
 
+AXIS_X_TIP = "horizontal axis of the contour (a free parameter)"
+MAX_AXIS_CHOICES = 1000
 AXIS_Y_TIP = "vertical axis of the contour (a free parameter)"
 
 
@@ -111,7 +114,7 @@ class NetworkPane(QWidget):
         f = QFormLayout()
         self.axis_x = QComboBox()
         self.axis_y = QComboBox()
-        self.axis_x.setToolTip("horizontal axis of the contour (a free parameter)")
+        self.axis_x.setToolTip(AXIS_X_TIP)
         self.axis_y.setToolTip(AXIS_Y_TIP)
         attach_error(self.axis_y, "contour y")
         self.axis_x.currentIndexChanged.connect(self._axes_edited)
@@ -160,13 +163,27 @@ class NetworkPane(QWidget):
             self.diagram.set_theta(theta_full)  # the table follows theta_changed
 
     def _fill_axes(self, setup: Setup) -> None:
-        choices = list(setup.free if len(setup.free) >= 2 else setup.spec.labels)
-        for combo, lab in ((self.axis_x, setup.axes[0]), (self.axis_y, setup.axes[1])):
+        labels = setup.free if len(setup.free) >= 2 else ParamLabels.all(setup.spec)
+        # a combo of millions of labels is unusable (and takes a minute to fill): the first
+        # MAX_AXIS_CHOICES, and the current axes wherever they are
+        choices = list(labels[:MAX_AXIS_CHOICES])
+        choices += [a for a in setup.axes if a not in choices]
+        more = len(labels) - MAX_AXIS_CHOICES
+        note = (
+            f"\n\nThe list holds the first {MAX_AXIS_CHOICES:,} of {len(labels):,} parameters."
+            if more > 0
+            else ""
+        )
+        for combo, lab, tip in (
+            (self.axis_x, setup.axes[0], AXIS_X_TIP + note),
+            (self.axis_y, setup.axes[1], AXIS_Y_TIP + note),
+        ):
             combo.blockSignals(True)
             if [combo.itemText(i) for i in range(combo.count())] != choices:
                 combo.clear()
                 combo.addItems(choices)
             combo.setCurrentText(lab)
+            combo.setToolTip(tip)
             combo.blockSignals(False)
 
     # ---- problems --------------------------------------------------------------------

@@ -8,6 +8,8 @@ and :meth:`ParamsTable.set_current` only tells the view that one column changed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpgui_engine.labels import ParamLabels
 from bpgui_engine.setup import Setup
 
 from ..widgets import ErrorLabel, parse_number
@@ -43,7 +46,7 @@ class ParamsModel(QAbstractTableModel):
     def __init__(self, table: ParamsTable) -> None:
         super().__init__(table)
         self.table = table
-        self.labels: tuple[str, ...] = ()
+        self.labels: Sequence[str] = ()
         self.free: set[int] = set()
         self.start = np.zeros(0)
         self.current: np.ndarray | None = None
@@ -163,7 +166,7 @@ class ParamsTable(QWidget):
         same_rows = self._shown is not None and self._shown[0] == setup.spec
         if not same_rows:
             m.beginResetModel()
-        m.labels = setup.spec.labels
+        m.labels = ParamLabels.all(setup.spec)  # made one at a time, as rows are drawn
         m.free = set(setup.free_idx)
         m.start = start
         if same_rows:

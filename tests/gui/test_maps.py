@@ -313,3 +313,22 @@ def test_opening_the_sweep_keeps_the_window_at_1024_by_700(window, qtbot):
     qtbot.wait(50)
     assert (window.width(), window.height()) == (1024, 700)
     assert window.minimumSizeHint().height() <= 700
+
+
+def test_a_new_network_hides_the_basin_map_at_once_not_when_its_surface_arrives(
+    window, qtbot, monkeypatch
+):
+    """Before: the map (and its legend) of the book's problem stayed drawn on the new
+    network's axes until the new surface had been computed (seconds, for a large one)."""
+    from bpgui_engine.network import NetworkSpec
+
+    start_map(window, 8, epochs=200)
+    wait_map(qtbot, window)
+    ov, pane = window.basin_overlay, window.basins_pane
+    assert ov.visible and "not converged: 64 cells" in pane.legend.text()
+    with monkeypatch.context() as m:
+        m.setattr(window.plots.surfaces, "request", lambda req: None)  # never arrives
+        spec = NetworkSpec(1, (3, 1), ("tansig", "purelin"))
+        window.apply_setup(window.setup.with_network(spec))
+        assert not ov.visible and "64 cells" not in pane.legend.text()
+        assert not window.plots.contour.colorbar.isVisible()
