@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from bpgui_engine.labels import ParamLabels
 from bpgui_engine.network import NetworkSpec
+from bpgui_engine.performance import PERFORMANCE
 from bpgui_engine.presets import PRESETS
 from bpgui_engine.setup import Setup
 
@@ -33,6 +34,10 @@ from .builder import NetworkForm
 from .data import DataForm
 from .params import ParamsTable
 
+PERF_TIP = (
+    "what training minimizes: SSE (the book's), MSE (SSE / (outputs x samples)) or "
+    "cross-entropy (needs a logsig or softmax output layer and targets in [0, 1])"
+)
 AXIS_X_TIP = "horizontal axis of the contour (a free parameter)"
 MAX_AXIS_CHOICES = 1000
 AXIS_Y_TIP = "vertical axis of the contour (a free parameter)"
@@ -96,6 +101,20 @@ class NetworkPane(QWidget):
         self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet("color: #bbbbbb;")
         v.addWidget(self.problem_label)
+        f = QFormLayout()
+        self.performance = QComboBox()
+        for name, p in PERFORMANCE.items():
+            self.performance.addItem(f"{name.upper()}: {p.description}", name)
+        self.performance.setToolTip(PERF_TIP)
+        # long descriptions must not widen the dock: the closed combo elides them
+        self.performance.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.performance.setMinimumContentsLength(10)
+        attach_error(self.performance, "performance index")
+        self.performance.currentIndexChanged.connect(self._performance_edited)
+        f.addRow("performance index", with_error(self.performance, self.performance))
+        v.addLayout(f)
         return box
 
     def _params_box(self) -> QGroupBox:
@@ -134,6 +153,7 @@ class NetworkPane(QWidget):
             self.data.set_recipe(setup.data)
             self._fill_axes(setup)
             self.preset.setCurrentIndex(max(0, self.preset.findData(setup.data.preset)))
+            self.performance.setCurrentIndex(self.performance.findData(setup.performance))
         finally:
             self._quiet = False
         self.problem_label.setText(problem_text(setup))
@@ -143,6 +163,7 @@ class NetworkPane(QWidget):
             self.params.set_current(None)
         self.params.set_setup(setup, self._start)
         mark(self.axis_y, None, AXIS_Y_TIP)
+        mark(self.performance, None, PERF_TIP)
         self._message = None
         self._report()
 
@@ -186,13 +207,26 @@ class NetworkPane(QWidget):
             combo.setToolTip(tip)
             combo.blockSignals(False)
 
+    def _performance_edited(self, _index: int) -> None:
+        name = self.performance.currentData()
+
+        def make():
+            try:
+                new = self.setup.replace(performance=name)
+                new.check()
+            except ValueError as exc:
+                mark(self.performance, str(exc), PERF_TIP)
+                raise
+            mark(self.performance, None, PERF_TIP)
+            return new
+
+        self._emit(make)
+
     # ---- problems --------------------------------------------------------------------
     def problems(self) -> list[str]:
         """Why this pane's forms cannot be applied, one sentence per field."""
         out = [*self.network.problems(), *self.data.problems(), *self.params.problems()]
-        p = problem_of(self.axis_y)
-        if p:
-            out.append(p)
+        out += [p for p in map(problem_of, (self.performance, self.axis_y)) if p]
         if self._message and not out:
             out.append(self._message)
         return out

@@ -47,7 +47,11 @@ class OptimizerPane(QWidget):
             1000, "maximum number of epochs", integer=True, lo=0, hi=1e12, label="max epochs"
         )
         self.goal = NumberEdit(
-            0.0, "stop when the SSE falls to this (0: off)", lo=0, label="SSE goal"
+            0.0,
+            "stop when the performance index (SSE, MSE or cross-entropy, as chosen under "
+            "Network & data) falls to this (0: off)",
+            lo=0,
+            label="goal",
         )
         self.min_grad = NumberEdit(
             0.0, "stop when the gradient norm falls to this (0: off)", lo=0, label="min gradient"
@@ -70,7 +74,7 @@ class OptimizerPane(QWidget):
         self.criteria_fields = (self.epochs, self.goal, self.min_grad, self.max_time, self.max_fail)
         for label, w in (
             ("max epochs", self.epochs),
-            ("SSE goal", self.goal),
+            ("goal", self.goal),
             ("min gradient", self.min_grad),
             ("time limit (s)", self.max_time),
             ("validation fails", self.max_fail),
@@ -152,7 +156,7 @@ class OptimizerPane(QWidget):
                     slider.sync()
 
     def problems(self) -> list[str]:
-        """Why the form cannot be used, one sentence per bad field ("SSE goal: must be >= 0")."""
+        """Why the form cannot be used, one sentence per bad field ("goal: must be >= 0")."""
         out = []
         for w in (*self.fields.values(), *self.criteria_fields):
             if isinstance(w, NumberEdit | LayerRatesEdit):

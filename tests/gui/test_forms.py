@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from bpgui_engine.network import NetworkSpec
 from bpgui_engine.setup import Setup
+from bpgui_engine.trainer import StopCriteria
 
 T = 60_000
 
@@ -250,7 +251,7 @@ def test_optimizer_errors_show_under_their_fields(window, qtbot):
     assert not error_shown(lr) and pane.problems() == []
     type_into(qtbot, pane.goal, "-1", enter=False)
     assert error_shown(pane.goal) == "must be >= 0"
-    assert pane.problems() == ["SSE goal: must be >= 0"]
+    assert pane.problems() == ["goal: must be >= 0"]
     type_into(qtbot, pane.goal, "0")
     assert not error_shown(pane.goal) and window.actions.start.isEnabled()
 
@@ -366,3 +367,40 @@ def test_a_new_csv_starts_with_all_but_the_last_column_as_inputs(
     assert "both an input and a target" in error_shown(pane.data.csv_targets) + error_shown(
         pane.data.csv_inputs
     )
+
+
+def test_the_performance_index_is_chosen_in_the_window(window, qtbot):
+    """Before: SSE, MSE and cross-entropy were available only on the command line."""
+    from test_window import click_contour
+
+    pane = window.network_pane
+    show_tab(window, pane)
+    combo = pane.performance
+    assert combo.currentData() == "sse" and window.setup.performance == "sse"
+    combo.setFocus()
+    QTest.keyClick(combo, Qt.Key.Key_Down)
+    QTest.keyClick(combo, Qt.Key.Key_Down)  # SSE -> MSE -> CE (the book's output is logsig)
+    assert window.setup.performance == "ce" and not pane.problems()
+    assert window.plots.contour.value_name == "CE"
+    qtbot.waitUntil(lambda: window.plots.surface is not None, timeout=T)
+    assert window.plots.surface.request.performance == "ce"
+    window.apply_setup(window.setup.replace(criteria=StopCriteria(epochs=300)))
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        click_contour(window, 2.0, 2.0)
+    h = window.controller.history
+    assert len(h) == 301
+    assert not np.allclose(h.column("performance"), h.column("sse"))  # CE is what trained
+    assert h.column("performance")[-1] < h.column("performance")[0]
+    # a linear output cannot take cross-entropy: refused under the field, nothing changes
+    window.load_preset("sine-1-2-1")
+    assert combo.currentData() == "sse"  # the preset's
+    QTest.keyClick(combo, Qt.Key.Key_Down)
+    assert window.setup.performance == "mse"  # fine on any output
+    QTest.keyClick(combo, Qt.Key.Key_Down)
+    assert window.setup.performance == "mse"  # CE refused: the last good choice stays
+    assert pane.problems() == [
+        "performance index: performance: cross-entropy needs a logsig or softmax output "
+        "layer, not purelin"
+    ]
+    QTest.keyClick(combo, Qt.Key.Key_Up)
+    assert window.setup.performance == "mse" and not pane.problems()
