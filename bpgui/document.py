@@ -294,6 +294,12 @@ class Document(QObject):
             return self.save()
         return answer == "discard"
 
+    def may_replace(self) -> bool:
+        """Before a preset or an experiment replaces the problem: an opened (or saved)
+        session with unsaved changes asks first; untitled scratch work does not (it is in
+        the recovery file, and a lecturer clicks through experiments).  True: go on."""
+        return self.path is None or self.maybe_save()
+
     def ask_save_changes(self) -> str:
         box = QMessageBox(self.win)
         box.setIcon(QMessageBox.Icon.Warning)

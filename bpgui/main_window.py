@@ -178,7 +178,9 @@ class MainWindow(
         self.plots.start_requested.connect(self.start_at)
         self.plots.ranges_edited.connect(lambda r: self.apply_setup(self.setup.replace(ranges=r)))
         self.network_pane.setup_edited.connect(self._setup_edited)
-        self.network_pane.preset_requested.connect(self.load_preset)
+        self.network_pane.preset_requested.connect(
+            lambda name: self.document.may_replace() and self.load_preset(name)
+        )
         self.optimizer_pane.optimizer_changed.connect(self._optimizer_changed)
         self.optimizer_pane.hyper_changed.connect(self._hyper_changed)
         self.optimizer_pane.criteria_changed.connect(

@@ -61,7 +61,9 @@ def build_menus(win) -> None:
         act.setToolTip(e.description)
         act.setStatusTip(e.description)
         act.setData(key)
-        act.triggered.connect(lambda _=False, k=key: win.load_experiment(k))
+        act.triggered.connect(
+            lambda _=False, k=key: win.document.may_replace() and win.load_experiment(k)
+        )
     m.setToolTipsVisible(True)
     m = mb.addMenu("&View")
     for act in (a.fit, a.reslice, a.clear):

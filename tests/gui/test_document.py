@@ -301,3 +301,24 @@ def test_terminating_the_app_autosaves_for_recovery(tmp_path):
     assert len(files) == 1, "the terminated app left its autosave"
     s = load_session(files[0])
     assert s.history is not None and len(s.history) > 10 and s.setup.optimizer == "sd"
+
+
+def test_a_preset_or_experiment_asks_before_replacing_an_opened_session(
+    window, qtbot, tmp_path, monkeypatch
+):
+    """Before: Load preset replaced an opened session's unsaved run without asking."""
+    run_to(window, qtbot, book("sd"), [-4.0, -4.0], 5)
+    assert window.document.save_as(tmp_path / "mine.bpgui")
+    window.apply_setup(window.setup.replace(hyper={"lr": 0.5}))  # an unsaved change
+    asked = []
+    monkeypatch.setattr(Document, "ask_save_changes", lambda self: asked.append(1) or "cancel")
+    pane = window.network_pane
+    pane.preset.setCurrentIndex(pane.preset.findData("sine-1-2-1"))
+    qtbot.mouseClick(pane.preset_load, Qt.MouseButton.LeftButton)
+    assert asked == [1] and window.setup.data.preset == "book-1-2-1"  # cancelled: kept
+    menu = next(a for a in window.menuBar().actions() if "Experiments" in a.text()).menu()
+    menu.actions()[0].trigger()
+    assert asked == [1, 1] and epochs(window) == 5  # nothing replaced
+    monkeypatch.setattr(Document, "ask_save_changes", lambda self: "discard")
+    qtbot.mouseClick(pane.preset_load, Qt.MouseButton.LeftButton)
+    assert window.setup.data.preset == "sine-1-2-1"
