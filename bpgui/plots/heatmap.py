@@ -23,6 +23,7 @@ from ..elided import ElidedLabel
 
 DIVERGED_COLOUR = (231, 29, 54)
 NOT_REACHED_COLOUR = (90, 90, 90)
+PENDING_COLOUR = (45, 45, 45)  # cells not computed (yet, or cancelled): never a value colour
 BOUND_PEN = pg.mkPen("#ffffff", width=2, style=Qt.PenStyle.DashLine)
 HINT = "hover over a cell to read it; click it to run with those settings"
 
@@ -125,6 +126,8 @@ class HeatmapPlot(QWidget):
                 v = np.where(np.isfinite(r.performance) & ~r.diverged,
                              np.log10(np.maximum(r.performance, 1e-30)), np.nan)  # fmt: skip
             label = f"log10 final {value_name}"
+        computed = r.stop >= 0
+        v = np.where(computed, v, np.nan)  # a cell not computed has no value
         self.values = v
         finite = v[np.isfinite(v)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -135,7 +138,7 @@ class HeatmapPlot(QWidget):
         self.colorbar.setLevels((lo, hi))
         self.colorbar.setLabel("left", label)
         marks = np.zeros((*v.shape, 4), dtype=np.uint8)
-        computed = r.stop >= 0
+        marks[~computed] = (*PENDING_COLOUR, 255)
         not_reached = computed & ~r.diverged & (self.mode == "epochs") & ~r.reached
         marks[r.diverged] = (*DIVERGED_COLOUR, 255)
         marks[not_reached] = (*NOT_REACHED_COLOUR, 255)
@@ -149,9 +152,10 @@ class HeatmapPlot(QWidget):
         rows = [(DIVERGED_COLOUR, f"diverged: {int(r.diverged.sum()):,} runs")]
         if self.mode == "epochs":
             rows.append((NOT_REACHED_COLOUR, f"goal not reached: {int(not_reached.sum()):,} runs"))
-        self._legend_rows = [f'<span style="color:rgb{c}">■</span> {t}' for c, t in rows] + (
-            ["partial: some cells not computed"] if r.partial else []
-        )
+        pending = int((~computed).sum())
+        if pending:
+            rows.append((PENDING_COLOUR, f"not computed: {pending:,} cells"))
+        self._legend_rows = [f'<span style="color:rgb{c}">■</span> {t}' for c, t in rows]
         self._show_legend()
 
     def _show_legend(self) -> None:

@@ -332,3 +332,29 @@ def test_a_new_network_hides_the_basin_map_at_once_not_when_its_surface_arrives(
         window.apply_setup(window.setup.with_network(spec))
         assert not ov.visible and "64 cells" not in pane.legend.text()
         assert not window.plots.contour.colorbar.isVisible()
+
+
+def test_sweep_cells_not_computed_are_not_painted_as_values(qtbot):
+    """Before: a cell not computed yet (or cancelled) took the lowest value's colour --
+    in the epochs view, the colour of "goal reached at once"."""
+    import dataclasses
+
+    from bpgui.plots.heatmap import PENDING_COLOUR, HeatmapPlot
+    from bpgui_engine.setup import Setup
+
+    setup = Setup.from_preset().replace(ranges=BOOK)
+    full = sweep(setup, "lr", (0.5, 50.0), "gamma", (0.0, 0.9), optimizer="momentum",
+                 x0=np.array([-4.0, -4.0]), resolution=4, epochs=300, goal=0.01)  # fmt: skip
+    stop, perf, ep = full.stop.copy(), full.performance.copy(), full.epochs.copy()
+    stop[2:, :], perf[2:, :], ep[2:, :] = -1, np.nan, -1  # half the grid not computed
+    part = dataclasses.replace(full, stop=stop, performance=perf, epochs=ep, partial=True)
+    hm = HeatmapPlot()
+    qtbot.addWidget(hm)
+    for mode in ("epochs", "performance"):
+        hm.set_result(part, mode)
+        assert np.isnan(hm.values[2:, :]).all()
+        assert mode == "epochs" or np.isfinite(hm.values[:2, :]).all()
+        marks = hm.marks.image
+        assert (marks[2:, :, :3] == PENDING_COLOUR).all() and (marks[2:, :, 3] == 255).all()
+        assert not (marks[:2, :, :3] == PENDING_COLOUR).all(axis=-1).any()
+        assert "not computed: 8 cells" in hm.legend.toPlainText()
