@@ -120,7 +120,7 @@ class ContourPlot(QWidget):
             QRectF(s.xs[0] - dx / 2, s.ys[0] - dy / 2, dx * len(s.xs), dy * len(s.ys))
         )
         self.colorbar.setLevels((lo, hi))
-        self.colorbar.setVisible(True)
+        self.colorbar.setOpacity(1.0)
         name = self.value_name
         self.colorbar.setLabel("left", f"log10 {name}" if self.log_scale else name)
         self.iso.setData(res.iso_x, res.iso_y)
@@ -141,7 +141,7 @@ class ContourPlot(QWidget):
         self.result = None
         self.image.clear()
         self.iso.setData([], [])
-        self.colorbar.setVisible(False)  # its levels were the previous surface's
+        self.colorbar.setOpacity(0.0)  # its levels were the previous surface's
         self.axes = tuple(axes)
         self.plot_item.setLabel("bottom", axes[0])
         self.plot_item.setLabel("left", axes[1])

@@ -50,7 +50,17 @@ def book(optimizer="vlbp", **hyper) -> Setup:
     return s.replace(optimizer=optimizer, hyper=hyper)
 
 
-def test_save_open_and_continue_bit_for_bit(window, qtbot, tmp_path):
+def numpy_engine(window, monkeypatch) -> None:
+    """The engine process on the NumPy kernel, like the reference ``direct`` (numba's sums
+    may differ in the last bit; which kernel a run uses depends on when the engine's
+    background compile ends -- under load, part way through the run)."""
+    monkeypatch.setenv("BPGUI_KERNEL", "numpy")  # inherited by the new engine process
+    window.controller.engine.close()
+    window.controller.ensure_engine()
+
+
+def test_save_open_and_continue_bit_for_bit(window, qtbot, tmp_path, monkeypatch):
+    numpy_engine(window, monkeypatch)
     setup = book("vlbp")
     run_to(window, qtbot, setup, [-4.0, -4.0], 40)
     path = tmp_path / "vlbp.bpgui"
@@ -73,7 +83,10 @@ def test_save_open_and_continue_bit_for_bit(window, qtbot, tmp_path):
     np.testing.assert_allclose(h.column("sse"), [r.sse for r in ref], rtol=1e-10, atol=1e-15)
 
 
-def test_saving_while_running_snapshots_and_the_file_continues_exactly(window, qtbot, tmp_path):
+def test_saving_while_running_snapshots_and_the_file_continues_exactly(
+    window, qtbot, tmp_path, monkeypatch
+):
+    numpy_engine(window, monkeypatch)
     setup = book("sgd", lr=0.5, batch_size=5).replace(
         free=Setup.from_preset().spec.labels, criteria=StopCriteria(epochs=3000)
     )
