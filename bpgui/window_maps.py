@@ -14,6 +14,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QScrollArea
 
+from bpgui_engine.curvature import kinds_at
+
 from .runs import problem_key
 
 
@@ -159,6 +161,16 @@ class MapsMixin:
         vals = f"{r.x_param} = {hyper[r.x_param]:.4g}, {r.y_param} = {hyper[r.y_param]:.4g}"
         self.show_message(f"running {r.optimizer} with {vals} from the sweep's start point")
 
+    def _minima_kinds(self) -> list[str] | None:
+        """What the Hessian says at each of the shown map's minima (cached per map and
+        minima: a map being computed finds more)."""
+        m = self.basin_map
+        key = (id(m), m.minima.tobytes())
+        if getattr(self, "_kinds_key", None) != key:
+            self._kinds_key = key
+            self._kinds = kinds_at(self.objective, m.minima)
+        return self._kinds
+
     # ---- the model -> the views ------------------------------------------------------------
     def sync_maps(self) -> None:
         """Draw the basin map and the sweep only while what they belong to is current."""
@@ -167,10 +179,12 @@ class MapsMixin:
         shown = self.basin_map is not None and self._basins_current()
         if shown and self.basins_pane.show_box.isChecked():
             if self.basin_overlay.map is not self.basin_map or not self.basin_overlay.visible:
-                self.basin_overlay.set_map(self.basin_map)
+                self.basin_overlay.set_map(self.basin_map, self._minima_kinds())
         else:
             self.basin_overlay.hide()
-        self.basins_pane.show_legend(self.basin_map if shown else None)
+        self.basins_pane.show_legend(
+            self.basin_map if shown else None, self._minima_kinds() if shown else None
+        )
         if shown or self.basin_map is None:
             if not self.basins_pane.busy and self.basin_map is None:
                 self.basins_pane.status.setText("")

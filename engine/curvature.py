@@ -185,3 +185,14 @@ def quadratic_grid(
     with np.errstate(all="ignore"):
         quad = hxx * DX**2 + 2.0 * hxy * DX * DY + hyy * DY**2
         return curv.value + gx * DX + gy * DY + 0.5 * quad
+
+
+def kinds_at(objective: Objective, X: np.ndarray, max_free: int = 400) -> list[str] | None:
+    """:data:`KINDS` of the points ``X`` (shape ``(K, n_free)``) from the exact Hessian
+    (e.g. the "minima" a map or restarts found: a run that stops on a small gradient may
+    stop on a saddle or a flat valley floor); ``None`` above ``max_free`` parameters."""
+    X = np.asarray(X, dtype=float)
+    if objective.n_free > max_free:
+        return None
+    with np.errstate(all="ignore"):
+        return [curvature_at(objective, x).kind for x in X]

@@ -344,11 +344,14 @@ class BasinsPane(QWidget):
             self.status.setText(f"done: {m.labels.size:,} cells ({m.kernel} kernel)")
         self.finished.emit(m, error)
 
-    def show_legend(self, m: BasinMap | None) -> None:
+    def show_legend(self, m: BasinMap | None, kinds: list[str] | None = None) -> None:
         if m is None:
             self.legend.setText("")
             return
-        rows = [f'<span style="color:{c}">■</span> {html.escape(t)}' for c, _n, t in legend_rows(m)]
+        rows = [
+            f'<span style="color:{c}">■</span> {html.escape(t)}'
+            for c, _n, t in legend_rows(m, kinds)
+        ]
         self.legend.setText("<br>".join(rows))
 
     def shutdown(self) -> None:

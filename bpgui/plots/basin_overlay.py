@@ -54,16 +54,29 @@ def basin_rgba(m: BasinMap) -> np.ndarray:
     return out
 
 
-def legend_rows(m: BasinMap) -> list[tuple[str, str, str]]:
+#: what an end point group is when its Hessian says it is not a minimum
+NOT_A_MINIMUM = {
+    "saddle": "a saddle",
+    "degenerate": "flat: a valley floor",
+    "maximum": "a maximum",
+    "undefined": "curvature undefined",
+}
+
+
+def legend_rows(m: BasinMap, kinds: list[str] | None = None) -> list[tuple[str, str, str]]:
     """``(colour, name, text)`` per label present: minima first (with performance and
-    position), then not converged, diverged, not computed."""
+    position, and what the Hessian says when ``kinds`` is given and it is not a minimum:
+    runs stop on small gradients at saddles and on flat floors too), then not converged,
+    diverged, not computed."""
     counts = m.counts()
     rows = []
     for k, f in enumerate(m.minima_performance.tolist()):
         name = f"M{k + 1}"
         where = ", ".join(f"{v:.3g}" for v in m.minima[k][:3])
         more = "…" if m.minima.shape[1] > 3 else ""
-        text = f"{name}: F = {f:.3g} at ({where}{more}), {counts.get(name, 0):,} cells"
+        kind = kinds[k] if kinds is not None and k < len(kinds) else "minimum"
+        what = f" ({NOT_A_MINIMUM[kind]})" if kind in NOT_A_MINIMUM else ""
+        text = f"{name}{what}: F = {f:.3g} at ({where}{more}), {counts.get(name, 0):,} cells"
         rows.append((colour_of(k), name, text))
     for code, name in ((NOT_CONVERGED, "not converged"), (DIVERGED, "diverged")):
         if counts.get(name):
@@ -94,8 +107,8 @@ class BasinOverlay:
         self.map: BasinMap | None = None
         self.hide()
 
-    def set_map(self, m: BasinMap | None) -> None:
-        """Show ``m`` (None: nothing)."""
+    def set_map(self, m: BasinMap | None, kinds: list[str] | None = None) -> None:
+        """Show ``m`` (None: nothing); ``kinds``: what each minimum is (see legend_rows)."""
         self.map = m
         if m is None:
             self.hide()
@@ -110,7 +123,10 @@ class BasinOverlay:
                           if isinstance(v, float | int) and k != "lr_layers")  # fmt: skip
         title = (f"basin map: {m.optimizer} ({hyper}), {m.resolution}×{m.resolution}, "
                  f"≤ {m.max_epochs:,} epochs{part}")  # fmt: skip
-        rows = [f'<span style="color:{c}">■</span> {html.escape(t)}' for c, _n, t in legend_rows(m)]
+        rows = [
+            f'<span style="color:{c}">■</span> {html.escape(t)}'
+            for c, _n, t in legend_rows(m, kinds)
+        ]
         body = "<br>".join([html.escape(title), *rows])
         self.legend.setHtml(f'<div style="color:#eeeeee; font-size:8pt">{body}</div>')
         self._place_legend()

@@ -172,3 +172,20 @@ def test_fast_enough_for_a_live_panel():
             best.append((time.perf_counter() - t) / 5)
         per_call = min(best)
         assert per_call < 0.02, per_call  # 20 ms: 5x margin on a shared machine
+
+
+def test_kinds_at_agrees_with_the_critical_points_of_the_book_slice():
+    """What the maps' legend says of each "minimum" the runs found: the Hessian's word."""
+    from bpgui_engine.critical import find_critical_points
+    from bpgui_engine.curvature import kinds_at
+    from bpgui_engine.setup import Setup
+
+    setup = Setup.from_preset().replace(ranges=((-5.0, 15.0), (-5.0, 15.0)))
+    pts = [p for p in find_critical_points(setup) if p.count == 1]
+    kinds = {p.kind for p in pts}
+    assert {"minimum", "saddle"} <= kinds  # the book slice has both
+    got = kinds_at(setup.objective(), np.array([p.x for p in pts]))
+    assert got == [p.kind for p in pts]
+    assert kinds_at(setup.objective(), np.array([[10.0, 1.0]])) == ["minimum"]
+    big = Setup.from_preset().replace(free=Setup.from_preset().spec.labels).objective()
+    assert kinds_at(big, np.zeros((1, 7)), max_free=5) is None  # above the limit: no answer

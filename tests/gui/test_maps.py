@@ -358,3 +358,32 @@ def test_sweep_cells_not_computed_are_not_painted_as_values(qtbot):
         assert (marks[2:, :, :3] == PENDING_COLOUR).all() and (marks[2:, :, 3] == 255).all()
         assert not (marks[:2, :, :3] == PENDING_COLOUR).all(axis=-1).any()
         assert "not computed: 8 cells" in hm.legend.toPlainText()
+
+
+def test_the_map_legend_says_when_a_minimum_is_a_saddle_or_a_flat_floor(window, qtbot):
+    """Before: every group of converged end points was listed as a minimum -- on the book
+    slice runs also stop (gradient below the minimum) at the saddle and on flat floors."""
+    import dataclasses
+
+    from bpgui.plots.basin_overlay import legend_rows
+    from bpgui_engine.critical import find_critical_points
+
+    book_slice(window)
+    start_map(window, 6, epochs=300)
+    wait_map(qtbot, window)
+    m = window.basin_map
+    saddle = next(p for p in find_critical_points(window.setup) if p.kind == "saddle")
+    # the map as if some of its runs had stopped at the saddle: one more "minimum" there
+    m2 = dataclasses.replace(
+        m,
+        minima=np.vstack([[10.0, 1.0], saddle.x]),
+        minima_performance=np.array([0.0, saddle.performance]),
+    )
+    window.basin_map = m2
+    window.sync_maps()
+    text = window.basins_pane.legend.text()
+    assert "M1: F = 0 at (10, 1)" in text  # a minimum: said as before
+    assert "M2 (a saddle): F = " in text
+    assert "M2 (a saddle)" in window.basin_overlay.legend.toPlainText()
+    rows = legend_rows(m2, ["minimum", "degenerate"])
+    assert rows[1][2].startswith("M2 (flat: a valley floor): F = ")
