@@ -109,7 +109,8 @@ class CurvesPlot(QWidget):
         """Step-wise ranges: x triples when the run passes its end; y covers whole
         decades and changes only when the data leaves them (or a new run starts)."""
         last = float(ep[-1]) if len(ep) else 1.0
-        for rep, ry in zip(*self._race_data[:2], strict=True):  # a race on the same axes
+        others = [*zip(*self._race_data[:2], strict=True), *self._overlay_data]
+        for rep, ry in others:  # a race or a restart batch on the same axes
             if len(rep):
                 last = max(last, float(rep[-1]))
                 ys = {**ys, "sse": [*ys["sse"], _positive(ry)]}
@@ -154,6 +155,8 @@ class CurvesPlot(QWidget):
                 self.mu_curve,
             ):
                 c.setData([], [])
+            if self._overlay_data or self._race_data[0]:  # no run: fit what is still shown
+                self._fit(np.empty(0), {"sse": [], "aux": []})
             return
         ep = history.column("epoch")[idx].astype(float)
         if self.log_x.isChecked():
@@ -207,6 +210,8 @@ class CurvesPlot(QWidget):
         """SSE curves of a restart batch, faint orange."""
         self._overlay_data = list(curves)
         self._replace(self.overlays, curves, OVERLAY_PEN)
+        if curves and (self._history is None or len(self._history) == 0):
+            self._fit(np.empty(0), {"sse": [], "aux": []})  # no run: the axes fit the batch
 
     def set_race(self, epochs: list, sse: list, names: list[str], colours: list[str],
                  highlight: int | None = None) -> None:  # fmt: skip

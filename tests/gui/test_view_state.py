@@ -334,3 +334,20 @@ def test_the_previous_problems_surface_is_not_shown_while_the_new_one_computes(
     assert contour.image.image is not None
     assert contour.result.surface.x_label == "W1[1,1]"
     assert not contour.readout.text().startswith("computing")
+
+
+def test_restart_curves_are_fitted_when_there_is_no_current_run(qtbot):
+    """Before: after Reset the error plot kept its empty 0-10 epoch range, so a restart
+    batch's curves (thousands of epochs) showed as stubs at the left edge."""
+    from bpgui.plots.curves import CurvesPlot
+
+    c = CurvesPlot()
+    qtbot.addWidget(c)
+    c.set_history(None, np.empty(0, dtype=np.int64))
+    ep = np.arange(0, 3001, 100, dtype=float)
+    c.set_overlays([(ep, 2.0 * np.exp(-ep / 500)), (ep, np.full(ep.size, 0.3))])
+    (x0, x1), (y0, y1) = c.sse_plot.getViewBox().viewRange()
+    assert x0 <= 0 and x1 >= 3000  # the whole batch
+    assert y0 <= np.log10(2.0 * np.exp(-6)) and y1 >= np.log10(2.0)  # log y axis
+    c.set_history(None, np.empty(0, dtype=np.int64))  # Reset: still fitted to the batch
+    assert c.sse_plot.getViewBox().viewRange()[0][1] >= 3000
