@@ -187,6 +187,15 @@ def quadratic_grid(
         return curv.value + gx * DX + gy * DY + 0.5 * quad
 
 
+#: what a group of run end points is when its Hessian says it is not a minimum
+NOT_A_MINIMUM = {
+    "saddle": "a saddle",
+    "degenerate": "flat: a valley floor",
+    "maximum": "a maximum",
+    "undefined": "curvature undefined",
+}
+
+
 def kinds_at(objective: Objective, X: np.ndarray, max_free: int = 400) -> list[str] | None:
     """:data:`KINDS` of the points ``X`` (shape ``(K, n_free)``) from the exact Hessian
     (e.g. the "minima" a map or restarts found: a run that stops on a small gradient may

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui_engine.batch import BatchResult
+from bpgui_engine.curvature import NOT_A_MINIMUM, kinds_at
 from bpgui_engine.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS, fast_train_batch
 from bpgui_engine.initialize import initialize
 from bpgui_engine.minima import DIVERGED, NOT_CONVERGED, find_minima
@@ -61,19 +62,29 @@ class _Worker(QObject):
         self.done.emit(res)
 
 
-def classify(res: BatchResult, tol: float = 1e-2) -> list[str]:
+def classify(res: BatchResult, objective: Objective | None = None, tol: float = 1e-2) -> list[str]:
     """Per run: the minimum it reached ("M1 (…)", M1 the lowest error), "not converged"
     (it stopped before converging, e.g. on the maximum epochs) or "diverged".  The
-    clustering is :func:`bpgui_engine.minima.find_minima`."""
-    return find_minima(res.x, res.performance, res.stop, res.grad_norm, tol=tol).labels
+    clustering is :func:`bpgui_engine.minima.find_minima`.  With ``objective``, a group
+    whose Hessian says it is a saddle or a flat floor is named so ("M2 (…), a saddle")."""
+    m = find_minima(res.x, res.performance, res.stop, res.grad_norm, tol=tol)
+    kinds = kinds_at(objective, m.centres) if objective is not None and m.count else None
+    if not kinds:
+        return m.labels
+    return [
+        f"{lab}, {NOT_A_MINIMUM[kinds[k]]}" if k >= 0 and kinds[k] in NOT_A_MINIMUM else lab
+        for lab, k in zip(m.labels, m.index.tolist(), strict=True)
+    ]
 
 
 def summary(names: list[str]) -> str:
-    """``20 runs: 2 minima — M1 (…): 12, M2 (…): 3; not converged: 5``."""
-    minima = sorted({n for n in names if n not in (NOT_CONVERGED, DIVERGED)}, key=_m_order)
-    parts = [f"{n}: {names.count(n)}" for n in minima]
+    """``20 runs: 2 minima — M1 (…): 12, M2 (…): 3; not converged: 5`` (a group that is a
+    saddle or a flat floor is listed, not counted as a minimum)."""
+    groups = sorted({n for n in names if n not in (NOT_CONVERGED, DIVERGED)}, key=_m_order)
+    parts = [f"{n}: {names.count(n)}" for n in groups]
     rest = [f"{n}: {names.count(n)}" for n in (NOT_CONVERGED, DIVERGED) if n in names]
-    found = f"{len(minima)} minimum" if len(minima) == 1 else f"{len(minima)} minima"
+    k = sum(1 for n in groups if not n.endswith(tuple(NOT_A_MINIMUM.values())))
+    found = f"{k} minimum" if k == 1 else f"{k} minima"
     text = f"{len(names)} runs: {found}"
     if parts:
         text += " — " + ", ".join(parts)
@@ -83,7 +94,7 @@ def summary(names: list[str]) -> str:
 
 
 def _m_order(name: str) -> int:
-    return int(name[1:].split(" ", 1)[0])
+    return int(name[1:].split(" ", 1)[0].rstrip(","))
 
 
 class RestartsPane(QWidget):
@@ -222,7 +233,7 @@ class RestartsPane(QWidget):
 
     def show_result(self, res: BatchResult) -> None:
         self.result = res
-        names = classify(res)
+        names = classify(res, self.objective)
         self.table.setRowCount(len(res.performance))
         for i in range(len(res.performance)):
             start = ", ".join(f"{v:.3g}" for v in res.path[0, i, :3])
@@ -238,8 +249,25 @@ class RestartsPane(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         method = self.result_method or self.method.currentText()
-        self.summary.setText(f"{method}, {self._epochs_text(res)}: {summary(names)}")
+        text = f"{method}, {self._epochs_text(res)}: {summary(names)}"
+        if NOT_CONVERGED in names and len(set(names) - {NOT_CONVERGED, DIVERGED}) == 0:
+            text += self._lowest(res)
+        self.summary.setText(text)
         self.finished.emit(res)
+
+    @staticmethod
+    def _lowest(res: BatchResult) -> str:
+        """Where the best run got, when none counts as converged (it may be at a minimum
+        still creeping: more epochs, or a minimum gradient, would say)."""
+        ok = np.flatnonzero(np.isfinite(res.performance))
+        if not ok.size:
+            return ""
+        b = ok[np.argmin(res.performance[ok])]
+        where = ", ".join(f"{v:.3g}" for v in res.x[b][:3]) + ("…" if res.x.shape[1] > 3 else "")
+        return (
+            f" (lowest F {res.performance[b]:.3g} at ({where}); more epochs or a minimum "
+            "gradient would let it count as converged)"
+        )
 
     @staticmethod
     def _epochs_text(res: BatchResult) -> str:

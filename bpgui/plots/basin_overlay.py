@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
 from bpgui_engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
+from bpgui_engine.curvature import NOT_A_MINIMUM
 
 #: one colour per minimum (M1, M2, …; cycled past the end)
 MINIMUM_COLOURS = ("#ff3b3b", "#3d8bff", "#c45cff", "#ff9f1c", "#30d158", "#ff5fbf",
@@ -52,15 +53,6 @@ def basin_rgba(m: BasinMap) -> np.ndarray:
     out[..., :3] = np.clip(rgb * shade[..., None], 0, 255).astype(np.uint8)
     out[..., 3] = np.where(labels == -1, 0, 255).astype(np.uint8)
     return out
-
-
-#: what an end point group is when its Hessian says it is not a minimum
-NOT_A_MINIMUM = {
-    "saddle": "a saddle",
-    "degenerate": "flat: a valley floor",
-    "maximum": "a maximum",
-    "undefined": "curvature undefined",
-}
 
 
 def legend_rows(m: BasinMap, kinds: list[str] | None = None) -> list[tuple[str, str, str]]:

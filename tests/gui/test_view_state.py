@@ -4,6 +4,8 @@ menus' actions, real mouse clicks and moves; assertions on plot data and labels.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -351,3 +353,42 @@ def test_restart_curves_are_fitted_when_there_is_no_current_run(qtbot):
     assert y0 <= np.log10(2.0 * np.exp(-6)) and y1 >= np.log10(2.0)  # log y axis
     c.set_history(None, np.empty(0, dtype=np.int64))  # Reset: still fitted to the batch
     assert c.sse_plot.getViewBox().viewRange()[0][1] >= 3000
+
+
+def _batch(X, F, stop, epochs=100):
+    from bpgui_engine.batch import BatchResult
+
+    X = np.asarray(X, float)
+    B = len(X)
+    return BatchResult(
+        x=X, performance=np.asarray(F, float), epochs=np.full(B, epochs),
+        stop=np.array(stop, dtype=object), path=np.stack([X - 1.0, X]),
+        path_performance=np.stack([np.asarray(F) + 1, F]), path_epochs=np.array([0, epochs]),
+        grad_norm=np.full(B, 1e-7),
+    )  # fmt: skip
+
+
+def test_restarts_name_a_saddle_as_such_and_say_where_unconverged_runs_got(qtbot):
+    """Before: a group of runs stopped at the book slice's saddle was counted and listed as
+    a minimum; and a batch with no converged run said only "0 minima"."""
+    from bpgui.panes.restarts import RestartsPane
+    from bpgui_engine.critical import find_critical_points
+
+    setup = Setup.from_preset().replace(ranges=((-5.0, 15.0), (-5.0, 15.0)))
+    obj = setup.objective()
+    saddle = next(p for p in find_critical_points(setup) if p.kind == "saddle")
+    pane = RestartsPane()
+    qtbot.addWidget(pane)
+    pane.set_problem(setup, obj)
+    res = _batch([[10.0, 1.0], saddle.x, saddle.x], [obj.value(np.array([10.0, 1.0]))] +
+                 [saddle.performance] * 2, ["min_grad"] * 3)  # fmt: skip
+    pane.show_result(res)
+    text = pane.summary.text()
+    assert "3 runs: 1 minimum — M1 (10, 1): 1, M2 (" in text and "), a saddle: 2" in text
+    assert pane.table.item(1, 4).text().endswith(", a saddle")
+    far = _batch([[9.9, 1.01], [2.0, 3.0]], [5e-9, 0.3], ["epochs", "epochs"], 30_000)
+    far = dataclasses.replace(far, grad_norm=np.array([1e-4, 1e-2]))
+    pane.show_result(far)
+    text = pane.summary.text()
+    assert "0 minima; not converged: 2" in text
+    assert "lowest F 5e-09 at (9.9, 1.01)" in text
