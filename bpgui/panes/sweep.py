@@ -92,6 +92,25 @@ def bound_curve(setup: Setup, x_min: np.ndarray, r: SweepResult):
     return (lrs, along, text) if r.x_param == "lr" else (along, lrs, text)
 
 
+def bound_note(r: SweepResult, bound) -> str:
+    """Why the stability bound is not on the heatmap, where it applies ("" when it is)."""
+    if r.optimizer not in ("sd", "momentum") or "lr" not in (r.x_param, r.y_param):
+        return ""
+    if bound is None:
+        return (
+            " No stability bound drawn: no run reached the goal, so there is no minimum "
+            "to compute it at (raise the epochs or the goal)."
+        )
+    lrs = bound[0] if r.x_param == "lr" else bound[1]
+    swept = r.xs if r.x_param == "lr" else r.ys
+    if np.all(lrs > swept.max()) or np.all(lrs < swept.min()):
+        return (
+            f" The stability bound (lr < {float(np.min(lrs)):.3g}) lies outside the swept "
+            "learning rates."
+        )
+    return ""
+
+
 def find_minimum(
     setup: Setup, x0: np.ndarray, result: SweepResult | None = None
 ) -> np.ndarray | None:
@@ -358,6 +377,7 @@ class SweepPane(QWidget):
         self.status.setText(
             f"{'partial: ' if r.partial else ''}{reached:,} of {r.stop.size:,} runs reached the "
             f"goal, {int(r.diverged.sum()):,} diverged. Click a cell to run with its values."
+            + bound_note(r, bound)
         )
         self.finished.emit(r, bound, error)
 

@@ -387,3 +387,20 @@ def test_the_map_legend_says_when_a_minimum_is_a_saddle_or_a_flat_floor(window, 
     assert "M2 (a saddle)" in window.basin_overlay.legend.toPlainText()
     rows = legend_rows(m2, ["minimum", "degenerate"])
     assert rows[1][2].startswith("M2 (flat: a valley floor): F = ")
+
+
+def test_the_sweep_says_why_its_stability_bound_is_not_drawn():
+    """Before: the momentum lr x gamma sweep silently drew no bound when no run met the
+    goal (no minimum to compute it at) or when the bound lay outside the swept rates."""
+    from bpgui.panes.sweep import bound_note
+
+    setup = Setup.from_preset().replace(ranges=BOOK)
+    r = sweep(setup, "lr", (0.5, 50.0), "gamma", (0.0, 0.9), optimizer="momentum",
+              x0=np.array([-4.0, -4.0]), resolution=3, epochs=20, goal=1e-9)  # fmt: skip
+    assert "no run reached the goal" in bound_note(r, None)
+    gam = np.linspace(0.0, 0.9, 5)
+    assert "outside the swept learning rates" in bound_note(r, (np.full(5, 400.0), gam, ""))
+    assert bound_note(r, (np.full(5, 20.0), gam, "")) == ""
+    other = sweep(setup, "gamma", (0.0, 0.9), "lr", (0.5, 5.0), optimizer="momentum",
+                  x0=np.array([-4.0, -4.0]), resolution=2, epochs=5)  # fmt: skip
+    assert bound_note(other, (gam, np.full(5, 3.0), "")) == ""  # lr on the y axis, inside
