@@ -10,11 +10,16 @@ from bpgui_engine.data import Dataset
 from bpgui_engine.network import NetworkSpec
 
 N_DENSE = 300
+MAX_OUTPUTS = 6  # outputs drawn (each its targets and response, in its own colour)
+#: outputs 2, 3, ...: (targets, response) colours; output 1 keeps teal points, white curve
+OUTPUT_COLOURS = ["#ff9f1c", "#e71d36", "#9b5de5", "#00bbf9", "#f15bb5"]
 
 
 class ResponsePlot(QWidget):
     """One input: targets as points and the response as a curve over the input range.
-    Several inputs: targets and responses of the first output against the sample index."""
+    Several inputs: targets and responses against the sample index.  Every output (up to
+    :data:`MAX_OUTPUTS`) has its targets and its response, the second and later in their
+    own colours."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,13 +41,34 @@ class ResponsePlot(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.widget)
+        self._extra: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []  # outputs 2, 3, ...
         self._spec: NetworkSpec | None = None
         self._dense: np.ndarray | None = None
         self._t_range = self._y_range = (0.0, 1.0)
 
+    def _outputs(self, n: int) -> None:
+        """Items for outputs 2..n (created or removed as the problem needs)."""
+        legend = self.plot.legend
+        while len(self._extra) > n - 1:
+            for item in self._extra.pop():
+                legend.removeItem(item)
+                self.plot.removeItem(item)
+        while len(self._extra) < n - 1:
+            k = len(self._extra) + 2
+            c = OUTPUT_COLOURS[(k - 2) % len(OUTPUT_COLOURS)]
+            t = self.plot.plot(name=f"targets {k}", pen=None, symbol="o", symbolSize=5,
+                               symbolBrush=c)  # fmt: skip
+            r = self.plot.plot(name=f"network {k}", pen=pg.mkPen(c, width=2))
+            self._extra.append((t, r))
+
     def set_problem(self, spec: NetworkSpec, data: Dataset, validation: Dataset | None) -> None:
         self._spec, self._data = spec, data
         one = spec.n_inputs == 1
+        self._outputs(min(spec.n_outputs, MAX_OUTPUTS))
+        x_t = data.P[0] if one else np.arange(data.n_samples)
+        for k, (t_item, r_item) in enumerate(self._extra, 1):
+            t_item.setData(x_t, data.T[k])
+            r_item.setData([], [])
         if one:
             p = data.P[0]
             lo, hi = float(p.min()), float(p.max())
@@ -67,7 +93,7 @@ class ResponsePlot(QWidget):
         elif not has_val and legend.getLabel(self.val_targets) is not None:
             legend.removeItem(self.val_targets)
         x = self._dense[0] if one else np.arange(data.n_samples)
-        t = data.T[0]
+        t = data.T[:MAX_OUTPUTS]
         pad = 0.15 * (float(t.max() - t.min()) or 1.0)
         self.plot.setXRange(float(x.min()), float(x.max()), padding=0.02)
         self._t_range = (float(t.min()) - pad, float(t.max()) + pad)
@@ -95,8 +121,10 @@ class ResponsePlot(QWidget):
             return
         P = self._dense if self._dense is not None else self._data.P
         with np.errstate(all="ignore"):
-            a = self._spec.output(theta, P)[0]
-        a = np.where(np.isfinite(a), a, np.nan)
-        self._fit_y(a)
+            out = self._spec.output(theta, P)[:MAX_OUTPUTS]
+        out = np.where(np.isfinite(out), out, np.nan)
+        self._fit_y(out)
         x = P[0] if self._dense is not None else np.arange(P.shape[1])
-        self.response.setData(x, a, connect="finite")
+        self.response.setData(x, out[0], connect="finite")
+        for (_t, r_item), a in zip(self._extra, out[1:], strict=False):
+            r_item.setData(x, a, connect="finite")

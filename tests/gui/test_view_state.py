@@ -392,3 +392,29 @@ def test_restarts_name_a_saddle_as_such_and_say_where_unconverged_runs_got(qtbot
     text = pane.summary.text()
     assert "0 minima; not converged: 2" in text
     assert "lowest F 5e-09 at (9.9, 1.01)" in text
+
+
+def test_the_response_plot_shows_every_output(qtbot):
+    """Before: a network with two outputs (softmax classes) showed only the first."""
+    from bpgui.plots.response import ResponsePlot
+    from bpgui_engine.data import Dataset
+    from bpgui_engine.network import NetworkSpec
+
+    spec = NetworkSpec(1, (3, 2), ("tansig", "softmax"))
+    P = np.linspace(-2, 2, 9)[None, :]
+    cls = (P[0] > 0) * 1.0
+    ds = Dataset(P, np.vstack([cls, 1 - cls]))
+    plot = ResponsePlot()
+    qtbot.addWidget(plot)
+    plot.set_problem(spec, ds, None)
+    theta = np.random.default_rng(0).normal(size=spec.n_params)
+    plot.set_theta(theta)
+    ((t2, r2),) = plot._extra
+    assert np.array_equal(data(t2)[1], 1 - cls)
+    dense = plot._dense
+    want = spec.output(theta, dense)
+    assert np.allclose(data(plot.response)[1], want[0])
+    assert np.allclose(data(r2)[1], want[1])
+    one = NetworkSpec(1, (3, 1), ("tansig", "purelin"))  # back to one output: extras go
+    plot.set_problem(one, Dataset(P, np.sin(P)), None)
+    assert plot._extra == [] and "network 2" not in [lab.text for _s, lab in plot.plot.legend.items]
