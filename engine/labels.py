@@ -56,6 +56,16 @@ class ParamLabels(Sequence[str]):
         raise ValueError("free: expected a list of parameter labels")
 
     @classmethod
+    def free(cls, spec: NetworkSpec, items: Any) -> ParamLabels:
+        """:meth:`of`, checked as a set of free parameters: at least one, none twice."""
+        out = cls.of(spec, items)
+        if not len(out):
+            raise ValueError("free: choose at least one free parameter")
+        if not out.is_unique():
+            raise ValueError("free: a parameter is listed twice")
+        return out
+
+    @classmethod
     def all(cls, spec: NetworkSpec) -> ParamLabels:
         return cls(spec, np.arange(spec.n_params, dtype=np.intp))
 
@@ -122,6 +132,9 @@ class ParamLabels(Sequence[str]):
         return NotImplemented
 
     def __hash__(self) -> int:
+        # equal to the hash of the same labels' tuple up to 64 labels; above that the
+        # positions' bytes (hashing millions of strings would cost seconds), so a long
+        # ParamLabels and an equal tuple should not be mixed as keys of one dict
         return hash(tuple(self)) if len(self) <= 64 else hash((len(self), self.idx.tobytes()))
 
     def __repr__(self) -> str:

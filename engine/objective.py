@@ -91,14 +91,9 @@ class Objective:
             raise ValueError("theta: parameters must be finite")
         self.base = theta
         self.base.flags.writeable = False
-        free = ParamLabels.all(spec) if free is None else ParamLabels.of(spec, free)
-        if not len(free):
-            raise ValueError("free: choose at least one free parameter")
-        if not free.is_unique():
-            raise ValueError("free: a parameter is listed twice")
-        idx = free.idx
-        self.free_idx = idx
-        self.all_free = idx.size == spec.n_params and np.array_equal(idx, np.arange(idx.size))
+        free = ParamLabels.all(spec) if free is None else ParamLabels.free(spec, free)
+        self.free_idx = free.idx
+        self.all_free = free.is_all()
         self.lr_scale = self.perf.lr_scale(data.n_samples)
         self.n_value = 0  # evaluation counters
         self.n_grad = 0

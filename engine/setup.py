@@ -113,15 +113,10 @@ class Setup:
             raise ValueError(f"theta: expected {spec.n_params} values, got {theta.size}")
         if not np.all(np.isfinite(theta)):
             raise ValueError("theta: parameters must be finite")
-        free = ParamLabels.of(spec, self.free)  # raises listing the valid labels
+        free = ParamLabels.free(spec, self.free)  # raises listing the valid labels
         object.__setattr__(self, "free", free)
-        if not len(free):
-            raise ValueError("free: choose at least one free parameter")
-        if not free.is_unique():
-            raise ValueError("free: a parameter is listed twice")
-        for lab in self.axes:
-            spec.index(lab)  # raises listing the valid labels
-        if len(self.axes) != 2 or spec.index(self.axes[0]) == spec.index(self.axes[1]):
+        axes = [spec.index(lab) for lab in self.axes]  # raises listing the valid labels
+        if len(axes) != 2 or axes[0] == axes[1]:
             raise ValueError("axes: choose two different parameters")
         if len(free) >= 2 and not all(a in free for a in self.axes):
             raise ValueError("axes: both contour axes must be free parameters")
