@@ -11,6 +11,7 @@ every frame: the temporary file goes and the old file stays.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -303,6 +304,25 @@ class AnimationDialog(QDialog):
             self._close_when_done = False
             super().reject()
 
+    def shutdown(self, wait_ms: int = 30_000) -> None:
+        """The app is closing: cancel a running export and wait (bounded) for its thread,
+        which stops before its next frame; nothing is written.  A thread destroyed while
+        it runs aborts the process."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop.set()
+        self._close_when_done = False
+        for sig in (self._worker.done, self._worker.failed, self._worker.cancelled):
+            with contextlib.suppress(RuntimeError, TypeError):
+                sig.disconnect()
+        thread.quit()
+        if not thread.wait(wait_ms):
+            log.error("the animation export did not stop within %d ms", wait_ms)
+        self._thread = self._worker = None
+        self._set_running(False)
+        self.hide()
+
     def closeEvent(self, event) -> None:
         if self.running:
             self.reject()
@@ -317,7 +337,7 @@ def show_animation_dialog(win) -> AnimationDialog:
     if dlg is None:
         folder = win.document.folder() if hasattr(win, "document") else str(Path.home())
         base = win.document.path.stem if getattr(win.document, "path", None) else "bpgui-run"
-        dlg = AnimationDialog(win, win.document.capture, str(Path(folder) / f"{base}.gif"))
+        dlg = AnimationDialog(win, win.document.as_shown, str(Path(folder) / f"{base}.gif"))
         win._animation_dialog = dlg
     dlg.show()
     dlg.raise_()

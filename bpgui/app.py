@@ -61,8 +61,8 @@ def _autosave_on_signals(app, win) -> None:
     def handler(signum, frame) -> None:
         win.document.terminating = True
         win.document.autosave()
-        win.close()
-        app.quit()
+        if win.close():  # else it closes (and quits) once the autosave has landed
+            app.quit()
 
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)

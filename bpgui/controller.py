@@ -30,16 +30,17 @@ import math
 import time
 
 import numpy as np
-from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from bpgui_engine import jit
-from bpgui_engine.history import COLUMNS, History
+from bpgui_engine.history import History
 from bpgui_engine.session import RunState, run_state_to_dict
 from bpgui_engine.setup import Setup, setup_to_dict
 
 from .controller_race import RaceControl
 from .engine_process import EngineProcess
 from .race_run import RaceRun
+from .snapshots import Done, SnapshotRequests, extend_from_frame
 from .wire import encode_float
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,7 @@ class TrainingController(RaceControl, QObject):
         self.fail_next: str | None = None  # test hook: the next run raises this in the engine
         self.last_state: dict | None = None  # the run's state when it last ended (to save)
         self._restore: dict | None = None  # a saved run to continue: sent on the next Start
-        self._snapshot: tuple[dict, int] | None = None  # (state, history length) on request
-        self._snapshot_loop: QEventLoop | None = None
+        self.snapshots = SnapshotRequests()  # states asked for (to save), by run
         self.kernel: str | None = None  # the kernel of the current run (None before one)
         self.kernel_note = ""  # why NumPy ("" on numba)
         self.engine_kernel: str | None = None  # the engine's once its warm-up has ended
@@ -193,30 +193,21 @@ class TrainingController(RaceControl, QObject):
         if not keep_race:
             self.race = None
 
-    def current_state(self, timeout_s: float = 5.0) -> tuple[dict, int] | None:
-        """The run's state and how many history rows it covers, for saving a session.
+    def request_state(self, done: Done) -> None:
+        """The run's state and how many history rows it covers, for saving a session:
+        ``done(state, history, rows)`` (state ``None``: no run, or its engine died first).
 
-        Idle: the state the run ended with.  Running or paused: the engine is asked for a
-        snapshot between two epochs (the run goes on) and this waits for it."""
-        if self.history is None:
-            return None
-        if not self._active:
-            return (self.last_state, len(self.history)) if self.last_state else None
-        self._snapshot = None
-        self._control("snapshot")
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setSingleShot(True)
-        timer.timeout.connect(loop.quit)
-        self._snapshot_loop = loop
-        timer.start(int(timeout_s * 1000))
-        if self._snapshot is None and self._active:
-            loop.exec()
-        self._snapshot_loop = None
-        timer.stop()
-        if self._snapshot is None and not self._active and self.last_state:
-            return self.last_state, len(self.history)  # it ended meanwhile
-        return self._snapshot
+        Idle: at once, with the state the run ended with.  Running or paused: the engine
+        is asked for a snapshot between two epochs (the run goes on) and ``done`` is
+        called when it arrives — later, never inside this call's own event loop; a
+        run discarded meanwhile still gets its state (see :mod:`bpgui.snapshots`)."""
+        h = self.history
+        if h is None:
+            done(None, None, 0)
+        elif not self._active:
+            done(self.last_state, h, len(h))
+        elif self.snapshots.add(self.run_id, h, done):
+            self._control("snapshot")
 
     def _launch(self, msg: dict, paused: bool, started: Signal | None = None) -> None:
         self._active = True
@@ -273,7 +264,8 @@ class TrainingController(RaceControl, QObject):
             self.race.finish("stopped", None)
         if self._active:
             self._control("stop")
-            self.run_id += 1  # later frames of the old run no longer match
+            self.run_id += 1  # later frames of the old run no longer match (except for a
+            # save still waiting for its state: bpgui.snapshots)
             self._active = False
         self._set_state("idle")
 
@@ -311,6 +303,7 @@ class TrainingController(RaceControl, QObject):
             self._on_engine_kernel(header)
             return
         if header.get("run") != self.run_id:
+            self.snapshots.orphan_frame(header.get("run"), kind, header, payload)
             return  # a discarded run
         if self.race is not None and self.race.run_id == self.run_id:
             self._on_race_frame(kind, header, payload)
@@ -318,35 +311,26 @@ class TrainingController(RaceControl, QObject):
         if self.history is None:
             return
         if kind == "batch":
-            k = int(header["k"])
-            table = payload.reshape(k, -1)
-            ncol = len(COLUMNS)
-            cols = {c: table[:, j] for j, c in enumerate(COLUMNS)}
-            self.history.extend(cols, table[:, ncol:], header.get("stop"))
-            self.epoch = int(table[-1, 0])
+            self.epoch = extend_from_frame(self.history, header, payload)
             if header.get("kernel") != self.kernel:  # switched from NumPy once compiled
                 self._set_kernel(header.get("kernel"), None)
             self.records_added.emit()
         elif kind == "started":
             self._set_kernel(header.get("kernel"), header.get("note"))
         elif kind == "state":
-            self._snapshot = (header["state"], len(self.history))
-            if self._snapshot_loop is not None:
-                self._snapshot_loop.quit()
+            self.snapshots.complete(self.run_id, header["state"])
         elif kind == "finished":
             self._set_kernel(header.get("kernel"), header.get("note"))
             self._active = False
             self.last_state = header.get("state")
-            if self._snapshot_loop is not None:
-                self._snapshot_loop.quit()
             self.last_stop = header["reason"]
             self.history.stop = header["reason"]
             self._set_state("idle")
+            self.snapshots.complete(self.run_id, self.last_state)
             self.run_finished.emit(header["reason"])
         elif kind == "failed":
             self._active = False
-            if self._snapshot_loop is not None:
-                self._snapshot_loop.quit()
+            self.snapshots.complete(self.run_id, None)
             self.last_stop = "failed"
             self.last_error = header.get("message", "unknown error")
             self._set_state("idle")
@@ -360,8 +344,7 @@ class TrainingController(RaceControl, QObject):
         if self.racing:
             self.race.finish(CRASHED, None)
         self._active = False
-        if self._snapshot_loop is not None:
-            self._snapshot_loop.quit()
+        self.snapshots.fail_all()
         self.engine = None
         h = self.history
         if was_active and h is not None and len(h) and self.setup is not None:

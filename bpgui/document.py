@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from bpgui_engine.history import COLUMNS, History
@@ -24,14 +24,13 @@ from bpgui_engine.session import (
     SessionError,
     load_session,
     run_state_from_dict,
-    run_state_to_dict,
     save_session,
 )
 from bpgui_engine.setup import Setup
 
 from .exports import export
 from .recovery import Recovery, ask_recovery
-from .runs import problem_key
+from .session_view import capture_view, restore_view
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
@@ -91,6 +90,9 @@ def history_head(h: History, k: int) -> History:
 class Document(QObject):
     """The window's session document.  ``win`` is the :class:`MainWindow`."""
 
+    saved = Signal(str)  # a save landed: the file's path
+    save_ended = Signal()  # a save landed or failed (nothing pending for it any more)
+
     def __init__(self, win) -> None:
         super().__init__(win)
         self.win = win
@@ -98,6 +100,9 @@ class Document(QObject):
         self.modified = False
         self.terminating = False  # closing on a signal: keep the recovery file, no prompt
         self._generation = 0  # bumped by every change
+        self._edits = 0  # bumped by every change but a run's progress
+        self._session_id = 0  # bumped when another session is shown (New, Open, recovery)
+        self.saving = 0  # saves waiting for a running run's state
         self._autosaved = 0
         cfg = config_dir()
         self.recent = RecentFiles(win.settings)
@@ -120,8 +125,11 @@ class Document(QObject):
         self.win.setWindowTitle(f"{self.name}[*] — bpgui")
         self.win.setWindowModified(self.modified)
 
-    def mark_modified(self) -> None:
+    def mark_modified(self, progress: bool = False) -> None:
+        """Something changed; ``progress``: only the run went on."""
         self._generation += 1
+        if not progress:
+            self._edits += 1
         if not self.modified:
             self.modified = True
             self.update_title()
@@ -132,93 +140,44 @@ class Document(QObject):
         self.update_title()
 
     # ---- the window <-> a Session --------------------------------------------------------
-    def capture(self) -> Session:
-        """The window's session as it stands (a running run is snapshotted between two
-        epochs and goes on)."""
-        w = self.win
-        c = w.controller
-        s = Session(w.setup, start=None if w.start_x is None else np.array(w.start_x, float))
-        got = c.current_state() if c.history is not None and len(c.history) else None
-        if got is not None:
-            state, k = got
-            s.run = run_state_from_dict(state)
-            s.history = history_head(c.history, k)
-            s.history.stop = state.get("stop")
-        # restarts are saved only with the problem they were computed on
-        s.restarts = w.restarts.result if w.restarts_key == problem_key(w.setup) else None
-        s.restarts_settings = w.restarts.settings()
-        # the basin map and the sweep, with the problem they were computed on (issue 12)
-        s.basins, s.sweep, s.sweep_start = w.maps_for_session()
-        # ---- the optimizer race: window_race.py provides ``race_record`` (None: no race,
-        # or one of another problem) ----
-        s.race = getattr(w, "race_record", None)
-        s.view = {
-            "colour_scale": "log" if w.plots.scale.currentIndex() == 0 else "linear",
-            "resolution": int(w.plots.resolution.currentData()),
-            "curves_log_x": w.plots.curves.log_x.isChecked(),
-            "plot_tab": w.plots.tabs.currentIndex(),
-            "setup_tab": w.left_tabs.currentIndex(),
-            "restarts_open": w.restarts_dock.isVisible(),
-            "speed": w.speed.value(),
-            "window": {
-                "width": w.width(),
-                "height": w.height(),
-                "maximized": w.isMaximized(),
-            },
-        }
+    def capture(self, done: Callable[[Session | None, str], None]) -> None:
+        """The window's session as the user sees it now: ``done(session, "")``, or
+        ``done(None, why)``.  Everything is taken now; a running run's optimizer state
+        comes from the engine between two epochs (the run goes on), so ``done`` may be
+        called later — never inside a nested event loop."""
+        s = capture_view(self.win)
+        c = self.win.controller
+        active = c.running
+
+        def got(state, history, rows) -> None:
+            if history is not None and rows and state is not None:
+                s.run = run_state_from_dict(state)
+                s.history = history_head(history, rows)
+                s.history.stop = state.get("stop")
+            elif active and history is not None and rows:
+                done(None, "the engine process ended before the run's state arrived")
+                return
+            done(s, "")
+
+        c.request_state(got)
+
+    def as_shown(self) -> Session:
+        """The session as on screen, now: the history received so far; the run's state
+        only when the run is not going on (for views and exports of the run, not for
+        files that must continue exactly)."""
+        s = capture_view(self.win)
+        c = self.win.controller
+        h = c.history
+        if h is not None and len(h):
+            s.history = history_head(h, len(h))
+            if not c.running and c.last_state is not None:
+                s.run = run_state_from_dict(c.last_state)
         return s
 
     def restore(self, s: Session) -> None:
-        """Show ``s`` in the window exactly as it was saved; Start continues its run.
-        Nothing of the session shown before survives (earlier runs, restarts, texts)."""
-        w = self.win
-        w.controller.clear()
-        w.archive.clear()
-        w.note = None
-        w.apply_setup(s.setup, problem_changed=True)
-        start = s.run.start if s.run is not None else s.start
-        if start is not None:
-            w.start_x = np.array(start, float)
-            w.start_drawn = False
-        if s.run is not None and s.history is not None:
-            w.controller.restore(s.setup, run_state_to_dict(s.run), s.history)
-            w.restored_epoch = s.run.epoch
-            if len(s.setup.free) > 2:
-                w.plots.request_surface(s.history.x[-1], s.run.epoch)
-        w.highlight_row = None
-        w._restarts_started_key = problem_key(s.setup)
-        w.restarts.restore(s.restarts, s.restarts_settings)
-        w.restarts_key = problem_key(s.setup) if s.restarts is not None else None
-        w.restore_maps(s.basins, s.sweep, s.sweep_start)  # None: dropped (New, Open)
-        # ---- the optimizer race: window_race.py provides ``restore_race`` ----
-        if hasattr(w, "restore_race"):
-            w.restore_race(s.race)
-        self._apply_view(s.view)
-        w.refresh()
-
-    def _apply_view(self, v: dict) -> None:
-        w = self.win
-        if "colour_scale" in v:
-            w.plots.scale.setCurrentIndex(0 if v["colour_scale"] == "log" else 1)
-        if "resolution" in v:
-            i = w.plots.resolution.findData(v["resolution"])
-            if i >= 0:
-                w.plots.resolution.setCurrentIndex(i)
-        if "curves_log_x" in v:
-            w.plots.curves.log_x.setChecked(bool(v["curves_log_x"]))
-        if "plot_tab" in v and 0 <= v["plot_tab"] < w.plots.tabs.count():
-            w.plots.tabs.setCurrentIndex(v["plot_tab"])
-        if "setup_tab" in v and 0 <= v["setup_tab"] < w.left_tabs.count():
-            w.left_tabs.setCurrentIndex(v["setup_tab"])
-        if "restarts_open" in v:
-            w.restarts_dock.setVisible(bool(v["restarts_open"]))
-        if "speed" in v and w.speed.minimum() <= v["speed"] <= w.speed.maximum():
-            w.speed.setValue(v["speed"])
-        win = v.get("window")
-        if isinstance(win, dict) and not w.isMaximized():
-            width, height = win.get("width"), win.get("height")
-            if isinstance(width, int) and isinstance(height, int) and 400 <= width <= 10000:
-                w.resize(width, max(300, min(height, 10000)))
+        """Show ``s`` in the window exactly as it was saved; Start continues its run."""
+        self._session_id += 1  # saves still pending belong to the session before
+        restore_view(self.win, s)
 
     # ---- commands ------------------------------------------------------------------------------
     def new(self) -> bool:
@@ -271,19 +230,43 @@ class Document(QObject):
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        """Save what the user sees now (a running run's state comes from the engine; the
+        file is written when it arrives).  True: saved, or saving."""
         t0 = time.perf_counter()
-        try:
-            s = self.capture()
-            save_session(s, path)
-        except SessionError as exc:
-            self.error("Cannot save the session", str(exc))
-            return False
-        self._set_clean(path)
-        self.recent.add(path)
-        self.win.rebuild_recent_menu()
-        dt = time.perf_counter() - t0
-        self.win.show_message(f"saved {path.name} (epoch {s.epochs:,}, {dt:.2f} s)")
-        return True
+        sid, edits = self._session_id, self._edits
+        self.saving += 1
+        landed: list[bool] = []  # set when the write happened (at once, when idle)
+
+        def write(s: Session | None, why: str) -> None:
+            self.saving -= 1
+            try:
+                if s is None:
+                    raise SessionError(f"{path.name}: not saved: {why}; save again")
+                save_session(s, path)
+            except SessionError as exc:
+                self.error("Cannot save the session", str(exc))
+                landed.append(False)
+                self.save_ended.emit()
+                return
+            landed.append(True)
+            self.recent.add(path)
+            self.win.rebuild_recent_menu()
+            dt = time.perf_counter() - t0
+            if sid == self._session_id:
+                self.path = path
+                self.modified = self._edits != edits  # edited while the state came
+                self.update_title()
+                self.win.show_message(f"saved {path.name} (epoch {s.epochs:,}, {dt:.2f} s)")
+            else:  # New or Open came first: the file holds the session Save was pressed on
+                self.win.show_message(
+                    f"saved {path.name}: the session as it was when Save was pressed "
+                    f"(epoch {s.epochs:,})"
+                )
+            self.saved.emit(str(path))
+            self.save_ended.emit()
+
+        self.capture(write)
+        return landed[0] if landed else True
 
     def maybe_save(self) -> bool:
         """Before work is replaced or closed: save / discard / cancel.  True: go on."""
@@ -340,16 +323,27 @@ class Document(QObject):
     # ---- autosave and recovery -----------------------------------------------------------------
     def autosave(self) -> bool:
         """Write the session to this window's recovery file if it changed since the last
-        autosave (every minute, and when the app is terminated)."""
+        autosave (every minute, and when the app is terminated).  True: written, or
+        waiting for a running run's state (then written when it arrives)."""
         if not self.modified or self._autosaved == self._generation:
             return False
-        gen = self._generation
-        try:
-            self.recovery.write(self.capture())
-        except (SessionError, OSError) as exc:
-            self.win.show_message(f"autosave failed: {exc}", error=True)
-            return False
+        gen, sid = self._generation, self._session_id
         self._autosaved = gen
+        self.saving += 1
+
+        def write(s: Session | None, why: str) -> None:
+            self.saving -= 1
+            try:
+                if s is None:
+                    raise SessionError(why)
+                if sid == self._session_id or self.terminating:
+                    self.recovery.write(s)
+            except (SessionError, OSError) as exc:
+                self._autosaved = 0
+                self.win.show_message(f"autosave failed: {exc}", error=True)
+            self.save_ended.emit()
+
+        self.capture(write)
         return True
 
     def discard_recovery(self) -> None:

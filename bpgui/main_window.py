@@ -47,6 +47,7 @@ from .window_view import ViewMixin
 FRAME_MS = 25  # redraw at most 40 times a second (when records arrived)
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, math.inf)
 SURFACE_BUSY = "computing the contour…"
+CLOSE_WAIT_MS = 10_000  # closing waits at most this long for a save's run state
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -118,6 +119,7 @@ class MainWindow(
         self.last_message = ""
         self.last_gradcheck: list = []
         self.error_box: QMessageBox | None = None
+        self._close_confirmed = False  # the user chose to close: no second prompt
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self._redraw)
@@ -210,9 +212,12 @@ class MainWindow(
         if problem_changed is None:
             problem_changed = old.differs(setup, "spec", "data", "free", "theta", "performance")
         view_changed = problem_changed or (old.axes, old.ranges) != (setup.axes, setup.ranges)
+        if problem_changed:
+            # the run ends while its own setup is current: no view (they redraw on the
+            # controller's state change) combines the new setup with the old run's point
+            self._end_run()
         self.setup = setup
         if problem_changed:
-            self._end_run()
             self.objective = objective if objective is not None else setup.objective()
             self.restored_epoch = None
             if self.restarts_key != problem_key(setup):
@@ -340,15 +345,42 @@ class MainWindow(
 
     def closeEvent(self, event) -> None:
         doc = self.document
-        if not doc.terminating:
+        if not doc.terminating and not self._close_confirmed:
             if not doc.maybe_save():
                 event.ignore()
                 return
             doc.discard_recovery()  # saved or discarded on purpose: nothing to recover
+        if doc.saving and not self._close_confirmed:
+            # a save waits for the running run's state: close once it has landed (or
+            # failed), within a bound; the run is stopped meanwhile (its state still comes)
+            self._close_confirmed = True
+            event.ignore()
+            self.controller.discard()
+            self.show_message("closing once the save has finished…")
+            doc.save_ended.connect(self._close_after_save)
+            QTimer.singleShot(CLOSE_WAIT_MS, self._close_after_wait)
+            return
         self.save_layout()
         doc.timer.stop()
         self.frame_timer.stop()
+        # every background job the window owns stops (bounded waits) before Qt tears
+        # down the objects its threads use
+        anim = getattr(self, "_animation_dialog", None)
+        if anim is not None:
+            anim.shutdown()
         self.controller.shutdown()
         self.restarts.shutdown()
         self.surfaces.shutdown()
         super().closeEvent(event)
+
+    def _close_after_save(self) -> None:
+        if not self.document.saving:  # else another save still waits
+            self._close_after_wait()
+
+    def _close_after_wait(self) -> None:
+        if self.isVisible():
+            QTimer.singleShot(0, self._close_now)
+
+    def _close_now(self) -> None:
+        if self.close() and self.document.terminating:
+            QApplication.quit()

@@ -111,6 +111,7 @@ class RaceMixin:
             self._race_problems(problems or ["add at least one entry"])
             return
         self._end_run()
+        self.document.mark_modified()
         x0 = self._default_start()
         self.restored_epoch = None
         self.race_highlight = None

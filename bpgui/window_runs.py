@@ -97,6 +97,7 @@ class RunsMixin:
         faint."""
         self._end_run()
         self.drop_race()
+        self.document.mark_modified()  # the run is no longer the session's current one
         self.restored_epoch = None
         self._default_start()
         self.refresh()
@@ -111,7 +112,7 @@ class RunsMixin:
 
     def _mark_dirty(self) -> None:
         self._dirty = True
-        self.document.mark_modified()
+        self.document.mark_modified(progress=True)
 
     def _redraw(self) -> None:
         if not self._dirty:

@@ -347,13 +347,18 @@ def race_from_dict(doc: dict[str, Any], arrays: dict[str, np.ndarray] | None = N
     histories = None
     if arrays is not None:
         histories = []
+        nf = len(setup.free)
         for i in range(len(entries)):
             try:
                 x = np.asarray(arrays[f"race_{i}_x"], dtype=float)
                 cols = {c: np.asarray(arrays[f"race_{i}_{c}"]) for c in COLUMNS}
             except KeyError as exc:
                 raise ValueError(f"race: the array {exc} is missing") from None
-            h = History(x.shape[1] if x.ndim == 2 else len(x0), capacity=len(x))
-            h.extend(cols, x.reshape(len(x), -1), results[i].stop)
+            if x.size == 0:  # an entry stopped before its first epoch: no rows
+                x = x.reshape(0, nf)
+            elif x.ndim != 2 or x.shape[1] != nf:
+                raise ValueError(f"race: race_{i}_x has shape {x.shape}, expected (epochs, {nf})")
+            h = History(nf, capacity=max(len(x), 1))
+            h.extend(cols, x, results[i].stop)
             histories.append(h)
     return RaceRecord(setup, x0, crit, entries, results, histories)

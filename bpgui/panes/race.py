@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -358,13 +358,19 @@ class RacePane(QWidget):
         highlight: int | None = None,
     ) -> None:
         """The results table (None: no race to show; ``note`` says why)."""
+        # no selection signal while the rows change: removing a selected row would emit
+        # row_selected(-1), whose handler redraws the race and re-enters this method while
+        # Qt is still freeing the rows (a segfault in libQt6Widgets)
+        with QSignalBlocker(self.results):
+            self._fill_results(results, performance, clock, note, highlight)
+
+    def _fill_results(self, results, performance, clock, note, highlight) -> None:
         self.results.horizontalHeaderItem(2).setText(f"final {performance}")
         self.clock.setText("" if clock is None or clock < 0 else f"  epoch {clock:,}")
         if results is None:
             self.results.setRowCount(0)
             self.summary.setText(note)
             return
-        self.results.blockSignals(True)
         self.results.setRowCount(len(results))
         for i, r in enumerate(results):
             cells = (
@@ -390,7 +396,6 @@ class RacePane(QWidget):
             self.results.clearSelection()
         elif self.results.currentRow() != highlight:
             self.results.selectRow(highlight)
-        self.results.blockSignals(False)
         self.summary.setText(note)
         self.results.resizeColumnToContents(0)
 

@@ -9,7 +9,7 @@ numba ``sd``/``momentum`` fall back to NumPy and ``vlbp`` says it needs numba.""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QSignalBlocker, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -226,7 +226,8 @@ class RestartsPane(QWidget):
             settings.get("method") if isinstance(settings.get("method"), str) else None
         )
         self.result = None
-        self.table.setRowCount(0)
+        with QSignalBlocker(self.table):  # no selection signal from rows being removed
+            self.table.setRowCount(0)
         self.summary.setText("")
         if res is not None:
             self.show_result(res)
@@ -234,18 +235,19 @@ class RestartsPane(QWidget):
     def show_result(self, res: BatchResult) -> None:
         self.result = res
         names = classify(res, self.objective)
-        self.table.setRowCount(len(res.performance))
-        for i in range(len(res.performance)):
-            start = ", ".join(f"{v:.3g}" for v in res.path[0, i, :3])
-            cells = (
-                f"({start}{'…' if res.x.shape[1] > 3 else ''})",
-                f"{res.performance[i]:.4g}",
-                f"{int(res.epochs[i]):,}",
-                str(res.stop[i]),
-                names[i],
-            )
-            for j, text in enumerate(cells):
-                self.table.setItem(i, j, QTableWidgetItem(text))
+        with QSignalBlocker(self.table):  # no selection signal from rows being replaced
+            self.table.setRowCount(len(res.performance))
+            for i in range(len(res.performance)):
+                start = ", ".join(f"{v:.3g}" for v in res.path[0, i, :3])
+                cells = (
+                    f"({start}{'…' if res.x.shape[1] > 3 else ''})",
+                    f"{res.performance[i]:.4g}",
+                    f"{int(res.epochs[i]):,}",
+                    str(res.stop[i]),
+                    names[i],
+                )
+                for j, text in enumerate(cells):
+                    self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         method = self.result_method or self.method.currentText()

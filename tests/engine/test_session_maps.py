@@ -195,3 +195,34 @@ def test_a_map_of_another_problem_is_not_saved(maps_session):
     other = book().replace(free=("W1[1,1]", "W2[1,1]", "b2"))
     with pytest.raises(SessionError, match="not saved.*basins.map.free"):
         session_bytes(Session(other, basins=maps_session.basins))
+
+
+def _empty_parts() -> dict:
+    """A race whose entries never ran an epoch, a map and a sweep with no cell computed."""
+    s = book()
+    race = Race(s, [RaceEntry("sd", {"lr": 2.0}), RaceEntry("cg")], X0, epochs=40)
+    job = BasinJob(s, resolution=4, epochs=50, chunk_cells=16)
+    return {"race": race.record(), "basins": job.result()}
+
+
+@pytest.mark.parametrize("part", ["race", "basins", "run"])
+def test_empty_histories_save_and_reopen(part, tmp_path):
+    """Issue 25 #3: a race stopped before its first epoch (and any other history with no
+    rows) must not make the session unsaveable."""
+    s = book()
+    if part == "run":
+        from bpgui_engine.history import History
+
+        sess = Session(s, start=X0.copy())
+        sess.history = History(len(s.free))
+    else:
+        sess = Session(s, **{part: _empty_parts()[part]})
+    back = load_session(save_session(sess, tmp_path / f"{part}.bpgui"))
+    if part == "race":
+        assert [len(h) for h in back.race.histories] == [0, 0]
+        assert all(h.x.shape == (0, 2) for h in back.race.histories)
+        assert back.race.entries == sess.race.entries
+    elif part == "basins":
+        assert (back.basins.labels == -1).all() and back.basins.partial
+    else:
+        assert back.history is None or len(back.history) == 0

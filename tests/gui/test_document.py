@@ -96,7 +96,9 @@ def test_saving_while_running_snapshots_and_the_file_continues_exactly(
     window.start_new_run(x0)
     qtbot.waitUntil(lambda: epochs(window) > 20, timeout=T)
     path = tmp_path / "running.bpgui"
-    assert window.document.save_as(path)
+    with qtbot.waitSignal(window.document.saved, timeout=T):
+        assert window.document.save_as(path)
+        assert not path.exists()  # the state comes from the engine: no waiting in here
     assert window.controller.state == "running"  # saving did not stop the run
     window.controller.discard()
     s = load_session(path)
