@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from . import crashlog
 from .main_window import MainWindow
 from .theme import dark_palette
 
@@ -32,6 +33,7 @@ def make_application() -> QApplication:
 
 def main(experiment: str | None = None, session: str | None = None, loaded=None) -> int:
     """``session``: a file to open; ``loaded``: its contents when the caller read it."""
+    crashlog.enable("window")  # a native crash leaves its Python stacks in the crash folder
     app = make_application()
     win = MainWindow()
     win.show()

@@ -28,6 +28,7 @@ from bpgui_engine.session import (
 )
 from bpgui_engine.setup import Setup
 
+from . import crashlog
 from .exports import export
 from .recovery import Recovery, ask_recovery
 from .session_view import capture_view, restore_view
@@ -114,6 +115,7 @@ class Document(QObject):
         self.timer.timeout.connect(self.autosave)
         self.timer.start()
         self.last_error = ""
+        self.crash_note = ""  # the crash report found at start-up, if any
         self.update_title()
 
     # ---- title and the unsaved mark ---------------------------------------------------
@@ -354,7 +356,14 @@ class Document(QObject):
         returns ``(action, index)``: ("restore", i), ("discard", i) or ("keep", None)
         (default: a dialog listing them with time and epoch).  Only a discarded file is
         deleted, and a restored one once this window's own autosave holds it."""
-        choose = choose or (lambda entries: ask_recovery(self.win, entries))
+        reports = crashlog.crash_reports()
+        crashlog.forget_empty_stale()
+        note = ""
+        if reports:
+            note = f"bpgui crashed; its crash report is {crashlog.mark_reported(reports[0])}"
+            self.crash_note = note
+            self.win.show_message(note, error=True)
+        choose = choose or (lambda entries: ask_recovery(self.win, entries, note))
         while True:
             entries = self.recovery.entries()
             if not entries:

@@ -60,6 +60,7 @@ from bpgui_engine.session import (
 from bpgui_engine.setup import setup_from_dict
 from bpgui_engine.trainer import StopCriteria
 
+from . import crashlog
 from .engine_race import FLUSH_S, STOPPED, RaceJobs, race_document, race_kernel
 from .wire import decode_float, encode_frame, read_frame
 
@@ -409,6 +410,7 @@ class Host(RaceJobs):
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="engine: %(message)s")
+    crashlog.enable("engine")  # a native crash leaves its Python stacks in the crash folder
     host = Host(sys.stdout.buffer)
     sys.stdout = sys.stderr  # nothing else may write to the frame stream
 
@@ -439,6 +441,7 @@ def main() -> int:
     with contextlib.suppress(OSError):
         host.out.flush()
     sys.stderr.flush()
+    crashlog.finish()
     os._exit(0)
 
 

@@ -292,6 +292,11 @@ class MainWindow(
             self.last_message = ""
 
     def rebuild_recent_menu(self) -> None:
+        """File ▸ Open recent, rebuilt after the event that changed it: its actions are
+        deleted by the rebuild, and one of them may be the action being triggered."""
+        QTimer.singleShot(0, self._rebuild_recent_menu)
+
+    def _rebuild_recent_menu(self) -> None:
         m = self.recent_menu
         m.clear()
         items = self.document.recent.list()

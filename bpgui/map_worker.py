@@ -11,10 +11,11 @@ signals, connected to slots of objects living in the GUI thread.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from bpgui_engine.session import one_line
 
@@ -50,7 +51,7 @@ class MapWorker(QObject):
                 except Exception as exc:  # the cluster connection may be gone already
                     error = error or one_line(str(exc))
         res = self._result()
-        if self._after is not None and not error:
+        if self._after is not None and not error and not self.cancel.is_set():
             try:
                 res = self._after(res)
             except Exception as exc:
@@ -68,6 +69,7 @@ class MapRunner(QObject):
         super().__init__(parent)
         self._thread: QThread | None = None
         self._worker: MapWorker | None = None
+        self.retired = Retirees(self)  # dropped jobs' threads, still ending
         self.cancelled = False
 
     @property
@@ -109,12 +111,51 @@ class MapRunner(QObject):
             self._thread.wait()
         self._thread = self._worker = None
 
-    def shutdown(self, ms: int = 60_000) -> None:
-        """Cancel, wait for the thread and forget its result (closing the window, New,
-        Open: no orphan threads, nothing drawn afterwards)."""
+    def drop(self) -> None:
+        """Cancel and forget the job now (New, Open, Clear, another problem): nothing it
+        computes is drawn, and the GUI thread does not wait for it (:class:`Retirees`)."""
         if self._thread is None:
             return
-        self._worker.cancel.set()
-        self._thread.quit()  # ends the event loop once run() returns
-        self._thread.wait(ms)
+        thread, worker = self._thread, self._worker
         self._thread = self._worker = None
+        worker.cancel.set()
+        self.retired.add(thread, worker.finished)
+
+    def shutdown(self, ms: int = 60_000) -> None:
+        """Cancel and wait (bounded) for every thread this runner started, dropped ones
+        included (closing the window: no thread outlives it)."""
+        self.drop()
+        self.retired.join(ms)
+
+
+class Retirees(QObject):
+    """Threads of dropped jobs (cancelled, their results ignored) until they end: the GUI
+    thread never waits for one, except when the window closes (:meth:`join`).  A QThread
+    destroyed while it runs aborts the process, so each is kept referenced until then."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._threads: list[tuple[QThread, QObject]] = []
+
+    def add(self, thread: QThread, worker_done) -> None:
+        """``worker_done``: the worker's signal emitted as its ``run`` returns."""
+        # direct: runs in the worker's thread as run() returns, ending its event loop
+        worker_done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.finished.connect(self._reap)
+        self._threads.append((thread, worker_done))
+        if thread.isFinished():
+            self._reap()
+
+    def __len__(self) -> int:
+        return len(self._threads)
+
+    @Slot()
+    def _reap(self) -> None:
+        self._threads = [(t, d) for t, d in self._threads if not t.isFinished()]
+
+    def join(self, ms: int) -> None:
+        end = time.monotonic() + ms / 1000
+        for thread, _ in self._threads:
+            thread.quit()
+            thread.wait(max(0, int((end - time.monotonic()) * 1000)))
+        self._reap()

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui_engine.session import SUFFIX, Session, SessionError, load_session, save_session
+
+SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse
 
 
 def _pid_alive(pid: int) -> bool:
@@ -103,7 +106,9 @@ class Recovery:
 class RecoveryDialog(QDialog):
     """Lists the autosaved sessions; Restore one, Discard one, or keep them for later."""
 
-    def __init__(self, entries: list[RecoveryEntry], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, entries: list[RecoveryEntry], parent: QWidget | None = None, note: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Restore unsaved work?")
         self.choice: tuple[str, int | None] = ("keep", None)
@@ -116,6 +121,12 @@ class RecoveryDialog(QDialog):
                 "again next time."
             )
         )
+        if note:  # where the crash's Python stacks are (faulthandler: bpgui.crashlog)
+            report = QLabel(note + ".")
+            report.setWordWrap(True)
+            report.setTextInteractionFlags(report.textInteractionFlags() | SELECTABLE)
+            lay.addWidget(report)
+            self.report = report
         self.list = QListWidget()
         for e in entries:
             self.list.addItem(e.describe())
@@ -143,7 +154,7 @@ class RecoveryDialog(QDialog):
         self.accept()
 
 
-def ask_recovery(parent, entries: list[RecoveryEntry]) -> tuple[str, int | None]:
-    dlg = RecoveryDialog(entries, parent)
+def ask_recovery(parent, entries: list[RecoveryEntry], note: str = "") -> tuple[str, int | None]:
+    dlg = RecoveryDialog(entries, parent, note)
     dlg.exec()
     return dlg.choice

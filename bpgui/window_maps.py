@@ -213,7 +213,7 @@ class MapsMixin:
             return
         for pane in (self.basins_pane, self.sweep_pane):
             if pane.busy:
-                pane.runner.shutdown()
+                pane.runner.drop()  # never waits on the GUI thread
                 pane.start_button.setEnabled(True)
                 pane.cancel_button.setEnabled(False)
             pane.job = None

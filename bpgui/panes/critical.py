@@ -32,6 +32,8 @@ from bpgui_engine.critical import CriticalPoint, find_critical_points
 from bpgui_engine.session import one_line
 from bpgui_engine.setup import Setup
 
+from ..map_worker import Retirees
+
 #: how each kind is drawn: (symbol, colour, words for the legend)
 KIND_STYLE = {
     "minimum": ("t", "#80ed99", "▼ minimum"),
@@ -144,6 +146,7 @@ class CriticalPane(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self._thread: QThread | None = None
         self._worker: CriticalWorker | None = None
+        self.retired = Retirees(self)  # dropped searches, still ending
         self.result: CriticalResult | None = None
 
     # ---- the search ------------------------------------------------------------------------
@@ -152,7 +155,7 @@ class CriticalPane(QWidget):
         return self._thread is not None
 
     def start(self, job: CriticalJob) -> None:
-        self.shutdown()
+        self.drop()
         self._thread = QThread()
         self._thread.setObjectName("bpgui-critical")
         self._worker = CriticalWorker(job)
@@ -185,11 +188,18 @@ class CriticalPane(QWidget):
         self.find_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
-    def shutdown(self) -> None:
-        """Cancel a running search and forget it (New, Open, closing the window)."""
+    def drop(self) -> None:
+        """Cancel a running search and forget it without waiting for its thread."""
         if self._worker is not None:
             self._worker.cancel.set()
+            self.retired.add(self._thread, self._worker.finished)
+            self._thread = self._worker = None
         self._end()
+
+    def shutdown(self) -> None:
+        """Cancel a running search and wait for every thread (closing the window)."""
+        self.drop()
+        self.retired.join(60_000)
 
     # ---- the table ---------------------------------------------------------------------------
     def show_result(self, res: CriticalResult | None, setup: Setup | None = None) -> None:

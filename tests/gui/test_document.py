@@ -160,8 +160,12 @@ def test_recent_files_and_drag_and_drop(window, qtbot, tmp_path):
     run_to(window, qtbot, book("cg"), [-4.0, -4.0], 6)
     path = tmp_path / "cg.bpgui"
     window.document.save_as(path)
-    acts = [a for a in window.recent_menu.actions() if a.data()]
-    assert [a.data() for a in acts] == [str(path.resolve())]
+
+    def recent():
+        return [a for a in window.recent_menu.actions() if a.data()]
+
+    qtbot.waitUntil(lambda: [a.data() for a in recent()] == [str(path.resolve())])
+    acts = recent()
     window.document.new()
     acts[0].trigger()
     assert epochs(window) == 6 and window.setup.optimizer == "cg"
