@@ -334,7 +334,8 @@ class TrainingController(RaceControl, QObject):
             self.last_stop = "failed"
             self.last_error = header.get("message", "unknown error")
             self._set_state("idle")
-            self.run_failed.emit(f"{self.last_error}\n\n{header.get('detail', '')}")
+            log.warning("the run failed: %s\n%s", self.last_error, header.get("detail", ""))
+            self.run_failed.emit(self.last_error)
 
     def _on_died(self, message: str) -> None:
         """The engine process ended unexpectedly.  The window keeps everything it
@@ -368,6 +369,10 @@ class TrainingController(RaceControl, QObject):
             )
         elif was_active:
             self.last_stop = "failed"
+        elif h is not None and self.setup is not None and self.last_state and not self._restore:
+            # an ended run the dead engine held for Continue: the next engine gets its
+            # exact state (the one the run ended with) instead
+            self._restore = {"setup": setup_to_dict(self.setup), "state": self.last_state}
         with contextlib.suppress(OSError):
             self.ensure_engine()
         self._set_state("idle")

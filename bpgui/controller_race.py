@@ -4,6 +4,8 @@ one start (:class:`~bpgui.race_run.RaceRun` keeps one history per entry).  A mix
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from bpgui_engine.history import COLUMNS
@@ -13,6 +15,8 @@ from bpgui_engine.trainer import StopCriteria
 
 from .race_run import RaceRun
 from .wire import encode_float
+
+log = logging.getLogger(__name__)
 
 
 class RaceControl:
@@ -101,4 +105,5 @@ class RaceControl:
             self.last_stop = "failed"
             self.last_error = header.get("message", "unknown error")
             self._set_state("idle")
-            self.run_failed.emit(f"{self.last_error}\n\n{header.get('detail', '')}")
+            log.warning("the race failed: %s\n%s", self.last_error, header.get("detail", ""))
+            self.run_failed.emit(self.last_error)

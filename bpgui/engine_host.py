@@ -182,8 +182,9 @@ class Host(RaceJobs):
                     {
                         "type": "failed",
                         "run": run,
+                        # a setting the engine refuses says so in its own words
                         "message": str(exc)
-                        if isinstance(exc, MemoryLimitError)
+                        if isinstance(exc, MemoryLimitError | ValueError)
                         else f"{type(exc).__name__}: {exc}",
                         "detail": traceback.format_exc(limit=8),
                     }

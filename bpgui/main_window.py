@@ -225,6 +225,7 @@ class MainWindow(
             self.start_x = start_point(self.objective, None, setup.seed, setup.init)
             self.start_drawn = True
         self.network_pane.set_setup(setup)
+        self.optimizer_pane.set_performance(setup.performance)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)
         self.restarts.set_problem(setup, self.objective)

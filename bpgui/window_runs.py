@@ -236,8 +236,7 @@ class RunsMixin:
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("Training failed")
         box.setText(f"The run stopped because of an error:\n\n{first}")
-        box.setDetailedText(message)
-        box.open()
+        box.open()  # one line; the engine's traceback goes to the log, not to the user
         self.error_box = box
 
     def _state_changed(self, state: str) -> None:

@@ -20,7 +20,8 @@ from .initialize import INITS, initialize
 from .labels import ParamLabels
 from .network import NetworkSpec
 from .objective import Objective, check_problem
-from .optim import OPTIMIZERS, Optimizer
+from .optim import OPTIMIZERS, Optimizer, mismatch
+from .performance import get_performance
 from .presets import PRESETS, get_preset
 from .trainer import StopCriteria
 
@@ -203,6 +204,11 @@ class Setup:
         check_problem(self.spec, train, self.performance, val)
 
     def make_optimizer(self, seed: int | None = None) -> Optimizer:
+        """The setup's optimizer; ``ValueError`` when it cannot minimize the performance
+        index (Levenberg-Marquardt with cross-entropy)."""
+        why = mismatch(self.optimizer, get_performance(self.performance))
+        if why:
+            raise ValueError(why)
         cls = OPTIMIZERS[self.optimizer]
         return cls(cls.Hyper.from_dict(self.hyper), seed=self.seed if seed is None else seed)
 

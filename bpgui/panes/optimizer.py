@@ -17,11 +17,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.optim import OPTIMIZERS, mismatch
 from bpgui_engine.optim.base import range_text
+from bpgui_engine.performance import get_performance
 from bpgui_engine.trainer import StopCriteria
 
-from ..widgets import LayerRatesEdit, LogNumber, NumberEdit, mark, with_error
+from ..widgets import LayerRatesEdit, LogNumber, NumberEdit, attach_error, mark, with_error
 
 
 class OptimizerPane(QWidget):
@@ -37,6 +38,8 @@ class OptimizerPane(QWidget):
         for name, cls in OPTIMIZERS.items():
             self.combo.addItem(f"{cls.title}  [{name}]", name)
         self.combo.setToolTip("the training algorithm; its settings appear below")
+        attach_error(self.combo, "optimizer")
+        self.performance = get_performance("sse")  # the index it minimizes (set_performance)
         self.combo.currentIndexChanged.connect(self._optimizer_picked)
         self.form_box = QGroupBox("Hyperparameters")
         self.form = QFormLayout(self.form_box)
@@ -91,7 +94,7 @@ class OptimizerPane(QWidget):
         self.about_link.linkActivated.connect(self._help_link)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("Optimizer"))
-        lay.addWidget(self.combo)
+        lay.addWidget(with_error(self.combo, self.combo))
         lay.addWidget(self.about_link)
         lay.addWidget(self.form_box)
         lay.addWidget(crit)
@@ -128,6 +131,11 @@ class OptimizerPane(QWidget):
             self._quiet = False
         self._report_validity()
 
+    def set_performance(self, name: str) -> None:
+        """The performance index the optimizer is to minimize (not every one can)."""
+        self.performance = get_performance(name)
+        self._report_validity()
+
     def set_layers(self, n: int) -> None:
         """The network's number of layers: one learning-rate multiplier field each."""
         self.n_layers = max(1, int(n))
@@ -158,6 +166,10 @@ class OptimizerPane(QWidget):
     def problems(self) -> list[str]:
         """Why the form cannot be used, one sentence per bad field ("goal: must be >= 0")."""
         out = []
+        why = mismatch(self.name, self.performance)
+        mark(self.combo, why, self.combo.tip)
+        if why:
+            out.append(f"optimizer: {why}")
         for w in (*self.fields.values(), *self.criteria_fields):
             if isinstance(w, NumberEdit | LayerRatesEdit):
                 p = w.problem()

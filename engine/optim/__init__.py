@@ -3,4 +3,16 @@
 from . import sd, sgd, momentum, vlbp, cg, lm, adam  # noqa: F401, I001  (registration order)
 from .base import OPTIMIZERS, Hyper, Optimizer, StepResult, make_optimizer
 
-__all__ = ["OPTIMIZERS", "Hyper", "Optimizer", "StepResult", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "Hyper", "Optimizer", "StepResult", "make_optimizer", "mismatch"]
+
+
+def mismatch(optimizer: str, performance) -> str | None:
+    """Why ``optimizer`` cannot minimize ``performance`` (a :class:`Performance`), or None:
+    Levenberg-Marquardt needs a sum of squares (SSE or MSE), not cross-entropy."""
+    cls = OPTIMIZERS.get(optimizer)
+    if cls is not None and cls.least_squares and not performance.least_squares:
+        return (
+            f"{cls.title} needs a sum-of-squares performance index (SSE or MSE); "
+            f"{performance.name.upper()} is not one: choose another optimizer or index"
+        )
+    return None

@@ -211,6 +211,8 @@ class Optimizer:
     title: ClassVar[str]
     Hyper: ClassVar[type[Hyper]]
     stochastic: ClassVar[bool] = False
+    #: needs a sum-of-squares performance index (it uses the residuals and their Jacobian)
+    least_squares: ClassVar[bool] = False
 
     def __init__(self, hyper: Hyper | None = None, seed: int = 0, **kw: Any) -> None:
         if hyper is None:

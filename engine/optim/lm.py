@@ -45,6 +45,7 @@ class LMHyper(Hyper):
 class LevenbergMarquardt(Optimizer):
     name = "lm"
     title = "Levenberg-Marquardt (LMBP)"
+    least_squares = True
     Hyper = LMHyper
 
     def reset(self) -> None:

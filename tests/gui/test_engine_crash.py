@@ -44,3 +44,35 @@ def test_killing_the_engine_mid_run_loses_nothing_and_the_run_continues(window, 
     assert np.array_equal(c.history.x[n], x_last)
     c.stop()
     qtbot.waitUntil(lambda: c.state == "idle", timeout=T)
+
+
+def test_killing_the_engine_of_a_stopped_run_then_continue_is_exact(window, qtbot, monkeypatch):
+    """Issue 18 #3: Continue said "continue: that run is no longer available"."""
+    from bpgui_engine.setup import Setup
+    from bpgui_engine.trainer import StopCriteria, Trainer
+
+    monkeypatch.setenv("BPGUI_KERNEL", "numpy")  # the reference below is the NumPy loop
+    c = window.controller
+    c.engine.close()
+    c.ensure_engine()
+    setup = Setup.from_preset().replace(
+        optimizer="momentum", hyper={"lr": 5.0, "gamma": 0.9}, criteria=StopCriteria(epochs=30)
+    )
+    window.apply_setup(setup, problem_changed=True)
+    x0 = np.array([-4.0, -4.0])
+    with qtbot.waitSignal(c.run_finished, timeout=T):
+        window.start_new_run(x0)
+    old_pid = c.engine.proc.pid
+    with qtbot.waitSignal(c.engine.died, timeout=T):
+        os.kill(old_pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: c.engine is not None and c.engine.proc.pid != old_pid, timeout=T)
+    assert window.error_box is None or not window.error_box.isVisible()  # it was idle
+    with qtbot.waitSignal(c.run_finished, timeout=T):
+        window.toggle_run()  # Continue: 30 more epochs
+    assert c.last_error is None and c.last_stop == "epochs"
+    h = c.history
+    assert h.column("epoch").tolist() == list(range(61))
+    tr = Trainer(setup.objective(), setup.make_optimizer(), x0, StopCriteria(epochs=60))
+    with np.errstate(all="ignore"):
+        ref = np.array([r.x for r in tr.run()])
+    np.testing.assert_allclose(h.x, ref, rtol=1e-12, atol=1e-14)  # momentum's state kept
