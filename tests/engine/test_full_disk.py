@@ -1,0 +1,85 @@
+"""Issue 18 #17: every writer on a real full filesystem (a tmpfs filled up) -- MP4, GIF,
+PNG, SVG, CSV, JSON and the session -- reports one line, exits 2, and leaves the old file
+byte for byte and no debris; nothing claims "wrote".
+
+Each output is first written where there is room, to learn its size; then the same
+command runs on a filesystem with no room at all, and (where the output is larger than
+two pages) with room for half of it: the encoder gets part-way and the disk fills."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bpgui.cli import main
+from bpgui_engine.experiments import get_experiment
+from bpgui_engine.session import save_session
+from tests.engine.test_animation import trained
+from tests.full_disk import FILLER, PAGE, full_disk
+
+ANIM = ["--seconds", "1", "--fps", "10", "--size", "480x240"]
+#: writer: (file name, the command's arguments after the session given OUT)
+WRITERS = {
+    "mp4": ("a.mp4", lambda s, out: ["export", s, "--animation", out, *ANIM]),
+    "gif": ("a.gif", lambda s, out: ["export", s, "--animation", out, *ANIM]),
+    "png": ("c.png", lambda s, out: ["export", s, "--plot", "contour", out]),
+    "svg": ("c.svg", lambda s, out: ["export", s, "--plot", "contour", out]),
+    "history-csv": ("h.csv", lambda s, out: ["export", s, "--history", out]),
+    "trajectory-csv": ("t.csv", lambda s, out: ["export", s, "--trajectory", out]),
+    "surface-csv": (
+        "g.csv",
+        lambda s, out: ["surface", s, "--x", "W1[1,1]", "-5", "15", "--y", "W2[1,1]", "-5",
+                        "15", "--resolution", "60", "--out", out],
+    ),  # fmt: skip
+    "params-json": ("p.json", lambda s, out: ["export", s, "--params", out]),
+    "session": ("s.bpgui", lambda s, out: ["train", s, "--epochs", "5", "--save", out]),
+}
+
+
+@pytest.fixture(scope="module")
+def session_file(tmp_path_factory) -> str:
+    s = trained(get_experiment("trajectory-a").setup(), epochs=400)
+    return str(save_session(s, tmp_path_factory.mktemp("s") / "short.bpgui"))
+
+
+def _run(argv: list[str], capfd) -> tuple[int, str]:
+    """``bpgui ARGV`` in this process; its status and everything that reached fd 2 (an
+    encoder's own process writes there too)."""
+    capfd.readouterr()
+    code = main(argv)
+    return code, capfd.readouterr().err
+
+
+@pytest.mark.parametrize("room", ["none", "half"])
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_a_full_disk_is_one_line_and_the_old_file_stays(writer, room, session_file, tmp_path,
+                                                        capfd):  # fmt: skip
+    if writer == "mp4":
+        pytest.importorskip("imageio_ffmpeg")
+    name, argv = WRITERS[writer]
+    roomy = tmp_path / "roomy"
+    roomy.mkdir()
+    code, err = _run(argv(session_file, str(roomy / name)), capfd)
+    assert code == 0, err
+    size = (roomy / name).stat().st_size
+    free = 0 if room == "none" else size // 2
+    if free and free < PAGE:
+        pytest.skip(f"the {writer} output ({size} bytes) is too small to fill half-way")
+    old = b"the previous file, which must survive\n" * 3
+    with full_disk(tmp_path / "fs", {name: old}, free=free) as fs:
+        code, err = _run(argv(session_file, str(fs / name)), capfd)
+        lines = err.strip().splitlines()
+        assert code == 2, err
+        assert len(lines) == 1 and lines[0].startswith("bpgui: error: "), err
+        assert re.search(r"No space left on device|disk full", lines[0]), lines[0]
+        assert "wrote" not in err
+        assert (fs / name).read_bytes() == old
+        assert sorted(p.name for p in fs.iterdir()) == sorted([name, FILLER])
+
+
+def test_the_full_disk_helper_really_is_full(tmp_path):
+    with full_disk(tmp_path / "fs", {"x": b"1"}, free=0) as fs, pytest.raises(OSError) as exc:
+        Path(fs / "y").write_bytes(b"a" * PAGE)
+    assert exc.value.errno == 28  # ENOSPC
