@@ -12,11 +12,12 @@ import io
 import json
 import math
 import os
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from .history import COLUMNS, History
-from .safe_write import new_file_mode, replacing
+from .safe_write import landed, new_file_mode, replacing
 from .setup import Setup
 from .surface import Surface
 
@@ -88,10 +89,24 @@ def _num(v: float) -> float | str:
     return v if math.isfinite(v) else str(v)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write via a temporary file in the target's folder and ``os.replace``: never half a
+def atomic_write_text(path: str | os.PathLike, text: str | Iterable[str]) -> None:
+    """Write ``text`` (a string, or pieces of one as an iterable: a large export streams)
+    as UTF-8 via a temporary file in the target's folder and ``os.replace``: never half a
     file, never over a device, FIFO or folder, through a symlink to its target, keeping
-    the target's mode (see :mod:`bpgui_engine.safe_write`).  ``ValueError`` with one clear line
-    on any failure."""
-    with replacing(path, suffix=".tmp") as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
+    the target's mode (see :mod:`bpgui_engine.safe_write`).  The size that landed is
+    checked against the bytes written before the rename.  ``ValueError`` with one clear
+    line on any failure."""
+    pieces = _slices(text) if isinstance(text, str) else text
+    with replacing(path, suffix=".tmp") as tmp:
+        size = 0
+        with open(tmp, "wb") as fh:
+            for piece in pieces:
+                raw = piece.encode("utf-8")
+                fh.write(raw)
+                size += len(raw)
+        landed(tmp, size, path)
+
+
+def _slices(text: str, n: int = 1 << 20) -> Iterator[str]:
+    for i in range(0, len(text), n):
+        yield text[i : i + n]

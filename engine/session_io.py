@@ -19,7 +19,7 @@ import numpy as np
 from .history import COLUMNS, History
 from .memory import available_bytes, fmt_bytes
 from .network import NetworkSpec
-from .safe_write import OutputError, atomic_write_bytes, open_regular
+from .safe_write import OutputError, landed, open_regular, replacing
 from .session_arrays import (
     Plan,
     _check_ratio,
@@ -176,12 +176,34 @@ def save_session(s: Session, path: str | os.PathLike) -> Path:
     except SessionError as exc:
         raise SessionError(f"{path.name}: {exc}") from None
     try:
-        atomic_write_bytes(path, lambda fh: _write_zip(fh, text, arrays))
+        with replacing(path) as tmp:
+            with open(tmp, "wb") as fh:
+                _write_zip(fh, text, arrays)
+                fh.flush()
+                size = fh.tell()
+            landed(tmp, size, path)
+            _check_members(tmp, arrays, path)
     except OutputError as exc:
         raise SessionError(str(exc)) from None
     except (ValueError, TypeError) as exc:
         raise SessionError(one_line(f"cannot save {path.name}: {exc}")) from None
     return path
+
+
+def _check_members(tmp: str, arrays: dict[str, np.ndarray], path: Path) -> None:
+    """What landed must open as the archive written: its directory read back lists
+    ``session.json`` and every array with its size (no member is decompressed)."""
+    try:
+        with zipfile.ZipFile(tmp) as zf:
+            sizes = {i.filename: i.file_size for i in zf.infolist()}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise OSError(f"cannot write {path}: the file written does not read back ({exc})") from None
+    for name, a in arrays.items():
+        have = sizes.get(f"{name}.npy", -1)
+        if not a.nbytes < have <= a.nbytes + 4096:  # the array and its .npy header
+            raise OSError(f"cannot write {path}: {name}.npy did not land whole")
+    if "session.json" not in sizes or len(sizes) != len(arrays) + 1:
+        raise OSError(f"cannot write {path}: the file written lacks members")
 
 
 # ---- reading --------------------------------------------------------------------------------

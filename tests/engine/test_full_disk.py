@@ -8,14 +8,17 @@ two pages) with room for half of it: the encoder gets part-way and the disk fill
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from bpgui.cli import main
+from bpgui_engine import session_io
 from bpgui_engine.experiments import get_experiment
-from bpgui_engine.session import save_session
+from bpgui_engine.safe_write import OutputError, atomic_write_bytes
+from bpgui_engine.session import SessionError, save_session
 from tests.engine.test_animation import trained
 from tests.full_disk import FILLER, PAGE, full_disk
 
@@ -30,9 +33,23 @@ WRITERS = {
     "trajectory-csv": ("t.csv", lambda s, out: ["export", s, "--trajectory", out]),
     "surface-csv": (
         "g.csv",
-        lambda s, out: ["surface", s, "--x", "W1[1,1]", "-5", "15", "--y", "W2[1,1]", "-5",
-                        "15", "--resolution", "60", "--out", out],
-    ),  # fmt: skip
+        lambda s, out: [
+            "surface",
+            s,
+            "--x",
+            "W1[1,1]",
+            "-5",
+            "15",
+            "--y",
+            "W2[1,1]",
+            "-5",
+            "15",
+            "--resolution",
+            "60",
+            "--out",
+            out,
+        ],
+    ),
     "params-json": ("p.json", lambda s, out: ["export", s, "--params", out]),
     "session": ("s.bpgui", lambda s, out: ["train", s, "--epochs", "5", "--save", out]),
 }
@@ -83,3 +100,35 @@ def test_the_full_disk_helper_really_is_full(tmp_path):
     with full_disk(tmp_path / "fs", {"x": b"1"}, free=0) as fs, pytest.raises(OSError) as exc:
         Path(fs / "y").write_bytes(b"a" * PAGE)
     assert exc.value.errno == 28  # ENOSPC
+
+
+# ---- what landed is checked, even when the writer reports no error -------------------------------
+def test_bytes_lost_without_an_error_keep_the_old_file(tmp_path):
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+
+    def lossy(fh):  # a library that swallowed the disk's error: a third is missing
+        fh.write(b"x" * 3000)
+        fh.flush()
+        os.ftruncate(fh.fileno(), 2000)
+
+    with pytest.raises(OutputError) as exc:
+        atomic_write_bytes(target, lossy)
+    assert "2,000 of 3,000 bytes landed" in str(exc.value)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_a_session_archive_missing_a_member_is_not_renamed(tmp_path, monkeypatch):
+    s = trained(get_experiment("trajectory-a").setup(), epochs=20)
+    target = tmp_path / "s.bpgui"
+    target.write_bytes(b"old")
+    real = session_io._write_zip
+
+    def drops_one(fh, text, arrays):
+        real(fh, text, dict(list(arrays.items())[:-1]))
+
+    monkeypatch.setattr(session_io, "_write_zip", drops_one)
+    with pytest.raises(SessionError) as exc:
+        save_session(s, target)
+    assert "did not land whole" in str(exc.value) and "\n" not in str(exc.value)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["s.bpgui"]
