@@ -256,6 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         session_path = argv.pop(0)  # bpgui SESSION: open it in the app
     args = _parser().parse_args(argv)
+    headless = args.command is not None or args.install_desktop or args.uninstall_desktop
+    if headless and not _stdout_open():  # bpgui train ... >&-: before any work
+        return _fail(
+            "standard output is closed (redirect it, e.g. >/dev/null, to discard what bpgui prints)"
+        )
     real_stdout = sys.stdout
     sys.stdout = _Stdout(real_stdout)
     try:
@@ -321,6 +326,22 @@ class _Stdout:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def _stdout_open() -> bool:
+    """Whether standard output can take what a command prints: a closed one (``>&-``)
+    leaves ``sys.stdout`` None, and the next file opened would get its descriptor."""
+    if sys.stdout is None:
+        return False
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # a stream without one (a test's capture)
+        return not getattr(sys.stdout, "closed", False)
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _drop_stdout() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -231,11 +232,15 @@ def surface(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     anim = getattr(args, "animation", None)
+    outputs = [("--history", args.history), ("--trajectory", args.trajectory),
+               ("--params", args.params), ("--contour", args.contour),
+               *(("--plot", f) for _, f in args.plot), ("--animation", anim)]  # fmt: skip
+    outputs = [(flag, path) for flag, path in outputs if path]
+    if not outputs:
+        raise CliError("export: name at least one output (--history, --trajectory, ...)")
+    distinct_outputs(outputs, args.session)
     _check_animation_flags(args, anim)
     s = load_session(args.session)
-    outputs = [args.history, args.trajectory, args.params, args.contour, *args.plot, anim]
-    if not any(outputs):
-        raise CliError("export: name at least one output (--history, --trajectory, ...)")
     labels = s.setup.free
     x = s.run.x if s.run is not None else None
     written = []
@@ -267,6 +272,29 @@ def export(args: argparse.Namespace) -> int:
         written.append(_animation(s, args, anim))
     print("wrote " + ", ".join(written), file=sys.stderr)
     return 0
+
+
+def distinct_outputs(outputs: list[tuple[str, str]], source: str | None = None) -> None:
+    """Each output its own file, none of them the file being read: the same file named
+    twice (also through a symlink or a hard link) would be written twice, the first
+    output lost (:class:`CliError` before anything is written)."""
+
+    def same(a: str, b: str) -> bool:
+        if os.path.realpath(a) == os.path.realpath(b):
+            return True
+        try:
+            return os.path.samefile(a, b)
+        except OSError:  # one of them does not exist yet
+            return False
+
+    for i, (flag, path) in enumerate(outputs):
+        if source is not None and same(path, source):
+            raise CliError(f"{flag}: {path} is the SESSION being read; name another file")
+        for other_flag, other in outputs[:i]:
+            if same(path, other):
+                raise CliError(
+                    f"{flag}: {path} is also the {other_flag} output; give each output its own file"
+                )
 
 
 ANIMATION_FLAGS = {"seconds": "--seconds", "fps": "--fps", "spacing": "--spacing",

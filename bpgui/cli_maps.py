@@ -135,7 +135,9 @@ def _cluster_flags(p: argparse.ArgumentParser) -> None:
 def parse_entry(text: str, index: int) -> RaceEntry:
     """``"momentum:lr=4,gamma=0.8"`` -> a validated entry."""
     name, _, rest = text.partition(":")
-    items = [t for t in rest.split(",") if t.strip()]
+    items = rest.split(",") if rest.strip() else []
+    if any(not t.strip() for t in items):
+        raise CliError(f"--entry {text}: an empty KEY=VALUE between commas")
     try:
         hyper = parse_hyper(name.strip(), items)
     except ValueError as exc:
