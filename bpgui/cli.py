@@ -267,9 +267,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.install_desktop or args.uninstall_desktop:
             from . import desktop
 
-            done = desktop.install() if args.install_desktop else desktop.uninstall()
-            verb = "wrote" if args.install_desktop else "removed"
-            print(f"{verb} {len(done)} files under {desktop.data_home()}")
+            if args.install_desktop:
+                done = desktop.install()
+                print(f"wrote {len(done)} files under {desktop.data_home()}")
+                return 0
+            gone = desktop.uninstall()
+            print(f"removed {len(gone.removed)} files under {desktop.data_home()}")
+            for path in gone.kept:
+                print(f"kept {path}: edited since --install-desktop (delete it yourself)")
             return 0
         with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
             if args.command == "train":
