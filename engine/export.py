@@ -32,27 +32,45 @@ __all__ = [
 ]
 
 
-def _rows(header: list[str], columns: list[np.ndarray]) -> str:
+ROWS_PER_PIECE = 4096
+
+
+def _pieces(header: list[str], columns: list[np.ndarray]) -> Iterator[str]:
+    """The CSV text in pieces of :data:`ROWS_PER_PIECE` rows: only one piece's Python
+    numbers and text exist at a time (a whole 5-million-epoch history as Python floats
+    and text would need ~10x its arrays)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    cols = [c.tolist() for c in columns]  # Python floats/ints: repr is exact
-    w.writerows(zip(*cols, strict=True))
-    return buf.getvalue()
+    n = len(columns[0]) if columns else 0
+    for i in range(0, n, ROWS_PER_PIECE):
+        cols = [c[i : i + ROWS_PER_PIECE].tolist() for c in columns]  # Python numbers: exact
+        w.writerows(zip(*cols, strict=True))
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        yield buf.getvalue()
 
 
-def history_csv(h: History, labels: tuple[str, ...]) -> str:
-    """Every epoch: the columns of :data:`~engine.history.COLUMNS`, then the free parameters."""
+def _rows(header: list[str], columns: list[np.ndarray]) -> str:
+    return "".join(_pieces(header, columns))
+
+
+def history_csv(h: History, labels: tuple[str, ...]) -> Iterator[str]:
+    """Every epoch: the columns of :data:`~engine.history.COLUMNS`, then the free
+    parameters -- as pieces of text for :func:`atomic_write_text` (``"".join`` them for
+    one string)."""
     x = h.x
-    return _rows(
+    return _pieces(
         [*COLUMNS, *labels], [h.column(c) for c in COLUMNS] + [x[:, j] for j in range(x.shape[1])]
     )
 
 
-def trajectory_csv(h: History, labels: tuple[str, ...]) -> str:
-    """The weight trajectory: epoch and the free parameters."""
+def trajectory_csv(h: History, labels: tuple[str, ...]) -> Iterator[str]:
+    """The weight trajectory: epoch and the free parameters (pieces, as :func:`history_csv`)."""
     x = h.x
-    return _rows(["epoch", *labels], [h.column("epoch")] + [x[:, j] for j in range(x.shape[1])])
+    return _pieces(["epoch", *labels], [h.column("epoch")] + [x[:, j] for j in range(x.shape[1])])
 
 
 def params_csv(setup: Setup, x: np.ndarray | None = None) -> str:
