@@ -209,6 +209,13 @@ def _parser() -> argparse.ArgumentParser:
         "--params", metavar="FILE.csv|FILE.json", help="every parameter at the current point"
     )
     e.add_argument("--contour", metavar="FILE.csv", help="the contour grid over the two axes")
+    e.add_argument(
+        "--lighter",
+        metavar="FILE.bpgui",
+        help="a lighter copy of the session for handing out: the history sampled down to "
+        "the epochs that keep every curve's shape (the trajectory exact at those), the run's "
+        "state whole, so it continues exactly",
+    )
     e.add_argument("--resolution", type=int, default=100, help="contour points per axis")
     e.add_argument(
         "--plot",

@@ -30,7 +30,14 @@ from bpgui_engine.history import History
 from bpgui_engine.memory import check_run, check_surface
 from bpgui_engine.presets import get_preset
 from bpgui_engine.problem import make_objective, setup_from_options
-from bpgui_engine.session import Session, load_session, save_session, session_trainer, trainer_state
+from bpgui_engine.session import (
+    Session,
+    load_session,
+    save_lighter_copy,
+    save_session,
+    session_trainer,
+    trainer_state,
+)
 from bpgui_engine.surface import Surface, evaluate_surface
 from bpgui_engine.trainer import STOP_REASONS
 
@@ -234,6 +241,7 @@ def export(args: argparse.Namespace) -> int:
     anim = getattr(args, "animation", None)
     outputs = [("--history", args.history), ("--trajectory", args.trajectory),
                ("--params", args.params), ("--contour", args.contour),
+               ("--lighter", getattr(args, "lighter", None)),
                *(("--plot", f) for _, f in args.plot), ("--animation", anim)]  # fmt: skip
     outputs = [(flag, path) for flag, path in outputs if path]
     if not outputs:
@@ -264,6 +272,8 @@ def export(args: argparse.Namespace) -> int:
     if args.contour:
         atomic_write_text(args.contour, grid_csv(session_surface(s, args.resolution)))
         written.append(args.contour)
+    if getattr(args, "lighter", None):
+        written.append(save_lighter_copy(s, args.lighter).summary())
     if args.plot:
         from bpgui.export_plots import export_plots  # Qt, offscreen
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine import session_io
+from bpgui_engine import session_write
 from bpgui_engine.experiments import get_experiment
 from bpgui_engine.safe_write import OutputError, atomic_write_bytes
 from bpgui_engine.session import SessionError, save_session
@@ -122,12 +122,12 @@ def test_a_session_archive_missing_a_member_is_not_renamed(tmp_path, monkeypatch
     s = trained(get_experiment("trajectory-a").setup(), epochs=20)
     target = tmp_path / "s.bpgui"
     target.write_bytes(b"old")
-    real = session_io._write_zip
+    real = session_write._write_zip
 
     def drops_one(fh, text, arrays):
         real(fh, text, dict(list(arrays.items())[:-1]))
 
-    monkeypatch.setattr(session_io, "_write_zip", drops_one)
+    monkeypatch.setattr(session_write, "_write_zip", drops_one)
     with pytest.raises(SessionError) as exc:
         save_session(s, target)
     assert "did not land whole" in str(exc.value) and "\n" not in str(exc.value)
