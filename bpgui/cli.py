@@ -198,7 +198,8 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser(
         "export",
-        help="write a session's history, trajectory, parameters, contour grid or plots",
+        help="write a session's history, trajectory, parameters, contour grid, plots, "
+        "animation or a lighter copy",
         description="Export parts of a saved session to files other tools read.  Give any "
         "of the outputs; each is written atomically.",
     )
