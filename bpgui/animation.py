@@ -1,6 +1,6 @@
 """A run as an animation for slides: its trajectory on the contour (and the error curve
-beside it), as an animated GIF (Pillow) or an MP4 video (imageio with imageio-ffmpeg's
-ffmpeg, the optional ``video`` extra).
+beside it), as an animated GIF (Pillow) or an MP4 video (imageio-ffmpeg's ffmpeg, the
+optional ``video`` extra); the encoders live in :mod:`bpgui.animation_encode`.
 
 No Qt: :func:`render_frames` and :func:`write_animation` run on any thread -- the window's
 worker (:mod:`bpgui.animation_dialog`) and ``bpgui export SESSION --animation FILE``.
@@ -10,15 +10,15 @@ in the epochs since the start (at least one epoch per frame at first), so a run 
 error creeps for thousands of epochs and then falls (trajectory a: 324,000 epochs) shows
 the creep, the flat region and the fall; ``"linear"`` spaces them evenly.
 
-The file is written beside the target and renamed into place only once complete
-(:func:`bpgui_engine.safe_write.replacing`): an error, a full disk or Cancel leaves no partial
+The file is written beside the target and renamed into place only once the encoder
+reported success and the file read back whole (:func:`bpgui_engine.safe_write.replacing`,
+:mod:`bpgui.animation_encode`): an error, a full disk or Cancel leaves no partial
 file and the old file untouched; a folder, device or FIFO as the target is refused
 before any work.  Every error is a ``ValueError`` with one line.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -30,7 +30,16 @@ from PIL import Image
 
 from bpgui_engine.safe_write import replacing, resolve_target
 
-from .animation_draw import THEMES, RunData, Scene, run_data, viridis
+from .animation_draw import THEMES, RunData, Scene, run_data
+from .animation_encode import (
+    AnimationError,
+    EncoderMissing,
+    mp4_encoder,
+    verify_gif,
+    verify_mp4,
+    write_gif,
+    write_mp4,
+)
 
 __all__ = [
     "FORMATS",
@@ -54,18 +63,9 @@ GIF_MAX_FPS = 50  # GIF delays are in hundredths of a second; under 2 most viewe
 MAX_FRAMES = 3600
 GIF_MAX_PIXELS = 400_000_000  # frames x width x height: Pillow keeps a GIF's frames in memory
 WIDTH_RANGE, HEIGHT_RANGE = (240, 3840), (160, 2160)
-VIDEO_HINT = "pip install 'bpgui[video]'"
 
 ProgressFn = Callable[[int, int], None]
 StopFn = Callable[[], bool]
-
-
-class AnimationError(ValueError):
-    """Bad options or a run that cannot be animated; the message is one line."""
-
-
-class EncoderMissing(AnimationError):
-    """The optional MP4 encoder (imageio + imageio-ffmpeg) is not installed."""
 
 
 class AnimationCancelled(Exception):
@@ -245,13 +245,14 @@ def write_animation(
     frames = job.frames(on_progress, should_stop)
     fps = int(fps)
     with replacing(name, suffix=ext) as tmp:
-        if ext == ".gif":
-            _write_gif(job, frames, tmp, fps)
+        size = (job.scene.W, job.scene.H)
+        if ext == ".gif":  # what the encoder reported, then what landed
+            write_gif(job.scene, len(job.rows), frames, tmp, fps)
+            verify_gif(tmp, name, size, len(job.rows))
         else:
-            _write_mp4(encoder, frames, tmp, fps, name)
+            n = write_mp4(encoder, frames, tmp, fps, size, name)
+            verify_mp4(tmp, name, n)
         written = os.path.getsize(tmp)
-        if written == 0:
-            raise OSError(f"cannot write {name}: nothing was written (is the disk full?)")
     run = job.scene.run
     return AnimationResult(
         name,
@@ -286,115 +287,6 @@ def check_animation(
             f"animation: the file name must end in .gif or .mp4, not {Path(name).name!r}"
         )
     _check(seconds, fps, spacing, size, theme, with_curve, ext)
-    encoder = _mp4_encoder() if ext == ".mp4" else None
+    encoder = mp4_encoder() if ext == ".mp4" else None
     resolve_target(name)
     return encoder
-
-
-def gif_durations(n: int, fps: int) -> list[int]:
-    """Frame delays in ms, multiples of 10 (GIF counts hundredths), adding up to
-    ``n / fps`` seconds to the hundredth."""
-    ends = np.round(np.arange(1, n + 1) * 100.0 / fps).astype(np.int64)
-    return (np.diff(ends, prepend=0) * 10).tolist()
-
-
-def gif_palette(scene: Scene) -> Image.Image:
-    """One palette for every frame: the exact colours of the markers, text and curves,
-    then what median cut finds in the background, the last frame and a viridis ramp as
-    large as a frame (so the rare dark colours of the surface get entries too)."""
-    fixed = list(dict.fromkeys(scene.fixed_colours()))
-    probe = scene.frame(len(scene.run.epochs) - 1, last=True)
-    w, h = scene.W, scene.H
-    sample = Image.new("RGB", (w, 3 * h))
-    sample.paste(scene.background.reduce(2), (0, 0))
-    sample.paste(probe, (0, h))
-    sample.paste(ramp_image(w, h), (0, 2 * h))
-    found = sample.quantize(256 - len(fixed), method=Image.Quantize.MEDIANCUT)
-    colours = [c for rgb in fixed for c in rgb] + found.getpalette()[: 3 * (256 - len(fixed))]
-    pal = Image.new("P", (1, 1))
-    pal.putpalette(colours + [0] * (768 - len(colours)))
-    return pal
-
-
-def ramp_image(w: int, h: int) -> Image.Image:
-    row = viridis(np.linspace(0.0, 1.0, w))[None, :, :]
-    return Image.fromarray(np.ascontiguousarray(np.repeat(row, h, axis=0)), "RGB")
-
-
-def _write_gif(job: _Job, frames: Iterator[Image.Image], tmp: str, fps: int) -> None:
-    """One palette for all frames (:func:`gif_palette`, no dithering): unchanged pixels
-    stay identical, so Pillow stores only each frame's changed box.  Identical
-    consecutive frames (a run shorter than the frame count) are merged by Pillow into
-    one longer frame; the total duration stays."""
-    rows = job.rows
-    palette = gif_palette(job.scene)
-
-    def indexed() -> Iterator[Image.Image]:
-        for im in frames:
-            yield im.quantize(palette=palette, dither=Image.Dither.NONE)
-
-    seq = indexed()
-    first = next(seq)
-    first.save(
-        tmp,
-        format="GIF",
-        save_all=True,
-        append_images=seq,
-        duration=gif_durations(len(rows), fps),
-        loop=0,
-        optimize=False,
-    )
-
-
-def _mp4_encoder():
-    """imageio's v2 API, once the ffmpeg binary is known to be there."""
-    try:
-        import imageio.v2 as iio
-        import imageio_ffmpeg
-    except ImportError:
-        raise EncoderMissing(
-            f"MP4 needs the optional video encoder (imageio and imageio-ffmpeg): {VIDEO_HINT}, "
-            "or write a .gif"
-        ) from None
-    try:
-        imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception:  # RuntimeError: no binary for this platform, none on PATH
-        raise EncoderMissing(
-            f"MP4: imageio-ffmpeg finds no ffmpeg program: {VIDEO_HINT} (or set "
-            "IMAGEIO_FFMPEG_EXE), or write a .gif"
-        ) from None
-    return iio
-
-
-def _write_mp4(iio, frames: Iterator[Image.Image], tmp: str, fps: int, name: str) -> None:
-    writer = None
-    try:
-        writer = iio.get_writer(
-            tmp,
-            format="FFMPEG",
-            mode="I",
-            fps=fps,
-            codec="libx264",
-            pixelformat="yuv420p",
-            quality=8,
-            macro_block_size=2,
-            ffmpeg_log_level="error",
-            output_params=["-movflags", "+faststart"],
-        )
-        for im in frames:
-            writer.append_data(np.asarray(im))
-        w, writer = writer, None
-        w.close()
-    except (AnimationCancelled, AnimationError, MemoryError):
-        raise
-    except Exception as exc:
-        raise OSError(f"cannot write {name}: the MP4 encoder failed ({_first_line(exc)})") from None
-    finally:
-        if writer is not None:  # an error or Cancel: end ffmpeg, the file is dropped anyway
-            with contextlib.suppress(Exception):  # the first error is the one reported
-                writer.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

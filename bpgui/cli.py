@@ -198,7 +198,8 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser(
         "export",
-        help="write a session's history, trajectory, parameters, contour grid or plots",
+        help="write a session's history, trajectory, parameters, contour grid, plots, "
+        "animation or a lighter copy",
         description="Export parts of a saved session to files other tools read.  Give any "
         "of the outputs; each is written atomically.",
     )
@@ -209,6 +210,13 @@ def _parser() -> argparse.ArgumentParser:
         "--params", metavar="FILE.csv|FILE.json", help="every parameter at the current point"
     )
     e.add_argument("--contour", metavar="FILE.csv", help="the contour grid over the two axes")
+    e.add_argument(
+        "--lighter",
+        metavar="FILE.bpgui",
+        help="a lighter copy of the session for handing out: the history sampled down to "
+        "the epochs that keep every curve's shape (the trajectory exact at those), the run's "
+        "state whole, so it continues exactly",
+    )
     e.add_argument("--resolution", type=int, default=100, help="contour points per axis")
     e.add_argument(
         "--plot",
@@ -256,15 +264,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         session_path = argv.pop(0)  # bpgui SESSION: open it in the app
     args = _parser().parse_args(argv)
+    headless = args.command is not None or args.install_desktop or args.uninstall_desktop
+    if headless and not _stdout_open():  # bpgui train ... >&-: before any work
+        return _fail(
+            "standard output is closed (redirect it, e.g. >/dev/null, to discard what bpgui prints)"
+        )
     real_stdout = sys.stdout
     sys.stdout = _Stdout(real_stdout)
     try:
         if args.install_desktop or args.uninstall_desktop:
             from . import desktop
 
-            done = desktop.install() if args.install_desktop else desktop.uninstall()
-            verb = "wrote" if args.install_desktop else "removed"
-            print(f"{verb} {len(done)} files under {desktop.data_home()}")
+            if args.install_desktop:
+                done = desktop.install()
+                print(f"wrote {len(done)} files under {desktop.data_home()}")
+                return 0
+            gone = desktop.uninstall()
+            print(f"removed {len(gone.removed)} files under {desktop.data_home()}")
+            for path in gone.kept:
+                print(f"kept {path}: edited since --install-desktop (delete it yourself)")
             return 0
         with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
             if args.command == "train":
@@ -321,6 +339,22 @@ class _Stdout:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def _stdout_open() -> bool:
+    """Whether standard output can take what a command prints: a closed one (``>&-``)
+    leaves ``sys.stdout`` None, and the next file opened would get its descriptor."""
+    if sys.stdout is None:
+        return False
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # a stream without one (a test's capture)
+        return not getattr(sys.stdout, "closed", False)
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _drop_stdout() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -29,7 +30,14 @@ from bpgui_engine.history import History
 from bpgui_engine.memory import check_run, check_surface
 from bpgui_engine.presets import get_preset
 from bpgui_engine.problem import make_objective, setup_from_options
-from bpgui_engine.session import Session, load_session, save_session, session_trainer, trainer_state
+from bpgui_engine.session import (
+    Session,
+    load_session,
+    save_lighter_copy,
+    save_session,
+    session_trainer,
+    trainer_state,
+)
 from bpgui_engine.surface import Surface, evaluate_surface
 from bpgui_engine.trainer import STOP_REASONS
 
@@ -231,11 +239,16 @@ def surface(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     anim = getattr(args, "animation", None)
+    outputs = [("--history", args.history), ("--trajectory", args.trajectory),
+               ("--params", args.params), ("--contour", args.contour),
+               ("--lighter", getattr(args, "lighter", None)),
+               *(("--plot", f) for _, f in args.plot), ("--animation", anim)]  # fmt: skip
+    outputs = [(flag, path) for flag, path in outputs if path]
+    if not outputs:
+        raise CliError("export: name at least one output (--history, --trajectory, ...)")
+    distinct_outputs(outputs, args.session)
     _check_animation_flags(args, anim)
     s = load_session(args.session)
-    outputs = [args.history, args.trajectory, args.params, args.contour, *args.plot, anim]
-    if not any(outputs):
-        raise CliError("export: name at least one output (--history, --trajectory, ...)")
     labels = s.setup.free
     x = s.run.x if s.run is not None else None
     written = []
@@ -259,6 +272,8 @@ def export(args: argparse.Namespace) -> int:
     if args.contour:
         atomic_write_text(args.contour, grid_csv(session_surface(s, args.resolution)))
         written.append(args.contour)
+    if getattr(args, "lighter", None):
+        written.append(save_lighter_copy(s, args.lighter).summary())
     if args.plot:
         from bpgui.export_plots import export_plots  # Qt, offscreen
 
@@ -267,6 +282,29 @@ def export(args: argparse.Namespace) -> int:
         written.append(_animation(s, args, anim))
     print("wrote " + ", ".join(written), file=sys.stderr)
     return 0
+
+
+def distinct_outputs(outputs: list[tuple[str, str]], source: str | None = None) -> None:
+    """Each output its own file, none of them the file being read: the same file named
+    twice (also through a symlink or a hard link) would be written twice, the first
+    output lost (:class:`CliError` before anything is written)."""
+
+    def same(a: str, b: str) -> bool:
+        if os.path.realpath(a) == os.path.realpath(b):
+            return True
+        try:
+            return os.path.samefile(a, b)
+        except OSError:  # one of them does not exist yet
+            return False
+
+    for i, (flag, path) in enumerate(outputs):
+        if source is not None and same(path, source):
+            raise CliError(f"{flag}: {path} is the SESSION being read; name another file")
+        for other_flag, other in outputs[:i]:
+            if same(path, other):
+                raise CliError(
+                    f"{flag}: {path} is also the {other_flag} output; give each output its own file"
+                )
 
 
 ANIMATION_FLAGS = {"seconds": "--seconds", "fps": "--fps", "spacing": "--spacing",

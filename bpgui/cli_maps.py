@@ -19,6 +19,7 @@ import numpy as np
 
 from bpgui_engine.basins import BasinJob
 from bpgui_engine.export import atomic_write_text
+from bpgui_engine.memory import check_race
 from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.presets import PRESETS, get_preset
 from bpgui_engine.problem import parse_hyper, setup_from_options
@@ -30,6 +31,7 @@ from .cli_commands import CliError
 __all__ = ["add_parsers", "basins_command", "race_command", "sweep_command"]
 
 EXIT_USAGE = 2
+RACE_STEP = 65_536  # most epochs a race step hands out per entry
 
 
 # ---- parsers -------------------------------------------------------------------------------
@@ -135,7 +137,9 @@ def _cluster_flags(p: argparse.ArgumentParser) -> None:
 def parse_entry(text: str, index: int) -> RaceEntry:
     """``"momentum:lr=4,gamma=0.8"`` -> a validated entry."""
     name, _, rest = text.partition(":")
-    items = [t for t in rest.split(",") if t.strip()]
+    items = rest.split(",") if rest.strip() else []
+    if any(not t.strip() for t in items):
+        raise CliError(f"--entry {text}: an empty KEY=VALUE between commas")
     try:
         hyper = parse_hyper(name.strip(), items)
     except ValueError as exc:
@@ -150,9 +154,13 @@ def race_command(args: argparse.Namespace) -> int:
         raise CliError("race: add at least one --entry (or --seed-entries)")
     _check_epochs(args.epochs, 0)
     setup, x0 = _setup(args, "sd", [])
-    race = Race(setup, entries, x0, epochs=args.epochs, goal=args.goal, min_grad=args.min_grad)
+    check_race(setup, [e.optimizer for e in entries])  # the estimate, not an OOM kill
+    # only the results are printed: no histories kept, steps of bounded length, so the
+    # memory stays flat however many epochs (--epochs 1000000000000 runs, and runs)
+    race = Race(setup, entries, x0, epochs=args.epochs, goal=args.goal,
+                min_grad=args.min_grad, keep_history=False)  # fmt: skip
     with np.errstate(all="ignore"):
-        for _ in race.steps(max(1, args.epochs // 20)):
+        for _ in race.steps(min(max(1, args.epochs // 20), RACE_STEP)):
             pass
     res = race.results()
     if args.json:

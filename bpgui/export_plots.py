@@ -9,7 +9,7 @@ import logging
 import os
 from pathlib import Path
 
-from bpgui_engine.safe_write import replacing
+from bpgui_engine.safe_write import landed, replacing
 
 log = logging.getLogger(__name__)
 PLOT_NAMES = ("contour", "curves", "response")
@@ -23,16 +23,19 @@ def _widget(plots, which: str):
     }[which]
 
 
-def _svg(widget, path: str, title: str) -> None:
-    """The widget painted into Qt's SVG generator: lines and text stay vectors (the
-    contour image is embedded).  pyqtgraph 0.14's SVGExporter fails on Qt 6.11's path
+def _svg(widget, title: str) -> bytes:
+    """The widget painted into Qt's SVG generator, in memory: lines and text stay vectors
+    (the contour image is embedded).  pyqtgraph 0.14's SVGExporter fails on Qt 6.11's path
     syntax (pyqtgraph issue #3485), so it is not used."""
-    from PySide6.QtCore import QRect
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect
     from PySide6.QtGui import QPainter
     from PySide6.QtSvg import QSvgGenerator
 
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
     gen = QSvgGenerator()
-    gen.setFileName(path)
+    gen.setOutputDevice(buf)
     size = widget.size()
     gen.setSize(size)
     gen.setViewBox(QRect(0, 0, size.width(), size.height()))
@@ -42,8 +45,31 @@ def _svg(widget, path: str, title: str) -> None:
     try:
         widget.render(painter)
     finally:
-        if not painter.end():
-            raise OSError(f"cannot write {path}: the SVG writer failed")
+        ok = painter.end()
+    buf.close()
+    if not ok:
+        raise OSError("the SVG writer failed")
+    return bytes(data.data())
+
+
+def _png(item) -> bytes:
+    """The plot through pyqtgraph's image exporter (at least 1200 pixels wide: sharp in
+    a report), encoded in memory."""
+    import pyqtgraph.exporters as ex
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    exporter = ex.ImageExporter(item)
+    if int(exporter.parameters()["width"]) < 1200:
+        exporter.parameters()["width"] = 1200
+    image = exporter.export(toBytes=True)
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = image.save(buf, "PNG")
+    buf.close()
+    if not ok:
+        raise OSError("the PNG encoder failed")
+    return bytes(data.data())
 
 
 def _item(plots, which: str):
@@ -58,41 +84,36 @@ def _item(plots, which: str):
 
 def export_plot(plots, which: str, path: str | os.PathLike) -> None:
     """Write plot ``which`` of the plots pane ``plots`` to ``path`` (.png or .svg)."""
-    import pyqtgraph.exporters as ex
-
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in (".png", ".svg"):
         raise ValueError(f"plot: the file name must end in .png or .svg, not {path.name!r}")
     item = _item(plots, which)
+    try:  # encoded in memory: Qt's and libpng's own messages never reach the terminal
+        data = _png(item) if ext == ".png" else _svg(_widget(plots, which), f"bpgui {which}")
+    except OSError as exc:
+        raise OSError(f"cannot write {path}: {exc}") from None
+    _check_image(data, ext, path)
     # the target resolved (symlinks followed, only a regular file replaced, its mode
-    # kept), a temporary file beside it, renamed only once the image reads back whole
+    # kept), a temporary file beside it, renamed only once every byte landed
     with replacing(path, suffix=ext) as tmp:
-        if ext == ".png":
-            exporter = ex.ImageExporter(item)
-            if int(exporter.parameters()["width"]) < 1200:  # sharp in a report
-                exporter.parameters()["width"] = 1200
-            image = exporter.export(toBytes=True)
-            if not image.save(tmp, "PNG"):
-                raise OSError(f"cannot write {path}: the PNG writer failed (is the disk full?)")
-        else:
-            _svg(_widget(plots, which), tmp, f"bpgui {which}")
-        _verify(tmp, ext, path)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        landed(tmp, len(data), path)
 
 
-def _verify(tmp: str, ext: str, path: Path) -> None:
-    """The written file must read back as a whole image: a writer that failed half-way
-    (a full disk) is an error, and the old file at ``path`` stays."""
+def _check_image(data: bytes, ext: str, path: Path) -> None:
+    """The encoded image must read back as a whole image."""
+    from PySide6.QtCore import QByteArray
     from PySide6.QtGui import QImage
     from PySide6.QtSvg import QSvgRenderer
 
-    if os.path.getsize(tmp) == 0:
-        raise OSError(f"cannot write {path}: nothing was written (is the disk full?)")
-    ok = not QImage(tmp).isNull() if ext == ".png" else QSvgRenderer(tmp).isValid()
+    if ext == ".png":
+        ok = bool(data) and not QImage.fromData(data, "PNG").isNull()
+    else:
+        ok = bool(data) and QSvgRenderer(QByteArray(data)).isValid()
     if not ok:
-        raise OSError(f"cannot write {path}: the file written is incomplete (is the disk full?)")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
+        raise OSError(f"cannot write {path}: the {ext[1:].upper()} encoded does not read back")
 
 
 def export_plots(session, pairs: list[tuple[str, str]], timeout_s: float = 60.0) -> list[str]:

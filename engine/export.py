@@ -12,11 +12,12 @@ import io
 import json
 import math
 import os
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from .history import COLUMNS, History
-from .safe_write import new_file_mode, replacing
+from .safe_write import landed, new_file_mode, replacing
 from .setup import Setup
 from .surface import Surface
 
@@ -31,27 +32,45 @@ __all__ = [
 ]
 
 
-def _rows(header: list[str], columns: list[np.ndarray]) -> str:
+ROWS_PER_PIECE = 4096
+
+
+def _pieces(header: list[str], columns: list[np.ndarray]) -> Iterator[str]:
+    """The CSV text in pieces of :data:`ROWS_PER_PIECE` rows: only one piece's Python
+    numbers and text exist at a time (a whole 5-million-epoch history as Python floats
+    and text would need ~10x its arrays)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    cols = [c.tolist() for c in columns]  # Python floats/ints: repr is exact
-    w.writerows(zip(*cols, strict=True))
-    return buf.getvalue()
+    n = len(columns[0]) if columns else 0
+    for i in range(0, n, ROWS_PER_PIECE):
+        cols = [c[i : i + ROWS_PER_PIECE].tolist() for c in columns]  # Python numbers: exact
+        w.writerows(zip(*cols, strict=True))
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        yield buf.getvalue()
 
 
-def history_csv(h: History, labels: tuple[str, ...]) -> str:
-    """Every epoch: the columns of :data:`~engine.history.COLUMNS`, then the free parameters."""
+def _rows(header: list[str], columns: list[np.ndarray]) -> str:
+    return "".join(_pieces(header, columns))
+
+
+def history_csv(h: History, labels: tuple[str, ...]) -> Iterator[str]:
+    """Every epoch: the columns of :data:`~engine.history.COLUMNS`, then the free
+    parameters -- as pieces of text for :func:`atomic_write_text` (``"".join`` them for
+    one string)."""
     x = h.x
-    return _rows(
+    return _pieces(
         [*COLUMNS, *labels], [h.column(c) for c in COLUMNS] + [x[:, j] for j in range(x.shape[1])]
     )
 
 
-def trajectory_csv(h: History, labels: tuple[str, ...]) -> str:
-    """The weight trajectory: epoch and the free parameters."""
+def trajectory_csv(h: History, labels: tuple[str, ...]) -> Iterator[str]:
+    """The weight trajectory: epoch and the free parameters (pieces, as :func:`history_csv`)."""
     x = h.x
-    return _rows(["epoch", *labels], [h.column("epoch")] + [x[:, j] for j in range(x.shape[1])])
+    return _pieces(["epoch", *labels], [h.column("epoch")] + [x[:, j] for j in range(x.shape[1])])
 
 
 def params_csv(setup: Setup, x: np.ndarray | None = None) -> str:
@@ -88,10 +107,24 @@ def _num(v: float) -> float | str:
     return v if math.isfinite(v) else str(v)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write via a temporary file in the target's folder and ``os.replace``: never half a
+def atomic_write_text(path: str | os.PathLike, text: str | Iterable[str]) -> None:
+    """Write ``text`` (a string, or pieces of one as an iterable: a large export streams)
+    as UTF-8 via a temporary file in the target's folder and ``os.replace``: never half a
     file, never over a device, FIFO or folder, through a symlink to its target, keeping
-    the target's mode (see :mod:`bpgui_engine.safe_write`).  ``ValueError`` with one clear line
-    on any failure."""
-    with replacing(path, suffix=".tmp") as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
+    the target's mode (see :mod:`bpgui_engine.safe_write`).  The size that landed is
+    checked against the bytes written before the rename.  ``ValueError`` with one clear
+    line on any failure."""
+    pieces = _slices(text) if isinstance(text, str) else text
+    with replacing(path, suffix=".tmp") as tmp:
+        size = 0
+        with open(tmp, "wb") as fh:
+            for piece in pieces:
+                raw = piece.encode("utf-8")
+                fh.write(raw)
+                size += len(raw)
+        landed(tmp, size, path)
+
+
+def _slices(text: str, n: int = 1 << 20) -> Iterator[str]:
+    for i in range(0, len(text), n):
+        yield text[i : i + n]

@@ -50,6 +50,7 @@ class History:
         self._cols = {c: np.empty(self._cap) for c in COLUMNS}
         self._cols["epoch"] = np.empty(self._cap, dtype=np.int64)
         self._x = np.empty((self._cap, self.n_free))
+        self._borrowed = False  # the buffers are someone else's arrays (see adopt)
         self.stop: str | None = None
 
     def __len__(self) -> int:
@@ -69,7 +70,7 @@ class History:
             self._cols[c] = b
         x = np.empty((cap, self.n_free))
         x[: self._n] = self._x[: self._n]
-        self._x, self._cap = x, cap
+        self._x, self._cap, self._borrowed = x, cap, False
 
     def prefault(self, start: int, rows: int) -> bool:
         """Make the memory of rows ``[start, start + rows)`` resident without changing it
@@ -117,8 +118,25 @@ class History:
         return {c: self._cols[c][i] for c in COLUMNS}
 
     def clear(self) -> None:
+        if self._borrowed:  # never write into arrays handed to :meth:`adopt`
+            self.__init__(self.n_free)
         self._n = 0
         self.stop = None
+
+    @classmethod
+    def adopt(cls, cols: dict[str, np.ndarray], x: np.ndarray, stop: str | None = None) -> History:
+        """A history holding these arrays themselves, without a copy (a session read from
+        a file: its arrays are the history).  They are never written: the first append
+        moves the rows into larger buffers of the history's own."""
+        x = np.asarray(x, dtype=float)
+        h = cls(x.shape[1], capacity=16)
+        if len(x):
+            h._cols = {
+                c: np.asarray(cols[c], dtype=np.int64 if c == "epoch" else float) for c in COLUMNS
+            }
+            h._x, h._n, h._cap, h._borrowed = x, len(x), len(x), True
+        h.stop = stop
+        return h
 
     @property
     def nbytes(self) -> int:

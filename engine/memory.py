@@ -10,10 +10,12 @@ available now (``MemAvailable`` in ``/proc/meminfo``, else the physical memory),
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 __all__ = [
     "MemoryLimitError",
     "available_bytes",
+    "check_race",
     "check_run",
     "check_surface",
     "fmt_bytes",
@@ -114,6 +116,25 @@ def check_run(setup, batch: int = 1, what: str = "training") -> int:
         raise MemoryLimitError(
             f"{what} with {setup.optimizer} needs about {fmt_bytes(need)} ({why}), more than "
             f"the {fmt_bytes(have)} of {source}: use fewer free parameters, samples or neurons"
+        )
+    return need
+
+
+def check_race(setup, optimizers: Sequence[str]) -> int:
+    """Refuse a race of ``setup``'s problem whose entries (one run per optimizer, all
+    alive together) would need more memory than the budget; return the estimate.  The
+    histories are not counted: ``bpgui race`` keeps none."""
+    data, _ = setup.data.build()
+    n_free = len(setup.free)
+    parts = [run_bytes(setup.spec, data.n_samples, n_free, o) for o in optimizers]
+    need = sum(p[0] for p in parts)
+    have, source = available_bytes()
+    if need > have:
+        k = max(range(len(parts)), key=lambda i: parts[i][0])
+        raise MemoryLimitError(
+            f"the race of {len(parts)} entries needs about {fmt_bytes(need)} (the largest, "
+            f"{optimizers[k]}: {parts[k][1]}), more than the {fmt_bytes(have)} of {source}: "
+            "use fewer entries, free parameters, samples or neurons"
         )
     return need
 

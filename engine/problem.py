@@ -64,6 +64,10 @@ def parse_hyper(optimizer: str, items: Sequence[str]) -> dict[str, Any]:
         key = key.strip()
         if not sep:
             raise ValueError(f"hyperparameter: expected KEY=VALUE, got {item!r}")
+        if not key:
+            raise ValueError(f"hyperparameter: an empty name in {item!r}")
+        if key in out:  # the last would win silently
+            raise ValueError(f"hyperparameter: {key} given twice")
         if key not in fields:
             raise ValueError(
                 f"{optimizer} has no hyperparameter {key!r}; valid: {', '.join(fields)}"

@@ -156,7 +156,10 @@ def _slice(b: Block, i: int, j: int, stop: str | None) -> Block:
 class Race:
     """Entries racing from ``x0`` (default: the setup's start) on ``setup``'s problem.
 
-    ``epochs``, ``goal`` and ``min_grad`` default to the setup's stopping criteria."""
+    ``epochs``, ``goal`` and ``min_grad`` default to the setup's stopping criteria.
+    ``keep_history=False``: each entry keeps only its latest epoch (what :meth:`results`
+    needs), so memory stays bounded however long the race (``bpgui race``); the
+    :meth:`record` then has no histories."""
 
     def __init__(
         self,
@@ -168,6 +171,7 @@ class Race:
         goal: float | None = None,
         min_grad: float | None = None,
         block_seconds: float = 0.01,
+        keep_history: bool = True,
     ) -> None:
         if not entries:
             raise ValueError("race: add at least one entry")
@@ -185,6 +189,7 @@ class Race:
             raise ValueError(f"race: start needs {obj.n_free} values, got {self.x0.size}")
         jit.kernels()  # compile (or load) before any entry's clock runs
         self._objective = obj
+        self.keep_history = bool(keep_history)
         self.histories = [History(obj.n_free) for _ in entries]
         self.to_goal: list[int | None] = [None] * len(entries)
         self._lanes = []
@@ -211,7 +216,12 @@ class Race:
             b = lane.take(self.clock)
             if b is None:
                 continue
-            self.histories[i].extend(b.cols, b.x, b.stop)
+            if self.keep_history:
+                self.histories[i].extend(b.cols, b.x, b.stop)
+            else:  # the latest epoch only
+                tail = History(self._objective.n_free, capacity=1)
+                tail.extend({c: v[-1:] for c, v in b.cols.items()}, b.x[-1:], b.stop)
+                self.histories[i] = tail
             if self.to_goal[i] is None:
                 hit = np.flatnonzero(b.cols["performance"] <= goal)
                 if hit.size:
@@ -241,7 +251,7 @@ class Race:
             self.setup, self.x0.copy(), self.criteria, list(self.entries),
             _results(self._objective, self.entries, self.histories, self.to_goal,
                      [lane.wall for lane in self._lanes]),
-            self.histories,
+            self.histories if self.keep_history else None,
         )  # fmt: skip
 
 

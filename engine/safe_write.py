@@ -26,6 +26,7 @@ from typing import BinaryIO
 __all__ = [
     "OutputError",
     "atomic_write_bytes",
+    "landed",
     "new_file_mode",
     "open_regular",
     "replacing",
@@ -125,12 +126,26 @@ def replacing(path: str | os.PathLike, suffix: str = ".part") -> Iterator[str]:
             os.unlink(tmp)
 
 
+def landed(tmp: str | os.PathLike, size: int, name: str | os.PathLike) -> None:
+    """What landed in ``tmp`` must be the ``size`` bytes the writer wrote: ``OSError`` with
+    one line otherwise (a writer that lost bytes without an error, e.g. a full disk
+    behind a library that does not check).  Call it inside :func:`replacing`."""
+    got = os.path.getsize(tmp)
+    if got != size:
+        raise OSError(
+            f"cannot write {os.fspath(name)}: {got:,} of {size:,} bytes landed (is the disk full?)"
+        )
+
+
 def atomic_write_bytes(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Write a file atomically: ``write(fh)`` fills a binary file object (see
-    :func:`replacing`)."""
-    with replacing(path) as tmp, open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
+    :func:`replacing`); what landed is checked against what was written (:func:`landed`)."""
+    with replacing(path) as tmp:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            size = fh.tell()
+        landed(tmp, size, path)
 
 
 def open_regular(path: str | os.PathLike, max_bytes: int | None = None) -> BinaryIO:

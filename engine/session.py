@@ -23,13 +23,8 @@ import json
 import numpy as np
 
 from .fast import FastTrainer
-from .session_io import (
-    load_session,
-    read_session_bytes,
-    save_session,
-    session_bytes,
-    session_to_dict,
-)
+from .session_io import load_session, read_session_bytes
+from .session_lighter import LighterCopy, lighten, save_lighter_copy
 from .session_model import (
     FORMAT,
     MIGRATIONS,
@@ -46,6 +41,7 @@ from .session_model import (
     run_state_from_dict,
     run_state_to_dict,
 )
+from .session_write import save_session, session_bytes, session_to_dict
 from .setup import Setup
 from .trainer import StopCriteria
 
@@ -55,10 +51,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "SUFFIX",
     "VIEW_KEYS",
+    "LighterCopy",
     "RunState",
     "Session",
     "SessionError",
     "check_state_shapes",
+    "lighten",
     "load_session",
     "migrate",
     "one_line",
@@ -66,6 +64,7 @@ __all__ = [
     "resume_trainer",
     "run_state_from_dict",
     "run_state_to_dict",
+    "save_lighter_copy",
     "save_session",
     "session_bytes",
     "session_to_dict",

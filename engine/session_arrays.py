@@ -220,14 +220,14 @@ def _history(hist: dict, src, n: int, plan: Plan) -> tuple[History | None, int]:
     src.increasing("history.epoch.npy", k)
     if isinstance(src, _MemArrays):
         return None, int(src.get("history.epoch.npy", (k,), "<i8")[-1])
-    h = History(n, capacity=k)
     data = {}
     for name, (shape, dtype) in plan.items():
         if name.startswith("history.") and name != "history.x.npy":
             data[name[len("history.") : -len(".npy")]] = src.get(name, shape, dtype)
     if "performance" not in data:
         data["performance"] = data["sse"]
-    h.extend(data, src.get("history.x.npy", (k, n), "<f8"), stop)
+    # the arrays read are the history's buffers: no second copy while opening
+    h = History.adopt(data, src.get("history.x.npy", (k, n), "<f8"), stop)
     return h, int(h.column("epoch")[-1])
 
 

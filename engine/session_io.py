@@ -1,6 +1,8 @@
-"""Reading and writing session files (``*.bpgui``): the ZIP archive, ``session.json`` and
-the ``.npy`` members, with validation that names the field at fault and atomic saves.
-The format is described in :mod:`bpgui_engine.session` and ``docs/session-format.md``.  Qt-free.
+"""Reading session files (``*.bpgui``): the ZIP archive, ``session.json`` and the ``.npy``
+members (stored or deflated), with validation that names the field at fault and memory
+bounded by what the file can honestly need.  Writing is :mod:`bpgui_engine.session_write`;
+the format is described in :mod:`bpgui_engine.session` and ``docs/session-format.md``.
+Qt-free.
 """
 
 from __future__ import annotations
@@ -10,16 +12,12 @@ import json
 import math
 import os
 import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .history import COLUMNS, History
 from .memory import available_bytes, fmt_bytes
 from .network import NetworkSpec
-from .safe_write import OutputError, atomic_write_bytes, open_regular
+from .safe_write import OutputError, open_regular
 from .session_arrays import (
     Plan,
     _check_ratio,
@@ -30,158 +28,25 @@ from .session_arrays import (
     _restarts_plan,
     _ZipArrays,
 )
-from .session_maps import maps_arrays, maps_plan, maps_read, maps_sections
+from .session_maps import maps_plan, maps_read
 from .session_model import (
     DAMAGE,
     FORMAT,
     MAX_FILE_BYTES,
     MAX_JSON_BYTES,
-    SCHEMA_VERSION,
     VIEW_KEYS,
     RunState,
     Session,
     SessionError,
     _dec,
-    _enc,
     _vector,
     _want,
     check_state_shapes,
     migrate,
     one_line,
-    run_state_to_dict,
 )
-from .setup import Setup, setup_from_dict, setup_to_dict
+from .setup import Setup, setup_from_dict
 from .trainer import STOP_REASONS
-
-
-# ---- writing --------------------------------------------------------------------------------
-def session_to_dict(s: Session, arrays: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
-    """The ``session.json`` document (arrays are referenced by name).  With ``arrays``, a
-    large network's parameter vectors are put there instead of into the JSON."""
-    doc: dict[str, Any] = {
-        "format": FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "setup": setup_to_dict(s.setup, arrays),
-        "start": None if s.start is None else _enc(np.asarray(s.start, float)),
-        "run": None,
-        "history": None,
-        "restarts": None,
-        "view": _enc({k: v for k, v in s.view.items() if k in VIEW_KEYS}),
-        **maps_sections(s),
-    }
-    if s.run is not None:
-        doc["run"] = run_state_to_dict(s.run)
-    if s.history is not None and len(s.history):
-        h = s.history
-        doc["history"] = {
-            "length": len(h),
-            "stop": h.stop,
-            "columns": [c for c in COLUMNS if c != "performance" or _perf_differs(h)],
-        }
-    if s.restarts is not None:
-        r = s.restarts
-        doc["restarts"] = {
-            "starts": int(r.x.shape[0]),
-            "points": int(r.path.shape[0]),
-            "stop": [str(v) for v in r.stop],
-            "settings": _enc(s.restarts_settings),
-        }
-    return doc
-
-
-def _perf_differs(h: History) -> bool:
-    return not np.array_equal(h.column("performance"), h.column("sse"), equal_nan=True)
-
-
-def _arrays(s: Session) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    if s.history is not None and len(s.history):
-        h = s.history
-        for c in COLUMNS:
-            if c != "performance" or _perf_differs(h):
-                out[f"history.{c}"] = h.column(c)
-        out["history.x"] = h.x
-    if s.restarts is not None:
-        r = s.restarts
-        out["restarts.x"] = r.x
-        out["restarts.performance"] = r.performance
-        out["restarts.epochs"] = r.epochs
-        out["restarts.path"] = r.path
-        out["restarts.path_performance"] = r.path_performance
-        out["restarts.path_epochs"] = r.path_epochs
-        if r.grad_norm is not None:
-            out["restarts.grad_norm"] = r.grad_norm
-    out.update(maps_arrays(s))
-    return out
-
-
-def _serialize(s: Session) -> tuple[str, dict[str, np.ndarray]]:
-    """``session.json``'s text and the arrays, checked as the reader would check them:
-    a session the reader would reject is never written (:class:`SessionError`)."""
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        text = json.dumps(session_to_dict(s, arrays), indent=1, allow_nan=False)
-    except (ValueError, TypeError) as exc:
-        raise SessionError(f"cannot be saved: {exc}") from None
-    arrays.update(_arrays(s))
-    validate(text, arrays)
-    return text, arrays
-
-
-def validate(text: str, arrays: dict[str, np.ndarray]) -> None:
-    """Run the reader's validation on what is about to be written: the JSON as it will
-    be read back and the arrays' shapes and dtypes (the arrays are not copied)."""
-    try:
-        doc = json.loads(text, parse_constant=_reject_constant)
-        _from_doc(doc, _MemArrays(arrays))
-    except SessionError as exc:
-        raise SessionError(one_line(f"not saved, it would not reopen: {exc}")) from None
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
-        raise SessionError(one_line(f"not saved, it would not reopen: {exc}")) from None
-
-
-def _write_zip(fh, text: str, arrays: dict[str, np.ndarray]) -> None:
-    with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
-        zf.writestr("session.json", text, compress_type=zipfile.ZIP_DEFLATED)
-        for name, a in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)
-            raw = buf.getbuffer()
-            # compress only what compresses (constant, NaN or integer columns): float
-            # trajectories barely shrink and deflate would cost most of the save time
-            probe = bytes(raw[: 1 << 16])
-            packs = len(zlib.compress(probe, 1)) < 0.6 * len(probe)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED if packs else zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            with zf.open(info, "w", force_zip64=raw.nbytes > (1 << 31)) as out:
-                out.write(raw)
-
-
-def session_bytes(s: Session) -> bytes:
-    text, arrays = _serialize(s)
-    buf = io.BytesIO()
-    _write_zip(buf, text, arrays)
-    return buf.getvalue()
-
-
-def save_session(s: Session, path: str | os.PathLike) -> Path:
-    """Validate ``s`` as the reader would, then write it to ``path`` atomically (see
-    :mod:`bpgui_engine.safe_write`: a temporary file in the target's folder, flushed, renamed;
-    only a regular file is replaced, a symlink is written through, the mode is kept).
-    On any error ``path`` is untouched; the error is a one-line :class:`SessionError`."""
-    path = Path(path)
-    try:
-        text, arrays = _serialize(s)
-    except SessionError as exc:
-        raise SessionError(f"{path.name}: {exc}") from None
-    try:
-        atomic_write_bytes(path, lambda fh: _write_zip(fh, text, arrays))
-    except OutputError as exc:
-        raise SessionError(str(exc)) from None
-    except (ValueError, TypeError) as exc:
-        raise SessionError(one_line(f"cannot save {path.name}: {exc}")) from None
-    return path
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -329,6 +194,7 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
         s.history, last = _history(hist, src, n, plan)
         if s.run is not None and last != s.run.epoch:
             raise SessionError("history: its last epoch differs from run.epoch")
+        s.history_sampled_from = _sampled_from(hist)
     if rs is not None:
         s.restarts, s.restarts_settings = _restarts(rs, src, n, plan)
     maps_read(s, maps_ctx, src, plan)
@@ -341,6 +207,14 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
         if isinstance(v, kind) and not (kind is int and isinstance(v, bool)):
             s.view[k] = v
     return s
+
+
+def _sampled_from(hist: dict) -> int | None:
+    """``history.sampled_from`` (a lighter copy): at least the rows kept."""
+    v = _want(hist, "sampled_from", int, "history", optional=True)
+    if v is not None and not hist["length"] <= v <= 10**13:
+        raise SessionError(f"history.sampled_from: {v:,} is below history.length")
+    return v
 
 
 def _setup_arrays(setup_d: dict, src) -> tuple[dict, Plan]:

@@ -110,6 +110,9 @@ class Session:
     sweep: Any = None  # bpgui_engine.sweep.SweepResult
     sweep_start: np.ndarray | None = None  # the free vector the sweep's runs started from
     race: Any = None  # bpgui_engine.race.RaceRecord
+    # a lighter copy (bpgui_engine.session_lighter): the history keeps some of the epochs,
+    # sampled from this many; None: every epoch is there
+    history_sampled_from: int | None = None
 
     @property
     def epochs(self) -> int:

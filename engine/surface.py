@@ -56,6 +56,11 @@ def evaluate_surface(
     for lab, (lo, hi) in ((x_label, x_range), (y_label, y_range)):
         if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
             raise ValueError(f"range of {lab}: need finite MIN < MAX, got [{lo}, {hi}]")
+        if not np.isfinite(float(hi) - float(lo)):  # linspace's step overflows: nan and inf
+            raise ValueError(
+                f"range of {lab}: [{lo:g}, {hi:g}] is too wide, its grid is not finite "
+                "(MAX - MIN must be below 1.8e308)"
+            )
     ix, iy = spec.index(x_label), spec.index(y_label)
     if ix == iy:
         raise ValueError("surface: the two axes must be different parameters")

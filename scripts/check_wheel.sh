@@ -8,7 +8,12 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-"$ROOT/.venv/bin/python" -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$ROOT"
+"$ROOT/.venv/bin/python" -m pip wheel -v --no-deps --wheel-dir "$WORK/dist" "$ROOT" > "$WORK/build.log" 2>&1 \
+  || { tail -n 40 "$WORK/build.log"; exit 1; }
+# a clean build: no setuptools warnings (issue 18 #24: "Package would be ignored")
+if grep -E "would be ignored|_Warning|SetuptoolsDeprecationWarning" "$WORK/build.log"; then
+  echo "the build printed setuptools warnings (above)"; exit 1
+fi
 WHEEL="$(ls "$WORK"/dist/bpgui-*.whl)"
 echo "built $(basename "$WHEEL")"
 # what lands in site-packages: our two top-level packages and nothing else

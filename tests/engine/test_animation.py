@@ -25,6 +25,7 @@ from bpgui.animation import (
     render_frames,
     write_animation,
 )
+from bpgui.animation_encode import mp4_frame_count
 from bpgui.cli import main
 from bpgui_engine.experiments import get_experiment
 from bpgui_engine.history import History
@@ -295,33 +296,51 @@ def test_a_full_disk_in_the_gif_encoder_leaves_the_old_file(short, tmp_path, mon
     assert leftovers(tmp_path) == ["a.gif"]
 
 
-def test_an_mp4_encoder_failure_mid_way_leaves_the_old_file(short, tmp_path, monkeypatch):
-    iio = pytest.importorskip("imageio.v2")
+#: fake ffmpeg programs (issue 18 #17): what a full disk does to the real one
+FAKE_FFMPEG = {
+    # gives up after a frame and a half: the next frame meets a broken pipe
+    "dies-mid-way": 'head -c 500000 >/dev/null; echo "[out#0/mp4 @ 0x1] Error writing '
+    'trailer: No space left on device" >&2; exit 1',
+    # takes every frame, then cannot finish the file
+    "fails-at-the-end": 'cat >/dev/null; echo "[out#0/mp4 @ 0x1] Error writing trailer: No '
+    'space left on device" >&2; exit 1',
+    # says nothing and exits 0, but what landed is not a whole MP4 (moov atom not found)
+    "claims-success": 'cat >/dev/null; for a; do out=$a; done; printf "\\0\\0\\0\\30ftypisom" '
+    '> "$out"; exit 0',
+}
+
+
+@pytest.mark.parametrize("how", sorted(FAKE_FFMPEG))
+def test_an_mp4_encoder_failure_leaves_the_old_file(how, short, tmp_path, monkeypatch, capfd):
+    ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    fake = tmp_path / "bin" / "ffmpeg"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n" + FAKE_FFMPEG[how] + "\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(ffmpeg, "get_ffmpeg_exe", lambda: str(fake))
     target = _old_target(tmp_path, "a.mp4")
-    real = iio.get_writer
-    appended = []
-
-    def failing_writer(*args, **kwargs):
-        w = real(*args, **kwargs)
-        append = w.append_data
-
-        def append_data(im, *a, **k):
-            if len(appended) == 5:
-                raise BrokenPipeError(errno.EPIPE, "Broken pipe\n\nFFMPEG COMMAND: ...")
-            appended.append(1)
-            return append(im, *a, **k)
-
-        w.append_data = append_data
-        return w
-
-    monkeypatch.setattr(iio, "get_writer", failing_writer)
     with pytest.raises(ValueError) as exc:
         write_animation(short, target, seconds=1, fps=10, size=SIZE)
     msg = one_line(exc)
-    assert "MP4 encoder failed" in msg and "Broken pipe" in msg
-    assert len(appended) == 5
+    if how == "claims-success":
+        assert "the MP4 written is incomplete" in msg, msg
+    else:
+        assert "MP4 encoder failed (Error writing trailer: No space left on device)" in msg, msg
+    assert capfd.readouterr().err == ""  # nothing of ffmpeg's reaches the terminal
     assert target.read_bytes() == b"the previous animation"
-    assert leftovers(tmp_path) == ["a.mp4"]
+    assert leftovers(tmp_path, {"bin"}) == ["a.mp4"]
+
+
+def test_the_mp4_read_back_counts_the_frames_and_refuses_a_cut_file(short, tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    out = tmp_path / "a.mp4"
+    write_animation(short, out, seconds=1.5, fps=10, size=SIZE)
+    assert mp4_frame_count(str(out)) == 15
+    data = out.read_bytes()
+    for cut in (len(data) - 1, len(data) // 2, 40):
+        out.write_bytes(data[:cut])
+        with pytest.raises(ValueError):
+            mp4_frame_count(str(out))
 
 
 @pytest.mark.parametrize("ext", [".gif", ".mp4"])
@@ -348,6 +367,7 @@ def test_cancel_mid_way_leaves_no_file_and_the_old_one_untouched(short, tmp_path
 def test_a_missing_video_encoder_names_the_extra(short, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "imageio", None)
     monkeypatch.setitem(sys.modules, "imageio.v2", None)
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
     with pytest.raises(EncoderMissing) as exc:
         write_animation(short, tmp_path / "a.mp4", seconds=1, fps=4)
     assert "pip install 'bpgui[video]'" in one_line(exc)
