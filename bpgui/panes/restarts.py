@@ -185,6 +185,7 @@ class RestartsPane(QWidget):
         hyper = self.setup.hyper if method == self.setup.optimizer else {}
         self.result_method = method
         obj, X0, epochs = self.objective.copy(), self.starts(), self.epochs.value()
+        self._run_objective = obj  # the problem the batch belongs to, whatever comes next
         self._thread = QThread()
         self._worker = _Worker(obj, X0, method, hyper, epochs)
         self._worker.moveToThread(self._thread)
@@ -204,7 +205,8 @@ class RestartsPane(QWidget):
 
     def _done(self, res: BatchResult) -> None:
         self._end()
-        self.show_result(res)
+        # classified on the problem it ran on (the window drops it if that is not current)
+        self.show_result(res, self._run_objective)
 
     def settings(self) -> dict:
         return {
@@ -232,9 +234,9 @@ class RestartsPane(QWidget):
         if res is not None:
             self.show_result(res)
 
-    def show_result(self, res: BatchResult) -> None:
+    def show_result(self, res: BatchResult, objective: Objective | None = None) -> None:
         self.result = res
-        names = classify(res, self.objective)
+        names = classify(res, objective or self.objective)
         with QSignalBlocker(self.table):  # no selection signal from rows being replaced
             self.table.setRowCount(len(res.performance))
             for i in range(len(res.performance)):

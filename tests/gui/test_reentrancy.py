@@ -124,3 +124,19 @@ def test_quitting_while_an_animation_is_written(tmp_path, how):
     assert p.returncode == 0, p.stderr[-3000:]
     assert "exec returned 0" in p.stdout
     assert not (tmp_path / "run.gif").exists()
+
+
+def test_restarts_that_end_after_the_problem_changed(window, qtbot):
+    """Found by the soak: restarts of the 2-free problem ending after "All free" were
+    classified with the new 7-free objective (ValueError in a slot).  They are dropped,
+    and the window says why."""
+    pane = window.restarts
+    pane.count.setValue(200)
+    pane.epochs.setValue(20_000)
+    window.actions.restarts.trigger()
+    assert pane.busy
+    window.apply_setup(window.setup.replace(free=window.setup.spec.labels))
+    qtbot.waitUntil(lambda: not pane.busy, timeout=120_000)
+    qtbot.wait(50)
+    assert pane.result is None and pane.table.rowCount() == 0
+    assert "problem changed" in window.last_message
