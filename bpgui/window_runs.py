@@ -240,6 +240,7 @@ class RunsMixin:
         self.error_box = box
 
     def _state_changed(self, state: str) -> None:
+        self.plots.curves.growing = state != "idle"
         a = self.actions
         a.step.setEnabled(True)
         a.pause.setEnabled(state == "running")

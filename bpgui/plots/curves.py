@@ -88,6 +88,7 @@ class CurvesPlot(QWidget):
         lay.addWidget(self.glw)
         self._history: History | None = None
         self._idx = np.empty(0, dtype=np.int64)
+        self.growing = False  # a run is going on: the epoch axis grows in steps
         self._ranges: dict = {}
         for c in (self.val_curve, self.mu_curve):  # listed once they have data
             self._legend_entry(c, False)
@@ -106,20 +107,29 @@ class CurvesPlot(QWidget):
             self.set_history(self._history, self._idx)
 
     def _fit(self, ep: np.ndarray, ys: dict) -> None:
-        """Step-wise ranges: x triples when the run passes its end; y covers whole
-        decades and changes only when the data leaves them (or a new run starts)."""
+        """The epoch axis spans every curve shown: while a run goes on it grows in steps
+        (x triples when the run passes its end); otherwise it fits the curves, each time
+        the shown set changes.  y covers whole decades and changes only when the data
+        leaves them (or a new run starts)."""
         last = float(ep[-1]) if len(ep) else 1.0
         others = [*zip(*self._race_data[:2], strict=True), *self._overlay_data]
         for rep, ry in others:  # a race or a restart batch on the same axes
             if len(rep):
                 last = max(last, float(rep[-1]))
                 ys = {**ys, "sse": [*ys["sse"], _positive(ry)]}
+        for rep, _ry in self._previous_data:  # earlier runs of this problem
+            if len(rep):
+                last = max(last, float(np.nanmax(rep)))
+        h = self._history
+        going = h is not None and len(h) > 0 and h.stop is None and self.growing
         if self.log_x.isChecked():
-            xr = (-0.3, math.ceil(math.log10(max(last, 1.0)) + 0.05))
-        else:
+            xr = (-0.3, math.log10(max(last, 1.0)) * 1.02 + 0.05)
+        elif going:
             cur = self._ranges.get("x")
             # grows in big steps: each change redraws both epoch axes
             xr = cur if cur and last <= cur[1] else (0.0, max(10.0, last * 3.0))
+        else:
+            xr = (0.0, max(10.0, last * 1.02))
         if self._ranges.get("x") != xr:
             self._ranges["x"] = xr
             self.sse_plot.setXRange(*xr, padding=0)
@@ -203,15 +213,26 @@ class CurvesPlot(QWidget):
 
     def set_previous(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """SSE curves of earlier runs of this problem, faint."""
+        changed = len(curves) != len(self._previous_data)
         self._previous_data = list(curves)
         self._replace(self.previous, curves, PREVIOUS_PEN)
+        if changed:  # the shown set changed: the axes fit it
+            self._refit()
+
+    def _refit(self) -> None:
+        h = self._history
+        if h is not None and len(h) and self._idx.size:
+            self.set_history(h, self._idx)
+        else:
+            self._fit(np.empty(0), {"sse": [], "aux": []})
 
     def set_overlays(self, curves: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """SSE curves of a restart batch, faint orange."""
+        changed = len(curves) != len(self._overlay_data)
         self._overlay_data = list(curves)
         self._replace(self.overlays, curves, OVERLAY_PEN)
-        if curves and (self._history is None or len(self._history) == 0):
-            self._fit(np.empty(0), {"sse": [], "aux": []})  # no run: the axes fit the batch
+        if changed:  # the shown set changed: the axes fit it
+            self._refit()
 
     def set_race(self, epochs: list, sse: list, names: list[str], colours: list[str],
                  highlight: int | None = None) -> None:  # fmt: skip
