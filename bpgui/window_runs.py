@@ -48,7 +48,6 @@ class RunsMixin:
         self.restored_epoch = None
         self.status.reset_rate()
         self.controller.start(self.setup, self.start_x, paused)
-        self.plots.slice_x, self.plots.slice_epoch = self.start_x.copy(), 0
         if len(self.setup.free) > 2:
             self.plots.request_surface(self.start_x, 0)
         self.refresh()

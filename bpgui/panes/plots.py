@@ -51,7 +51,8 @@ class PlotsPane(QWidget):
         self._path_key: tuple | None = None
         self._decimated: History | None = None  # the history the decimators follow
         self.slice_x: np.ndarray | None = None  # free vector the contour was drawn through
-        self.slice_epoch: int | None = None
+        self.slice_epoch: int | None = None  # ... at this epoch (None/0: the start)
+        self._asked: tuple[np.ndarray, int | None] | None = None  # the newest slice asked
         self.surface: SurfaceResult | None = None
         self._last_path: tuple | None = None
 
@@ -152,7 +153,7 @@ class PlotsPane(QWidget):
         self.contour.set_optimum(self._optimum(setup))
         self.contour.value_name = setup.performance.upper()
         if problem_changed:
-            self.slice_x = self.slice_epoch = None
+            self.slice_x = self.slice_epoch = self._asked = None
 
     def _optimum(self, setup: Setup) -> tuple[float, float] | None:
         """The book's optimum, when the slice is of the book's problem through it."""
@@ -167,13 +168,17 @@ class PlotsPane(QWidget):
         return float(BOOK_OPTIMUM[i]), float(BOOK_OPTIMUM[j])
 
     def request_surface(self, x: np.ndarray | None = None, epoch: int | None = None) -> None:
-        """Recompute the contour through free vector ``x`` (default: the last slice)."""
+        """Recompute the contour through free vector ``x`` (default: the slice asked for
+        last).  :attr:`slice_x` changes when that surface is drawn, not before: the
+        readout describes the slice on screen."""
         s = self.setup
         if s is None:
             return
         if x is not None:
-            self.slice_x, self.slice_epoch = np.array(x, float), epoch
-        theta = s.theta_array if self.slice_x is None else s.full_theta(self.slice_x)
+            self._asked = (np.array(x, float), epoch)
+        elif self._asked is not None:
+            epoch = self._asked[1]
+        theta = s.theta_array if self._asked is None else s.full_theta(self._asked[0])
         self.surfaces.request(
             SurfaceRequest(
                 s.spec,
@@ -187,9 +192,15 @@ class PlotsPane(QWidget):
                 tag=epoch,
             )
         )
+        self.update_slice_info(self._decimated)  # "(redrawing at epoch …)" until it comes
 
     def _surface_ready(self, res: SurfaceResult) -> None:
         self.surface = res
+        s = self.setup
+        if s is not None and len(res.request.theta) == s.spec.n_params:
+            self.slice_x = np.array(res.request.theta[s.free_idx], float)
+            self.slice_epoch = res.request.tag if isinstance(res.request.tag, int) else None
+            self.update_slice_info(self._decimated)
         self.contour.set_surface(res, log_scale=self.scale.currentIndex() == 0)
         self.view3d.value_name = self.contour.value_name
         self.view3d.set_surface(res)
@@ -291,9 +302,11 @@ class PlotsPane(QWidget):
             return
         drift = self.slice_drift(h.x[-1])
         at = "the start" if not self.slice_epoch else f"epoch {self.slice_epoch:,}"
-        self.slice_info.setText(
-            f"slice drawn at {at}; other {len(s.free) - 2} parameters moved by {drift:.3g}"
-        )
+        text = f"slice drawn at {at}; other {len(s.free) - 2} parameters moved by {drift:.3g}"
+        if self.surfaces.busy and self._asked is not None and self._asked[1] != self.slice_epoch:
+            asked = self._asked[1]
+            text += f" (redrawing at epoch {asked:,}…)" if asked else " (redrawing…)"
+        self.slice_info.setText(text)
 
     # ---- ranges --------------------------------------------------------------------------
     def _ranges_typed(self) -> None:
