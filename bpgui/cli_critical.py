@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from bpgui_engine.critical import CriticalPoint, find_critical_points
+from bpgui_engine.curvature import KIND_WORDS
 from bpgui_engine.presets import PRESETS
 from bpgui_engine.problem import setup_from_options
 
@@ -106,7 +107,7 @@ def _table(points: list[CriticalPoint]) -> str:
     head = ["kind", *labels, "performance", "|gradient|", "Hessian eigenvalues"]
     rows = []
     for p in points:
-        kind = p.kind + (f" ({p.count} points)" if p.count > 1 else "")
+        kind = KIND_WORDS.get(p.kind, p.kind) + (f", {p.count} points" if p.count > 1 else "")
         eig = ", ".join(f"{v:.4g}" for v in p.eigenvalues)
         rows.append(
             [kind, *(f"{v:.6g}" for v in p.x), f"{p.performance:.6g}", f"{p.grad_norm:.1e}", eig]

@@ -187,21 +187,32 @@ def quadratic_grid(
         return curv.value + gx * DX + gy * DY + 0.5 * quad
 
 
-#: what a group of run end points is when its Hessian says it is not a minimum
-NOT_A_MINIMUM = {
-    "saddle": "a saddle",
-    "degenerate": "flat: a valley floor",
-    "maximum": "a maximum",
-    "undefined": "curvature undefined",
+#: the words for a stationary point's kind, used by every tool (Find critical points, the
+#: basin map's legend, random restarts, the CLI's ``critical`` and ``basins``): the kinds of
+#: :func:`bpgui_engine.critical.classify_points`
+KIND_WORDS = {
+    "minimum": "minimum",
+    "saddle": "saddle",
+    "maximum": "maximum",
+    "degenerate": "degenerate (flat)",
+    "not stationary": "not stationary",
+    "undefined": "undefined",
 }
+#: the words for a group of run end points that is not a minimum
+NOT_A_MINIMUM = {k: v for k, v in KIND_WORDS.items() if k != "minimum"}
 
 
 def kinds_at(objective: Objective, X: np.ndarray, max_free: int = 400) -> list[str] | None:
-    """:data:`KINDS` of the points ``X`` (shape ``(K, n_free)``) from the exact Hessian
-    (e.g. the "minima" a map or restarts found: a run that stops on a small gradient may
-    stop on a saddle or a flat valley floor); ``None`` above ``max_free`` parameters."""
+    """What the points ``X`` (shape ``(K, n_free)``) are -- e.g. the "minima" a map or
+    restarts found: a run that stops on a small gradient may stop on a saddle or a flat
+    floor, and one that meets its goal on a slope is not stationary at all -- by the
+    critical-points classifier (:func:`bpgui_engine.critical.classify_points`, keys of
+    :data:`KIND_WORDS`); ``None`` above ``max_free`` parameters."""
+    from .critical import classify_points  # critical imports this module
+
     X = np.asarray(X, dtype=float)
     if objective.n_free > max_free:
         return None
-    with np.errstate(all="ignore"):
-        return [curvature_at(objective, x).kind for x in X]
+    if X.size == 0:
+        return []
+    return classify_points(objective, X.reshape(-1, objective.n_free))

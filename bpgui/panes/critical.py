@@ -29,16 +29,18 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui_engine.critical import CriticalPoint, find_critical_points
+from bpgui_engine.curvature import KIND_WORDS
 from bpgui_engine.session import one_line
 from bpgui_engine.setup import Setup
 
 #: how each kind is drawn: (symbol, colour, words for the legend)
+#: (the words: :data:`bpgui_engine.curvature.KIND_WORDS`, which every tool uses)
 KIND_STYLE = {
-    "minimum": ("t", "#80ed99", "▼ minimum"),
-    "saddle": ("x", "#ff4d6d", "✕ saddle"),
-    "maximum": ("t1", "#f9c74f", "▲ maximum"),
-    "degenerate": ("h", "#adb5bd", "⬢ degenerate (flat)"),
-    "undefined": ("h", "#6c757d", "undefined"),
+    "minimum": ("t", "#80ed99", "▼ " + KIND_WORDS["minimum"]),
+    "saddle": ("x", "#ff4d6d", "✕ " + KIND_WORDS["saddle"]),
+    "maximum": ("t1", "#f9c74f", "▲ " + KIND_WORDS["maximum"]),
+    "degenerate": ("h", "#adb5bd", "⬢ " + KIND_WORDS["degenerate"]),
+    "undefined": ("h", "#6c757d", KIND_WORDS["undefined"]),
 }
 HEADERS = ("kind", "x", "y", "performance", "eigenvalues (ascending)")
 
@@ -93,7 +95,8 @@ def describe(p: CriticalPoint) -> str:
     params = ", ".join(f"{k} = {fmt(v, 6)}" for k, v in p.params.items())
     lam = ", ".join(fmt(v) for v in p.eigenvalues)
     extra = f" (a flat floor of {p.count} points)" if p.count > 1 else ""
-    return f"{p.kind}{extra}\n{params}\nperformance {fmt(p.performance, 6)}\neigenvalues {lam}"
+    kind = KIND_WORDS.get(p.kind, p.kind)
+    return f"{kind}{extra}\n{params}\nperformance {fmt(p.performance, 6)}\neigenvalues {lam}"
 
 
 class CriticalPane(QWidget):
@@ -219,7 +222,7 @@ class CriticalPane(QWidget):
         for r, p in enumerate(res.points):
             params = p.params
             cells = (
-                p.kind + (f" ×{p.count}" if p.count > 1 else ""),
+                KIND_WORDS.get(p.kind, p.kind) + (f" ×{p.count}" if p.count > 1 else ""),
                 *(fmt(params.get(lab, theta[lab]), 6) for lab in labels),
                 fmt(p.performance, 6),
                 ", ".join(fmt(v) for v in p.eigenvalues),
