@@ -222,7 +222,9 @@ class CriticalPane(QWidget):
         for r, p in enumerate(res.points):
             params = p.params
             cells = (
-                KIND_WORDS.get(p.kind, p.kind) + (f" ×{p.count}" if p.count > 1 else ""),
+                KIND_WORDS.get(p.kind, p.kind)
+                + (f" ×{p.count}" if p.count > 1 else "")
+                + (f", copy of row {p.copy_of + 1}" if p.copy_of >= 0 else ""),
                 *(fmt(params.get(lab, theta[lab]), 6) for lab in labels),
                 fmt(p.performance, 6),
                 ", ".join(fmt(v) for v in p.eigenvalues),
@@ -259,4 +261,7 @@ def summary(res: CriticalResult) -> str:
         counts[p.kind] = counts.get(p.kind, 0) + 1
     plural = {"minimum": "minima", "maximum": "maxima", "saddle": "saddles"}
     parts = ", ".join(f"{n} {k if n == 1 else plural.get(k, k)}" for k, n in counts.items())
+    copies = sum(p.copy_of >= 0 for p in res.points)
+    if copies:  # hidden neurons swapped or sign-flipped: the same F by construction
+        parts += f"; {copies} of them symmetric copies of another"
     return f"{len(res.points)} stationary point(s) {where}: {parts}{tail}"
