@@ -93,7 +93,7 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
         with _quiet_client_del():
             return Client(address, timeout=f"{left}s", set_as_default=False)
     except Exception as exc:  # a scheduler that failed the client's own registration
-        raise ValueError(f"scheduler: cannot connect to {address} ({_why(exc)})") from None
+        raise ValueError(f"scheduler: cannot reach {address} ({_why(exc)})") from None
 
 
 def _why(exc: BaseException) -> str:
@@ -125,15 +125,15 @@ def _probe(address: str, timeout: float) -> None:
     exc = box.get("exc")
     if th.is_alive() or isinstance(exc, asyncio.TimeoutError | TimeoutError):
         raise ValueError(
-            f"scheduler: no Dask scheduler answered at {address} within {timeout:g} s "
+            f"scheduler: cannot reach a Dask scheduler at {address} within {timeout:g} s "
             "(nothing listening, a stalled server, or another kind of server)"
         )
     if isinstance(exc, OSError):  # refused, unreachable, closed by the peer
-        raise ValueError(f"scheduler: cannot connect to {address} ({_why(exc)})") from None
+        raise ValueError(f"scheduler: cannot reach {address} ({_why(exc)})") from None
     if exc is not None:  # bytes that are not Dask's protocol (a frame of 3 EiB, say)
         raise ValueError(
-            f"scheduler: something at {address} answered, but not as a Dask scheduler "
-            f"({type(exc).__name__})"
+            f"scheduler: cannot reach a Dask scheduler at {address}: something answered, "
+            f"but not in Dask's protocol ({type(exc).__name__})"
         ) from None
 
 
