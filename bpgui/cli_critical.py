@@ -100,7 +100,7 @@ def critical_command(args: argparse.Namespace) -> int:
         return 0
     dims = points[0].dims
     print(f"{len(points)} critical point(s) in {where}, searched in {dims} dimension(s):")
-    print(_table(points))
+    print(_table(points, args.performance))
     copies = sum(p.copy_of >= 0 for p in points)
     if copies:
         print(f"{copies} are symmetric copies (hidden neurons swapped or sign-flipped, or the "
@@ -109,9 +109,10 @@ def critical_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(points: list[CriticalPoint]) -> str:
+def _table(points: list[CriticalPoint], perf: str = "sse") -> str:
     labels = points[0].labels
-    head = ["#", "kind", *labels, "performance", "|gradient|", "copy of", "Hessian eigenvalues"]
+    eig = f"eigenvalues of the {perf.upper()} Hessian"  # which index's Hessian (issue 18 #23)
+    head = ["#", "kind", *labels, "performance", "|gradient|", "copy of", eig]
     rows = []
     for k, p in enumerate(points, 1):
         kind = KIND_WORDS.get(p.kind, p.kind) + (f", {p.count} points" if p.count > 1 else "")

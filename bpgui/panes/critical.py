@@ -216,7 +216,9 @@ class CriticalPane(QWidget):
         if not any(lab in p.params for p in res.points for lab in labels[2:]):
             labels = labels[:2]
         t.setColumnCount(len(labels) + 3)
-        t.setHorizontalHeaderLabels(("kind", *labels, "performance", "eigenvalues (ascending)"))
+        # which index's Hessian (the sweep's bound uses the per-sample mean's: issue 18 #23)
+        eig = f"eigenvalues of the {s.performance.upper()} Hessian (ascending)"
+        t.setHorizontalHeaderLabels(("kind", *labels, "performance", eig))
         t.setRowCount(len(res.points))
         theta = dict(zip(s.spec.labels, s.theta, strict=True))
         for r, p in enumerate(res.points):
