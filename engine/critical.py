@@ -40,7 +40,13 @@ import numpy as np
 from .curvature import RTOL, classify, eigen
 from .objective import Objective
 from .setup import Setup
-from .stationary import lm_on_gradient, newton_on_value, polish, same_floor
+from .stationary import (
+    classify_points,
+    lm_on_gradient,
+    newton_on_value,
+    polish,
+    same_floor,
+)
 from .symmetry import Symmetries
 
 __all__ = ["CriticalPoint", "classify_points", "find_critical_points", "slice_objective"]
@@ -238,57 +244,6 @@ def _mark_copies(
         replace(p, copy_of=j) if j >= 0 else p
         for p, j in zip(points, sym.copies(thetas), strict=True)
     ]
-
-
-def classify_points(
-    obj: Objective,
-    X: np.ndarray,
-    *,
-    grad_tol: float = 1e-6,
-    near: float = 2e-2,
-    rtol: float = RTOL,
-    max_iter: int = 150,
-) -> list[str]:
-    """What each point of ``X`` (``(K, n_free)``, e.g. the "minima" of a basin map or of
-    random restarts, where runs stopped on a small gradient) is, in the words of
-    :func:`find_critical_points`: the same search (damped Newton on ``|g|^2``, then the
-    polishing and the isolated/degenerate test) run from the point itself.
-
-    ``"minimum"``, ``"saddle"``, ``"maximum"``, ``"degenerate"`` (on a flat floor: the search
-    reached a degenerate point of the same performance joined to it by a flat segment, as
-    :func:`find_critical_points` groups a floor), or ``"not stationary"`` when the search
-    finds no stationary point (``|g| <= grad_tol``) within ``near * max(1, max|x|)`` of it
-    nor on its floor (e.g. a point where a run met its goal on a slope); ``"undefined"``
-    for a non-finite point."""
-    X = np.atleast_2d(np.asarray(X, dtype=float))
-    out = ["undefined"] * len(X)
-    ok = np.flatnonzero(np.all(np.isfinite(X), axis=1))
-    if not ok.size:
-        return out
-    X0 = X[ok]
-    with np.errstate(all="ignore"):
-        Xs = lm_on_gradient(obj, X0, max_iter, None)
-        F, g, H = obj.value_grad_hessian(Xs)
-        gn = np.linalg.norm(g, axis=1)
-        Xs, F, g, H, gn, isolated = polish(obj, Xs, F, g, H, gn, grad_tol)
-        F0, G0 = obj.value_and_grad_batch(X0)
-        g0 = np.linalg.norm(G0, axis=1)
-        scale = np.maximum(1.0, np.abs(X0).max(axis=1))
-        moved = np.abs(Xs - X0).max(axis=1)
-        for j, i in enumerate(ok.tolist()):
-            # a floor's gradient may only tend to 0 far out (the book slice's towards
-            # W1[1,1] = -inf): on one, the search need only have got flatter than the start
-            tol = grad_tol if isolated[j] else max(grad_tol, float(g0[j]))
-            if not (np.isfinite(gn[j]) and gn[j] <= tol):
-                out[i] = "not stationary"
-            elif not isolated[j]:
-                floor = same_floor(obj, X0[j], Xs[j], float(F0[j]), float(F[j]))
-                out[i] = "degenerate" if floor else "not stationary"
-            elif moved[j] > near * scale[j]:
-                out[i] = "not stationary"
-            else:
-                out[i] = classify(eigen(H[j])[0], rtol)
-    return out
 
 
 def _collect(obj, X, F, H, gn, isolated, rtol) -> list[CriticalPoint]:

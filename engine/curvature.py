@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .objective import Objective
+from .stationary import KINDS, RTOL, classify, classify_points, eigen
 
 __all__ = [
     "KINDS",
@@ -34,46 +35,6 @@ __all__ = [
     "quadratic_grid",
     "stability_bound",
 ]
-
-#: the possible classifications
-KINDS = ("minimum", "saddle", "maximum", "degenerate", "undefined")
-#: an eigenvalue with ``|lambda| <= RTOL * max |lambda|`` counts as zero
-RTOL = 1e-6
-
-
-def eigen(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ascending eigenvalues and eigenvectors (columns) of the symmetric ``H`` (``(n, n)``);
-    NaN arrays (no exception) when ``H`` has a non-finite entry."""
-    H = np.asarray(H, dtype=float)
-    n = H.shape[-1]
-    if not np.all(np.isfinite(H)):
-        return np.full(n, np.nan), np.full((n, n), np.nan)
-    try:
-        lam, vec = np.linalg.eigh(0.5 * (H + H.T))
-    except np.linalg.LinAlgError:
-        return np.full(n, np.nan), np.full((n, n), np.nan)
-    return lam, vec
-
-
-def classify(eigenvalues: np.ndarray, rtol: float = RTOL) -> str:
-    """``minimum`` (all positive), ``maximum`` (all negative), ``saddle`` (both signs),
-    ``degenerate`` (otherwise: some eigenvalue is zero within ``rtol * max |lambda|``, or
-    all are zero) or ``undefined`` (non-finite)."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    if lam.size == 0 or not np.all(np.isfinite(lam)):
-        return "undefined"
-    big = float(np.abs(lam).max())
-    tol = rtol * big
-    pos, neg = lam > tol, lam < -tol
-    if big == 0.0:
-        return "degenerate"
-    if pos.any() and neg.any():
-        return "saddle"
-    if pos.all():
-        return "minimum"
-    if neg.all():
-        return "maximum"
-    return "degenerate"
 
 
 def condition_number(eigenvalues: np.ndarray) -> float:
@@ -208,8 +169,6 @@ def kinds_at(objective: Objective, X: np.ndarray, max_free: int = 400) -> list[s
     floor, and one that meets its goal on a slope is not stationary at all -- by the
     critical-points classifier (:func:`bpgui_engine.critical.classify_points`, keys of
     :data:`KIND_WORDS`); ``None`` above ``max_free`` parameters."""
-    from .critical import classify_points  # critical imports this module
-
     X = np.asarray(X, dtype=float)
     if objective.n_free > max_free:
         return None

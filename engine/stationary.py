@@ -1,5 +1,7 @@
-"""The batched searches behind :mod:`bpgui_engine.critical`: damped Newton on ``|g|^2`` and
-on ``F``, the polishing Newton steps and the flat-floor test.  Qt-free.
+"""Stationary points: the batched searches behind :mod:`bpgui_engine.critical` (damped Newton on
+``|g|^2`` and on ``F``, the polishing Newton steps, the flat-floor test), the Hessian's
+eigen-decomposition and classification, and :func:`classify_points`, the one classifier of
+a point that every tool uses.  Qt-free.
 
 Every function takes an :class:`~engine.objective.Objective` and a batch ``X`` of free
 parameter vectors (``(B, n_free)``) and works on all rows at once.
@@ -14,7 +16,17 @@ import numpy as np
 
 from .objective import Objective
 
-__all__ = ["lm_on_gradient", "newton_on_value", "polish", "same_floor"]
+__all__ = [
+    "KINDS",
+    "RTOL",
+    "classify",
+    "classify_points",
+    "eigen",
+    "lm_on_gradient",
+    "newton_on_value",
+    "polish",
+    "same_floor",
+]
 
 NEWTON_TOL = 1e-7  # an isolated point's last Newton step, relative to max(1, |x|)
 DEDUPE_TOL = 1e-5  # two points closer than this (relative) are one
@@ -135,3 +147,95 @@ def same_floor(obj, a, b, Fa, Fb) -> bool:
     t = np.linspace(0.0, 1.0, SEGMENT_POINTS)[:, None]
     v = np.asarray(obj.value((1 - t) * a + t * b), dtype=float)
     return bool(np.all(v <= top + tol))
+
+
+#: the possible classifications
+KINDS = ("minimum", "saddle", "maximum", "degenerate", "undefined")
+#: an eigenvalue with ``|lambda| <= RTOL * max |lambda|`` counts as zero
+RTOL = 1e-6
+
+
+def eigen(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending eigenvalues and eigenvectors (columns) of the symmetric ``H`` (``(n, n)``);
+    NaN arrays (no exception) when ``H`` has a non-finite entry."""
+    H = np.asarray(H, dtype=float)
+    n = H.shape[-1]
+    if not np.all(np.isfinite(H)):
+        return np.full(n, np.nan), np.full((n, n), np.nan)
+    try:
+        lam, vec = np.linalg.eigh(0.5 * (H + H.T))
+    except np.linalg.LinAlgError:
+        return np.full(n, np.nan), np.full((n, n), np.nan)
+    return lam, vec
+
+
+def classify(eigenvalues: np.ndarray, rtol: float = RTOL) -> str:
+    """``minimum`` (all positive), ``maximum`` (all negative), ``saddle`` (both signs),
+    ``degenerate`` (otherwise: some eigenvalue is zero within ``rtol * max |lambda|``, or
+    all are zero) or ``undefined`` (non-finite)."""
+    lam = np.asarray(eigenvalues, dtype=float)
+    if lam.size == 0 or not np.all(np.isfinite(lam)):
+        return "undefined"
+    big = float(np.abs(lam).max())
+    tol = rtol * big
+    pos, neg = lam > tol, lam < -tol
+    if big == 0.0:
+        return "degenerate"
+    if pos.any() and neg.any():
+        return "saddle"
+    if pos.all():
+        return "minimum"
+    if neg.all():
+        return "maximum"
+    return "degenerate"
+
+
+def classify_points(
+    obj: Objective,
+    X: np.ndarray,
+    *,
+    grad_tol: float = 1e-6,
+    near: float = 2e-2,
+    rtol: float = RTOL,
+    max_iter: int = 150,
+) -> list[str]:
+    """What each point of ``X`` (``(K, n_free)``, e.g. the "minima" of a basin map or of
+    random restarts, where runs stopped on a small gradient) is, in the words of
+    :func:`find_critical_points`: the same search (damped Newton on ``|g|^2``, then the
+    polishing and the isolated/degenerate test) run from the point itself.
+
+    ``"minimum"``, ``"saddle"``, ``"maximum"``, ``"degenerate"`` (on a flat floor: the search
+    reached a degenerate point of the same performance joined to it by a flat segment, as
+    :func:`find_critical_points` groups a floor), or ``"not stationary"`` when the search
+    finds no stationary point (``|g| <= grad_tol``) within ``near * max(1, max|x|)`` of it
+    nor on its floor (e.g. a point where a run met its goal on a slope); ``"undefined"``
+    for a non-finite point."""
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    out = ["undefined"] * len(X)
+    ok = np.flatnonzero(np.all(np.isfinite(X), axis=1))
+    if not ok.size:
+        return out
+    X0 = X[ok]
+    with np.errstate(all="ignore"):
+        Xs = lm_on_gradient(obj, X0, max_iter, None)
+        F, g, H = obj.value_grad_hessian(Xs)
+        gn = np.linalg.norm(g, axis=1)
+        Xs, F, g, H, gn, isolated = polish(obj, Xs, F, g, H, gn, grad_tol)
+        F0, G0 = obj.value_and_grad_batch(X0)
+        g0 = np.linalg.norm(G0, axis=1)
+        scale = np.maximum(1.0, np.abs(X0).max(axis=1))
+        moved = np.abs(Xs - X0).max(axis=1)
+        for j, i in enumerate(ok.tolist()):
+            # a floor's gradient may only tend to 0 far out (the book slice's towards
+            # W1[1,1] = -inf): on one, the search need only have got flatter than the start
+            tol = grad_tol if isolated[j] else max(grad_tol, float(g0[j]))
+            if not (np.isfinite(gn[j]) and gn[j] <= tol):
+                out[i] = "not stationary"
+            elif not isolated[j]:
+                floor = same_floor(obj, X0[j], Xs[j], float(F0[j]), float(F[j]))
+                out[i] = "degenerate" if floor else "not stationary"
+            elif moved[j] > near * scale[j]:
+                out[i] = "not stationary"
+            else:
+                out[i] = classify(eigen(H[j])[0], rtol)
+    return out
