@@ -10,7 +10,8 @@ returns the exit status and raises ``ValueError`` for bad input: one line, exit 
 ``--json`` prints one JSON list, one object per point: ``params`` (label -> value),
 ``performance``, ``eigenvalues`` (ascending), ``kind`` (``minimum``, ``saddle``, ``maximum``
 or ``degenerate``), plus ``grad_norm``, ``dims`` and, for a group of degenerate points on
-one flat floor, ``count`` and ``extent``.
+one flat floor, ``count`` and ``extent``; ``copy_of`` (0-based index into the list) for a
+point that is a symmetric copy of an earlier one (hidden neurons swapped or sign-flipped).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from bpgui_engine.critical import CriticalPoint, find_critical_points
+from bpgui_engine.curvature import KIND_WORDS
 from bpgui_engine.presets import PRESETS
 from bpgui_engine.problem import setup_from_options
 
@@ -50,7 +52,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--all",
         action="store_true",
-        help="search all free parameters, not only the two axes (the others start at --start)",
+        help="search all free parameters, not only the two axes (starts: the grid with the "
+        "others at --start, and as many again spread over the whole box, seeded)",
     )
     c.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
     c.set_defaults(func=critical_command)
@@ -97,20 +100,28 @@ def critical_command(args: argparse.Namespace) -> int:
         return 0
     dims = points[0].dims
     print(f"{len(points)} critical point(s) in {where}, searched in {dims} dimension(s):")
-    print(_table(points))
+    print(_table(points, args.performance))
+    copies = sum(p.copy_of >= 0 for p in points)
+    if copies:
+        print(f"{copies} are symmetric copies (hidden neurons swapped or sign-flipped, or the "
+              "data's mirror image) of the point named under 'copy of': the same F by "
+              "construction")  # fmt: skip
     return 0
 
 
-def _table(points: list[CriticalPoint]) -> str:
+def _table(points: list[CriticalPoint], perf: str = "sse") -> str:
     labels = points[0].labels
-    head = ["kind", *labels, "performance", "|gradient|", "Hessian eigenvalues"]
+    eig = f"eigenvalues of the {perf.upper()} Hessian"  # which index's Hessian (issue 18 #23)
+    head = ["#", "kind", *labels, "performance", "|gradient|", "copy of", eig]
     rows = []
-    for p in points:
-        kind = p.kind + (f" ({p.count} points)" if p.count > 1 else "")
+    for k, p in enumerate(points, 1):
+        kind = KIND_WORDS.get(p.kind, p.kind) + (f", {p.count} points" if p.count > 1 else "")
         eig = ", ".join(f"{v:.4g}" for v in p.eigenvalues)
+        copy = f"#{p.copy_of + 1}" if p.copy_of >= 0 else ""
         rows.append(
-            [kind, *(f"{v:.6g}" for v in p.x), f"{p.performance:.6g}", f"{p.grad_norm:.1e}", eig]
-        )
+            [str(k), kind, *(f"{v:.6g}" for v in p.x), f"{p.performance:.6g}",
+             f"{p.grad_norm:.1e}", copy, eig]
+        )  # fmt: skip
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
              for r in [head, *rows]]  # fmt: skip

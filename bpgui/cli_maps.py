@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bpgui_engine.basins import BasinJob
+from bpgui_engine.curvature import KIND_WORDS, kinds_at
 from bpgui_engine.export import atomic_write_text
 from bpgui_engine.memory import check_race
 from bpgui_engine.optim import OPTIMIZERS
@@ -213,9 +214,11 @@ def basins_command(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     counts = ", ".join(f"{k} {v}" for k, v in m.counts().items())
     print(f"{m.resolution}x{m.resolution} cells in {dt:.2f} s ({m.kernel}): {counts}")
+    kinds = kinds_at(setup.objective(), m.minima) or [None] * len(m.minima)
     for k, (c, f) in enumerate(zip(m.minima, m.minima_performance, strict=True)):
         where = ", ".join(f"{lab} {v:.4g}" for lab, v in zip(m.free, c, strict=True))
-        print(f"M{k + 1}: {where}; performance {f:.4g}")
+        what = f", {KIND_WORDS[kinds[k]]}" if kinds[k] in KIND_WORDS else ""
+        print(f"M{k + 1}{what}: {where}; performance {f:.4g}")
     if m.partial:
         print(f"partial: {np.count_nonzero(m.stop < 0)} cells not computed ({job.failed[0]})")
     print(f"wrote {args.out}")

@@ -13,6 +13,14 @@ a Dask cluster, see :mod:`engine.cluster`), so a caller can draw them as they co
 cancel between chunks; :meth:`BasinJob.result` is the map so far (``partial`` until every
 cell is in).  End points are grouped into minima by :func:`bpgui_engine.valleys.group_minima`.
 
+Labels are stable: once :meth:`BasinJob.result` has named a group ``M3`` it stays ``M3``
+however many chunks arrive later (a group keeps the label of the cell it was first
+represented by); groups new in one call are numbered by performance, then coordinates, so
+a map computed in one go has M1 the lowest.  (Before, labels were renumbered by
+performance on every call: M1 was first a saddle, then the minimum found later.)  What each
+group is -- minimum, saddle, flat floor, not stationary -- is
+:func:`bpgui_engine.curvature.kinds_at`'s word (the critical-points classifier).
+
 Arrays are indexed ``[ix, iy]`` like :class:`bpgui_engine.surface.Surface` (pyqtgraph images).
 ``labels``: minimum ``k >= 0`` (M{k+1}), :data:`NOT_CONVERGED`, :data:`DIVERGED`, or
 :data:`~engine.grid.MISSING` (-1) for a cell not computed; ``stop`` holds
@@ -68,8 +76,8 @@ class BasinMap:
     epochs: np.ndarray  # (N, N) int64 epochs run (-1: not computed)
     stop: np.ndarray  # (N, N) int8 STOP_CODES index (-1: not computed)
     labels: np.ndarray  # (N, N) int64: minimum index, NOT_CONVERGED, DIVERGED, MISSING
-    minima: np.ndarray  # (K, n_free) the lowest end point of each minimum
-    minima_performance: np.ndarray  # (K,) ascending: M1 is the lowest
+    minima: np.ndarray  # (K, n_free) the lowest end point of each minimum (label k: row k)
+    minima_performance: np.ndarray  # (K,) its performance (see the module for the order)
     partial: bool  # some cells not computed (cancelled, or lost on a cluster)
     optimizer: str
     hyper: dict[str, Any]
@@ -232,6 +240,8 @@ class BasinJob:
         self._stop = np.full(cells, MISSING, dtype=np.int8)
         self._kernels: set[str] = set()
         self.failed: list[str] = []  # messages of chunks lost on a cluster
+        # the labels given so far: label k -> [cell first representing it, centre, F]
+        self._named: list[list] = []
 
     @property
     def cells(self) -> int:
@@ -275,16 +285,17 @@ class BasinJob:
         N, nf = self.N, len(self.free)
         ok = self._stop >= 0
         labels = np.full(self.cells, MISSING, dtype=np.int64)
-        minima, minima_f = np.empty((0, nf)), np.empty(0)
         if ok.any():
             stops = np.array(STOP_CODES, dtype=object)[self._stop[ok]]
             g = group_minima(
                 self.setup.objective(), self._end[ok], self._F[ok], stops, self._gn[ok],
                 tol=self.tol,
             )  # fmt: skip
+            label = self._stable_labels(g, np.flatnonzero(ok))
             labels[ok] = np.select([g.index == -1, g.index == -2], [NOT_CONVERGED, DIVERGED],
-                                   g.index)  # fmt: skip
-            minima, minima_f = g.centres, g.performance
+                                   label[np.maximum(g.index, 0)] if label.size else 0)  # fmt: skip
+        minima = np.array([c for _, c, _ in self._named]).reshape(-1, nf)
+        minima_f = np.array([f for _, _, f in self._named], dtype=float)
         kernel = "mixed" if len(self._kernels) > 1 else next(iter(self._kernels), "none")
         return BasinMap(
             self.setup.axes[0], self.setup.axes[1], self.xs.copy(), self.ys.copy(), self.free,
@@ -294,6 +305,30 @@ class BasinJob:
             not bool(ok.all()), self.optimizer, dict(self.hyper), self.epochs, kernel,
             self.goal, self.min_grad,
         )  # fmt: skip
+
+    def _stable_labels(self, g, cells: np.ndarray) -> np.ndarray:
+        """The label of each of ``g``'s groups (``cells``: the flat cell of each grouped end
+        point): a group holding a named cell keeps that name (the lowest, if two groups
+        merged); the others get new ones, by performance, then coordinates."""
+        reps = np.array([c for c, _, _ in self._named], dtype=np.int64)
+        K = len(g.performance)
+        label = np.full(K, -1, dtype=np.int64)
+        new = []
+        for j in range(K):
+            members = cells[g.index == j]
+            hit = np.flatnonzero(np.isin(reps, members))
+            if hit.size:
+                label[j] = hit.min()
+            else:
+                new.append(j)
+        new.sort(key=lambda j: (float(g.performance[j]), tuple(g.centres[j].tolist())))
+        for j in new:
+            label[j] = len(self._named)
+            first = int(cells[g.index == j][np.argmin(self._F[cells[g.index == j]])])
+            self._named.append([first, None, None])
+        for j in range(K):
+            self._named[label[j]][1:] = g.centres[j].copy(), float(g.performance[j])
+        return label
 
 
 def basin_map(

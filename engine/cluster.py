@@ -19,16 +19,29 @@ Results come back in completion order as ``(chunk index, result)``; closing the 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
+import math
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_TIMEOUT", "ChunkFailed", "connect", "run_chunks"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_TIMEOUT",
+    "ChunkFailed",
+    "check_timeout",
+    "connect",
+    "run_chunks",
+]
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 10.0  # seconds to reach a scheduler
+MAX_TIMEOUT = 3600.0  # a longer wait is a typo (1e300), not a plan
 
 
 @dataclass(frozen=True)
@@ -38,9 +51,31 @@ class ChunkFailed:
     message: str
 
 
+def check_timeout(timeout: Any) -> float:
+    """``timeout`` as seconds: a finite number in ``(0, MAX_TIMEOUT]``, else a one-line
+    ``ValueError``."""
+    try:
+        t = float(timeout)
+    except (TypeError, ValueError):
+        t = math.nan
+    if isinstance(timeout, bool) or not (0.0 < t <= MAX_TIMEOUT):
+        raise ValueError(
+            f"timeout: must be a number of seconds in (0, {MAX_TIMEOUT:g}], got {timeout!r}"
+        )
+    return t
+
+
 def connect(address: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
     """A ``distributed.Client`` on ``address``; one-line ``ValueError`` when the package is
-    missing or the scheduler cannot be reached within ``timeout`` seconds."""
+    missing, ``timeout`` is not a sane number of seconds, or no Dask scheduler completes
+    the connection *and* its handshake within ``timeout`` seconds.
+
+    ``Client(timeout=...)`` bounds only the TCP connection: since distributed 2023.4 the
+    handshake is outside it, so a server that accepts and then says nothing (or answers in
+    HTTP) kept it waiting for ever.  A probe (distributed's own ``comm.connect``, which
+    does the handshake) under one deadline runs first, in a thread of its own so that it
+    never meets a caller's event loop; the Client is made only when a scheduler answered."""
+    t = check_timeout(timeout)
     try:
         from distributed import Client
     except ImportError:
@@ -50,13 +85,74 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
         ) from None
     if not isinstance(address, str) or not address.strip():
         raise ValueError("scheduler: give an address such as tcp://host:8786")
+    address = address.strip()
+    t0 = time.monotonic()
+    _probe(address, t)
+    left = max(t - (time.monotonic() - t0), 0.5)
     try:
-        return Client(address.strip(), timeout=f"{float(timeout)}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        with _quiet_client_del():
+            return Client(address, timeout=f"{left}s", set_as_default=False)
+    except Exception as exc:  # a scheduler that failed the client's own registration
+        raise ValueError(f"scheduler: cannot reach {address} ({_why(exc)})") from None
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Connect to ``address`` and exchange distributed's handshake within ``timeout``
+    seconds, then hang up; one-line ``ValueError`` otherwise."""
+    import asyncio
+
+    from distributed.comm import connect as comm_connect
+
+    async def go() -> None:
+        comm = await asyncio.wait_for(comm_connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    box: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            asyncio.run(go())
+        except BaseException as exc:
+            box["exc"] = exc
+
+    th = threading.Thread(target=run, name="bpgui-scheduler-probe", daemon=True)
+    th.start()
+    th.join(timeout + 1.0)  # wait_for has given up by then; the join is the backstop
+    exc = box.get("exc")
+    if th.is_alive() or isinstance(exc, asyncio.TimeoutError | TimeoutError):
         raise ValueError(
-            f"scheduler: cannot reach {address.strip()} within {float(timeout):g} s ({why})"
+            f"scheduler: cannot reach a Dask scheduler at {address} within {timeout:g} s "
+            "(nothing listening, a stalled server, or another kind of server)"
+        )
+    if isinstance(exc, OSError):  # refused, unreachable, closed by the peer
+        raise ValueError(f"scheduler: cannot reach {address} ({_why(exc)})") from None
+    if exc is not None:  # bytes that are not Dask's protocol (a frame of 3 EiB, say)
+        raise ValueError(
+            f"scheduler: cannot reach a Dask scheduler at {address}: something answered, "
+            f"but not in Dask's protocol ({type(exc).__name__})"
         ) from None
+
+
+@contextlib.contextmanager
+def _quiet_client_del() -> Iterator[None]:
+    """A Client whose ``__init__`` failed prints a traceback from its ``__del__`` when it is
+    collected: collect it here, without that traceback."""
+    hook = sys.unraisablehook
+
+    def quiet(u: Any) -> None:
+        if "Client.__del__" not in repr(getattr(u, "object", "")):
+            hook(u)
+
+    sys.unraisablehook = quiet
+    try:
+        yield
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
 
 
 def run_chunks(

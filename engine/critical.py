@@ -21,31 +21,38 @@ segment are one group (``count`` points, ``extent`` the box they span), so a flo
 entry, not hundreds.
 
 ``free="slice"`` searches the two contour parameters with every other parameter held at the
-current point; ``free="all"`` searches all the setup's free parameters (the starts vary the
-two contour parameters, the others begin at the current point), and ``dims`` says how many.
+current point; ``free="all"`` searches all the setup's free parameters, and ``dims`` says how
+many: the grid's starts vary the two contour parameters with the others at the current point,
+and as many seeded starts more are spread over the whole box (the contour axes over their
+ranges, every other free parameter over ``[-M, M]``, ``M`` the largest bound or ``|x|``).
+Points that are symmetric copies of one another (the same ``F`` by the network's symmetry:
+hidden neurons swapped or sign-flipped) are marked so (``copy_of``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .curvature import RTOL, classify, eigen
 from .objective import Objective
 from .setup import Setup
+from .stationary import (
+    classify_points,
+    lm_on_gradient,
+    newton_on_value,
+    polish,
+    same_floor,
+)
+from .symmetry import Symmetries
 
-__all__ = ["CriticalPoint", "find_critical_points", "slice_objective"]
+__all__ = ["CriticalPoint", "classify_points", "find_critical_points", "slice_objective"]
 
 MAX_STARTS_PER_CHUNK = 256
-NEWTON_TOL = 1e-7  # an isolated point's last Newton step, relative to max(1, |x|)
 DEDUPE_TOL = 1e-5  # two isolated points closer than this (relative) are one
-FLAT_RTOL = 1e-4  # degenerate points within this relative performance form one floor
-SEGMENT_POINTS = 17
-MU0, MU_MIN, MU_MAX = 1e-3, 1e-12, 1e12
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,10 @@ class CriticalPoint:
     ``x`` are the searched parameters' values (``labels``), ``params`` the same by label;
     ``eigenvalues`` ascending with ``eigenvectors[:, k]`` for ``eigenvalues[k]``; ``dims``
     the number of parameters searched; ``count > 1`` for a group of degenerate points
-    spanning ``extent`` (label -> (lo, hi)), represented by its member of smallest gradient.
+    spanning ``extent`` (label -> (lo, hi)), represented by its member of smallest gradient;
+    ``copy_of`` the index (in the list returned) of the first point this one is a symmetric
+    copy of (:mod:`bpgui_engine.symmetry`: hidden-neuron permutations and sign flips, and the
+    data's mirror when it has one), -1 for none.
     """
 
     x: np.ndarray
@@ -69,6 +79,7 @@ class CriticalPoint:
     isolated: bool = True
     count: int = 1
     extent: dict[str, tuple[float, float]] = field(default_factory=dict)
+    copy_of: int = -1  # the earlier point of the list it is a symmetric copy of (-1: none)
 
     @property
     def params(self) -> dict[str, float]:
@@ -92,6 +103,8 @@ class CriticalPoint:
         if self.count > 1:
             out["count"] = self.count
             out["extent"] = {k: [float(a), float(b)] for k, (a, b) in self.extent.items()}
+        if self.copy_of >= 0:
+            out["copy_of"] = self.copy_of
         return out
 
 
@@ -121,6 +134,7 @@ def find_critical_points(
     grad_tol: float = 1e-6,
     rtol: float = RTOL,
     should_stop: Callable[[], bool] | None = None,
+    seed: int | None = None,
 ) -> list[CriticalPoint]:
     """The stationary points of the slice ``x_range x y_range`` of the setup's contour axes
     (default: the setup's ranges), lowest performance first (see the module).
@@ -128,7 +142,8 @@ def find_critical_points(
     ``grid`` starts per axis; ``x`` the current free parameters (default: the setup's
     start); ``grad_tol`` the gradient norm below which a point is stationary; ``rtol`` the
     relative eigenvalue tolerance of the classification; ``should_stop`` is polled between
-    iterations (cancelling returns what is found so far).  An empty list when none is found.
+    iterations (cancelling returns what is found so far); ``seed`` the random starts' of
+    ``free="all"`` (default: the setup's).  An empty list when none is found.
     """
     ranges = [
         _check_range(lab, r if r is not None else setup.ranges[k])
@@ -150,12 +165,15 @@ def find_critical_points(
     for i, vals in zip(ax, (GX.ravel(), GY.ravel()), strict=True):
         if i is not None:
             X0[:, i] = vals
+    if free == "all" and obj.n_free > 2:
+        s = setup.seed if seed is None else seed
+        X0 = np.vstack([X0, _box_starts(obj, ax, ranges, len(X0), s)])
     ends = []
     with np.errstate(all="ignore"):
         for lo in range(0, len(X0), MAX_STARTS_PER_CHUNK):
             chunk = X0[lo : lo + MAX_STARTS_PER_CHUNK]
-            ends.append(_lm_on_gradient(obj, chunk, max_iter, should_stop))
-            ends.append(_newton_on_value(obj, chunk, max_iter, should_stop))
+            ends.append(lm_on_gradient(obj, chunk, max_iter, should_stop))
+            ends.append(newton_on_value(obj, chunk, max_iter, should_stop))
             if should_stop is not None and should_stop():
                 break
         X = np.concatenate(ends)
@@ -169,115 +187,63 @@ def find_critical_points(
         X, F, g, H, gn = X[keep], F[keep], g[keep], H[keep], gn[keep]
         if not len(X):
             return []
-        X, F, g, H, gn, isolated = _polish(obj, X, F, g, H, gn, grad_tol)
+        X, F, g, H, gn, isolated = polish(obj, X, F, g, H, gn, grad_tol)
+        whole = Objective(obj.spec, obj.data, obj.base, None, obj.perf.name)
+        sym = Symmetries(obj.spec, whole.value)
+        X2 = _images(obj, sym, X[isolated])  # the copies no start happened to reach
+        if len(X2):
+            F2, g2, H2 = obj.value_grad_hessian(X2)
+            gn2 = np.linalg.norm(g2, axis=1)
+            parts = polish(obj, X2, F2, g2, H2, gn2, grad_tol)
+            ok = np.isfinite(parts[4]) & (parts[4] <= grad_tol)
+            X, F, g, H, gn, isolated = (np.concatenate([a, b[ok]])
+                                        for a, b in zip((X, F, g, H, gn, isolated), parts,
+                                                        strict=True))  # fmt: skip
         inside = _inside(X, ax, ranges)
         X, F, g, H, gn, isolated = (a[inside] for a in (X, F, g, H, gn, isolated))
         points = _collect(obj, X, F, H, gn, isolated, rtol)
     points.sort(key=lambda p: (p.performance, p.kind, tuple(p.x)))
-    return points
+    return _mark_copies(obj, sym, points)
 
 
-# ---- the search -----------------------------------------------------------------------------
-def _lm_on_gradient(
-    obj: Objective, X: np.ndarray, max_iter: int, should_stop: Callable[[], bool] | None
-) -> np.ndarray:
-    """Minimize ``|g|^2 / 2`` from every row of ``X`` at once (damped Gauss-Newton)."""
-    X = X.copy()
-    B, n = X.shape
-    _, g, H = obj.value_grad_hessian(X)
-    phi = 0.5 * np.einsum("bi,bi->b", g, g)
-    mu = np.full(B, MU0)
-    active = np.isfinite(phi) & (phi > 0)
-    eye = np.eye(n)
-    for _ in range(max_iter):
-        idx = np.flatnonzero(active)
-        if not idx.size or (should_stop is not None and should_stop()):
-            break
-        Hs, gs = H[idx], g[idx]
-        A = Hs @ Hs
-        scale = np.trace(A, axis1=1, axis2=2) / n + 1e-300
-        d = _solve(A + (mu[idx] * scale)[:, None, None] * eye, -np.einsum("bij,bj->bi", Hs, gs))
-        Xn = X[idx] + d
-        _, gn, Hn = obj.value_grad_hessian(Xn)
-        phin = 0.5 * np.einsum("bi,bi->b", gn, gn)
-        ok = np.isfinite(phin) & np.all(np.isfinite(Hn), axis=(1, 2)) & (phin < phi[idx])
-        acc = idx[ok]
-        X[acc], g[acc], H[acc], phi[acc] = Xn[ok], gn[ok], Hn[ok], phin[ok]
-        mu[idx] = np.where(ok, np.maximum(mu[idx] / 10.0, MU_MIN), mu[idx] * 10.0)
-        tiny = np.linalg.norm(d, axis=1) <= 1e-15 * (1.0 + np.linalg.norm(X[idx], axis=1))
-        done = (phi[idx] == 0.0) | (mu[idx] > MU_MAX) | (ok & tiny)
-        active[idx[done]] = False
+def _images(obj: Objective, sym: Symmetries, X: np.ndarray) -> np.ndarray:
+    """The symmetric images of the points ``X`` that lie in the searched subspace (the
+    parameters not searched unchanged); none when the group is too large to enumerate."""
+    fixed = np.setdiff1d(np.arange(obj.spec.n_params), obj.free_idx)
+    out = []
+    for x in X:
+        orbit = sym.orbit(obj.full(x))
+        if orbit is None:
+            return np.empty((0, obj.n_free))
+        tol = DEDUPE_TOL * max(1.0, float(np.abs(orbit[0]).max()))
+        same = np.all(np.abs(orbit[:, fixed] - obj.base[fixed]) <= tol, axis=1)
+        out.append(orbit[same][1:, obj.free_idx])
+    return np.concatenate(out) if out else np.empty((0, obj.n_free))
+
+
+def _box_starts(obj: Objective, ax, ranges, n: int, seed: int) -> np.ndarray:
+    """``n`` seeded starts uniform over the box: the axes over their ranges, every other
+    free parameter over ``[-M, M]``."""
+    x0 = obj.x0()
+    M = max(max(abs(v) for r in ranges for v in r), float(np.abs(x0).max()))
+    X = np.random.default_rng(seed).uniform(-M, M, (n, obj.n_free))
+    for i, (lo, hi) in zip(ax, ranges, strict=True):
+        if i is not None:
+            X[:, i] = lo + (hi - lo) * (X[:, i] + M) / (2 * M)
     return X
 
 
-def _newton_on_value(
-    obj: Objective, X: np.ndarray, max_iter: int, should_stop: Callable[[], bool] | None
-) -> np.ndarray:
-    """Damped Newton on ``F`` itself from every row of ``X``: ``-(H + nu I)^{-1} g`` with
-    ``nu`` above ``-lambda_min`` (a descent step), taken when ``F`` falls.  It reaches the
-    minima whose basins of ``|g|^2`` are small (a flat direction makes them so)."""
-    X = X.copy()
-    B, n = X.shape
-    F, g, H = obj.value_grad_hessian(X)
-    mu = np.full(B, MU0)
-    active = np.isfinite(F) & np.all(np.isfinite(g), axis=1)
-    eye = np.eye(n)
-    for _ in range(max_iter):
-        idx = np.flatnonzero(active)
-        if not idx.size or (should_stop is not None and should_stop()):
-            break
-        Hs = H[idx]
-        bad = ~np.all(np.isfinite(Hs), axis=(1, 2))
-        Hs = np.where(bad[:, None, None], eye, Hs)
-        lam = np.linalg.eigvalsh(Hs)
-        big = np.abs(lam).max(axis=1) + 1e-300
-        nu = np.maximum(0.0, -lam[:, 0]) * 1.01 + mu[idx] * big
-        d = _solve(Hs + nu[:, None, None] * eye, -g[idx])
-        Xn = X[idx] + d
-        Fn, gn, Hn = obj.value_grad_hessian(Xn)
-        ok = np.isfinite(Fn) & np.all(np.isfinite(gn), axis=1) & (Fn < F[idx])
-        acc = idx[ok]
-        X[acc], F[acc], g[acc], H[acc] = Xn[ok], Fn[ok], gn[ok], Hn[ok]
-        mu[idx] = np.where(ok, np.maximum(mu[idx] / 10.0, MU_MIN), mu[idx] * 10.0)
-        tiny = np.linalg.norm(d, axis=1) <= 1e-15 * (1.0 + np.linalg.norm(X[idx], axis=1))
-        done = (mu[idx] > MU_MAX) | (ok & tiny) | ~np.all(np.isfinite(g[idx]), axis=1)
-        active[idx[done]] = False
-    return X
-
-
-def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched ``A^{-1} b`` (rows of a singular or non-finite system give NaN)."""
-    try:
-        return np.linalg.solve(A, b[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        out = np.full_like(b, np.nan)
-        for i in range(len(b)):
-            with contextlib.suppress(np.linalg.LinAlgError):
-                out[i] = np.linalg.solve(A[i], b[i])
-        return out
-
-
-def _polish(obj, X, F, g, H, gn, grad_tol):
-    """Short Newton steps while they lower ``|g|``; then *isolated* = the Newton step is
-    negligible (or ``g = 0``)."""
-    scale = np.maximum(1.0, np.linalg.norm(X, axis=1))
-    for _ in range(8):
-        d = _solve(H, -g)
-        short = np.all(np.isfinite(d), axis=1) & (np.linalg.norm(d, axis=1) <= 1e-2 * scale)
-        if not short.any():
-            break
-        Xn = np.where(short[:, None], X + np.nan_to_num(d), X)
-        Fn, g_n, Hn = obj.value_grad_hessian(Xn)
-        gnn = np.linalg.norm(g_n, axis=1)
-        ok = short & np.isfinite(gnn) & (gnn < gn)
-        if not ok.any():
-            break
-        X, F, g, H, gn = (np.where(ok.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
-                          for a, b in ((X, Xn), (F, Fn), (g, g_n), (H, Hn), (gn, gnn)))  # fmt: skip
-    d = _solve(H, -g)
-    step = np.linalg.norm(d, axis=1)
-    isolated = (gn == 0.0) | (np.isfinite(step) & (step <= NEWTON_TOL * scale))
-    return X, F, g, H, gn, isolated
+def _mark_copies(
+    obj: Objective, sym: Symmetries, points: list[CriticalPoint]
+) -> list[CriticalPoint]:
+    """``copy_of`` set on the points that are symmetric copies of an earlier one."""
+    if len(points) < 2:
+        return points
+    thetas = np.array([obj.full(p.x) for p in points])
+    return [
+        replace(p, copy_of=j) if j >= 0 else p
+        for p, j in zip(points, sym.copies(thetas), strict=True)
+    ]
 
 
 def _collect(obj, X, F, H, gn, isolated, rtol) -> list[CriticalPoint]:
@@ -308,7 +274,7 @@ def _collect(obj, X, F, H, gn, isolated, rtol) -> list[CriticalPoint]:
             continue
         for grp in groups:
             j = min(grp, key=lambda k: float(np.linalg.norm(X[k] - X[i])))
-            if _same_floor(obj, X[i], X[j], F[i], F[j]):
+            if same_floor(obj, X[i], X[j], F[i], F[j]):
                 grp.append(int(i))
                 break
         else:
@@ -322,18 +288,6 @@ def _collect(obj, X, F, H, gn, isolated, rtol) -> list[CriticalPoint]:
                                     "degenerate", n, bool(isolated[r]), len(grp),
                                     extent if len(grp) > 1 else {}))  # fmt: skip
     return points
-
-
-def _same_floor(obj, a, b, Fa, Fb) -> bool:
-    top = max(Fa, Fb)
-    tol = FLAT_RTOL * max(abs(top), 1e-12)
-    if abs(Fa - Fb) > tol:
-        return False
-    if np.abs(a - b).max() <= DEDUPE_TOL * max(1.0, float(np.abs(a).max())):
-        return True
-    t = np.linspace(0.0, 1.0, SEGMENT_POINTS)[:, None]
-    v = np.asarray(obj.value((1 - t) * a + t * b), dtype=float)
-    return bool(np.all(v <= top + tol))
 
 
 def _inside(X: np.ndarray, ax, ranges) -> np.ndarray:

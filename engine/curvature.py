@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .objective import Objective
+from .stationary import KINDS, RTOL, classify, classify_points, eigen
 
 __all__ = [
     "KINDS",
@@ -34,46 +35,6 @@ __all__ = [
     "quadratic_grid",
     "stability_bound",
 ]
-
-#: the possible classifications
-KINDS = ("minimum", "saddle", "maximum", "degenerate", "undefined")
-#: an eigenvalue with ``|lambda| <= RTOL * max |lambda|`` counts as zero
-RTOL = 1e-6
-
-
-def eigen(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ascending eigenvalues and eigenvectors (columns) of the symmetric ``H`` (``(n, n)``);
-    NaN arrays (no exception) when ``H`` has a non-finite entry."""
-    H = np.asarray(H, dtype=float)
-    n = H.shape[-1]
-    if not np.all(np.isfinite(H)):
-        return np.full(n, np.nan), np.full((n, n), np.nan)
-    try:
-        lam, vec = np.linalg.eigh(0.5 * (H + H.T))
-    except np.linalg.LinAlgError:
-        return np.full(n, np.nan), np.full((n, n), np.nan)
-    return lam, vec
-
-
-def classify(eigenvalues: np.ndarray, rtol: float = RTOL) -> str:
-    """``minimum`` (all positive), ``maximum`` (all negative), ``saddle`` (both signs),
-    ``degenerate`` (otherwise: some eigenvalue is zero within ``rtol * max |lambda|``, or
-    all are zero) or ``undefined`` (non-finite)."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    if lam.size == 0 or not np.all(np.isfinite(lam)):
-        return "undefined"
-    big = float(np.abs(lam).max())
-    tol = rtol * big
-    pos, neg = lam > tol, lam < -tol
-    if big == 0.0:
-        return "degenerate"
-    if pos.any() and neg.any():
-        return "saddle"
-    if pos.all():
-        return "minimum"
-    if neg.all():
-        return "maximum"
-    return "degenerate"
 
 
 def condition_number(eigenvalues: np.ndarray) -> float:
@@ -187,21 +148,30 @@ def quadratic_grid(
         return curv.value + gx * DX + gy * DY + 0.5 * quad
 
 
-#: what a group of run end points is when its Hessian says it is not a minimum
-NOT_A_MINIMUM = {
-    "saddle": "a saddle",
-    "degenerate": "flat: a valley floor",
-    "maximum": "a maximum",
-    "undefined": "curvature undefined",
+#: the words for a stationary point's kind, used by every tool (Find critical points, the
+#: basin map's legend, random restarts, the CLI's ``critical`` and ``basins``): the kinds of
+#: :func:`bpgui_engine.critical.classify_points`
+KIND_WORDS = {
+    "minimum": "minimum",
+    "saddle": "saddle",
+    "maximum": "maximum",
+    "degenerate": "degenerate (flat)",
+    "not stationary": "not stationary",
+    "undefined": "undefined",
 }
+#: the words for a group of run end points that is not a minimum
+NOT_A_MINIMUM = {k: v for k, v in KIND_WORDS.items() if k != "minimum"}
 
 
 def kinds_at(objective: Objective, X: np.ndarray, max_free: int = 400) -> list[str] | None:
-    """:data:`KINDS` of the points ``X`` (shape ``(K, n_free)``) from the exact Hessian
-    (e.g. the "minima" a map or restarts found: a run that stops on a small gradient may
-    stop on a saddle or a flat valley floor); ``None`` above ``max_free`` parameters."""
+    """What the points ``X`` (shape ``(K, n_free)``) are -- e.g. the "minima" a map or
+    restarts found: a run that stops on a small gradient may stop on a saddle or a flat
+    floor, and one that meets its goal on a slope is not stationary at all -- by the
+    critical-points classifier (:func:`bpgui_engine.critical.classify_points`, keys of
+    :data:`KIND_WORDS`); ``None`` above ``max_free`` parameters."""
     X = np.asarray(X, dtype=float)
     if objective.n_free > max_free:
         return None
-    with np.errstate(all="ignore"):
-        return [curvature_at(objective, x).kind for x in X]
+    if X.size == 0:
+        return []
+    return classify_points(objective, X.reshape(-1, objective.n_free))

@@ -305,15 +305,20 @@ class Objective:
         self._t_out = t[-1]
         self._mse = self.perf.name == "mse"
         self._sens_scale = -2.0 / self.data.T.size if self._mse else -2.0
-        # cross-entropy, s^M = dF/dn^M in closed form, no general path (two logaddexp or
-        # a logsumexp, einsums and the batch machinery):
-        #   logsig output:  F = mean_q sum_i (softplus(n) - t n),      s^M = (a - t) / Q
-        #   softmax output: F = mean_q (sum_i t_i) lse(n) - sum_i t n, s^M = (a sum_i t - t) / Q
+        # cross-entropy, s^M = dF/dn^M in closed form, no general path (einsums and the
+        # batch machinery).  F is a sum of non-negative terms (targets in [0, 1]), so that a
+        # saturated output's 1e-18 does not cancel to 0 (performance._ce_sum):
+        #   logsig:  F = mean_q sum_i t softplus(-n) + (1 - t) softplus(n), s^M = (a - t) / Q
+        #   softmax: F = mean_q sum_i t (max - n) + (sum_i t) log1p(r),   s^M = (a sum t - t) / Q
+        #            with r the column's sum of exp(n - max) less one maximal entry
         out_t = spec.transfers[-1]
         self._ce = self.perf.name == "ce"
         self._softmax = out_t == "softmax"
         self._sse_at: tuple[np.ndarray, float] | None = None
         self._sp = np.empty_like(self.data.T)
+        self._sm = np.empty_like(self.data.T)
+        self._omt = 1.0 - self.data.T
+        self._cols = np.arange(Q)
         self._inv_q = 1.0 / Q
         self._col = np.empty((1, Q))  # per-sample column max, then the column sums
         self._tsum = self.data.T.sum(axis=0, keepdims=True)  # sum_i t_iq
@@ -331,17 +336,24 @@ class Objective:
         if self._softmax:  # a = exp(n - max) / sum exp(n - max), column by column
             col = np.max(n, axis=0, keepdims=True, out=self._col)
             np.subtract(n, col, out=a)
+            td = -float(T.ravel().dot(a.ravel())) if self._ce else 0.0  # sum t (max - n)
             np.exp(a, out=a)
-            lse = float(self._tsum.ravel().dot(col.ravel())) if self._ce else 0.0
-            np.sum(a, axis=0, keepdims=True, out=col)
+            if self._ce:  # the exp-sum less one maximal entry (exactly 1), then restored
+                top = np.argmax(n, axis=0)
+                a[top, self._cols] = 0.0
+                np.sum(a, axis=0, keepdims=True, out=col)
+                a[top, self._cols] = 1.0
+                F = (td + float(self._tsum.ravel().dot(np.log1p(col).ravel()))) * self._inv_q
+                col += 1.0
+            else:
+                np.sum(a, axis=0, keepdims=True, out=col)
             a /= col
         if self._ce:
-            if self._softmax:  # sum_q (sum_i t) (max + log sum exp(n - max)) - sum t n
-                lse += float(self._tsum.ravel().dot(np.log(col, out=col).ravel()))
-                F = (lse - float(T.ravel().dot(n.ravel()))) * self._inv_q
-            else:
-                sp = np.logaddexp(0.0, n, out=self._sp)  # softplus(n) = -log(1 - a)
-                F = (float(sp.sum()) - float(T.ravel().dot(n.ravel()))) * self._inv_q
+            if not self._softmax:  # -log a = softplus(-n), -log(1 - a) = softplus(n)
+                sp = np.logaddexp(0.0, n, out=self._sp)
+                sm = np.logaddexp(0.0, np.negative(n, out=self._sm), out=self._sm)
+                F = float(self._omt.ravel().dot(sp.ravel())) + float(T.ravel().dot(sm.ravel()))
+                F *= self._inv_q
             d = np.subtract(a, T, out=self._sp).ravel()
             # the SSE at x from the same forward pass: the trainer records it every epoch
             self._sse_at = (x.copy(), float(d.dot(d)))

@@ -71,15 +71,27 @@ class Performance:
 
 
 def _ce_sum(n_out: np.ndarray, T: np.ndarray, softmax: bool) -> np.ndarray:
+    """``sum_q l_q`` as sums of non-negative terms (for targets in [0, 1]): a saturated
+    output's loss (1e-18, say) survives instead of cancelling to 0 against ``t n``."""
     if softmax:
-        # softmax: log a = n - logsumexp(n)
-        mx = n_out.max(axis=-2, keepdims=True)
-        lse = mx + np.log(np.exp(n_out - mx).sum(axis=-2, keepdims=True))
-        return -np.einsum("...ij,...ij->...", T, n_out - lse)
-    # logsig: log a = -log(1+e^-n), log(1-a) = -log(1+e^n)
-    la = -np.logaddexp(0.0, -n_out)
-    l1a = -np.logaddexp(0.0, n_out)
-    return -np.einsum("...ij,...ij->...", T, la) - np.einsum("...ij,...ij->...", 1.0 - T, l1a)
+        return softmax_ce_sum(n_out, T)
+    # logsig: -log a = softplus(-n), -log(1-a) = softplus(n)
+    la = np.logaddexp(0.0, -n_out)
+    l1a = np.logaddexp(0.0, n_out)
+    return np.einsum("...ij,...ij->...", T, la) + np.einsum("...ij,...ij->...", 1.0 - T, l1a)
+
+
+def softmax_ce_sum(n_out: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``-sum t log softmax(n)`` over the last two axes (``(..., S, Q)``), computed as
+    ``sum t (max - n) + sum_q (sum_i t) log1p(r_q)`` with ``r_q`` the column's exp-sum less
+    one maximal entry: ``log(sum exp(n - max))`` would round ``1 + r`` to 1 once one output
+    dominates, and ``lse - n`` would cancel."""
+    mx = n_out.max(axis=-2, keepdims=True)
+    d = n_out - mx  # <= 0, exactly 0 at the column's maximum
+    e = np.exp(d)
+    np.put_along_axis(e, np.argmax(n_out, axis=-2)[..., None, :], 0.0, axis=-2)
+    lr = np.log1p(e.sum(axis=-2))  # (..., Q)
+    return -np.einsum("...ij,...ij->...", T, d) + np.einsum("...j,...j->...", T.sum(axis=-2), lr)
 
 
 PERFORMANCE: dict[str, Performance] = {

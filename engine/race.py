@@ -13,7 +13,8 @@ handed out by the next steps.
 Per entry :meth:`Race.results` gives the epochs to the goal (the first epoch whose
 performance is <= the goal, or None), the final performance, which minimum the end point
 is (:func:`bpgui_engine.valleys.group_minima` over the entries' end points: ``M1``, …, ``not
-converged``, ``diverged``; ``running`` until it stops), the wall time spent in the entry's
+converged``, ``diverged``, or ``goal met`` for an end point that met the goal without being
+stationary; ``running`` until it stops), the wall time spent in the entry's
 own computation and the stop reason.  :func:`race_to_dict` / :func:`race_from_dict` turn a
 race into plain JSON plus NumPy arrays (the histories) and back.
 """
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import jit
+from .critical import classify_points
 from .experiments import get_experiment
 from .fast import Block, FastTrainer
 from .history import COLUMNS, History
@@ -36,6 +38,8 @@ from .optim import OPTIMIZERS
 from .setup import Setup, setup_from_dict, setup_to_dict
 from .trainer import StopCriteria
 from .valleys import group_minima
+
+GOAL_MET = "goal met"  # a race entry's end point that met the goal but is not stationary
 
 __all__ = [
     "COLOURS",
@@ -86,7 +90,7 @@ class EntryResult:
     epochs_to_goal: int | None
     performance: float
     grad_norm: float
-    minimum: str  # "M1", …, "not converged", "diverged", "running"
+    minimum: str  # "M1", …, "goal met" (not stationary), "not converged", "diverged", "running"
     minimum_performance: float | None
     wall_seconds: float
     stop: str | None  # None while running
@@ -263,6 +267,13 @@ def _results(obj, entries, histories, to_goal, walls) -> list[EntryResult]:
     F = np.array([r["performance"] if r else math.nan for r in last])
     G = np.array([r["grad_norm"] if r else math.nan for r in last])
     running = [h.stop is None for h in histories]
+    # meeting the goal says nothing of the gradient: such an end point is one of the
+    # minima only when the critical-points classifier finds it at one; else "goal met"
+    goal = [i for i in range(n) if stops[i] == "goal" and not running[i]]
+    kinds = classify_points(obj, X[goal]) if goal else []
+    for i, kind in zip(goal, kinds, strict=True):
+        if kind != "minimum":
+            stops[i] = GOAL_MET
     g = group_minima(
         obj, X, F, [s if not r else "epochs" for s, r in zip(stops, running, strict=True)], G
     )
@@ -273,12 +284,16 @@ def _results(obj, entries, histories, to_goal, walls) -> list[EntryResult]:
         out.append(
             EntryResult(
                 e.label, e.optimizer, e.colour, int(r["epoch"]) if r else 0, to_goal[i],
-                float(F[i]), float(G[i]), "running" if running[i] else g.name(i),
+                float(F[i]), float(G[i]), "running" if running[i] else _name(g, i, stops[i]),
                 float(g.performance[k]) if k >= 0 else None, float(walls[i]),
                 histories[i].stop, tuple(float(v) for v in X[i]),
             )
         )  # fmt: skip
     return out
+
+
+def _name(g, i: int, stop: str) -> str:
+    return GOAL_MET if int(g.index[i]) == -1 and stop == GOAL_MET else g.name(i)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from .trainer import StopCriteria
 __all__ = [
     "SweepJob",
     "SweepResult",
+    "bound_eigenvalue",
     "stability_bound",
     "sweep",
     "sweep_chunk",
@@ -249,6 +250,18 @@ def stability_bound(setup: Setup, x_min: np.ndarray, gamma: float = 0.0) -> floa
     :func:`bpgui_engine.curvature.stability_bound`'s."""
     if not 0.0 <= gamma < 1.0:
         raise ValueError(f"gamma: must be in [0, 1), got {gamma!r}")
+    lam, scale, _ = bound_eigenvalue(setup, x_min)
+    return curvature_stability_bound(lam, scale, gamma)
+
+
+def bound_eigenvalue(setup: Setup, x_min: np.ndarray) -> tuple[float, float, str]:
+    """``(lambda_max, lr_scale, words)``: the largest eigenvalue of the performance index's
+    own Hessian at ``x_min`` (the critical-points table shows that Hessian), the factor the
+    engine's rate multiplies the gradient by, and what the bound's ``lambda_max`` then is.
+
+    The bound is ``2 / (lr_scale lambda_max)``: for the book's SSE ``lr_scale = 1/Q``, so
+    it is ``2 / lambda_max`` of the Hessian of ``SSE / Q``, the per-sample mean (0.0282 at
+    the book's minimum, where the SSE Hessian's is 1.156 and Q = 41)."""
     obj = setup.objective()
     x = np.asarray(x_min, dtype=float)
     if x.shape != (obj.n_free,):
@@ -256,7 +269,14 @@ def stability_bound(setup: Setup, x_min: np.ndarray, gamma: float = 0.0) -> floa
     lam = float(np.linalg.eigvalsh(obj.hessian(x)).max())
     if not lam > 0:
         raise ValueError("stability bound: the Hessian has no positive eigenvalue there")
-    return curvature_stability_bound(lam, obj.lr_scale, gamma)
+    P, s = obj.perf.name.upper(), obj.lr_scale
+    if s == 1.0:
+        words = f"λmax = {lam:.3g} of the {P} Hessian"
+    else:
+        q = obj.data.n_samples
+        words = (f"λmax = {s * lam:.3g} of the Hessian of {P}/Q, the per-sample mean "
+                 f"(= the {P} Hessian's {lam:.4g} / Q, Q = {q})")  # fmt: skip
+    return lam, s, words
 
 
 SWEEP_FORMAT = "bpgui-sweep"

@@ -29,18 +29,20 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui_engine.critical import CriticalPoint, find_critical_points
+from bpgui_engine.curvature import KIND_WORDS
 from bpgui_engine.session import one_line
 from bpgui_engine.setup import Setup
 
 from ..map_worker import Retirees
 
 #: how each kind is drawn: (symbol, colour, words for the legend)
+#: (the words: :data:`bpgui_engine.curvature.KIND_WORDS`, which every tool uses)
 KIND_STYLE = {
-    "minimum": ("t", "#80ed99", "▼ minimum"),
-    "saddle": ("x", "#ff4d6d", "✕ saddle"),
-    "maximum": ("t1", "#f9c74f", "▲ maximum"),
-    "degenerate": ("h", "#adb5bd", "⬢ degenerate (flat)"),
-    "undefined": ("h", "#6c757d", "undefined"),
+    "minimum": ("t", "#80ed99", "▼ " + KIND_WORDS["minimum"]),
+    "saddle": ("x", "#ff4d6d", "✕ " + KIND_WORDS["saddle"]),
+    "maximum": ("t1", "#f9c74f", "▲ " + KIND_WORDS["maximum"]),
+    "degenerate": ("h", "#adb5bd", "⬢ " + KIND_WORDS["degenerate"]),
+    "undefined": ("h", "#6c757d", KIND_WORDS["undefined"]),
 }
 HEADERS = ("kind", "x", "y", "performance", "eigenvalues (ascending)")
 
@@ -95,7 +97,8 @@ def describe(p: CriticalPoint) -> str:
     params = ", ".join(f"{k} = {fmt(v, 6)}" for k, v in p.params.items())
     lam = ", ".join(fmt(v) for v in p.eigenvalues)
     extra = f" (a flat floor of {p.count} points)" if p.count > 1 else ""
-    return f"{p.kind}{extra}\n{params}\nperformance {fmt(p.performance, 6)}\neigenvalues {lam}"
+    kind = KIND_WORDS.get(p.kind, p.kind)
+    return f"{kind}{extra}\n{params}\nperformance {fmt(p.performance, 6)}\neigenvalues {lam}"
 
 
 class CriticalPane(QWidget):
@@ -223,13 +226,17 @@ class CriticalPane(QWidget):
         if not any(lab in p.params for p in res.points for lab in labels[2:]):
             labels = labels[:2]
         t.setColumnCount(len(labels) + 3)
-        t.setHorizontalHeaderLabels(("kind", *labels, "performance", "eigenvalues (ascending)"))
+        # which index's Hessian (the sweep's bound uses the per-sample mean's: issue 18 #23)
+        eig = f"eigenvalues of the {s.performance.upper()} Hessian (ascending)"
+        t.setHorizontalHeaderLabels(("kind", *labels, "performance", eig))
         t.setRowCount(len(res.points))
         theta = dict(zip(s.spec.labels, s.theta, strict=True))
         for r, p in enumerate(res.points):
             params = p.params
             cells = (
-                p.kind + (f" ×{p.count}" if p.count > 1 else ""),
+                KIND_WORDS.get(p.kind, p.kind)
+                + (f" ×{p.count}" if p.count > 1 else "")
+                + (f", copy of row {p.copy_of + 1}" if p.copy_of >= 0 else ""),
                 *(fmt(params.get(lab, theta[lab]), 6) for lab in labels),
                 fmt(p.performance, 6),
                 ", ".join(fmt(v) for v in p.eigenvalues),
@@ -266,4 +273,7 @@ def summary(res: CriticalResult) -> str:
         counts[p.kind] = counts.get(p.kind, 0) + 1
     plural = {"minimum": "minima", "maximum": "maxima", "saddle": "saddles"}
     parts = ", ".join(f"{n} {k if n == 1 else plural.get(k, k)}" for k, n in counts.items())
+    copies = sum(p.copy_of >= 0 for p in res.points)
+    if copies:  # hidden neurons swapped or sign-flipped: the same F by construction
+        parts += f"; {copies} of them symmetric copies of another"
     return f"{len(res.points)} stationary point(s) {where}: {parts}{tail}"

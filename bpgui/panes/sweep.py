@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from bpgui_engine.fast import FastTrainer
 from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.setup import Setup
-from bpgui_engine.sweep import SweepJob, SweepResult, stability_bound
+from bpgui_engine.sweep import SweepJob, SweepResult, bound_eigenvalue, stability_bound
 from bpgui_engine.trainer import StopCriteria
 
 from ..map_worker import MapRunner
@@ -80,9 +80,11 @@ def bound_curve(setup: Setup, x_min: np.ndarray, r: SweepResult):
     lrs = np.array([stability_bound(setup, x_min, float(g)) for g in gammas])
     lr0 = stability_bound(setup, x_min, 0.0)
     where = ", ".join(f"{v:.3g}" for v in x_min[:3])
+    which = bound_eigenvalue(setup, x_min)[2]  # which Hessian's λmax (issue 18 #23)
     text = f"stability bound lr < 2(1+γ)/((1−γ)λmax): {lr0:.3g} at γ = 0, minimum ({where})"
     if r.optimizer == "sd" or other != "gamma":
         text = f"stability bound lr < 2/λmax = {lrs[0]:.3g} at the minimum ({where})"
+    text += f"; {which}"
     if other == "gamma":
         along = gammas
     else:

@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
 from bpgui_engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
-from bpgui_engine.curvature import NOT_A_MINIMUM
+from bpgui_engine.curvature import KIND_WORDS
 
 #: one colour per minimum (M1, M2, …; cycled past the end)
 MINIMUM_COLOURS = ("#ff3b3b", "#3d8bff", "#c45cff", "#ff9f1c", "#30d158", "#ff5fbf",
@@ -56,18 +56,19 @@ def basin_rgba(m: BasinMap) -> np.ndarray:
 
 
 def legend_rows(m: BasinMap, kinds: list[str] | None = None) -> list[tuple[str, str, str]]:
-    """``(colour, name, text)`` per label present: minima first (with performance and
-    position, and what the Hessian says when ``kinds`` is given and it is not a minimum:
-    runs stop on small gradients at saddles and on flat floors too), then not converged,
-    diverged, not computed."""
+    """``(colour, name, text)`` per label present: the groups of converged end points first
+    (with performance and position, and, when ``kinds`` is given, what the point is in the
+    critical-points classifier's words, :data:`bpgui_engine.curvature.KIND_WORDS`: runs stop
+    on small gradients at saddles and on flat floors too), then not converged, diverged,
+    not computed."""
     counts = m.counts()
     rows = []
     for k, f in enumerate(m.minima_performance.tolist()):
         name = f"M{k + 1}"
         where = ", ".join(f"{v:.3g}" for v in m.minima[k][:3])
         more = "…" if m.minima.shape[1] > 3 else ""
-        kind = kinds[k] if kinds is not None and k < len(kinds) else "minimum"
-        what = f" ({NOT_A_MINIMUM[kind]})" if kind in NOT_A_MINIMUM else ""
+        kind = kinds[k] if kinds is not None and k < len(kinds) else None
+        what = f", {KIND_WORDS[kind]}" if kind in KIND_WORDS else ""
         text = f"{name}{what}: F = {f:.3g} at ({where}{more}), {counts.get(name, 0):,} cells"
         rows.append((colour_of(k), name, text))
     for code, name in ((NOT_CONVERGED, "not converged"), (DIVERGED, "diverged")):

@@ -284,21 +284,23 @@ def loss(lay, perf, Ab, Nb, Tb, off, Q):
         return sse, sse
     if perf == MSE:
         return sse / (S * Q), sse
-    if t == SOFTMAX:  # log a = n - logsumexp(n)
+    if t == SOFTMAX:  # -log a = (max - n) + log1p(r), non-negative terms (performance.py)
         acc = 0.0
         for q in range(Q):
-            mx = n[q]
+            mx, top = n[q], 0
             for i in range(1, S):
                 v = n[i * Q + q]
                 if v > mx or v != v:
-                    mx = v
-            tot = 0.0
+                    mx, top = v, i
+            rest = 0.0  # sum exp(n - max) less the maximal entry's 1
+            tsum = 0.0
             for i in range(S):
-                tot += math.exp(n[i * Q + q] - mx)
-            lse = mx + math.log(tot)
-            for i in range(S):
-                acc += Tb[i * Q + q] * (n[i * Q + q] - lse)
-        return -acc / Q, sse
+                if i != top:
+                    rest += math.exp(n[i * Q + q] - mx)
+                tsum += Tb[i * Q + q]
+                acc += Tb[i * Q + q] * (mx - n[i * Q + q])
+            acc += tsum * math.log1p(rest)
+        return acc / Q, sse
     acc1 = 0.0  # logsig: log a = -log(1+e^-n), log(1-a) = -log(1+e^n)
     acc2 = 0.0
     for k in range(S * Q):

@@ -120,7 +120,11 @@ def test_all_free_parameters_searched_in_seven_dimensions():
     assert pts and all(p.dims == 7 and len(p.params) == 7 for p in pts)
     best = pts[0]
     assert best.kind == "minimum" and best.performance < 1e-20
-    np.testing.assert_allclose(best.x, [10, 10, -5, 5, 1, 1, -1], atol=1e-7)
+    # the book's optimum, or a symmetric copy of it (issue 18 #22: hidden neurons swapped
+    # or sign-flipped, all found and named so; which copy sorts first is rounding's choice)
+    zero = [p for p in pts if p.performance < 1e-20]
+    assert any(np.allclose(p.x, [10, 10, -5, 5, 1, 1, -1], atol=1e-7) for p in zero)
+    assert all(p.copy_of == 0 for p in zero[1:])
 
 
 def test_linear_least_squares_minimum_is_exact():

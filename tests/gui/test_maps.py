@@ -382,11 +382,13 @@ def test_the_map_legend_says_when_a_minimum_is_a_saddle_or_a_flat_floor(window, 
     window.basin_map = m2
     window.sync_maps()
     text = window.basins_pane.legend.text()
-    assert "M1: F = 0 at (10, 1)" in text  # a minimum: said as before
-    assert "M2 (a saddle): F = " in text
-    assert "M2 (a saddle)" in window.basin_overlay.legend.toPlainText()
+    # the words of Find critical points (issue 18 #7: before "M2 (a saddle)", and the
+    # flat floor "flat: a valley floor" here but "degenerate (flat)" there)
+    assert "M1, minimum: F = 0 at (10, 1)" in text
+    assert "M2, saddle: F = " in text
+    assert "M2, saddle" in window.basin_overlay.legend.toPlainText()
     rows = legend_rows(m2, ["minimum", "degenerate"])
-    assert rows[1][2].startswith("M2 (flat: a valley floor): F = ")
+    assert rows[1][2].startswith("M2, degenerate (flat): F = ")
 
 
 def test_the_sweep_says_why_its_stability_bound_is_not_drawn():

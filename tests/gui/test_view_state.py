@@ -384,8 +384,8 @@ def test_restarts_name_a_saddle_as_such_and_say_where_unconverged_runs_got(qtbot
                  [saddle.performance] * 2, ["min_grad"] * 3)  # fmt: skip
     pane.show_result(res)
     text = pane.summary.text()
-    assert "3 runs: 1 minimum — M1 (10, 1): 1, M2 (" in text and "), a saddle: 2" in text
-    assert pane.table.item(1, 4).text().endswith(", a saddle")
+    assert "3 runs: 1 minimum — M1 (10, 1): 1, M2 (" in text and "), saddle: 2" in text
+    assert pane.table.item(1, 4).text().endswith(", saddle")
     far = _batch([[9.9, 1.01], [2.0, 3.0]], [5e-9, 0.3], ["epochs", "epochs"], 30_000)
     far = dataclasses.replace(far, grad_norm=np.array([1e-4, 1e-2]))
     pane.show_result(far)
