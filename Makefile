@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-wheel bench bench-app bench-maps bench-session screenshots book clean
+.PHONY: run test lint check-wheel bench bench-app bench-maps bench-session soak screenshots book clean
 
 # `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
@@ -33,6 +33,12 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_kernel.py
+
+# the long randomized soak of user actions (issue 25): 30 minutes offscreen, then 30 under Xvfb
+SOAK_MINUTES ?= 30
+soak: $(DEV_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/soak.py --minutes $(SOAK_MINUTES) --seed 101
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python benchmarks/soak.py --minutes $(SOAK_MINUTES) --seed 202
 
 bench-app: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_app.py
