@@ -55,7 +55,8 @@ def main() -> int:
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bpgui-soak-")
     os.environ.setdefault("BPGUI_CONFIG_DIR", os.path.join(tmp, "config"))
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if not os.environ.get("DISPLAY"):  # under Xvfb (xvfb-run sets DISPLAY): a real X window
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     from PySide6.QtCore import QPoint, Qt, qInstallMessageHandler
     from PySide6.QtGui import QColor
