@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
@@ -83,6 +83,9 @@ class ReplayController(QObject):
         ):
             sc = QShortcut(QKeySequence(keys), win)
             sc.activated.connect(lambda s=step: self.nudge(s))
+        # a hover mark never outlives the pointer: leaving the plot clears it
+        cu.installEventFilter(self)
+        c.widget.installEventFilter(self)
         win.controller.state_changed.connect(lambda _s: self.sync())
         win.controller.run_finished.connect(lambda _r: self.sync())
         self.sync()
@@ -96,8 +99,21 @@ class ReplayController(QObject):
             return None
         return h
 
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.clear_hover()
+        return False
+
+    def clear_hover(self) -> None:
+        """No hover mark: the dot on the path, the epoch lines on the curves."""
+        self.hover_dot.setData([], [])
+        for line in self.hover_lines:
+            line.setVisible(False)
+
     def sync(self) -> None:
-        """Follow the window: a new, reset or running run switches the replay off."""
+        """Follow the window: a new, reset or running run switches the replay off (and
+        any hover mark of what was shown goes: Reset, an edit, a new run, Open)."""
+        self.clear_hover()
         h = self._usable()
         s = self.bar.slider
         if h is None or h is not self._history:

@@ -95,3 +95,31 @@ def test_hovering_the_curves_marks_the_contour_and_the_path_marks_the_curves(win
     qtbot.waitUntil(lambda: window.replay.hover_lines[0].isVisible(), timeout=T)
     assert abs(window.replay.hover_lines[0].value() - 1500) < 200  # within a few pixels
     assert epochs(window) == 2000
+
+
+def test_the_hover_mark_goes_with_the_pointer_and_with_the_run(window, qtbot):
+    """Issue 18 #6: the dot that hovering the error curves puts on the path stayed after
+    the pointer left, through Reset, a weight edit, a new run and Open."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtWidgets import QApplication
+
+    c = window.controller
+    with qtbot.waitSignal(c.run_finished, timeout=20_000):
+        window.load_experiment("vlbp")
+    rp, cu = window.replay, window.plots.curves
+
+    def hover_curves():
+        vb = cu.sse_plot.getViewBox()
+        scene_pos = vb.mapViewToScene(QPointF(float(c.history.column("epoch")[-1]) / 2, 1.0))
+        rp._curves_hovered((scene_pos,))
+        assert len(rp.hover_dot.getData()[0]) == 1
+
+    hover_curves()
+    QApplication.sendEvent(cu, QEvent(QEvent.Type.Leave))
+    assert len(rp.hover_dot.getData()[0]) == 0  # the pointer left the curves
+    for act in (window.actions.reset.trigger, window.actions.new.trigger):
+        with qtbot.waitSignal(c.run_finished, timeout=20_000):
+            window.load_experiment("vlbp")
+        hover_curves()
+        act()
+        assert len(rp.hover_dot.getData()[0]) == 0, act
