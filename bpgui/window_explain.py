@@ -304,7 +304,8 @@ class ExplainMixin:
         change (a fixed one re-slices the contour; a free one moves the start point), any
         run ends (it stays as an earlier run of its problem)."""
         s = self.setup
-        theta = s.full_theta(self._default_start())  # the start values are the free ones
+        x, where = self.point_on_screen()  # an edit applies to the point shown
+        theta = s.full_theta(x)
         theta[k] = float(value)
         new = s.replace(theta=tuple(theta))
         self.apply_setup(new)
@@ -315,7 +316,17 @@ class ExplainMixin:
         state = (
             "free: the start point moved" if k in new.free_idx else "fixed: the contour re-sliced"
         )
-        self.show_message(f"{s.spec.labels[k]} = {value:g} ({state})")
+        self.show_message(f"{s.spec.labels[k]} = {value:g} at {where} ({state})")
+
+    def point_on_screen(self) -> tuple[np.ndarray, str]:
+        """The free vector the views show (the replayed epoch, the run's last one, or the
+        start point) and where that is, in words."""
+        h = self.controller.history
+        if h is not None and len(h):
+            row = getattr(self.replay, "row", None)
+            i = len(h) - 1 if row is None or not 0 <= row < len(h) else row
+            return np.array(h.x[i], float), f"epoch {int(h.column('epoch')[i]):,} of the run"
+        return np.array(self._default_start(), float), "the start point"
 
     def closeEvent(self, event) -> None:
         """Closing (after the window accepted it): cancel a running search and wait for

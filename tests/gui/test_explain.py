@@ -417,3 +417,30 @@ def test_the_watch_text_is_the_experiment_on_screen(window, qtbot):
     assert window.current_experiment() == "trajectory-a"
     window.apply_setup(window.setup.replace(hyper={"lr": 2.0}))
     assert window.current_experiment() is None  # changed since: not that experiment
+
+
+def test_an_edit_applies_to_the_point_on_screen(window, qtbot):
+    """Issue 18 #8: editing a weight of a replayed or stopped run reset the other free
+    parameters to their start values; it applies to the point shown, and says so."""
+    c = window.controller
+    with qtbot.waitSignal(c.run_finished, timeout=T):
+        window.load_experiment("vlbp")
+    h = c.history
+    row = len(h) // 2
+    window.replay.scrub(row)
+    shown = h.x[row].copy()
+    s = window.setup
+    k = s.spec.index("W2[1,1]")
+    i = s.free.index("W2[1,1]")
+    window.set_weight(k, 2.5)
+    expect = shown.copy()
+    expect[i] = 2.5
+    assert np.array_equal(window.start_x, expect)  # W1[1,1] kept where the replay was
+    assert f"epoch {int(h.column('epoch')[row]):,}" in window.last_message
+    # a stopped run, no replay: its last point
+    with qtbot.waitSignal(c.run_finished, timeout=T):
+        window.load_experiment("vlbp")
+    last = c.history.x[-1].copy()
+    window.set_weight(k, -1.5)
+    last[i] = -1.5
+    assert np.array_equal(window.start_x, last)
