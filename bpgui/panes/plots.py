@@ -152,8 +152,9 @@ class PlotsPane(QWidget):
             self.response.set_theta(setup.theta_array)
         self.contour.set_optimum(self._optimum(setup))
         self.contour.value_name = setup.performance.upper()
-        if problem_changed:
+        if problem_changed:  # nothing of the old problem's run or slice is read again
             self.slice_x = self.slice_epoch = self._asked = None
+            self.reset_decimation()
 
     def _optimum(self, setup: Setup) -> tuple[float, float] | None:
         """The book's optimum, when the slice is of the book's problem through it."""
@@ -297,7 +298,7 @@ class PlotsPane(QWidget):
 
     def update_slice_info(self, h: History | None) -> None:
         s = self.setup
-        if s is None or h is None or len(h) == 0 or len(s.free) <= 2:
+        if s is None or h is None or len(h) == 0 or len(s.free) <= 2 or h.n_free != len(s.free):
             self.slice_info.setText("")
             return
         drift = self.slice_drift(h.x[-1])

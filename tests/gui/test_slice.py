@@ -44,3 +44,14 @@ def test_redraw_here_draws_through_the_point_shown(window, qtbot):
     window.actions.reslice.trigger()
     last = window.setup.full_theta(c.history.x[-1])
     qtbot.waitUntil(lambda: np.array_equal(_drawn_through(window), last), timeout=T)
+
+
+def test_freeing_more_parameters_after_a_run_reads_no_old_point(window, qtbot):
+    """Found by the soak: the slice readout read the old run (2 free) with the new setup
+    (7 free) when the new surface arrived."""
+    c = window.controller
+    with qtbot.waitSignal(c.run_finished, timeout=T):
+        window.load_experiment("vlbp")
+    _all_free(window, 100)
+    qtbot.waitUntil(lambda: not window.surfaces.busy, timeout=T)
+    assert window.plots.slice_info.text() == ""  # no run of this problem yet
