@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from bpgui_engine.experiments import get_experiment
 from bpgui_engine.problem import start_point
 from bpgui_engine.setup import Setup
+from bpgui_engine.transfer import targets_outside
 
 from .actions import Actions
 from .controller import TrainingController
@@ -225,6 +226,10 @@ class MainWindow(
             self.start_x = start_point(self.objective, None, setup.seed, setup.init)
             self.start_drawn = True
         self.network_pane.set_setup(setup)
+        if problem_changed:
+            self.network_pane.set_data_warning(
+                targets_outside(setup.spec.transfers[-1], self.objective.data.T)
+            )
         self.optimizer_pane.set_performance(setup.performance)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)

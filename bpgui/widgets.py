@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 INVALID_STYLE = "border: 2px solid #e71d36; background: #3a1018;"
 ERROR_STYLE = "color: #ff6b6b;"
+WARNING_STYLE = "color: #ffb347;"
 
 
 class ErrorLabel(QLabel):

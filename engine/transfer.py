@@ -9,6 +9,7 @@ Jacobian ``diag(a) - a a^T`` of each column.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +32,7 @@ class Transfer(Protocol):
 @dataclass(frozen=True)
 class _Logsig:
     name: str = "logsig"
+    output_range: tuple[float, float] = (0.0, 1.0)  # open interval its outputs fill
     description: str = "log-sigmoid 1/(1+exp(-n)), output in (0, 1)"
 
     def forward(self, n: np.ndarray) -> np.ndarray:
@@ -55,6 +57,7 @@ class _Logsig:
 @dataclass(frozen=True)
 class _Tansig:
     name: str = "tansig"
+    output_range: tuple[float, float] = (-1.0, 1.0)  # open interval its outputs fill
     description: str = "hyperbolic tangent sigmoid, output in (-1, 1)"
 
     def forward(self, n: np.ndarray) -> np.ndarray:
@@ -70,6 +73,7 @@ class _Tansig:
 @dataclass(frozen=True)
 class _Purelin:
     name: str = "purelin"
+    output_range: tuple[float, float] = (-math.inf, math.inf)  # open interval its outputs fill
     description: str = "linear a = n"
 
     def forward(self, n: np.ndarray) -> np.ndarray:
@@ -85,6 +89,7 @@ class _Purelin:
 @dataclass(frozen=True)
 class _Poslin:
     name: str = "poslin"
+    output_range: tuple[float, float] = (0.0, math.inf)  # open interval its outputs fill
     description: str = "positive linear (ReLU) a = max(0, n)"
 
     def forward(self, n: np.ndarray) -> np.ndarray:
@@ -100,6 +105,7 @@ class _Poslin:
 @dataclass(frozen=True)
 class _Softmax:
     name: str = "softmax"
+    output_range: tuple[float, float] = (0.0, 1.0)  # open interval its outputs fill
     description: str = "softmax over the layer's neurons (output layer), columns sum to 1"
 
     def forward(self, n: np.ndarray) -> np.ndarray:
@@ -129,3 +135,19 @@ def get_transfer(name: str) -> Transfer:
         raise ValueError(
             f"transfer function: unknown name {name!r}; choose one of {', '.join(TRANSFERS)}"
         ) from None
+
+
+def targets_outside(transfer: str, T) -> str | None:
+    """A warning when targets ``T`` lie outside what an output layer of ``transfer`` can
+    produce (``1 + sin`` with a logsig output), else None."""
+    lo, hi = get_transfer(transfer).output_range
+    T = np.asarray(T, float)
+    out = T[np.isfinite(T) & ((lo > T) | (hi < T))]
+    if out.size == 0 or (lo == -math.inf and hi == math.inf):
+        return None
+    rng = f"({lo:g}, {hi:g})".replace("inf", "∞")
+    return (
+        f"{out.size} of {T.size} targets lie outside the {transfer} output's range {rng} "
+        f"(from {T.min():.3g} to {T.max():.3g}): the network cannot fit them; use a purelin "
+        f"output layer or scale the targets"
+    )

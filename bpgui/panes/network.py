@@ -29,7 +29,7 @@ from bpgui_engine.presets import PRESETS
 from bpgui_engine.setup import Setup
 
 from ..diagram import NetworkDiagram
-from ..widgets import ERROR_STYLE, attach_error, mark, problem_of, with_error
+from ..widgets import ERROR_STYLE, WARNING_STYLE, attach_error, mark, problem_of, with_error
 from .builder import NetworkForm
 from .data import DataForm
 from .params import ParamsTable
@@ -74,6 +74,13 @@ class NetworkPane(QWidget):
         self.data.edited.connect(self._data_edited)
         self.data.problems_changed.connect(self._report)
         lay.addWidget(self.data)
+        # a warning (not an error: Start stays enabled) about the data and the network
+        self.data_warning = QLabel()
+        self.data_warning.setObjectName("data-warning")
+        self.data_warning.setWordWrap(True)
+        self.data_warning.setStyleSheet(WARNING_STYLE)
+        self.data_warning.hide()
+        lay.addWidget(self.data_warning)
         lay.addStretch(1)
         self.diagram.theta_changed.connect(self.params.set_current)
         self.diagram.value_edited.connect(self.weight_edited)
@@ -166,6 +173,10 @@ class NetworkPane(QWidget):
         mark(self.performance, None, PERF_TIP)
         self._message = None
         self._report()
+
+    def set_data_warning(self, text: str | None) -> None:
+        self.data_warning.setText(text or "")
+        self.data_warning.setVisible(bool(text))
 
     def set_start(self, start_free: np.ndarray | None) -> None:
         """The free parameters' values the next (or current) run starts from."""

@@ -64,6 +64,8 @@ class ResponsePlot(QWidget):
     def set_problem(self, spec: NetworkSpec, data: Dataset, validation: Dataset | None) -> None:
         self._spec, self._data = spec, data
         one = spec.n_inputs == 1
+        # several inputs: samples by index, the validation samples after the training ones
+        self._P = data.P if validation is None else np.hstack([data.P, validation.P])
         self._outputs(min(spec.n_outputs, MAX_OUTPUTS))
         x_t = data.P[0] if one else np.arange(data.n_samples)
         for k, (t_item, r_item) in enumerate(self._extra, 1):
@@ -82,17 +84,22 @@ class ResponsePlot(QWidget):
             self.plot.setLabel("bottom", "input p")
         else:
             self._dense = None
-            self.targets.setData(np.arange(data.n_samples), data.T[0])
-            self.val_targets.setData([], [])
-            self.plot.setLabel("bottom", "sample")
+            n = data.n_samples
+            self.targets.setData(np.arange(n), data.T[0])
+            if validation is not None:
+                self.val_targets.setData(n + np.arange(validation.n_samples), validation.T[0])
+            else:
+                self.val_targets.setData([], [])
+            self.plot.setLabel("bottom", "sample (validation after training)"
+                               if validation is not None else "sample")  # fmt: skip
         self.plot.setLabel("left", "target t, response a")
         legend = self.plot.legend
-        has_val = one and validation is not None
+        has_val = validation is not None
         if has_val and legend.getLabel(self.val_targets) is None:
             legend.addItem(self.val_targets, "validation")
         elif not has_val and legend.getLabel(self.val_targets) is not None:
             legend.removeItem(self.val_targets)
-        x = self._dense[0] if one else np.arange(data.n_samples)
+        x = self._dense[0] if one else np.arange(self._P.shape[1])
         t = data.T[:MAX_OUTPUTS]
         pad = 0.15 * (float(t.max() - t.min()) or 1.0)
         self.plot.setXRange(float(x.min()), float(x.max()), padding=0.02)
@@ -119,7 +126,7 @@ class ResponsePlot(QWidget):
         self.theta = np.array(theta, dtype=float)  # what the curve shows
         if self._spec is None:
             return
-        P = self._dense if self._dense is not None else self._data.P
+        P = self._dense if self._dense is not None else self._P
         with np.errstate(all="ignore"):
             out = self._spec.output(theta, P)[:MAX_OUTPUTS]
         out = np.where(np.isfinite(out), out, np.nan)

@@ -36,5 +36,5 @@ def test_restart_curves_without_a_run_fill_the_axis(window, qtbot):
         window.actions.restarts.trigger()
     qtbot.wait(100)
     longest = max(float(ep[-1]) for ep, _y in window.plots.curves._overlay_data)
-    lo, hi = _x_range(window)
+    _lo, hi = _x_range(window)
     assert longest <= 35 and longest <= hi <= max(10.0, longest * 1.05), (longest, hi)
