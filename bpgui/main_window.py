@@ -24,6 +24,7 @@ from bpgui_engine.transfer import targets_outside
 
 from .actions import Actions
 from .controller import TrainingController
+from .docks import tool_dock
 from .document import Document
 from .menus import build_menus, build_toolbar
 from .panes.network import NetworkPane
@@ -80,13 +81,15 @@ class MainWindow(
         dock = QDockWidget("Setup", self)
         dock.setObjectName("setup-dock")
         dock.setWidget(left)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setFeatures(  # never closed (it holds the controls), but it can float
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.restarts_dock = QDockWidget("Random restarts", self)
-        self.restarts_dock.setObjectName("restarts-dock")
-        self.restarts_dock.setWidget(self.restarts)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.restarts_dock)
-        self.restarts_dock.hide()
+        self.restarts_dock = tool_dock(
+            self, "Random restarts", "restarts-dock", self.restarts,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )  # fmt: skip
         self.setCentralWidget(self.plots)
         self.setAcceptDrops(True)
         self.settings = Settings()  # what bpgui remembers between starts

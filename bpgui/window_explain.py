@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDockWidget
 
+from .docks import show_tool_dock, tool_dock
 from .runs import problem_key
 
 
@@ -36,24 +37,11 @@ class ExplainMixin:
         return np.array(self._default_start(), float)
 
     def _explain_dock(self, title: str, name: str, widget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        dock.hide()
-        return dock
+        return tool_dock(self, title, name, widget, area)
 
     def _show_small(self, dock: QDockWidget, vertical: bool = True, tall: bool = False) -> None:
-        """Show ``dock`` without squeezing the plots (small at 1024 x 700)."""
-        if not dock.isVisible():
-            dock.show()
-            if vertical:
-                h = max(150, min(360 if tall else 240, self.height() // (3 if tall else 4)))
-                self.resizeDocks([dock], [h], Qt.Orientation.Vertical)
-            else:
-                w = max(280, min(380, self.width() // 4))
-                self.resizeDocks([dock], [w], Qt.Orientation.Horizontal)
-        dock.raise_()
+        """Show ``dock`` tabbed with the open tools of its area, within the screen."""
+        show_tool_dock(self, dock, tall=tall)
 
     # ---- critical points ----------------------------------------------------------------------
     def _critical_ui(self):
@@ -140,7 +128,7 @@ class ExplainMixin:
     def _explain_ui(self):
         if self.explain_dock is not None:
             return
-        from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+        from PySide6.QtWidgets import QVBoxLayout, QWidget
 
         from .panes.curvature import CurvaturePanel
         from .panes.equations import EquationsPanel
@@ -153,11 +141,8 @@ class ExplainMixin:
         v.addWidget(self.curvature_panel)
         v.addWidget(self.equations_panel)
         v.addStretch(1)
-        area = QScrollArea()
-        area.setWidget(box)
-        area.setWidgetResizable(True)
         self.explain_dock = self._explain_dock(
-            "Curvature and equations", "explain-dock", area, Qt.DockWidgetArea.RightDockWidgetArea
+            "Curvature and equations", "explain-dock", box, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.curvature_panel.overlays_changed.connect(self.sync_live)
         self.explain_dock.visibilityChanged.connect(lambda _v: self.sync_live())

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QScrollArea
+from PySide6.QtWidgets import QDockWidget
 
 from bpgui_engine.curvature import kinds_at
 
+from .docks import show_tool_dock, tool_dock
 from .runs import problem_key
 
 
@@ -52,8 +53,11 @@ class MapsMixin:
         if setup_dock is not None:  # a tab beside the setup: the plots keep their width
             self.tabifyDockWidget(setup_dock, self.basins_dock)
         self.sweep_pane = SweepPane()
+        # the sweep's heat map needs height: a tab beside the setup too
         self.sweep_dock = self._maps_dock("Hyperparameter sweep", "sweep-dock", self.sweep_pane,
-                                          Qt.DockWidgetArea.BottomDockWidgetArea)  # fmt: skip
+                                          Qt.DockWidgetArea.LeftDockWidgetArea)  # fmt: skip
+        if setup_dock is not None:
+            self.tabifyDockWidget(setup_dock, self.sweep_dock)
         bp, sp = self.basins_pane, self.sweep_pane
         bp.current = lambda: self.setup
         sp.current = lambda: (self.setup, np.array(self._default_start(), float))
@@ -70,26 +74,14 @@ class MapsMixin:
         self.actions.clear.triggered.connect(self.drop_maps)
 
     def _maps_dock(self, title: str, name: str, widget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        # in a scroll area: the pane's own minimum never makes the window grow (it scrolls
-        # instead at 1024x700)
-        area_widget = QScrollArea()
-        area_widget.setWidget(widget)
-        area_widget.setWidgetResizable(True)
-        area_widget.setMinimumSize(200, 120)
-        dock.setWidget(area_widget)
-        self.addDockWidget(area, dock)
-        dock.hide()
-        return dock
+        return tool_dock(self, title, name, widget, area)
 
     # ---- basin map -------------------------------------------------------------------------
     def show_basins(self) -> None:
         self._maps_ui()
         if not self.basins_pane.busy:
             self.basins_pane.set_setup(self.setup)
-        self.basins_dock.show()
-        self.basins_dock.raise_()
+        show_tool_dock(self, self.basins_dock)
 
     def _basins_started(self, job) -> None:
         """The map belongs to the problem, axes and ranges it is computed on: the contour
@@ -123,8 +115,7 @@ class MapsMixin:
         self._maps_ui()
         if not self.sweep_pane.busy:
             self.sweep_pane.set_setup(self.setup, self._default_start())
-        self.sweep_dock.show()
-        self.sweep_dock.raise_()
+        show_tool_dock(self, self.sweep_dock)
 
     def _sweep_started(self, job) -> None:
         self._sweep_job_key = (problem_key(job.setup), job.x0.copy())

@@ -19,6 +19,7 @@ from bpgui_engine.history import Decimator
 from bpgui_engine.pathdec import PathDecimator
 from bpgui_engine.race import COLOURS, EntryResult, RaceRecord, race_preset
 
+from .docks import show_tool_dock, tool_dock
 from .panes.race import RacePane
 from .runs import problem_key
 
@@ -60,11 +61,9 @@ class RaceMixin:
             return self.race_pane
         pane = self.race_pane = RacePane()
         pane.set_entries(race_preset())
-        dock = self.race_dock = QDockWidget("Optimizer race", self)
-        dock.setObjectName("race-dock")
-        dock.setWidget(pane)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        dock.hide()
+        self.race_dock = tool_dock(
+            self, "Optimizer race", "race-dock", pane, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         c = self.controller
         pane.start_requested.connect(self.start_race)
         pane.pause_requested.connect(self._race_pause)
@@ -82,12 +81,7 @@ class RaceMixin:
     def show_race(self) -> None:
         """Tools ▸ Optimizer race: the pane, small at the bottom (Start runs the race)."""
         self._race_ui()
-        dock = self.race_dock
-        if not dock.isVisible():
-            dock.show()
-            h = max(170, min(260, self.height() // 4))
-            self.resizeDocks([dock], [h], Qt.Orientation.Vertical)
-        dock.raise_()
+        show_tool_dock(self, self.race_dock)
         self.draw_race()
         if self.race_pane.problems():
             self._race_problems(self.race_pane.problems())

@@ -3,11 +3,11 @@ problem they were computed on), clearing earlier runs, About."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from bpgui_engine.gradcheck import gradient_check
 
+from .docks import show_tool_dock
 from .runs import problem_key
 
 
@@ -57,12 +57,7 @@ class ToolsMixin:
         self.info_box = box
 
     def _show_restarts(self) -> None:
-        if not self.restarts_dock.isVisible():
-            self.restarts_dock.show()
-            # a dock that starts small: the plots keep most of the window
-            h = max(160, min(260, self.height() // 4))
-            self.resizeDocks([self.restarts_dock], [h], Qt.Orientation.Vertical)
-        self.restarts_dock.raise_()
+        show_tool_dock(self, self.restarts_dock)
         self.restarts.run()
 
     def _restarts_started(self) -> None:

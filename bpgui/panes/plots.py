@@ -21,6 +21,7 @@ from bpgui_engine.pathdec import PathDecimator
 from bpgui_engine.presets import BOOK_OPTIMUM, get_preset
 from bpgui_engine.setup import Setup
 
+from ..elided import ClampedLabel
 from ..flow_layout import flow_row
 from ..plots.contour import ContourPlot
 from ..plots.curves import CurvesPlot
@@ -95,9 +96,9 @@ class PlotsPane(QWidget):
             self.resolution,
             self.scale,
         )
-        self.hint = QLabel("Click on the contour to start training.")
+        # at most three lines (two in a small window): the contour keeps its room
+        self.hint = ClampedLabel("Click on the contour to start training.", max_lines=3)
         self.hint.setStyleSheet("font-size: 14px; color: #ffd23f;")
-        self.hint.setWordWrap(True)
         self.slice_info = QLabel()
         self.slice_info.setStyleSheet("color: #bbbbbb;")
         self.slice_info.setWordWrap(True)
@@ -167,6 +168,10 @@ class PlotsPane(QWidget):
             return None
         i, j = setup.spec.index(setup.axes[0]), setup.spec.index(setup.axes[1])
         return float(BOOK_OPTIMUM[i]), float(BOOK_OPTIMUM[j])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.hint.set_max_lines(3 if self.height() >= 640 else 2)
 
     def request_surface(self, x: np.ndarray | None = None, epoch: int | None = None) -> None:
         """Recompute the contour through free vector ``x`` (default: the slice asked for

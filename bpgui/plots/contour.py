@@ -29,7 +29,7 @@ class ContourPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.widget = pg.PlotWidget()
-        self.widget.setMinimumSize(320, 220)
+        self.widget.setMinimumSize(300, 180)  # 1024x700 with a tool dock open: it fits
         pi = self.plot_item = self.widget.getPlotItem()
         pi.showGrid(x=False, y=False)
         pi.setMenuEnabled(False)
