@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QToolTip, QVBoxLayout, Q
 
 from bpgui_engine.network import NetworkSpec
 
+from .theme import repolish, set_role
+
 POSITIVE = QColor("#4cc9f0")
 NEGATIVE = QColor("#f72585")
 MAX_DRAWN = 4000  # connections; beyond this only neurons are drawn
@@ -251,11 +253,11 @@ class WeightEditor(QWidget):
         super().__init__(parent)
         self.k = k
         self.setAutoFillBackground(True)
-        self.setStyleSheet("WeightEditor { background: #222; border: 1px solid #888; }")
+        self.setAutoFillBackground(True)  # the palette's window colour, in either theme
         self.edit = QLineEdit(repr(value))
         self.edit.setToolTip(f"{label}: type a value, Enter applies, Esc cancels")
         self.error = QLabel()
-        self.error.setStyleSheet("color: #ff6b6b;")
+        set_role(self.error, "error")
         self.error.setWordWrap(True)
         self.error.hide()
         lay = QVBoxLayout(self)
@@ -268,7 +270,7 @@ class WeightEditor(QWidget):
         self.edit.returnPressed.connect(self.apply)
 
     def apply(self) -> None:
-        from .widgets import INVALID_STYLE, parse_number
+        from .widgets import parse_number
 
         try:
             v = float(parse_number(self.edit.text()))
@@ -277,7 +279,8 @@ class WeightEditor(QWidget):
         except ValueError as exc:
             self.error.setText(str(exc))
             self.error.show()
-            self.edit.setStyleSheet(INVALID_STYLE)
+            self.edit.setProperty("invalid", True)
+            repolish(self.edit)
             self.adjustSize()
             return
         self.close()

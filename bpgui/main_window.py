@@ -27,6 +27,7 @@ from .controller import TrainingController
 from .docks import tool_dock
 from .document import Document
 from .menus import build_menus, build_toolbar
+from .panes.critical import kinds_legend
 from .panes.network import NetworkPane
 from .panes.optimizer import OptimizerPane
 from .panes.plots import PlotsPane
@@ -351,6 +352,16 @@ class MainWindow(
             self.status.show(SURFACE_BUSY, ms=60_000)
         else:
             self.status.clear_message(only=SURFACE_BUSY)
+
+    def theme_changed(self) -> None:
+        """Text coloured in code (tables, legends) is redrawn in the new theme."""
+        self.network_pane.params.model.layoutChanged.emit()
+        pane = getattr(self, "critical_pane", None)
+        if pane is not None:
+            pane.legend.setText(kinds_legend())
+            self.sync_critical()
+        if getattr(self, "race_pane", None) is not None:
+            self.race_pane.validate()
 
     # ---- messages and closing --------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 from bpgui_engine.trainer import STOP_REASONS
 
 from .elided import ElidedLabel
+from .theme import set_role
 
-ERROR_STYLE = "color: #ff6b6b;"
 MESSAGE_MS = 15_000  # an information line stays this long
 ERROR_MS = 60_000  # an error stays longer, then goes (the field it concerns keeps its mark)
 
@@ -111,7 +111,7 @@ class StatusLine:
     def show(self, text: str, error: bool = False, ms: int | None = None) -> None:
         self.text, self.is_error = text, error
         self.message.setText(text)
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
+        set_role(self.message, "error" if error else None)
         self._timer.start(ms if ms is not None else (ERROR_MS if error else MESSAGE_MS))
 
     def clear_message(self, only: str | None = None) -> None:
@@ -121,7 +121,7 @@ class StatusLine:
         self._timer.stop()
         self.text, self.is_error = "", False
         self.message.setText("")
-        self.message.setStyleSheet("")
+        set_role(self.message, None)
 
     # ---- the run ----------------------------------------------------------------------
     def reset_rate(self) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 THEMES = ("system", "light", "dark")
 SCALE = 1.6  # presentation: fonts and markers
@@ -31,6 +31,58 @@ class Theme:
 
 DARK = Theme("dark", "#000000", "#d0d0d0", "#ffffff", (255, 255, 255, 60))
 LIGHT = Theme("light", "#ffffff", "#202020", "#111111", (0, 0, 0, 70))
+
+#: text colours by role, per theme: each at least 4.5:1 against the theme's window and
+#: base colours (tests/gui/test_contrast.py measures what is drawn)
+ROLES = {
+    "dark": {"error": "#ff8080", "warning": "#ffb347", "dim": "#bdbdbd", "hint": "#ffd23f",
+             "ok": "#7ee081", "invalid_bg": "#3a1018", "invalid_fg": "#ffffff"},
+    "light": {"error": "#b00020", "warning": "#8a4500", "dim": "#4a4a4a", "hint": "#7a5a00",
+              "ok": "#1b6e20", "invalid_bg": "#ffe3e6", "invalid_fg": "#000000"},
+}  # fmt: skip
+
+
+def current() -> str:
+    """The theme the application shows now ("dark" or "light"), from its palette."""
+    app = QApplication.instance()
+    if app is None:
+        return "dark"
+    return "light" if app.palette().window().color().lightness() > 128 else "dark"
+
+
+def colour(role: str) -> QColor:
+    """The current theme's colour for ``role`` (error, warning, dim, hint, ok, …)."""
+    return QColor(ROLES[current()][role])
+
+
+def set_role(widget, role: str | None) -> None:
+    """Give ``widget`` a text role (its colour follows the theme); None: none."""
+    if widget.property("role") != role:
+        widget.setProperty("role", role)
+        repolish(widget)
+
+
+def repolish(widget) -> None:
+    st = widget.style()
+    st.unpolish(widget)
+    st.polish(widget)
+    widget.update()
+
+
+def app_stylesheet(name: str) -> str:
+    r = ROLES[name]
+    check_bg = "#1e1e1e" if name == "dark" else "#ffffff"
+    return (
+        f'QLabel[role="error"] {{ color: {r["error"]}; }}\n'
+        f'QLabel[role="warning"] {{ color: {r["warning"]}; }}\n'
+        f'QLabel[role="dim"] {{ color: {r["dim"]}; }}\n'
+        f'QLabel[role="ok"] {{ color: {r["ok"]}; }}\n'
+        f'*[invalid="true"] {{ border: 2px solid #e71d36; background: {r["invalid_bg"]};'
+        f" color: {r['invalid_fg']}; }}\n"
+        # an unchecked box must be visible on either palette
+        f"QTableView::indicator:unchecked {{ border: 1px solid #9a9a9a; background: {check_bg};"
+        " width: 12px; height: 12px; }\n"
+    )
 
 
 def resolve(choice: str) -> Theme:
@@ -59,7 +111,9 @@ def dark_palette() -> QPalette:
         (QPalette.ColorRole.ButtonText, text),
         (QPalette.ColorRole.Highlight, QColor("#2a82da")),
         (QPalette.ColorRole.HighlightedText, QColor("#ffffff")),
-        (QPalette.ColorRole.PlaceholderText, QColor("#888888")),
+        (QPalette.ColorRole.PlaceholderText, QColor("#9a9a9a")),
+        (QPalette.ColorRole.Link, QColor("#8ab4f8")),  # legible on the dark window
+        (QPalette.ColorRole.LinkVisited, QColor("#c58af9")),
     ):
         p.setColor(role, color)
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#777777"))
@@ -79,10 +133,24 @@ def _plot_items(win):
                 yield view, item
 
 
+def legend_size(presentation: bool) -> str:
+    return f"{9 * (SCALE if presentation else 1):.0f}pt"
+
+
+def style_legend(legend, theme: Theme, presentation: bool) -> None:
+    """The legend's text in the theme's colour and size, its entries re-rendered
+    (pyqtgraph's setLabelTextColor/Size only store the option for later entries)."""
+    legend.setLabelTextColor(theme.foreground)
+    legend.setLabelTextSize(legend_size(presentation))
+    for _sample, label in legend.items:
+        label.setText(label.text, color=theme.foreground, size=legend_size(presentation))
+
+
 def apply(win, theme: Theme, presentation: bool = False) -> None:
     """Colour ``win``'s widgets and plots for ``theme``, sized for ``presentation``."""
     app = QApplication.instance()
     app.setPalette(dark_palette() if theme is DARK else light_palette())
+    app.setStyleSheet(app_stylesheet(theme.name))
     width = PEN_SCALE if presentation else 1.0
     # plots made later (the sweep's heatmap, docks opened afterwards) start in the theme
     pg.setConfigOptions(background=theme.background, foreground=theme.foreground)
@@ -102,8 +170,7 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
             if ax.label is not None:
                 ax.label.setFont(tick_font)
         if pi.legend is not None:
-            pi.legend.setLabelTextColor(theme.foreground)
-            pi.legend.setLabelTextSize(f"{9 * (SCALE if presentation else 1):.0f}pt")
+            style_legend(pi.legend, theme, presentation)
     p = win.plots
     p.curves.sse_curve.setPen(pg.mkPen(theme.curve, width=width))
     for c, colour in (
@@ -129,5 +196,11 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
     win.replay.bar.setVisible(not presentation)
     p.hint.setStyleSheet(
         f"font-size: {int(14 * (SCALE if presentation else 1))}px; "
-        f"color: {'#8a6d00' if theme is LIGHT else '#ffd23f'};"
+        f"color: {ROLES[theme.name]['hint']};"
     )
+    for lab in win.findChildren(QLabel):  # links are coloured when laid out: again
+        text = lab.text()
+        if "<a " in text:
+            lab.setText("")
+            lab.setText(text)
+    win.theme_changed()  # tables and items coloured in code redraw in the theme

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-INVALID_STYLE = "border: 2px solid #e71d36; background: #3a1018;"
-ERROR_STYLE = "color: #ff6b6b;"
-WARNING_STYLE = "color: #ffb347;"
+from .theme import repolish, set_role
+
+# colours follow the theme: text roles and the "invalid" property are styled by the
+# application's style sheet (bpgui.theme.app_stylesheet)
 
 
 class ErrorLabel(QLabel):
@@ -30,7 +31,7 @@ class ErrorLabel(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
-        self.setStyleSheet(ERROR_STYLE)
+        set_role(self, "error")
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hide()
 
@@ -70,8 +71,9 @@ def with_error(content: QWidget | QLayout, *fields: QWidget) -> QWidget:
 
 def mark(widget: QWidget, error: str | None, tip: str = "") -> None:
     """Show ``error`` on ``widget`` (red border, tooltip, its error label) or clear it."""
-    widget.setProperty("invalid", bool(error))
-    widget.setStyleSheet(INVALID_STYLE if error else "")
+    if bool(widget.property("invalid")) != bool(error):
+        widget.setProperty("invalid", bool(error))
+        repolish(widget)
     widget.setToolTip(error if error else tip)
     err = getattr(widget, "error_label", None)
     if err is not None:
@@ -377,7 +379,7 @@ class LayerRatesEdit(QWidget):
                 mark(f, None, f.tip)
         if bad is not None and msg:
             bad.setProperty("invalid", True)
-            bad.setStyleSheet(INVALID_STYLE)
+            repolish(bad)
         self.setProperty("invalid", bool(msg))
         self.error_label.show_error(msg)
         return msg

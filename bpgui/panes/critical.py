@@ -34,6 +34,7 @@ from bpgui_engine.session import one_line
 from bpgui_engine.setup import Setup
 
 from ..map_worker import Retirees
+from ..theme import current as theme_now
 
 #: how each kind is drawn: (symbol, colour, words for the legend)
 #: (the words: :data:`bpgui_engine.curvature.KIND_WORDS`, which every tool uses)
@@ -45,6 +46,23 @@ KIND_STYLE = {
     "undefined": ("h", "#6c757d", KIND_WORDS["undefined"]),
 }
 HEADERS = ("kind", "x", "y", "performance", "eigenvalues (ascending)")
+#: the kinds' text colours on a light theme (the markers keep KIND_STYLE's on the contour)
+KIND_TEXT_LIGHT = {"minimum": "#1b6e20", "saddle": "#b00020", "maximum": "#7a5a00",
+                   "degenerate": "#4a4a4a", "undefined": "#4a4a4a"}  # fmt: skip
+
+
+def kind_text_colour(kind: str) -> QColor:
+    """A kind's colour for text, legible in the current theme."""
+    if theme_now() == "light":
+        return QColor(KIND_TEXT_LIGHT.get(kind, KIND_TEXT_LIGHT["undefined"]))
+    return QColor(KIND_STYLE.get(kind, KIND_STYLE["undefined"])[1])
+
+
+def kinds_legend() -> str:
+    return "   ".join(
+        f'<span style="color:{kind_text_colour(k).name()}">{words}</span>'
+        for k, (_s, _c, words) in KIND_STYLE.items() if k != "undefined"
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,10 +137,7 @@ class CriticalPane(QWidget):
         self.cancel_button.setEnabled(False)
         self.status = QLabel("Find searches the contour's ranges for stationary points.")
         self.status.setWordWrap(True)
-        legend = QLabel("   ".join(
-            f'<span style="color:{c}">{words}</span>'
-            for k, (_s, c, words) in KIND_STYLE.items() if k != "undefined"
-        ))  # fmt: skip
+        legend = self.legend = QLabel(kinds_legend())
         legend.setToolTip("the symbols on the contour and the 3-D view")
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
@@ -245,7 +260,7 @@ class CriticalPane(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(describe(p))
                 if c == 0:
-                    item.setForeground(QColor(KIND_STYLE.get(p.kind, KIND_STYLE["undefined"])[1]))
+                    item.setForeground(kind_text_colour(p.kind))
                 else:  # numbers on the right, the eigenvalue list on the left
                     last = c == len(cells) - 1
                     side = Qt.AlignmentFlag.AlignLeft if last else Qt.AlignmentFlag.AlignRight

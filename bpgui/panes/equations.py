@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from bpgui_engine.experiments import EXPERIMENTS
 from bpgui_engine.steps import UpdateVectors
 
+from ..theme import set_role
+
 MAX_ENTRIES = 4  # vector entries written out (more: the first ones and the norm)
 #: the experiment whose "what to look for" is shown for each optimizer
 EXPERIMENT_OF = {
@@ -189,7 +191,7 @@ class EquationsPanel(QWidget):
         self.watch = QLabel()
         self.watch.setWordWrap(True)
         self.watch.setTextFormat(Qt.TextFormat.RichText)
-        self.watch.setStyleSheet("color: #bbbbbb;")
+        set_role(self.watch, "dim")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(3)

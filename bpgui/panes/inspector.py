@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from bpgui_engine.inspect import Inspection
 
 from ..diagram import NetworkDiagram
+from ..theme import colour
 
 NEURON_HEADERS = ("layer", "neuron", "n", "a = f(n)", "f'(n)", "s = ∂F/∂n")
 PARAM_HEADERS = ("parameter", "value", "sample's s·aᵀ", "batch: backprop", "batch: numeric",
@@ -142,7 +142,7 @@ class InspectorPane(QWidget):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 if c == 4 and np.isfinite(sat) and sat < 0.05:
-                    item.setForeground(QColor("#ff6b6b"))
+                    item.setForeground(colour("error"))
                     item.setToolTip("saturated: f'(n) is under 5 % of its largest value")
                 t.setItem(r, c, item)
 

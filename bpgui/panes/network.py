@@ -29,7 +29,8 @@ from bpgui_engine.presets import PRESETS
 from bpgui_engine.setup import Setup
 
 from ..diagram import NetworkDiagram
-from ..widgets import ERROR_STYLE, WARNING_STYLE, attach_error, mark, problem_of, with_error
+from ..theme import set_role
+from ..widgets import attach_error, mark, problem_of, with_error
 from .builder import NetworkForm
 from .data import DataForm
 from .params import ParamsTable
@@ -60,7 +61,7 @@ class NetworkPane(QWidget):
         lay.addWidget(self._problem_box())
         self.error = QLabel()  # a summary of the problems (details under each field)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
+        set_role(self.error, "error")
         self.error.hide()
         lay.addWidget(self.error)
         self.network = NetworkForm()
@@ -78,7 +79,7 @@ class NetworkPane(QWidget):
         self.data_warning = QLabel()
         self.data_warning.setObjectName("data-warning")
         self.data_warning.setWordWrap(True)
-        self.data_warning.setStyleSheet(WARNING_STYLE)
+        set_role(self.data_warning, "warning")
         self.data_warning.hide()
         lay.addWidget(self.data_warning)
         lay.addStretch(1)
@@ -106,7 +107,7 @@ class NetworkPane(QWidget):
         v.addLayout(h)
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet("color: #bbbbbb;")
+        set_role(self.problem_label, "dim")
         v.addWidget(self.problem_label)
         f = QFormLayout()
         self.performance = QComboBox()

@@ -22,6 +22,7 @@ from bpgui_engine.optim.base import range_text
 from bpgui_engine.performance import get_performance
 from bpgui_engine.trainer import StopCriteria
 
+from ..theme import set_role
 from ..widgets import LayerRatesEdit, LogNumber, NumberEdit, attach_error, mark, with_error
 
 
@@ -87,7 +88,7 @@ class OptimizerPane(QWidget):
             w.textEdited.connect(self._criteria_edited)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #aaaaaa;")
+        set_role(self.note, "dim")
         # "About <method>…": opens the user guide at the method's explanation
         self.about_link = QLabel()
         self.about_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)

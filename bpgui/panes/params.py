@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from bpgui_engine.labels import ParamLabels
 from bpgui_engine.setup import Setup
 
+from ..theme import colour
 from ..widgets import ErrorLabel, parse_number
 
 MAX_START = 1e6
@@ -37,7 +37,6 @@ TIPS = (
     "(typed: the contour re-slices)",
     "the value now (the last epoch shown)",
 )
-DIM = QColor("#8a8a8a")
 
 
 class ParamsModel(QAbstractTableModel):
@@ -89,7 +88,7 @@ class ParamsModel(QAbstractTableModel):
         elif role == Qt.ItemDataRole.CheckStateRole and c == FREE:
             return Qt.CheckState.Checked if free else Qt.CheckState.Unchecked
         elif role == Qt.ItemDataRole.ForegroundRole and c in (START, CURRENT) and not free:
-            return DIM
+            return colour("dim")  # a fixed parameter: dimmer, legible in either theme
         elif role == Qt.ItemDataRole.TextAlignmentRole and c in (START, CURRENT):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif role == Qt.ItemDataRole.ToolTipRole and c == START:
@@ -137,11 +136,7 @@ class ParamsTable(QWidget):
         self.view.setMinimumHeight(22 * 5)
         self.view.setMaximumHeight(22 * 11)
         self.view.setToolTip("every parameter: free or fixed, start value, current value")
-        # an unchecked box must be visible on the dark palette too
-        self.view.setStyleSheet(
-            "QTableView::indicator:unchecked { border: 1px solid #9a9a9a; background: #1e1e1e;"
-            " width: 12px; height: 12px; }"
-        )
+        # an unchecked box is visible on either palette: the application's style sheet
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.error = ErrorLabel()

@@ -28,6 +28,7 @@ from ..plots.curves import CurvesPlot
 from ..plots.response import ResponsePlot
 from ..plots.surface3d import Surface3DView
 from ..surface_service import SurfaceRequest, SurfaceResult, SurfaceService
+from ..theme import set_role
 from ..widgets import NumberEdit, mark, with_error
 
 RESOLUTIONS = (50, 100, 200, 400)
@@ -100,7 +101,7 @@ class PlotsPane(QWidget):
         self.hint = ClampedLabel("Click on the contour to start training.", max_lines=3)
         self.hint.setStyleSheet("font-size: 14px; color: #ffd23f;")
         self.slice_info = QLabel()
-        self.slice_info.setStyleSheet("color: #bbbbbb;")
+        set_role(self.slice_info, "dim")
         self.slice_info.setWordWrap(True)
         self.slice_info.setToolTip(
             "with more than two free parameters the contour is a slice through the "

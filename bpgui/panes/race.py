@@ -30,6 +30,7 @@ from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.problem import parse_hyper
 from bpgui_engine.race import COLOURS, EntryResult, RaceEntry, race_preset
 
+from ..theme import colour
 from ..widgets import NumberEdit, attach_error
 
 ENTRY_COLUMNS = ("", "optimizer", "hyperparameters", "label")
@@ -307,7 +308,8 @@ class RacePane(QWidget):
         self._filling = True
         for r in range(self.table.rowCount()):
             item = self.table.item(r, 2)
-            item.setBackground(QColor("#3a1018") if r == bad_row else QColor(0, 0, 0, 0))
+            bad = colour("invalid_bg") if r == bad_row else QColor(0, 0, 0, 0)
+            item.setBackground(bad)
         self._filling = False
         self.error.show_error(problems[0] if problems else None)
         if not self.table.rowCount():
