@@ -15,10 +15,11 @@ cell is in).  End points are grouped into minima by :func:`bpgui_engine.valleys.
 
 Labels are stable: once :meth:`BasinJob.result` has named a group ``M3`` it stays ``M3``
 however many chunks arrive later (a group keeps the label of the cell it was first
-represented by); groups new in one call are numbered by performance, then coordinates, so
-a map computed in one go has M1 the lowest.  (Before, labels were renumbered by
-performance on every call: M1 was first a saddle, then the minimum found later.)  What each
-group is -- minimum, saddle, flat floor, not stationary -- is
+represented by); groups new in one call are numbered by performance, then coordinates.
+Once every cell is computed the labels are numbered by performance, then coordinates, so
+the finished map is the same however it was chunked (M1 the lowest).  (Before, labels were
+renumbered by performance on every call: M1 was first a saddle, then the minimum found
+later.)  What each group is -- minimum, saddle, flat floor, not stationary -- is
 :func:`bpgui_engine.curvature.kinds_at`'s word (the critical-points classifier).
 
 Arrays are indexed ``[ix, iy]`` like :class:`bpgui_engine.surface.Surface` (pyqtgraph images).
@@ -294,6 +295,16 @@ class BasinJob:
             label = self._stable_labels(g, np.flatnonzero(ok))
             labels[ok] = np.select([g.index == -1, g.index == -2], [NOT_CONVERGED, DIVERGED],
                                    label[np.maximum(g.index, 0)] if label.size else 0)  # fmt: skip
+        if ok.all() and self._named:  # complete: numbered by position, however chunked
+            order = sorted(
+                range(len(self._named)),
+                key=lambda k: (self._named[k][2], tuple(self._named[k][1].tolist())),
+            )
+            remap = np.empty(len(order), dtype=np.int64)
+            remap[order] = np.arange(len(order))
+            named = labels >= 0
+            labels[named] = remap[labels[named]]
+            self._named = [self._named[k] for k in order]  # fmt: skip
         minima = np.array([c for _, c, _ in self._named]).reshape(-1, nf)
         minima_f = np.array([f for _, _, f in self._named], dtype=float)
         kernel = "mixed" if len(self._kernels) > 1 else next(iter(self._kernels), "none")

@@ -26,11 +26,15 @@ def book_slice(window) -> None:
     window.apply_setup(window.setup.replace(ranges=BOOK))
 
 
-def start_map(window, resolution: int, epochs: int = 30_000, lr: float | None = None):
+def start_map(window, resolution: int, epochs: int = 30_000, lr: float | None = None,
+              optimizer: str = "sd"):  # fmt: skip
     window.show_basins()
     p = window.basins_pane
+    p.optimizer.setCurrentIndex(p.optimizer.findData(optimizer))
+    p.set_setup(window.setup)  # the setup's hyperparameters for its own optimizer
     p.resolution.setValue(resolution)
     p.epochs.set_value(epochs)
+    p.min_grad.set_value(1e-4)
     if lr is not None:
         p.hyper_fields["lr"].set_value(lr)
     assert p.start(), p.error.text()
@@ -406,3 +410,31 @@ def test_the_sweep_says_why_its_stability_bound_is_not_drawn():
     other = sweep(setup, "gamma", (0.0, 0.9), "lr", (0.5, 5.0), optimizer="momentum",
                   x0=np.array([-4.0, -4.0]), resolution=2, epochs=5)  # fmt: skip
     assert bound_note(other, (gam, np.full(5, 3.0), "")) == ""  # lr on the y axis, inside
+
+
+def test_the_default_map_shows_both_basins_quickly(window, qtbot):
+    """Issue 18 #14: the defaults tell the story in a lecture minute (the old ones, sd at
+    lr 1 for 30,000 epochs on 100 x 100 cells, took 150 s and left 95 % unsettled)."""
+    import time
+
+    book_slice(window)
+    window.show_basins()
+    p = window.basins_pane
+    assert p.optimizer.currentData() == "lm" and "Levenberg-Marquardt" in p.why.text()
+    t0 = time.perf_counter()
+    assert p.start(), p.error.text()
+    wait_map(qtbot, window)
+    seconds = time.perf_counter() - t0
+    m = window.basin_map
+    settled = float((m.labels >= 0).mean())
+    assert settled > 0.9, settled
+    assert len(m.minima) >= 2  # both basins (and the flat floors) are there
+    assert seconds < 30, seconds
+
+
+def test_the_default_sweep_crosses_the_stability_edge(window, qtbot):
+    window.show_sweep()
+    sp = window.sweep_pane
+    assert sp.x_param.currentData() == "lr"
+    lo, hi = sp.x0.value(), sp.x1.value()
+    assert lo < 71 < hi and hi >= 500  # 2/λmax of the book's minimum lies inside
