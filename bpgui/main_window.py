@@ -51,6 +51,7 @@ FRAME_MS = 25  # redraw at most 40 times a second (when records arrived)
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, math.inf)
 SURFACE_BUSY = "computing the contour…"
 CLOSE_WAIT_MS = 10_000  # closing waits at most this long for a save's run state
+EXPERIMENT_SECONDS = 60  # an experiment at the slider's speed must end within this
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -260,10 +261,24 @@ class MainWindow(
         self.note = (self._note_key(), f"{e.title}. {e.description}")
         self.experiment_key = key
         self.plots.hint.setToolTip(e.description)
-        self.show_message(e.title)
+        self.show_message(e.title + self._experiment_speed(self.setup.criteria.epochs))
         self.refresh()
         if run:
             self.start_new_run(self.start_x)
+
+    def _experiment_speed(self, epochs: int) -> str:
+        """An experiment runs at a speed that tells its story in a lecture minute: when
+        the slider would make it take longer than that, it goes to "as fast as possible"
+        and the message says so."""
+        rate = SPEEDS[self.speed.value()]
+        if math.isinf(rate) or epochs / rate <= EXPERIMENT_SECONDS:
+            return ""
+        minutes = epochs / rate / 60
+        self.speed.setValue(self.speed.maximum())
+        return (
+            f" (speed set to as fast as possible: at {epochs_per_second(rate)} its "
+            f"{epochs:,} epochs would take {minutes:,.0f} minutes)"
+        )
 
     def current_experiment(self) -> str | None:
         """The experiment on screen: loaded last and its setup not changed since."""

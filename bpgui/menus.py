@@ -99,7 +99,9 @@ def build_toolbar(win, speeds) -> None:
     for act in (a.open, a.save):
         tb.addAction(act)
     tb.addSeparator()
-    for act in (a.start, a.pause, a.step, a.stop, a.reset):
+    # Start toggles (Start, Pause, Resume, Continue): no second Pause button beside it;
+    # Run ▸ Pause stays in the menu
+    for act in (a.start, a.step, a.stop, a.reset):
         tb.addAction(act)
     tb.addSeparator()
     tb.addWidget(QLabel(" speed "))

@@ -127,6 +127,10 @@ class StatusLine:
     def reset_rate(self) -> None:
         self._rates.clear()
 
+    #: what the history's lr column holds for the run shown: "lr", or "step" for
+    #: conjugate gradient (its line search's step, 0 once it no longer moves)
+    rate_name = "lr"
+
     def show_run(self, h, state: str, max_epochs: int) -> None:
         """The fields for history ``h`` (None: no run) in controller state ``state``."""
         f = self.fields
@@ -145,7 +149,7 @@ class StatusLine:
         if np.isfinite(row["mu"]):
             f["rate"].setText(f"mu {row['mu']:.3g}")
         elif np.isfinite(row["lr"]):
-            f["rate"].setText(f"lr {row['lr']:.3g}")
+            f["rate"].setText(f"{self.rate_name} {row['lr']:.3g}")
         else:
             f["rate"].setText("")
         now = time.perf_counter()

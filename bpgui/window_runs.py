@@ -132,7 +132,7 @@ class RunsMixin:
                 self.restored_epoch = None
             self._update_hint()
             self.explain_frame()  # curvature, vectors, equations, inspector (issue 13)
-        self.status.show_run(h, c.state, c.max_epochs)
+        self._show_status(h, c.state)
         now = time.perf_counter()
         if (
             len(self.setup.free) > 2
@@ -163,7 +163,7 @@ class RunsMixin:
         self.network_pane.set_start(self.start_x)
         self.network_pane.set_current(theta)
         self.plots.update_slice_info(h)
-        self.status.show_run(h, c.state, c.max_epochs)
+        self._show_status(h, c.state)
         self.plots.hint.setText(self._hint())
         self.draw_race()
         self._sync_actions()
@@ -247,10 +247,16 @@ class RunsMixin:
         self._sync_actions()
         self._update_hint()
         h = self.controller.history
-        self.status.show_run(h, state, self.controller.max_epochs)
+        self._show_status(h, state)
         if state == "running":  # "run ended …", "reset …" and old errors are over
             self.status.clear_message()
         self._validity_changed(True)
+
+    def _show_status(self, h, state: str) -> None:
+        c = self.controller
+        run = c.setup if c.setup is not None else self.setup
+        self.status.rate_name = "step" if run.optimizer == "cg" else "lr"
+        self.status.show_run(h, state, c.max_epochs)
 
     def _sync_actions(self) -> None:
         """Start's text says what Space does now: pause, resume, continue or start."""

@@ -11,6 +11,28 @@ from .docks import show_tool_dock
 from .runs import problem_key
 
 
+def gradcheck_line(r) -> str:
+    """One layer's check in words: what was compared with what, how far apart they are,
+    and how far apart a finite difference can be on its own."""
+    n = r.n_params
+    which = (
+        ("its free parameter" if n == 1 else f"all {n} of its free parameters")
+        if r.n_checked == n
+        else f"{r.n_checked} of its {n} free parameters (sampled)"
+    )
+    diff = abs(r.backprop - r.numeric)
+    verdict = (
+        "within the finite difference's own error"
+        if r.max_rel_error == 0
+        else f"relative error beyond it {r.max_rel_error:.2e}"
+    )
+    return (
+        f"layer {r.layer}: compared dF/d for {which}; worst {r.worst}: backprop "
+        f"{r.backprop:.6g} vs central difference {r.numeric:.6g} (apart by {diff:.1e}; "
+        f"a central difference is accurate to ±{r.fd_error:.1e} here) — {verdict}"
+    )
+
+
 class ToolsMixin:
     """Part of :class:`~bpgui.main_window.MainWindow`."""
 
@@ -42,12 +64,7 @@ class ToolsMixin:
         verdict = (
             "backprop agrees with finite differences" if worst < 1e-4 else "CHECK THE GRADIENT"
         )
-        lines = [
-            f"layer {r.layer}: largest relative error {r.max_rel_error:.2e} at {r.worst} "
-            f"(backprop {r.backprop:.6g}, numeric {r.numeric:.6g}; {r.n_checked} of "
-            f"{r.n_params} checked)"
-            for r in rows
-        ]
+        lines = [gradcheck_line(r) for r in rows]
         self.show_message(f"gradient check: worst relative error {worst:.2e} — {verdict}")
         box = QMessageBox(self)
         box.setWindowTitle("Gradient check")

@@ -130,6 +130,8 @@ class CsvTable:
     first_bad: np.ndarray  # (width,) row index or -1
     bad_text: tuple[str, ...]  # per column: that field's text ("" when none)
     names: dict[str, int]  # header name -> column (the first of equal names)
+    lines: np.ndarray  # (rows,) each data row's line in the file (1-based)
+    short: tuple[int, int] | None = None  # (row, fields) of the first row of wrong width
 
     @property
     def width(self) -> int:
@@ -139,10 +141,9 @@ class CsvTable:
     def rows(self) -> int:
         return self.values.shape[0]
 
-    @property
-    def first_line(self) -> int:
-        """The file's line number of the first data row (1-based)."""
-        return 2 if self.header is not None else 1
+    def line(self, row: int) -> int:
+        """The file's line number of data row ``row`` (1-based; blank lines count)."""
+        return int(self.lines[row])
 
 
 def parse_csv(text: str) -> CsvTable:
@@ -161,21 +162,23 @@ def parse_csv(text: str) -> CsvTable:
 @functools.lru_cache(maxsize=4)
 def _parse_cached(text: str) -> CsvTable:
     try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+        reader = csv.reader(io.StringIO(text))
+        numbered = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
     except csv.Error as exc:
         raise ValueError(f"csv: cannot be read ({exc})") from None
+    rows = [r for _, r in numbered]
+    lines = np.array([n for n, _ in numbered], dtype=np.int64)
     if not rows:
         raise ValueError("csv: the file has no rows")
     header: tuple[str, ...] | None = None
     if not all(_spelled_number(c) for c in rows[0]):
-        header, rows = tuple(c.strip() for c in rows[0]), rows[1:]
+        header, rows, lines = tuple(c.strip() for c in rows[0]), rows[1:], lines[1:]
     if not rows:
         raise ValueError("csv: the file has a header but no data rows")
     width = len(header) if header else len(rows[0])
-    first = 2 if header else 1
-    for i, r in enumerate(rows):
-        if len(r) != width:
-            raise ValueError(f"csv: line {i + first} has {len(r)} fields, expected {width}")
+    short = next(((i, len(r)) for i, r in enumerate(rows) if len(r) != width), None)
+    if short is not None:  # reported with the other problems, in line order (csv_dataset)
+        rows = [r[:width] + [""] * (width - len(r)) for r in rows]
     values = np.empty((len(rows), width))
     first_bad = np.full(width, -1, dtype=np.int64)
     bad_text = [""] * width
@@ -191,7 +194,7 @@ def _parse_cached(text: str) -> CsvTable:
     names: dict[str, int] = {}
     for j, h in enumerate(header or ()):
         names.setdefault(h, j)
-    return CsvTable(header, values, first_bad, tuple(bad_text), names)
+    return CsvTable(header, values, first_bad, tuple(bad_text), names, lines, short)
 
 
 def csv_dataset(
@@ -214,11 +217,14 @@ def csv_dataset(
         raise ValueError(f"csv: column {name!r} is both an input and a target")
     used = sorted(set(cols_in) | set(cols_out))
     bad = [(int(table.first_bad[j]), j) for j in used if table.first_bad[j] >= 0]
-    if bad:
-        i, j = min(bad)
+    first = min(bad) if bad else None
+    if table.short is not None and (first is None or table.short[0] <= first[0]):
+        i, n = table.short  # the first problem in the file, whichever kind it is
+        raise ValueError(f"csv: line {table.line(i)} has {n} fields, expected {table.width}")
+    if first is not None:
+        i, j = first
         raise ValueError(
-            f"csv: line {i + table.first_line}, column {j + 1}: "
-            f"{table.bad_text[j]!r} is not a number"
+            f"csv: line {table.line(i)}, column {j + 1}: {table.bad_text[j]!r} is not a number"
         )
     values = table.values
     P, T = values[:, cols_in], values[:, cols_out]
@@ -226,7 +232,7 @@ def csv_dataset(
         if not np.all(np.isfinite(M)):
             i, k = np.argwhere(~np.isfinite(M))[0]
             raise ValueError(
-                f"csv: line {i + table.first_line}, column {cols[k] + 1}: "
+                f"csv: line {table.line(i)}, column {cols[k] + 1}: "
                 f"'{float(M[i, k])!r}' is not a finite number"
             )
     return Dataset(P.T, T.T, name=name)

@@ -365,13 +365,22 @@ def problem_text(setup: Setup) -> str:
         and d.normalize == "none"
         and d.validation == 0
     )
+    # what else differs from the preset: said, so the box never names a problem that is
+    # not the one on screen
+    changed = []
+    if setup.performance != "sse":
+        changed.append(f"performance index {setup.performance.upper()}")
+    if p is not None and tuple(setup.free) != tuple(p.free):
+        n = len(setup.free)
+        changed.append(", ".join(setup.free) + " free" if n <= 3 else f"{n} free parameters")
+    tail = f" — {'; '.join(changed)}" if changed else ""
     if same:
-        return f"{name}: {p.description}"
+        return f"{name}: {p.description}{tail}"
     sizes = "-".join(str(n) for n in (setup.spec.n_inputs, *setup.spec.sizes))
     source = {"preset": f"{name} targets", "expression": f"t = {d.expression}"}.get(
         d.kind, d.csv_name or "CSV"
     )
-    return f"custom (from {name}): {sizes} network, data: {source}"
+    return f"custom (from {name}): {sizes} network, data: {source}{tail}"
 
 
 def _default_ranges(setup: Setup, axes: tuple[str, str]):

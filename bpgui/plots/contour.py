@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -18,6 +20,20 @@ RESTART_PEN = pg.mkPen((255, 159, 28, 80), width=1.5)
 ISO_PEN = pg.mkPen((255, 255, 255, 110), width=1)
 FLOOR = 1e-30  # log colour scale: values below show as this
 HOVER_HINT = "hover over the contour to read the surface; click to start a run there"
+
+
+def nice_range(lo: float, hi: float) -> tuple[float, float]:
+    """``[lo, hi]`` widened to round numbers: steps of a 1-2-5 unit about a twentieth of
+    the span (so a range field shows "-4.5", not sixteen digits)."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return lo, hi
+    raw = span / 20
+    unit = 10 ** math.floor(math.log10(raw))
+    step = next(m * unit for m in (1, 2, 5, 10) if m * unit >= raw)
+    a, b = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    digits = max(0, -math.floor(math.log10(step)))
+    return round(a, digits), round(b, digits)
 
 
 class ContourPlot(QWidget):
@@ -235,7 +251,7 @@ class ContourPlot(QWidget):
         for v in (xs[ok], ys[ok]):
             lo, hi = float(v.min()), float(v.max())
             span = max(hi - lo, 1e-3 * max(1.0, abs(lo)))
-            out.append((lo - 0.1 * span, hi + 0.1 * span))
+            out.append(nice_range(lo - 0.1 * span, hi + 0.1 * span))
         return out[0], out[1]
 
     # ---- input -----------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -209,3 +211,18 @@ def test_a_column_cannot_be_input_and_target():
     assert default_columns("1,2,3\n4,5,6\n") == (("0", "1"), ("2",))
     with _pytest.raises(ValueError, match="'b' is both an input and a target"):
         csv_dataset(text, ["a", "b"], ["b"])
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("p,t\n1,2\nx,3\n4\n", "line 3, column 1: 'x' is not a number"),  # before line 4's
+        ("p,t\n1,2\n4\nx,3\n", "line 3 has 1 fields, expected 2"),
+        ("p,t\n1,2\n\n\n3,q\n", "line 5, column 2: 'q' is not a number"),  # blank lines count
+    ],
+)
+def test_csv_problems_are_reported_in_file_order_with_file_lines(text, words):
+    """Issue 18 #13: a broken CSV reported line 4's field count before line 3's
+    non-number, and line numbers skipped blank lines."""
+    with pytest.raises(ValueError, match=re.escape(words)):
+        csv_dataset(text, inputs=("0",), targets=("1",))
