@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QStandardPaths, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,6 +47,7 @@ from .animation import (
     run_data,
     write_animation,
 )
+from .theme import current as current_theme
 from .widgets import ErrorLabel
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,10 @@ class AnimationDialog(QDialog):
         form.addRow("Colours", self.theme)
         self.error = ErrorLabel(self)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("%v / %m frames")
+        self._idle_progress()
+        for w in (self.seconds, self.fps):
+            w.valueChanged.connect(self._idle_progress)
         self.result = QLabel()
         self.result.setWordWrap(True)
         self.export_button = QPushButton("Export")
@@ -172,6 +174,20 @@ class AnimationDialog(QDialog):
         lay.addWidget(self.progress)
         lay.addWidget(self.result)
         lay.addLayout(buttons)
+
+    def _idle_progress(self) -> None:
+        """Before an export: how many frames it will write (not "0 / 1 frames")."""
+        if self.running:
+            return
+        n = max(1, round(self.seconds.value() * self.fps.value()))
+        self.progress.setRange(0, n)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"{n:,} frames to write")
+
+    def follow_theme(self, theme: str) -> None:
+        """The colours default to the window's theme (light: for white slides)."""
+        if not self.running:
+            self.theme.setCurrentIndex(max(0, self.theme.findData(theme)))
 
     # ---- state -------------------------------------------------------------------------
     @property
@@ -223,6 +239,7 @@ class AnimationDialog(QDialog):
         self._stop = threading.Event()
         self.progress.setRange(0, max(1, round(opts["seconds"] * opts["fps"])))
         self.progress.setValue(0)
+        self.progress.setFormat("%v / %m frames")
         thread = QThread(self)
         worker = AnimationWorker(run, path, opts, self._stop)
         worker.moveToThread(thread)
@@ -331,14 +348,32 @@ class AnimationDialog(QDialog):
         super().closeEvent(event)
 
 
+def export_folder(win) -> Path:
+    """Where an export goes by default: the session's folder, else the last folder used,
+    else the user's Videos (or Pictures, or home) folder — never the working directory
+    (the repository, when bpgui was started from it)."""
+    doc = win.document
+    if doc.path is not None:
+        return doc.path.parent
+    last = win.settings.get_str("folders/last", "")
+    if last and Path(last).is_dir():
+        return Path(last)
+    for kind in (QStandardPaths.StandardLocation.MoviesLocation,
+                 QStandardPaths.StandardLocation.PicturesLocation):  # fmt: skip
+        folder = QStandardPaths.writableLocation(kind)
+        if folder and Path(folder).is_dir():
+            return Path(folder)
+    return Path.home()
+
+
 def show_animation_dialog(win) -> AnimationDialog:
     """File ▸ Export ▸ Animation… of the main window ``win`` (one dialog, reused)."""
     dlg = getattr(win, "_animation_dialog", None)
     if dlg is None:
-        folder = win.document.folder() if hasattr(win, "document") else str(Path.home())
         base = win.document.path.stem if getattr(win.document, "path", None) else "bpgui-run"
-        dlg = AnimationDialog(win, win.document.as_shown, str(Path(folder) / f"{base}.gif"))
+        dlg = AnimationDialog(win, win.document.as_shown, str(export_folder(win) / f"{base}.gif"))
         win._animation_dialog = dlg
+    dlg.follow_theme(current_theme())
     dlg.show()
     dlg.raise_()
     dlg.activateWindow()

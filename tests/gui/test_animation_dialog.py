@@ -138,3 +138,23 @@ def test_the_window_helper_takes_the_windows_session(qtbot, window, tmp_path):
     assert not dlg.start()  # nothing trained yet in a fresh window
     assert "train it first" in dlg.error.text()
     dlg.close()
+
+
+def test_the_dialog_defaults_follow_the_window(qtbot, window, tmp_path, monkeypatch):
+    """Issue 18 #15: the default file was in the working directory (the repository), the
+    colours dark under the light theme, and the progress read "0 / 1 frames"."""
+    import os
+    from pathlib import Path
+
+    from bpgui.animation_dialog import show_animation_dialog
+
+    monkeypatch.chdir(tmp_path)
+    window.set_theme("light")
+    dlg = show_animation_dialog(window)
+    assert Path(dlg.path.text()).parent != Path(os.getcwd())
+    assert dlg.theme.currentData() == "light"
+    assert dlg.progress.text() == "200 frames to write"  # 10 s at 20 frames/s
+    dlg.seconds.setValue(2.0)
+    assert dlg.progress.text() == "40 frames to write"
+    dlg.close()
+    window.set_theme("dark")
