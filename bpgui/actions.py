@@ -21,6 +21,14 @@ SPECS = {
         "save the session under a new name",
         "SP_DialogSaveButton",
     ),
+    "save_lighter": (
+        "Save a &lighter copy…",
+        "",
+        "a small copy for handing out: the history thinned (each stretch's lowest and "
+        "highest values kept, the path exact where kept), the run's state whole, so it "
+        "still continues exactly",
+        "SP_DialogSaveButton",
+    ),
     "start": (
         "&Start / Resume",
         "Space",

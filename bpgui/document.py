@@ -24,6 +24,7 @@ from bpgui_engine.session import (
     SessionError,
     load_session,
     run_state_from_dict,
+    save_lighter_copy,
     save_session,
 )
 from bpgui_engine.setup import Setup
@@ -269,6 +270,35 @@ class Document(QObject):
 
         self.capture(write)
         return landed[0] if landed else True
+
+    def save_lighter(self, path: str | Path | None = None) -> bool:
+        """File ▸ Save a lighter copy: a small copy of the session as it is now (the
+        history thinned, the run's state whole); the document stays as it is."""
+        if path is None:
+            stem = self.path.stem if self.path is not None else "session"
+            suggested = str(Path(self.folder()) / f"{stem}-light{SUFFIX}")
+            path, _ = QFileDialog.getSaveFileName(
+                self.win, "Save a lighter copy", suggested, FILTER
+            )
+            if not path:
+                return False
+            if not Path(path).suffix:
+                path += SUFFIX
+        path = Path(path)
+
+        def write(s: Session | None, why: str) -> None:
+            try:
+                if s is None:
+                    raise SessionError(f"{path.name}: not saved: {why}; save again")
+                copy = save_lighter_copy(s, path)
+            except SessionError as exc:
+                self.error("Cannot save the lighter copy", str(exc))
+                return
+            self.win.show_message(f"saved a lighter copy: {copy.summary()}")
+            self.saved.emit(str(path))
+
+        self.capture(write)
+        return True
 
     def maybe_save(self) -> bool:
         """Before work is replaced or closed: save / discard / cancel.  True: go on."""

@@ -175,6 +175,7 @@ class MainWindow(
         a.open.triggered.connect(lambda: self.document.open())
         a.save.triggered.connect(self.document.save)
         a.save_as.triggered.connect(lambda: self.document.save_as())
+        a.save_lighter.triggered.connect(lambda: self.document.save_lighter())
         a.about.triggered.connect(self._about)
         a.guide.triggered.connect(lambda: self.show_guide())
         a.shortcuts.triggered.connect(self.show_shortcuts)

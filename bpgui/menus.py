@@ -36,7 +36,7 @@ def build_menus(win) -> None:
         m.addAction(act)
     win.recent_menu = m.addMenu("Open &recent")
     win.rebuild_recent_menu()
-    for act in (a.save, a.save_as):
+    for act in (a.save, a.save_as, a.save_lighter):
         m.addAction(act)
     ex = m.addMenu("&Export")
     for what, text in EXPORTS:

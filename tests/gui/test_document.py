@@ -341,3 +341,24 @@ def test_a_preset_or_experiment_asks_before_replacing_an_opened_session(
     monkeypatch.setattr(Document, "ask_save_changes", lambda self: "discard")
     qtbot.mouseClick(pane.preset_load, Qt.MouseButton.LeftButton)
     assert window.setup.data.preset == "sine-1-2-1"
+
+
+def test_save_a_lighter_copy_from_the_menu(window, qtbot, tmp_path, monkeypatch):
+    """Issue 18 #16: File ▸ Save a lighter copy writes a small copy that continues
+    exactly; the open document is not renamed or marked saved."""
+    from PySide6.QtWidgets import QFileDialog
+
+    numpy_engine(window, monkeypatch)
+    run_to(window, qtbot, book("momentum", lr=5.0, gamma=0.9), [-4.0, -4.0], 20_000)
+    path = tmp_path / "light.bpgui"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), ""))
+    )
+    title = window.windowTitle()
+    with qtbot.waitSignal(window.document.saved, timeout=T):
+        window.actions.save_lighter.trigger()
+    assert window.windowTitle() == title and window.document.path is None
+    s = load_session(path)
+    assert len(s.history) < 20_001 and s.history_sampled_from == 20_001
+    assert s.run.epoch == 20_000 and np.array_equal(s.run.x, window.controller.history.x[-1])
+    assert "lighter copy" in window.last_message
