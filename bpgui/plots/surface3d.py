@@ -166,7 +166,7 @@ class Surface3DView(QWidget):
             segs.append(((0.5, u, 0), (0.53, u, 0)))
             text((0.56, u, 0), f"{v:g}")
         lo, hi = self._zrange
-        for d in range(math.ceil(lo), math.floor(hi) + 1):
+        for d in height_ticks(lo, hi):
             zz = (d - lo) / (hi - lo) * ZTOP
             segs.append(((-0.5, 0.5, zz), (-0.53, 0.53, zz)))
             text((-0.6, 0.6, zz), f"1e{d}")
@@ -247,6 +247,19 @@ class Surface3DView(QWidget):
         # no path (a reset, a new problem): nothing drawn, not the last run's path
         self._path_item.setData(pos=pos if len(pos) >= 2 else np.zeros((0, 3)))
         self.set_markers(*self._markers)
+
+
+def height_ticks(lo: float, hi: float, n: int = 5) -> list[int]:
+    """At most about ``n`` decades to label on the height axis (every decade of a surface
+    that spans 25 piled its labels on top of each other once the view was turned)."""
+    first, last = math.ceil(lo), math.floor(hi)
+    if last < first:
+        return []
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500):  # round steps, aligned to them
+        ticks = [d for d in range(first, last + 1) if d % step == 0]
+        if len(ticks) <= n + 1:
+            return ticks or [first]
+    return [first, last]
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:

@@ -147,7 +147,8 @@ class VectorsOverlay:
     def __init__(self, plot_item: pg.PlotItem) -> None:
         self.plot_item = plot_item
         self.arrows = Arrows(plot_item, z=9.5)
-        self.legend = pg.LegendItem(offset=(8, 8), labelTextColor="#ffffff",
+        # bottom left: the basin map's legend holds the top right, the hint the top
+        self.legend = pg.LegendItem(offset=(8, -8), labelTextColor="#ffffff",
                                     brush=pg.mkBrush(0, 0, 0, 150))  # fmt: skip
         self.legend.setParentItem(plot_item.getViewBox())
         self.legend.setZValue(20)

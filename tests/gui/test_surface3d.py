@@ -74,3 +74,15 @@ def test_3d_surface_and_path_render_under_xvfb(tmp_path):
         env=env,
     )
     assert "3D-OK" in out.stdout, out.stdout[-2000:] + out.stderr[-4000:]
+
+
+def test_height_ticks_never_pile_up():
+    """Issue 18 #12: a surface spanning 25 decades labelled every one of them."""
+    from bpgui.plots.surface3d import height_ticks
+
+    assert height_ticks(-25.3, 0.4) == [-25, -20, -15, -10, -5, 0]
+    assert height_ticks(-2.5, 0.7) == [-2, -1, 0]
+    assert height_ticks(0.2, 0.8) == []
+    for lo in range(-40, 0):
+        t = height_ticks(lo - 0.5, 1.5)
+        assert 1 <= len(t) <= 6 and all(lo <= v <= 1 for v in t)
