@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -36,6 +37,7 @@ from ..plots.heatmap import HeatmapPlot
 from ..widgets import ErrorLabel, NumberEdit, attach_error, mark, with_error
 
 DEFAULT_GOAL = 1e-2
+WIDE_PX = 700  # narrower than this: the heat map goes under the form
 MIN_EPOCHS = 1000  # LM's epochs to find the minimum for the stability bound
 
 
@@ -246,10 +248,20 @@ class SweepPane(QWidget):
         box = QWidget()
         box.setLayout(left)
         box.setMaximumWidth(380)
-        lay = QHBoxLayout(self)
+        self.heatmap.setMinimumSize(260, 240)  # the lr axis and its labels always fit
+        # the heat map beside the form when the dock is wide, under it when narrow (a tab
+        # beside the setup): never squeezed to a strip
+        self._box_layout = lay = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         lay.addWidget(box)
         lay.addWidget(self.heatmap, 1)
         self._fill_params({})
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        wide = self.width() >= WIDE_PX
+        want = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self._box_layout.direction() != want:
+            self._box_layout.setDirection(want)
 
     # ---- the form ------------------------------------------------------------------------
     def set_setup(self, setup: Setup, start: np.ndarray | None) -> None:

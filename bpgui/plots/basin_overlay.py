@@ -20,6 +20,8 @@ from PySide6.QtCore import QRectF, Qt
 from bpgui_engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
 from bpgui_engine.curvature import KIND_WORDS
 
+from .legend_text import fits
+
 #: one colour per minimum (M1, M2, …; cycled past the end)
 MINIMUM_COLOURS = ("#ff3b3b", "#3d8bff", "#c45cff", "#ff9f1c", "#30d158", "#ff5fbf",
                    "#00d0d0", "#b8b800")  # fmt: skip
@@ -94,6 +96,7 @@ class BasinOverlay:
         # the legend in the view box's pixel coordinates (top right), on top of everything
         vb = plot_item.getViewBox()
         self.legend = pg.TextItem(anchor=(1, 0), fill=pg.mkBrush(0, 0, 0, 190))
+        self._legend_on = False  # a legend to show (when it fits the plot)
         self.legend.setParentItem(vb)
         self.legend.setZValue(20)
         vb.sigResized.connect(self._place_legend)
@@ -122,12 +125,13 @@ class BasinOverlay:
         ]
         body = "<br>".join([html.escape(title), *rows])
         self.legend.setHtml(f'<div style="color:#eeeeee; font-size:8pt">{body}</div>')
-        self._place_legend()
+        self._legend_on = True
         self.image.show()
-        self.legend.show()
+        self._place_legend()
 
     def _place_legend(self, *_) -> None:
         vb = self.plot_item.getViewBox()
+        self.legend.setVisible(self._legend_on and fits(self.legend, vb.width() - 12))
         self.legend.setPos(vb.width() - 6, 6)
 
     def set_opacity(self, value: float) -> None:
@@ -135,6 +139,7 @@ class BasinOverlay:
 
     def hide(self) -> None:
         self.image.hide()
+        self._legend_on = False
         self.legend.hide()
 
     @property

@@ -20,6 +20,7 @@ from bpgui_engine.grid import STOP_CODES
 from bpgui_engine.sweep import SweepResult
 
 from ..elided import ElidedLabel
+from .legend_text import fits
 
 DIVERGED_COLOUR = (231, 29, 54)
 NOT_REACHED_COLOUR = (90, 90, 90)
@@ -79,6 +80,7 @@ class HeatmapPlot(QWidget):
         # the legend (and the bound's text) in the view box's pixels, top right
         vb = pi.getViewBox()
         self.legend = pg.TextItem(anchor=(1, 0), fill=pg.mkBrush(0, 0, 0, 190))
+        self._legend_on = False  # a legend to show (when it fits the plot)
         self.legend.setParentItem(vb)
         self.legend.setZValue(20)
         vb.sigResized.connect(self._place_legend)
@@ -112,6 +114,7 @@ class HeatmapPlot(QWidget):
             self.bound_text = ""
             self._legend_rows = []
             self.legend.setHtml("")
+            self._legend_on = False
             self.legend.hide()
             return
         pi = self.plot_item
@@ -163,11 +166,12 @@ class HeatmapPlot(QWidget):
         if self.bound_text:
             rows.append(f'<span style="color:#ffffff">- - -</span> {html.escape(self.bound_text)}')
         self.legend.setHtml(f'<div style="color:#eeeeee; font-size:8pt">{"<br>".join(rows)}</div>')
-        self.legend.show()
+        self._legend_on = True
         self._place_legend()
 
     def _place_legend(self, *_) -> None:
         vb = self.plot_item.getViewBox()
+        self.legend.setVisible(self._legend_on and fits(self.legend, vb.width() - 12))
         self.legend.setPos(vb.width() - 6, 6)
 
     def set_bound(self, xs: np.ndarray | None, ys: np.ndarray | None, text: str = "") -> None:

@@ -24,7 +24,7 @@ SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
 def test_a_random_walk_of_user_actions_finds_nothing(tmp_path, seed):
     env = dict(os.environ, BPGUI_CONFIG_DIR=str(tmp_path), QT_QPA_PLATFORM="offscreen")
     p = subprocess.run(
-        [sys.executable, str(SOAK), "--steps", "1200", "--seed", str(seed)],
+        [sys.executable, str(SOAK), "--steps", "1000", "--seed", str(seed)],
         capture_output=True, text=True, env=env, timeout=900,
     )  # fmt: skip
     tail = (p.stdout[-2500:] + "\n" + p.stderr[-6000:]).strip()
