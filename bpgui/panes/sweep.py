@@ -82,8 +82,11 @@ def bound_curve(setup: Setup, x_min: np.ndarray, r: SweepResult):
     else:
         g = float(r.hyper.get("gamma", 0.0)) if r.optimizer == "momentum" else 0.0
         gammas = np.array([g])
-    lrs = np.array([stability_bound(setup, x_min, float(g)) for g in gammas])
-    lr0 = stability_bound(setup, x_min, 0.0)
+    try:
+        lrs = np.array([stability_bound(setup, x_min, float(g)) for g in gammas])
+        lr0 = stability_bound(setup, x_min, 0.0)
+    except ValueError:  # no positive curvature where the runs ended (a flat floor): no bound
+        return None
     where = ", ".join(f"{v:.3g}" for v in x_min[:3])
     which = bound_eigenvalue(setup, x_min)[2]  # which Hessian's λmax (issue 18 #23)
     text = f"stability bound lr < 2(1+γ)/((1−γ)λmax): {lr0:.3g} at γ = 0, minimum ({where})"

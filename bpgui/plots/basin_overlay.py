@@ -20,7 +20,7 @@ from PySide6.QtCore import QRectF, Qt
 from bpgui_engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
 from bpgui_engine.curvature import KIND_WORDS
 
-from .legend_text import fits
+from .legend_text import fits, legend_pt
 
 #: one colour per minimum (M1, M2, …; cycled past the end)
 MINIMUM_COLOURS = ("#ff3b3b", "#3d8bff", "#c45cff", "#ff9f1c", "#30d158", "#ff5fbf",
@@ -124,7 +124,8 @@ class BasinOverlay:
             for c, _n, t in legend_rows(m, kinds)
         ]
         body = "<br>".join([html.escape(title), *rows])
-        self.legend.setHtml(f'<div style="color:#eeeeee; font-size:8pt">{body}</div>')
+        style = f"color:#eeeeee; font-size:{legend_pt()}pt"
+        self.legend.setHtml(f'<div style="{style}">{body}</div>')
         self._legend_on = True
         self.image.show()
         self._place_legend()

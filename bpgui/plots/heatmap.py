@@ -20,7 +20,7 @@ from bpgui_engine.grid import STOP_CODES
 from bpgui_engine.sweep import SweepResult
 
 from ..elided import ElidedLabel
-from .legend_text import fits
+from .legend_text import fits, legend_pt
 
 DIVERGED_COLOUR = (231, 29, 54)
 NOT_REACHED_COLOUR = (90, 90, 90)
@@ -165,7 +165,8 @@ class HeatmapPlot(QWidget):
         rows = list(self._legend_rows)
         if self.bound_text:
             rows.append(f'<span style="color:#ffffff">- - -</span> {html.escape(self.bound_text)}')
-        self.legend.setHtml(f'<div style="color:#eeeeee; font-size:8pt">{"<br>".join(rows)}</div>')
+        style = f"color:#eeeeee; font-size:{legend_pt()}pt"
+        self.legend.setHtml(f'<div style="{style}">{"<br>".join(rows)}</div>')
         self._legend_on = True
         self._place_legend()
 

@@ -9,3 +9,13 @@ def fits(item, width: float) -> bool:
     past the plot's edge."""
     item.textItem.setTextWidth(-1)
     return item.textItem.document().idealWidth() <= width
+
+
+def legend_pt() -> float:
+    """The text size of a legend drawn in a plot: a little under the application's font,
+    so it grows with presentation mode's large fonts."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    size = app.font().pointSizeF() if app is not None else 9.0
+    return round(max(7.0, 0.85 * (size if size > 0 else 9.0)), 1)

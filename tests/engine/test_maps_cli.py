@@ -113,7 +113,7 @@ def test_sweep_csv_columns(capsys, tmp_path):
          "W1[9,1]"),
         (["basins", "--x", "W1[1,1]", "-5", "15", "--y", "W2[1,1]", "-5", "45",
           "--resolution", "4", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1",
-          "--out", "o"], "cannot reach a Dask scheduler at tcp://127.0.0.1:9"),
+          "--out", "o"], "tcp://127.0.0.1:9"),
         (["sweep", "--x", "lr", "1", "10", "--y", "beta", "0", "1", "--out", "o"], "'beta'"),
         (["sweep", "--x", "lr", "-1", "10", "--y", "gamma", "0", "0.5", "--out", "o"], "lr"),
         (["sweep", "--x", "lr", "1", "10", "--y", "gamma", "0", "0.5", "--epochs", "0",

@@ -438,3 +438,21 @@ def test_the_default_sweep_crosses_the_stability_edge(window, qtbot):
     assert sp.x_param.currentData() == "lr"
     lo, hi = sp.x0.value(), sp.x1.value()
     assert lo < 71 < hi and hi >= 500  # 2/λmax of the book's minimum lies inside
+
+
+def test_a_sweep_whose_runs_end_without_positive_curvature_has_no_bound(window, monkeypatch):
+    """Found by the soak: reopening a session whose sweep ended where the Hessian has no
+    positive eigenvalue raised in the window (the engine refuses a bound there)."""
+    import bpgui.panes.sweep as sweep_pane
+    from bpgui_engine.sweep import sweep
+
+    s = window.setup
+    r = sweep(s, "lr", (0.5, 2.0), "gamma", (0.0, 0.5), optimizer="momentum",
+              resolution=(2, 2), epochs=5, x0=np.array([-4.0, -4.0]))  # fmt: skip
+    assert sweep_pane.bound_curve(s, np.array([10.0, 1.0]), r) is not None
+
+    def refuse(*_a, **_k):
+        raise ValueError("stability bound: the Hessian has no positive eigenvalue there")
+
+    monkeypatch.setattr(sweep_pane, "stability_bound", refuse)
+    assert sweep_pane.bound_curve(s, np.array([10.0, 1.0]), r) is None
