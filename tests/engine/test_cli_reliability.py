@@ -3,12 +3,10 @@ status 2 -- from every command -- and negative numbers are option values."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from bpgui.cli import main
 from bpgui_engine.network import NetworkSpec
 from bpgui_engine.session import Session, save_session, session_bytes
 from bpgui_engine.setup import DataRecipe, Setup
+from tests.session_files import edit_description
 
 SURF = ["--x", "W1[1,1]", "0", "1", "--y", "W2[1,1]", "0", "1", "--resolution", "5"]
 
@@ -27,16 +26,12 @@ def _forged(path: Path, data: dict) -> Path:
     """A session whose data recipe holds ``data`` (written by hand: bpgui refuses to
     save a session it could not reopen)."""
     raw = session_bytes(Session(Setup.from_preset(), start=np.array([-4.0, -4.0])))
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as zin, zipfile.ZipFile(out, "w") as zout:
-        for info in zin.infolist():
-            b = zin.read(info)
-            if info.filename == "session.json":
-                doc = json.loads(b)
-                doc["setup"]["data"].update(data)
-                b = json.dumps(doc).encode()
-            zout.writestr(info, b)
-    path.write_bytes(out.getvalue())
+
+    def change(doc: dict) -> None:
+        doc["setup"]["data"].update(data)
+
+    edited = edit_description(raw, change)
+    path.write_bytes(edited)
     return path
 
 

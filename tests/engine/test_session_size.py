@@ -29,6 +29,7 @@ from bpgui_engine.session import (
 from bpgui_engine.session_lighter import sample_rows
 from tests.engine.test_animation import trained
 from tests.engine.test_cli_reliability import _one_line_exit_2
+from tests.session_files import edit_description
 
 FIXTURES = Path(__file__).parent / "sessions"
 EPOCHS = 20_000
@@ -147,14 +148,10 @@ def test_a_lighter_copy_of_a_short_run_is_the_whole_run(tmp_path):
 def test_sampled_from_below_the_length_is_refused():
     s = trained(get_experiment("trajectory-a").setup(), epochs=50)
     raw = session_bytes(lighten(s))
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as zin, zipfile.ZipFile(out, "w") as zout:
-        for info in zin.infolist():
-            b = zin.read(info)
-            if info.filename == "session.json":
-                doc = json.loads(b)
-                doc["history"]["sampled_from"] = 3
-                b = json.dumps(doc).encode()
-            zout.writestr(info, b)
+
+    def change(doc: dict) -> None:
+        doc["history"]["sampled_from"] = 3
+
+    edited = edit_description(raw, change)
     with pytest.raises(SessionError, match="history.sampled_from"):
-        read_session_bytes(out.getvalue())
+        read_session_bytes(edited)

@@ -3,16 +3,14 @@ thread with the header shown (#8, #10), errors shown where they belong (#9)."""
 
 from __future__ import annotations
 
-import io
-import json
 import time
-import zipfile
 
 import numpy as np
 from PySide6.QtCore import QTimer
 
 from bpgui_engine.session import Session, load_session, session_bytes
 from bpgui_engine.setup import Setup
+from tests.session_files import edit_description
 
 T = 30_000
 
@@ -108,16 +106,12 @@ def _session_with_csv(text: str) -> bytes:
         )
     )
     raw = session_bytes(s)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as zin, zipfile.ZipFile(out, "w") as zout:
-        for info in zin.infolist():
-            b = zin.read(info)
-            if info.filename == "session.json":
-                doc = json.loads(b)
-                doc["setup"]["data"]["csv_text"] = text
-                b = json.dumps(doc).encode()
-            zout.writestr(info, b)
-    return out.getvalue()
+
+    def change(doc: dict) -> None:
+        doc["setup"]["data"]["csv_text"] = text
+
+    edited = edit_description(raw, change)
+    return edited
 
 
 def test_file_open_of_a_session_with_unreadable_csv_shows_a_dialog(window, tmp_path):
