@@ -77,6 +77,7 @@ class StatusLine:
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(140)
         self.progress.setTextVisible(True)
+        self.progress.setRange(0, 100)
         self.progress.setToolTip("epochs of the maximum")
         bar.addPermanentWidget(self.progress)
         self.progress.hide()
@@ -86,7 +87,7 @@ class StatusLine:
         self.text = ""
         self.is_error = False
         self._rates: deque[tuple[float, int]] = deque()
-        self._progress_t = 0.0
+        self._progress_at = (-1, 0)  # (percent, maximum epochs) shown
         if controller is None:
             controller = getattr(bar.window(), "controller", None)
         if controller is not None and hasattr(controller, "kernel_changed"):
@@ -161,8 +162,11 @@ class StatusLine:
         running = state == "running" and math.isfinite(rate)
         f["speed"].setText(epochs_per_second(rate) if running else "")
         self.progress.setVisible(state != "idle")
-        # a progress bar repaints itself on every change: at most 5 times a second
-        if state != "running" or now - self._progress_t >= 0.2:
-            self._progress_t = now
-            self.progress.setMaximum(max(1, int(max_epochs)))
-            self.progress.setValue(min(epoch, self.progress.maximum()))
+        # in whole percent: it repaints only when the percentage changes (at most a
+        # hundred times a run), and never lags the epoch field by more than 1 %
+        top = max(1, int(max_epochs))
+        pct = min(100, epoch * 100 // top)
+        if (pct, top) != self._progress_at:
+            self._progress_at = (pct, top)
+            self.progress.setToolTip(f"epoch {epoch:,} of at most {top:,}")
+            self.progress.setValue(pct)

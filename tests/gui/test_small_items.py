@@ -63,3 +63,19 @@ def test_the_gradient_check_says_what_it_compared(window, qtbot):
     assert "layer 1: compared dF/d for its free parameter; worst W1[1,1]" in text
     assert "central difference" in text and "accurate to ±" in text
     window.info_box.close()
+
+
+def test_the_progress_bar_keeps_up_with_the_epoch(window):
+    """Issue 18 #13: 16 % at epoch 164,339 of 400,000 -- the bar was redrawn at most five
+    times a second, a long way behind a run at a million epochs a second.  Now it shows
+    whole percent of the run's maximum and changes whenever that does."""
+    from bpgui_engine.history import History
+
+    h = History(2)
+    status = window.status
+    for epoch in (0, 40_000, 164_339, 164_500, 399_999):  # frames 25 ms apart, or less
+        h.extend({"epoch": [epoch], **{c: [0.1] for c in ("performance", "sse",
+                  "grad_norm", "lr", "mu", "val_performance")}}, [[0.0, 0.0]])  # fmt: skip
+        status.show_run(h, "running", 400_000)
+        assert window.progress.value() == epoch * 100 // 400_000
+    assert "399,999 of at most 400,000" in window.progress.toolTip()
