@@ -34,7 +34,24 @@ def tool_dock(win: QMainWindow, title: str, name: str, pane: QWidget,
     dock.setWidget(scroll)
     win.addDockWidget(area, dock)
     dock.hide()
+    TOOL_AREAS[name] = area
     return dock
+
+
+#: each tool dock's own area (View ▸ Reset layout puts them back there, closed)
+TOOL_AREAS: dict[str, Qt.DockWidgetArea] = {}
+
+
+def reset_tool_docks(win: QMainWindow) -> None:
+    """Every tool dock docked in its own area again, and closed."""
+    for dock in win.findChildren(QDockWidget):
+        area = TOOL_AREAS.get(dock.objectName())
+        if area is None:
+            continue
+        dock.hide()
+        dock.setFloating(False)
+        win.addDockWidget(area, dock)
+        dock.hide()
 
 
 def show_tool_dock(win: QMainWindow, dock: QDockWidget, tall: bool = False) -> None:

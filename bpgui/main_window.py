@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui_engine.experiments import get_experiment
+from bpgui_engine.optim import mismatch
+from bpgui_engine.performance import get_performance
 from bpgui_engine.problem import start_point
 from bpgui_engine.setup import Setup
 from bpgui_engine.transfer import targets_outside
@@ -54,6 +56,15 @@ CLOSE_WAIT_MS = 10_000  # closing waits at most this long for a save's run state
 EXPERIMENT_SECONDS = 60  # an experiment at the slider's speed must end within this
 
 
+def first_size(win) -> tuple[int, int]:
+    """1560 x 960, or the screen's available area less a margin when that is smaller."""
+    screen = win.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return 1560, 960
+    avail = screen.availableGeometry()
+    return min(1560, avail.width() - 16), min(960, avail.height() - 40)
+
+
 def _scroll(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidget(widget)
@@ -68,7 +79,7 @@ class MainWindow(
     def __init__(self, setup: Setup | None = None) -> None:
         super().__init__()
         self.setWindowTitle("bpgui — backpropagation, live")
-        self.resize(1560, 960)
+        self.resize(*first_size(self))  # within the screen (a 1024x700 one too)
         self.controller = TrainingController(self)
         self.surfaces = SurfaceService(self)
         self.actions = Actions(self)
@@ -237,6 +248,10 @@ class MainWindow(
                 targets_outside(setup.spec.transfers[-1], self.objective.data.T)
             )
         self.optimizer_pane.set_performance(setup.performance)
+        # the same refusal beside the performance index (the field the user may have
+        # just changed), not only on the Optimizer tab
+        why = mismatch(setup.optimizer, get_performance(setup.performance))
+        self.network_pane.performance.error_label.show_error(why)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)
         self.restarts.set_problem(setup, self.objective)

@@ -26,7 +26,11 @@ ERROR_MS = 60_000  # an error stays longer, then goes (the field it concerns kee
 FIELDS = {
     "state": ("what the run is doing", "stopped: the weights stopped changing"),
     "epoch": ("epochs trained", "epoch 100,000,000"),
-    "sse": ("sum of squared errors at the current point", "SSE -8.88888e-300"),
+    "sse": (
+        "the performance index at the current point (and the SSE beside it when the index "
+        "is not the SSE)",
+        "MSE -8.88888e-300 (SSE -8.89e-300)",
+    ),
     "grad": ("norm of the gradient", "|grad| 8.88e-300"),
     "rate": ("learning rate or mu", "mu 8.88e+300"),
     "speed": ("epochs per second", "8,888,888 epochs/s"),
@@ -131,6 +135,7 @@ class StatusLine:
     #: what the history's lr column holds for the run shown: "lr", or "step" for
     #: conjugate gradient (its line search's step, 0 once it no longer moves)
     rate_name = "lr"
+    performance_name = "SSE"  # the index the run minimizes (its value leads the field)
 
     def show_run(self, h, state: str, max_epochs: int) -> None:
         """The fields for history ``h`` (None: no run) in controller state ``state``."""
@@ -145,7 +150,11 @@ class StatusLine:
         row = h.last()
         epoch = int(row["epoch"])
         f["epoch"].setText(f"epoch {epoch:,}")
-        f["sse"].setText(f"SSE {row['sse']:.6g}")
+        if self.performance_name == "SSE":
+            f["sse"].setText(f"SSE {row['sse']:.6g}")
+        else:  # the index training minimizes first, the SSE beside it
+            name = self.performance_name
+            f["sse"].setText(f"{name} {row['performance']:.6g} (SSE {row['sse']:.3g})")
         f["grad"].setText(f"|grad| {row['grad_norm']:.3g}")
         if np.isfinite(row["mu"]):
             f["rate"].setText(f"mu {row['mu']:.3g}")

@@ -26,6 +26,9 @@ class RunsMixin:
     def start_at(self, x: float, y: float) -> None:
         """A click on the contour: a new run from there (the other free parameters keep
         their start values)."""
+        if not self.actions.start.isEnabled():
+            self.show_message("fix the marked settings first", error=True)
+            return
         base = self.start_x if self.start_x is not None else None
         self.start_x = self.setup.point_from_axes(x, y, base)
         self.start_drawn = False
@@ -256,6 +259,8 @@ class RunsMixin:
         c = self.controller
         run = c.setup if c.setup is not None else self.setup
         self.status.rate_name = "step" if run.optimizer == "cg" else "lr"
+        self.status.performance_name = run.performance.upper()
+        self.plots.curves.set_index_name(run.performance.upper())
         self.status.show_run(h, state, c.max_epochs)
 
     def _sync_actions(self) -> None:

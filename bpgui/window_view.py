@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QApplication, QDockWidget, QSplitter
 
 from . import theme as themes
+from .docks import reset_tool_docks
 
 LAYOUT_VERSION = 1  # bump when docks or splitters change, so an old layout is not applied
 
@@ -119,6 +120,7 @@ class ViewMixin:
         if self.presentation:
             self.set_presentation(False)
         geometry, state, sizes = self._default_layout
+        reset_tool_docks(self)  # the tools opened since start: closed, in their own areas
         self.restoreGeometry(QByteArray(geometry))
         self.restoreState(QByteArray(state), LAYOUT_VERSION)
         for sp, sz in zip(self._splitters(), sizes, strict=False):

@@ -136,7 +136,11 @@ class BasinsPane(QWidget):
         self.cancel_button.setEnabled(False)
         self.bar = QProgressBar()
         self.bar.setFormat("%v / %m cells")
+        self.bar.setRange(0, DEFAULT_RESOLUTION**2)
         self.bar.setValue(0)
+        self.resolution.valueChanged.connect(
+            lambda n: None if self.busy else self.bar.setRange(0, n * n)
+        )
         self.error = ErrorLabel()
         self.status = QLabel("")
         self.status.setWordWrap(True)

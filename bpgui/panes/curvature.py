@@ -45,6 +45,9 @@ def stability(curv: Curvature | None, optimizer: str, hyper: dict,
     if curv is None or gamma is None:
         return "", False
     name = "2(1+γ)/((1−γ)λ<sub>max</sub>)" if gamma else "2/λ<sub>max</sub>"
+    if curv.lr_scale != 1.0:  # the rate multiplies the mean gradient: λmax of SSE/Q
+        q = round(1.0 / curv.lr_scale)
+        name = name.replace("λ<sub>max</sub>", f"(λ<sub>max</sub>/{q})")
     here = curv.lr_bound_momentum(gamma)
     if math.isnan(here):
         return f"stability bound {name} here: undefined", False

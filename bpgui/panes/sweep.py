@@ -213,8 +213,9 @@ class SweepPane(QWidget):
         self.status = QLabel(
             "Each cell trains from the current start point. Defaults: momentum's lr from "
             "a tenth to a thousand times the current one against γ, 30 × 30 cells of 2,000 "
-            "epochs (a few seconds): the stability bound lies inside the lr range, so the "
-            "cells above it oscillate and never reach the goal."
+            "epochs (a few seconds). Where the runs end near a minimum, its stability bound "
+            "(drawn dashed) lies in that range and the cells above it oscillate; grey cells "
+            "never reached the goal."
         )
         self.status.setWordWrap(True)
         self.heatmap = HeatmapPlot()

@@ -96,6 +96,14 @@ class CurvesPlot(QWidget):
             self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
         )
 
+    def set_index_name(self, name: str) -> None:
+        """The curve is the SSE; when training minimizes another index, the axis says so
+        (the contour and the status bar show that index)."""
+        label = "SSE" if name == "SSE" else f"SSE (training minimizes {name})"
+        if label != getattr(self, "_index_label", "SSE"):
+            self._index_label = label
+            self.sse_plot.setLabel("left", label)
+
     def set_log_x(self, on: bool) -> None:
         for p in (self.sse_plot, self.aux_plot):
             p.setLogMode(x=on, y=True)
@@ -117,10 +125,11 @@ class CurvesPlot(QWidget):
             if len(rep):
                 last = max(last, float(rep[-1]))
                 ys = {**ys, "sse": [*ys["sse"], _positive(ry)]}
-        for rep, _ry in self._previous_data:  # earlier runs of this problem
-            if len(rep):
-                last = max(last, float(np.nanmax(rep)))
         h = self._history
+        if h is None or len(h) == 0:  # no current run: the earlier runs shown set it
+            for rep, _ry in self._previous_data:
+                if len(rep):
+                    last = max(last, float(np.nanmax(rep)))
         going = h is not None and len(h) > 0 and h.stop is None and self.growing
         if self.log_x.isChecked():
             xr = (-0.3, math.log10(max(last, 1.0)) * 1.02 + 0.05)
@@ -165,8 +174,8 @@ class CurvesPlot(QWidget):
                 self.mu_curve,
             ):
                 c.setData([], [])
-            if self._overlay_data or self._race_data[0]:  # no run: fit what is still shown
-                self._fit(np.empty(0), {"sse": [], "aux": []})
+            if self._overlay_data or self._race_data[0] or self._previous_data:
+                self._fit(np.empty(0), {"sse": [], "aux": []})  # no run: fit what is shown
             return
         ep = history.column("epoch")[idx].astype(float)
         if self.log_x.isChecked():

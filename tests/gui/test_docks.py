@@ -24,11 +24,12 @@ SCRIPT = textwrap.dedent(
     app = make_application()
     win = MainWindow()
     avail = win.screen().availableGeometry()
+    first = [win.width(), win.height()]  # the size a first start opens at
     win.resize(avail.width() - 40, avail.height() - 40)
     win.move(avail.topLeft())
     win.show()
     QTest.qWait(200)
-    out = {"fits": [], "docks": {}}
+    out = {"fits": [], "docks": {}, "first": first, "avail": [avail.width(), avail.height()]}
     for name in ("race", "inspect", "critical", "sweep", "basins", "restarts", "explain"):
         getattr(win.actions, name).trigger()
         QTest.qWait(100)
@@ -62,6 +63,8 @@ def test_opening_every_tool_keeps_the_window_on_its_screen(tmp_path, size):
     assert p.returncode == 0, p.stderr[-3000:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert all(ok for _name, ok in out["fits"]), out["fits"]
+    (fw, fh), (aw, ah) = out["first"], out["avail"]
+    assert fw <= aw and fh <= ah  # a first start opens within the screen
     win_w, _win_h = out["window"]
     docks = out["docks"]
     assert len(docks) >= 8  # setup + the seven tools

@@ -196,7 +196,7 @@ def test_stability_warning_in_the_lr_100_experiment_not_at_lr_1(window, qtbot):
 
     _run_to_end(window, qtbot, "unstable-lr")
     label = window.optimizer_pane.stability
-    assert "lr 100 is above 2/λ<sub>max</sub>" in label.text() and not label.isHidden()
+    assert "lr 100 is above 2/(λ<sub>max</sub>/41)" in label.text() and not label.isHidden()
     # the bound is the smallest over the current point and the epochs just before it
     h, obj = window.controller.history, window.setup.objective()
     bounds = [curvature_at(obj, h.x[i]).lr_bound for i in range(len(h) - 8, len(h))]

@@ -75,3 +75,20 @@ def test_the_wheel_scrolls_the_setup_panel_without_changing_fields(window, qtbot
 
         QApplication.sendEvent(seed, ev)
     assert seed.value() == before
+
+
+def test_reset_layout_closes_the_tool_docks_in_their_own_areas(window, qtbot):
+    """Found by the newcomer: View ▸ Reset layout left every tool dock open, stacked on
+    the left."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget
+
+    for name in ("race", "inspect", "critical", "sweep"):
+        getattr(window.actions, name).trigger()
+    window.race_dock.setFloating(True)
+    window.reset_layout()
+    qtbot.wait(50)
+    tools = [d for d in window.findChildren(QDockWidget) if d.objectName() != "setup-dock"]
+    assert tools and not any(d.isVisible() for d in tools)
+    assert not window.race_dock.isFloating()
+    assert window.dockWidgetArea(window.race_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
