@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSpinBox,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from .theme import repolish, set_role
+
+LABEL_PAUSE_MS = 700  # an error's message shows once the typing pauses this long
 
 # colours follow the theme: text roles and the "invalid" property are styled by the
 # application's style sheet (bpgui.theme.app_stylesheet)
@@ -69,15 +71,17 @@ def with_error(content: QWidget | QLayout, *fields: QWidget) -> QWidget:
     return box
 
 
-def mark(widget: QWidget, error: str | None, tip: str = "") -> None:
-    """Show ``error`` on ``widget`` (red border, tooltip, its error label) or clear it."""
+def mark(widget: QWidget, error: str | None, tip: str = "", label: bool = True) -> None:
+    """Show ``error`` on ``widget`` (red border, tooltip, its error label) or clear it.
+    ``label=False``: the label under the field waits (the user is still typing: a label
+    appearing and going with each key would push every later field up and down)."""
     if bool(widget.property("invalid")) != bool(error):
         widget.setProperty("invalid", bool(error))
         repolish(widget)
     widget.setToolTip(error if error else tip)
     err = getattr(widget, "error_label", None)
-    if err is not None:
-        err.show_error(error)
+    if err is not None and (label or not error or err.isVisible()):
+        err.show_error(error)  # (already shown: its text follows at once, nothing moves)
 
 
 def problem_of(widget: QWidget) -> str | None:
@@ -137,6 +141,11 @@ class NumberEdit(QLineEdit):
         self.setText(self.format(value))
         self.textEdited.connect(self._edited)
         self.editingFinished.connect(self._finished)
+        # while typing, an error's message under the field waits for a pause in the typing
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(LABEL_PAUSE_MS)
+        self._label_timer.timeout.connect(self.check)
 
     def format(self, v: float | None) -> str:
         if self._blank(v):
@@ -179,12 +188,17 @@ class NumberEdit(QLineEdit):
             raise ValueError(f"must be <= {self.hi:g}")
         return v
 
-    def check(self) -> str | None:
+    def check(self, typing: bool = False) -> str | None:
+        """Mark the field from its text; ``typing``: the message under it comes after a
+        pause (the red border, the tooltip and the status bar's reason at once)."""
         try:
             self.value()
         except ValueError as exc:
-            mark(self, str(exc), self.tip)
+            mark(self, str(exc), self.tip, label=not typing)
+            if typing:
+                self._label_timer.start()
             return str(exc)
+        self._label_timer.stop()
         mark(self, None, self.tip)
         return None
 
@@ -192,7 +206,7 @@ class NumberEdit(QLineEdit):
         return problem_of(self)
 
     def _edited(self, *_):
-        if self.check() is None:
+        if self.check(typing=True) is None:
             v = self.value()
             if v is not None:
                 self.value_changed.emit(float(v))

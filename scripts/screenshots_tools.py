@@ -70,7 +70,7 @@ def main() -> int:
         win.resize(w, h)
         for theme in ("dark", "light"):
             win.set_theme(theme)
-            for dock, name in ((win.race_dock, "race"), (win.sweep_dock, "sweep")):
+            for dock in (win.race_dock, win.sweep_dock):
                 dock.raise_()
             wait(0.8)
             shot(f"{size}-{theme}")

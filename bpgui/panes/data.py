@@ -221,7 +221,7 @@ class DataForm(QGroupBox):
         for w in self.fields:
             if not isinstance(w, NumberEdit):
                 mark(w, None, w.tip)
-        bad = [e for e in (w.check() for w in self.numbers) if e]
+        bad = [e for e in (w.check(typing=w.hasFocus()) for w in self.numbers) if e]
         if bad:
             raise ValueError(bad[0])
         kind = self.kind.currentData()

@@ -309,7 +309,7 @@ class OptimizerPane(QWidget):
         goes to the field it names."""
         bad, _, message = error.partition(": ") if error else (None, "", "")
         for name, w in self.fields.items():
-            if isinstance(w, NumberEdit) and w.check() is None and name == bad:
+            if isinstance(w, NumberEdit) and w.check(typing=w.hasFocus()) is None and name == bad:
                 mark(w, message, w.tip)
             elif isinstance(w, LayerRatesEdit) and w.check() is None and name == bad:
                 w.error_label.show_error(message)
@@ -318,7 +318,7 @@ class OptimizerPane(QWidget):
     def _criteria_edited(self, *_):
         if self._quiet:
             return
-        errors = [w.check() for w in self.criteria_fields]
+        errors = [w.check(typing=w.hasFocus()) for w in self.criteria_fields]
         if any(errors):
             self._report_validity()
             return

@@ -115,7 +115,8 @@ def test_a_partial_number_is_marked_at_once_and_kept(window, qtbot):
     show_tab(window, pane)
     type_into(qtbot, pane.goal, "1e-", enter=False)
     assert pane.goal.text() == "1e-" and pane.goal.property("invalid") is True
-    assert error_shown(pane.goal) and not window.actions.start.isEnabled()
+    assert not window.actions.start.isEnabled()  # at once; its message after a pause
+    qtbot.waitUntil(lambda: bool(error_shown(pane.goal)), timeout=3000)
     qtbot.keyClicks(pane.goal, "3")
     assert pane.goal.text() == "1e-3" and not error_shown(pane.goal)
     assert window.setup.criteria.goal == 1e-3 and window.actions.start.isEnabled()
@@ -241,16 +242,16 @@ def test_optimizer_errors_show_under_their_fields(window, qtbot):
     show_tab(window, pane)
     lr = pane.fields["lr"]
     type_into(qtbot, lr, "x", enter=False)
-    assert "not a number" in error_shown(lr)
+    qtbot.waitUntil(lambda: "not a number" in error_shown(lr), timeout=3000)
     assert any(p.startswith("lr: ") for p in pane.problems())
     type_into(qtbot, lr, "-3", enter=False)
-    assert "allowed range" in error_shown(lr)
+    qtbot.waitUntil(lambda: "allowed range" in error_shown(lr), timeout=3000)
     assert not window.actions.start.isEnabled()
     assert "lr" in window.last_message
     type_into(qtbot, lr, "0.5")
     assert not error_shown(lr) and pane.problems() == []
     type_into(qtbot, pane.goal, "-1", enter=False)
-    assert error_shown(pane.goal) == "must be >= 0"
+    qtbot.waitUntil(lambda: error_shown(pane.goal) == "must be >= 0", timeout=3000)
     assert pane.problems() == ["goal: must be >= 0"]
     type_into(qtbot, pane.goal, "0")
     assert not error_shown(pane.goal) and window.actions.start.isEnabled()
@@ -404,3 +405,27 @@ def test_the_performance_index_is_chosen_in_the_window(window, qtbot):
     ]
     QTest.keyClick(combo, Qt.Key.Key_Up)
     assert window.setup.performance == "mse" and not pane.problems()
+
+
+def test_an_error_message_waits_for_a_pause_in_the_typing(window, qtbot):
+    """Issue 18 #13: the label under an invalid field appeared and went with each key,
+    pushing every later field up and down while typing "1e-3"."""
+    pane = window.optimizer_pane
+    show_tab(window, pane)
+    field, below = pane.goal, pane.min_grad
+    y0 = below.y()
+    moves = []
+    field.textEdited.connect(lambda _t: moves.append(below.mapTo(pane, below.rect().topLeft()).y()))
+    type_into(qtbot, field, "1e-3", enter=False)  # "1e" and "1e-" are not numbers
+    assert field.property("invalid") is False or field.property("invalid") is None
+    # "1e" and "1e-" are errors: the field below did not move while they were typed
+    assert len(moves) == 4 and len(set(moves[1:])) == 1, moves
+    del y0
+    type_into(qtbot, field, "-1", enter=False)
+    assert field.property("invalid") and not window.actions.start.isEnabled()
+    assert not error_shown(field)  # not yet: the user may still be typing
+    qtbot.waitUntil(lambda: error_shown(field) == "must be >= 0", timeout=3000)
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(field, "0")
+    assert not error_shown(field) and not field.property("invalid")
