@@ -80,6 +80,7 @@ def _table_images(window):
 def _busy_window(window, qtbot):
     """Every kind of text on screen: a finished run and race, critical points, restarts,
     an invalid field with its error, a warning, the parameter table."""
+    window.resize(1560, 960)  # a lecture screen (the offscreen one is 800 x 800)
     c = window.controller
     with qtbot.waitSignal(c.run_finished, timeout=T):
         window.load_experiment("vlbp")
