@@ -396,8 +396,8 @@ class MainWindow(
         ov = getattr(self, "basin_overlay", None)
         if ov is not None and ov.visible:  # the legends drawn in plots: the new size
             ov.set_map(ov.map, self._minima_kinds())
-        if getattr(self, "sweep_pane", None) is not None and self.sweep_pane.heatmap._legend_on:
-            self.sweep_pane.heatmap._show_legend()
+        if getattr(self, "sweep_pane", None) is not None:
+            self.sweep_pane.heatmap.refresh_legend()
 
     # ---- messages and closing --------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:

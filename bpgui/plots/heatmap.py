@@ -170,6 +170,11 @@ class HeatmapPlot(QWidget):
         self._legend_on = True
         self._place_legend()
 
+    def refresh_legend(self) -> None:
+        """Redraw the legend (a theme or font change), if one is shown."""
+        if self._legend_on:
+            self._show_legend()
+
     def _place_legend(self, *_) -> None:
         vb = self.plot_item.getViewBox()
         self.legend.setVisible(self._legend_on and fits(self.legend, vb.width() - 12))
