@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-wheel bench bench-app bench-maps bench-session soak screenshots book clean
+.PHONY: run test lint check-wheel bench bench-app bench-history bench-maps bench-session soak screenshots book clean
 
 # `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
@@ -42,6 +42,9 @@ soak: $(DEV_STAMP)
 
 bench-app: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_app.py
+
+bench-history: $(DEV_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_history.py
 
 check-wheel: $(DEV_STAMP)
 	PYTHON=$(PYTHON) scripts/check_wheel.sh

@@ -83,14 +83,18 @@ class AnimationResult:
     fps: int
     first_epoch: int
     last_epoch: int
+    kept: str = ""  # which epochs the (thinned) history keeps ("": every epoch)
 
     def summary(self) -> str:
         mb = self.bytes / 1e6
         return (
             f"{self.path}: {self.frames} frames, {self.width} x {self.height}, "
             f"{self.seconds:g} s at {self.fps} fps (epochs {self.first_epoch:,} to "
-            f"{self.last_epoch:,}), {mb:.1f} MB"
+            f"{self.last_epoch:,}), {mb:.1f} MB{self.kept_note()}"
         )
+
+    def kept_note(self) -> str:
+        return f"; from a thinned history ({self.kept})" if self.kept else ""
 
 
 def default_size(with_curve: bool) -> tuple[int, int]:
@@ -264,6 +268,7 @@ def write_animation(
         fps,
         int(run.epochs[job.rows[0]]),
         int(run.epochs[job.rows[-1]]),
+        run.kept,
     )
 
 

@@ -293,6 +293,7 @@ class AnimationDialog(QDialog):
         self.progress.setValue(self.progress.maximum())
         self.result.setText(
             f"wrote {r.path}: {r.frames} frames, {r.width} x {r.height}, {r.bytes / 1e6:.1f} MB"
+            + r.kept_note()
         )
         self.finished_ok.emit(r)
 

@@ -74,6 +74,7 @@ class RunData:
     py: np.ndarray  # (n,) and along its y axis
     slice_theta: np.ndarray  # the full parameter vector the surface is a slice through
     finished: bool  # the run has ended (its end marker is drawn on the last frame)
+    kept: str = ""  # which epochs a thinned history keeps ("": every epoch)
 
 
 def run_data(session) -> RunData:
@@ -103,8 +104,9 @@ def run_data(session) -> RunData:
     run = session.run
     finished = h.stop is not None or (run is not None and run.stop is not None)
     return RunData(
-        setup, epochs, np.array(h.column("sse"), float), cols[0], cols[1], theta0, finished
-    )
+        setup, epochs, np.array(h.column("sse"), float), cols[0], cols[1], theta0, finished,
+        "" if h.kept is None else h.describe(),
+    )  # fmt: skip
 
 
 def _optimum(setup: Setup, theta: np.ndarray) -> tuple[float, float] | None:

@@ -22,6 +22,7 @@ from bpgui_engine.export import (
     atomic_write_text,
     grid_csv,
     history_csv,
+    kept_note,
     params_csv,
     params_json,
     trajectory_csv,
@@ -93,8 +94,12 @@ def train(args: argparse.Namespace) -> int:
             seed=0 if args.seed is None else args.seed,
         )
         s, source, extra = Session(setup, start=x0), None, None
-    check_run(s.setup)  # refuse with the estimate instead of running out of memory
-    result = run_session(s, extra, keep_history=bool(args.save), progress=not args.json)
+    # refuse with the estimate instead of running out of memory; a kept history thins
+    # itself past its budget (the plan's rows)
+    plan = check_run(s.setup, keep_history=bool(args.save))
+    result = run_session(
+        s, extra, keep_history=bool(args.save), progress=not args.json, max_rows=plan.max_rows
+    )
     if args.save:
         save_session(s, args.save)
     result = {"session": source, **result, "saved": args.save}
@@ -106,10 +111,15 @@ def train(args: argparse.Namespace) -> int:
 
 
 def run_session(
-    s: Session, extra_epochs: int | None, keep_history: bool = True, progress: bool = False
+    s: Session,
+    extra_epochs: int | None,
+    keep_history: bool = True,
+    progress: bool = False,
+    max_rows: int | None = None,
 ) -> dict:
     """Train ``s`` on from where it stands (see :func:`bpgui_engine.session.session_trainer`),
-    update its run state (and history, if kept), and return the result as a plain dict."""
+    update its run state (and history, if kept: at most ``max_rows`` rows, thinned past
+    them), and return the result as a plain dict."""
     setup = s.setup
     trainer, fresh = session_trainer(s, extra_epochs)
     target = trainer.criteria.epochs
@@ -118,7 +128,11 @@ def run_session(
     first = trainer.epoch
     h = None
     if keep_history:
-        h = s.history if s.history is not None and not fresh else History(len(setup.free))
+        if s.history is not None and not fresh:
+            h = s.history
+            h.set_budget(max_rows)
+        else:
+            h = History(len(setup.free), max_rows=max_rows)
     t0 = time.perf_counter()
     rec = None
     for block in trainer.blocks(emit_start=fresh):  # columnar blocks: no per-epoch objects
@@ -165,6 +179,7 @@ def run_session(
         "elapsed_s": round(elapsed, 6),
         "epochs_per_s": round(ran / elapsed, 1) if elapsed > 0 and ran else None,
         "kernel": trainer.kernel,
+        "history": None if h is None else {"rows": len(h), "kept": h.describe()},
     }
 
 
@@ -179,6 +194,8 @@ def _print_result(r: dict, s: Session) -> None:
     stop = r["stop_reason"]
     print(f"stopped: {STOP_REASONS.get(stop, stop)}")
     print("  ".join(f"{lab} = {_fmt(r['params'][lab])}" for lab in s.setup.free))
+    if r["history"] is not None and r["history"]["kept"] != "every epoch":
+        print(f"history: {r['history']['rows']:,} epochs kept: {r['history']['kept']}")
     if r["saved"]:
         print(f"saved {r['saved']}")
 
@@ -255,12 +272,13 @@ def export(args: argparse.Namespace) -> int:
     if args.history or args.trajectory:
         if s.history is None:
             raise CliError("export: the session has no history yet (train it first)")
+        what = kept_note(s.history)
         if args.history:
             atomic_write_text(args.history, history_csv(s.history, labels))
-            written.append(args.history)
+            written.append(args.history + what)
         if args.trajectory:
             atomic_write_text(args.trajectory, trajectory_csv(s.history, labels))
-            written.append(args.trajectory)
+            written.append(args.trajectory + what)
     if args.params:
         if args.params.lower().endswith(".json"):
             atomic_write_text(args.params, params_json(s.setup, x))

@@ -34,6 +34,7 @@ from PySide6.QtCore import QObject, Signal
 
 from bpgui_engine import jit
 from bpgui_engine.history import History
+from bpgui_engine.memory import history_budget, history_rows
 from bpgui_engine.session import RunState, run_state_to_dict
 from bpgui_engine.setup import Setup, setup_to_dict
 
@@ -88,7 +89,14 @@ class TrainingController(RaceControl, QObject):
         self.engine_kernel: str | None = None  # the engine's once its warm-up has ended
         self._fallbacks: set[str] = set()
         self.race: RaceRun | None = None  # the race on screen (running or ended)
+        #: the history budget in bytes set in the window (None: the default), see
+        #: :func:`bpgui_engine.memory.history_budget`
+        self.history_setting: int | None = None
         self.ensure_engine()
+
+    def history_rows(self, n_free: int, share: int = 1) -> int:
+        """The rows a run's history keeps at most (``share``: runs sharing the budget)."""
+        return history_rows(n_free, history_budget(self.history_setting)[0] // share)
 
     @property
     def history(self) -> History | None:
@@ -118,8 +126,9 @@ class TrainingController(RaceControl, QObject):
         self.setup = setup
         # room for the whole run up front: np.empty costs memory only where written, and a
         # history of millions of rows is never copied to grow while frames are drawn
-        cap = min(int(setup.criteria.epochs) + 1, MAX_PREALLOCATED_ROWS)
-        self.history = History(len(setup.free), capacity=cap)
+        rows = self.history_rows(len(setup.free))
+        cap = min(int(setup.criteria.epochs) + 1, MAX_PREALLOCATED_ROWS, rows)
+        self.history = History(len(setup.free), capacity=cap, max_rows=rows)
         self.last_stop = self.last_error = None
         self.last_state = self._restore = None
         self.max_epochs = setup.criteria.epochs
@@ -173,6 +182,7 @@ class TrainingController(RaceControl, QObject):
         self.discard()
         self.run_id += 1
         self.setup = setup
+        history.set_budget(self.history_rows(history.n_free))
         self.history = history
         self.epoch = int(state["epoch"])
         self.max_epochs = int(state["max_epochs"])

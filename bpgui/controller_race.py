@@ -44,7 +44,8 @@ class RaceControl:
         crit = StopCriteria.from_dict(
             {**setup.criteria.to_dict(), "epochs": int(epochs), "goal": float(goal)}
         )
-        self.race = RaceRun(setup, x0, entries, crit, self.run_id)
+        rows = self.history_rows(len(setup.free), share=len(entries))
+        self.race = RaceRun(setup, x0, entries, crit, self.run_id, max_rows=rows)
         self.max_epochs = int(epochs)
         msg = {
             "cmd": "race",

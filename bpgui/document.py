@@ -9,11 +9,13 @@ loaded one back.  Nothing the user has open changes unless a file loaded complet
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -35,6 +37,8 @@ from .recovery import Recovery, ask_recovery
 from .session_view import capture_view, restore_view
 
 AUTOSAVE_MS = 60_000
+#: an autosave writes a history of more rows than this as drawn (see for_recovery)
+RECOVERY_FULL_ROWS = 200_000
 MAX_RECENT = 8
 FILTER = f"bpgui sessions (*{SUFFIX});;All files (*)"
 
@@ -82,11 +86,30 @@ class RecentFiles:
 
 def history_head(h: History, k: int) -> History:
     """The first ``k`` rows of ``h`` (a copy; ``h`` itself when that is all of it)."""
-    if k >= len(h):
-        return h
-    out = History(h.n_free, capacity=max(k, 16))
-    out.extend({c: h.column(c)[:k] for c in COLUMNS}, h.x[:k])
-    return out
+    return h.head(k)
+
+
+def for_recovery(s: Session, shown: np.ndarray | None) -> Session:
+    """What an autosave writes: ``s`` itself, or -- when its history is longer than
+    :data:`RECOVERY_FULL_ROWS` -- ``s`` with the history's rows drawn on screen (``shown``;
+    None: evenly spaced ones and the latest), so that writing it never stalls the window;
+    the run's state is whole (the recovered run continues exactly) and
+    ``history.sampled_from`` says the history was sampled.  Save writes every row kept."""
+    h = s.history
+    if h is None or len(h) <= RECOVERY_FULL_ROWS:
+        return s
+    n = len(h)
+    if shown is None:
+        shown = np.linspace(0, n - 1, 4096).astype(np.int64)
+    rows = np.unique(np.concatenate([shown, [0], np.arange(max(0, n - 1000), n)]))
+    rows = rows[(rows >= 0) & (rows < n)]
+    light = History(h.n_free, capacity=len(rows))
+    light.extend({c: h.column(c)[rows] for c in COLUMNS}, h.x[rows], h.stop)
+    light.stop = h.stop
+    spanned = int(h.column("epoch")[-1]) + 1
+    return dataclasses.replace(
+        s, history=light, history_sampled_from=max(s.history_sampled_from or 0, spanned)
+    )
 
 
 class Document(QObject):
@@ -369,7 +392,8 @@ class Document(QObject):
                 if s is None:
                     raise SessionError(why)
                 if sid == self._session_id or self.terminating:
-                    self.recovery.write(s)
+                    shown = self.win.plots.shown_rows(s.history) if s.history else None
+                    self.recovery.write(for_recovery(s, shown))
             except (SessionError, OSError) as exc:
                 self._autosaved = 0
                 self.win.show_message(f"autosave failed: {exc}", error=True)

@@ -47,8 +47,8 @@ class FrameReader(QObject):
         h = self.history
         if h is None or header.get("type") != "batch" or "entry" in header:
             return
-        if h is not self._ahead_for:
-            self._ahead_for, self._ahead = h, len(h)
+        if h is not self._ahead_for or self._ahead > (h.max_rows or self._ahead):
+            self._ahead_for, self._ahead = h, len(h)  # another history, or one thinned
         start = max(self._ahead, len(h))
         k = int(header.get("k", 0))
         h.prefault(start, k)

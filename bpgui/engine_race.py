@@ -44,6 +44,7 @@ class RaceJobs:
             goal=None if goal is None else float(goal),
             min_grad=job.get("min_grad"),
             block_seconds=FLUSH_S / len(entries) if entries else FLUSH_S,
+            keep_history=False,  # the window keeps the histories it is sent
         )
 
     def _race_loop(self, run: int, race: Race) -> str:

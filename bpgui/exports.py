@@ -12,6 +12,7 @@ from bpgui_engine.export import (
     atomic_write_text,
     grid_csv,
     history_csv,
+    kept_note,
     params_csv,
     params_json,
     trajectory_csv,
@@ -74,5 +75,6 @@ def export(doc, what: str, path: str | Path | None = None) -> bool:
     except (ValueError, OSError) as exc:
         doc.error("Export failed", str(exc))
         return False
-    w.show_message(f"exported {Path(path).name}")
+    note = kept_note(h) if kind in ("history", "trajectory") else ""
+    w.show_message(f"exported {Path(path).name}{note}")
     return True

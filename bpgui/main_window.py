@@ -24,6 +24,7 @@ from bpgui_engine.problem import start_point
 from bpgui_engine.setup import Setup
 from bpgui_engine.transfer import targets_outside
 
+from . import history_memory
 from .actions import Actions
 from .controller import TrainingController
 from .docks import tool_dock
@@ -150,6 +151,7 @@ class MainWindow(
         self.plots.layout().addWidget(self.replay.bar)
         self.restore_layout()
         self.set_theme(self.settings.get_str("view/theme", "system", THEMES))
+        history_memory.load_setting(self)
         if self.settings.note:
             self.show_message(self.settings.note, error=True)
         if self.settings.get_bool("view/presentation", False):

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel, QSlider
 
 from bpgui_engine.experiments import EXPERIMENTS
 
+from . import history_memory
 from .animation_dialog import show_animation_dialog
 
 EXPORTS = (
@@ -55,6 +56,10 @@ def build_menus(win) -> None:
     m = mb.addMenu("&Run")
     for act in (a.start, a.pause, a.step, a.stop, a.reset):
         m.addAction(act)
+    m.addSeparator()
+    mem = m.addAction("History &memory…")
+    mem.setToolTip("the most memory one run's history keeps before it thins its middle")
+    mem.triggered.connect(lambda _=False: history_memory.ask(win))
     m = mb.addMenu("&Experiments")
     for key, e in EXPERIMENTS.items():
         act = m.addAction(e.title)

@@ -29,12 +29,14 @@ class RaceRun:
         entries: list[RaceEntry],
         criteria: StopCriteria,
         run_id: int = -1,
+        max_rows: int | None = None,
     ) -> None:
         self.setup, self.entries, self.criteria = setup, list(entries), criteria
         self.x0 = np.array(x0, float)
         self.run_id = run_id
         self.key = problem_key(setup)
-        self.histories = [History(len(setup.free)) for _ in self.entries]
+        # each entry's history thins itself past its share of the history budget
+        self.histories = [History(len(setup.free), max_rows=max_rows) for _ in self.entries]
         self.to_goal: list[int | None] = [None] * len(self.entries)
         self.clock = -1  # the shared epoch clock, as the engine last reported it
         self.reason: str | None = None  # "finished", "stopped", "failed", …; None: running

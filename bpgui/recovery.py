@@ -55,6 +55,7 @@ class RecoveryEntry:
             f"{when} — epoch {s.epochs:,} — "
             f"{'-'.join(map(str, (s.setup.spec.n_inputs, *s.setup.spec.sizes)))} network "
             f"({s.setup.optimizer}, {len(s.setup.free)} free)"
+            + (" — the history as it was drawn" if s.history_sampled_from else "")
         )
 
 

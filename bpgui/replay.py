@@ -187,7 +187,9 @@ class ReplayController(QObject):
             else (f"lr {row['lr']:.3g}" if np.isfinite(row["lr"]) else "")
         )
         f["rate"].setText(rate)
-        self.bar.label.setText(f"epoch {epoch:,} of {int(h.column('epoch')[-1]):,}")
+        thinned = " (history thinned)" if h.kept is not None else ""
+        self.bar.label.setText(f"epoch {epoch:,} of {int(h.column('epoch')[-1]):,}{thinned}")
+        self.bar.label.setToolTip(f"the history keeps {h.describe()}" if thinned else "")
 
     def _curve_x(self, epoch: float) -> float:
         if self.win.plots.curves.log_x.isChecked():

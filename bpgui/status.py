@@ -35,6 +35,7 @@ FIELDS = {
     "rate": ("learning rate or mu", "mu 8.88e+300"),
     "speed": ("epochs per second", "8,888,888 epochs/s"),
     "kernel": ("the training kernel: compiled (numba) or NumPy", "numpy"),
+    "history": ("which epochs the history keeps", "history thinned"),
 }
 KERNEL_TIPS = {
     "numba": "compiled kernel (numba): sd, momentum, vlbp and sgd run compiled",
@@ -78,6 +79,8 @@ class StatusLine:
             lab.setMinimumWidth(fm.horizontalAdvance(widest) // (2 if key == "state" else 1))
             bar.addPermanentWidget(lab)
             self.fields[key] = lab
+        self.fields["history"].hide()  # shown once a run's history is thinned
+        self._history_key: tuple | None = None
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(140)
         self.progress.setTextVisible(True)
@@ -142,6 +145,7 @@ class StatusLine:
         f = self.fields
         has_run = h is not None and len(h) > 0
         f["state"].setText(state_text(state, h.stop if has_run else None, has_run))
+        self.show_kept(h if has_run else None, state != "idle")
         if not has_run:
             for key in ("epoch", "sse", "grad", "rate", "speed"):
                 f[key].setText("")
@@ -179,3 +183,26 @@ class StatusLine:
             self._progress_at = (pct, top)
             self.progress.setToolTip(f"epoch {epoch:,} of at most {top:,}")
             self.progress.setValue(pct)
+
+    def show_kept(self, h, live: bool = False) -> None:
+        """The history field: shown while the run's history is thinned (its tooltip says
+        which epochs are kept); when a ``live`` run's history first thins, the message
+        says it."""
+        kept = getattr(h, "kept", None)
+        lab = self.fields["history"]
+        key = None if kept is None else (id(h), h.thins)
+        if key == self._history_key:
+            return
+        first = kept is not None and (self._history_key or (None,))[0] != id(h)
+        self._history_key = key
+        lab.setVisible(kept is not None)
+        if kept is None:
+            return
+        what = f"history: {h.describe()}"
+        lab.setText("history thinned")
+        lab.setToolTip(
+            f"{what}. The history keeps at most {h.max_rows or len(h):,} epochs (Run ▸ History "
+            "memory…); the run itself goes on exactly."
+        )
+        if first and live:
+            self.show(f"{what} (Run ▸ History memory… sets its budget)")

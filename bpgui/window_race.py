@@ -181,12 +181,14 @@ class RaceMixin:
         (x0, x1), (y0, y1) = s.ranges
         paths, eps, sses = [], [], []
         for h, (pdec, cdec) in zip(r.histories, self._race_decs[1], strict=True):
-            if len(h) < pdec.done:
+            ep = h.column("epoch")
+            if len(h) < pdec.follow(ep):
                 pdec.reset()
-            xs, ys = s.axis_values(h.x[pdec.done :]) if len(h) else (np.empty(0), np.empty(0))
+                pdec.follow(ep)
+            xs, ys = s.axis_values(h.x[pdec.done :]) if len(h) else (np.empty(0),) * 2
             pidx = pdec.update(xs, ys, (x1 - x0, y1 - y0))
             paths.append(s.axis_values(h.x[pidx]) if pidx.size else (np.empty(0), np.empty(0)))
-            cidx = cdec.update(h.column("sse"))
+            cidx = cdec.update(h.column("sse"), ep)
             eps.append(h.column("epoch")[cidx].astype(float))
             sses.append(h.column("sse")[cidx])
         colours = [e.colour or COLOURS[i % len(COLOURS)] for i, e in enumerate(r.entries)]

@@ -9,6 +9,7 @@ import time
 import numpy as np
 from PySide6.QtWidgets import QMessageBox, QStyle
 
+from bpgui_engine.memory import fmt_bytes, fmt_count, history_budget
 from bpgui_engine.problem import start_point
 from bpgui_engine.trainer import STOP_REASONS
 
@@ -51,6 +52,13 @@ class RunsMixin:
         self.restored_epoch = None
         self.status.reset_rate()
         self.controller.start(self.setup, self.start_x, paused)
+        h = self.controller.history
+        if h is not None and h.max_rows is not None and self.setup.criteria.epochs >= h.max_rows:
+            budget, source = history_budget(self.controller.history_setting)
+            self.show_message(
+                f"the history will be thinned after ~{fmt_count(h.max_rows - 1)} epochs "
+                f"(its budget: {fmt_bytes(budget)}, {source}; Run ▸ History memory…)"
+            )
         if len(self.setup.free) > 2:
             self.plots.request_surface(self.start_x, 0)
         self.refresh()

@@ -25,6 +25,7 @@ __all__ = [
     "atomic_write_text",
     "grid_csv",
     "history_csv",
+    "kept_note",
     "new_file_mode",
     "params_csv",
     "params_json",
@@ -128,3 +129,11 @@ def atomic_write_text(path: str | os.PathLike, text: str | Iterable[str]) -> Non
 def _slices(text: str, n: int = 1 << 20) -> Iterator[str]:
     for i in range(0, len(text), n):
         yield text[i : i + n]
+
+
+def kept_note(h: History) -> str:
+    """`` (the 5,400,263 epochs kept: every epoch to ...)`` for a history thinned past its
+    budget, else ``""``: exports of it say what they hold."""
+    if h.kept is None:
+        return ""
+    return f" (the {len(h):,} epochs kept: {h.describe()})"

@@ -28,6 +28,30 @@ class PathDecimator:
         self._last: tuple[float, float] | None = None
         self._idx = np.empty(0, dtype=np.int64)
         self._cum = np.empty(0)
+        self._epochs: tuple[np.ndarray, int] | None = None  # of _idx and of row done - 1
+        self._column: np.ndarray | None = None
+
+    def follow(self, epochs: np.ndarray) -> int:
+        """Call before taking the rows from :attr:`done` on, with the history's whole
+        (increasing) epoch column: when a thinning history dropped or moved rows, the
+        points kept are found again by their epochs.  Returns :attr:`done`."""
+        memo = self._epochs
+        d = self.done
+        if memo is None or not d:
+            pass
+        elif d > len(epochs) or epochs[d - 1] != memo[1]:
+            kept, last = memo
+            self.done = int(np.searchsorted(epochs, last, side="right"))
+            rows = np.searchsorted(epochs[: self.done], kept)
+            ok = rows < self.done
+            ok[ok] = epochs[rows[ok]] == kept[ok]
+            self._idx, self._cum = rows[ok], self._cum[ok]
+        self._column = epochs  # update() notes the epochs of what it kept
+        return self.done
+
+    def kept_rows(self) -> np.ndarray:
+        """The rows kept so far (before :attr:`done`)."""
+        return self._idx.copy()
 
     def update(self, xs: np.ndarray, ys: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
         """Add the path's new points ``xs, ys`` (rows ``done`` onward) and return the
@@ -55,6 +79,9 @@ class PathDecimator:
             self._last = (float(xs[-1]), float(ys[-1]))
         if self.done == 0:
             return np.empty(0, dtype=np.int64)
+        ep, self._column = self._column, None
+        if ep is not None and len(ep) >= self.done:
+            self._epochs = (ep[self._idx], int(ep[self.done - 1]))
         idx = self._idx
         if not idx.size or idx[-1] != self.done - 1:
             idx = np.append(idx, self.done - 1)

@@ -34,8 +34,10 @@ from .critical import classify_points
 from .experiments import get_experiment
 from .fast import Block, FastTrainer
 from .history import COLUMNS, History
+from .memory import history_budget, history_rows
 from .optim import OPTIMIZERS
 from .setup import Setup, setup_from_dict, setup_to_dict
+from .thinning import Kept
 from .trainer import StopCriteria
 from .valleys import group_minima
 
@@ -163,7 +165,8 @@ class Race:
     ``epochs``, ``goal`` and ``min_grad`` default to the setup's stopping criteria.
     ``keep_history=False``: each entry keeps only its latest epoch (what :meth:`results`
     needs), so memory stays bounded however long the race (``bpgui race``); the
-    :meth:`record` then has no histories."""
+    :meth:`record` then has no histories.  Kept histories hold at most ``max_rows`` rows
+    each (default: the history budget shared by the entries), thinned past them."""
 
     def __init__(
         self,
@@ -176,6 +179,7 @@ class Race:
         min_grad: float | None = None,
         block_seconds: float = 0.01,
         keep_history: bool = True,
+        max_rows: int | None = None,
     ) -> None:
         if not entries:
             raise ValueError("race: add at least one entry")
@@ -194,7 +198,9 @@ class Race:
         jit.kernels()  # compile (or load) before any entry's clock runs
         self._objective = obj
         self.keep_history = bool(keep_history)
-        self.histories = [History(obj.n_free) for _ in entries]
+        if max_rows is None:  # the history budget shared by the entries
+            max_rows = history_rows(obj.n_free, history_budget()[0] // len(entries))
+        self.histories = [History(obj.n_free, max_rows=max_rows) for _ in entries]
         self.to_goal: list[int | None] = [None] * len(entries)
         self._lanes = []
         for e in entries:
@@ -339,6 +345,9 @@ def race_to_dict(race: Race | RaceRecord) -> tuple[dict[str, Any], dict[str, np.
         "entries": [asdict(e) for e in rec.entries],
         "results": results,
     }
+    kept = [h.kept.to_dict() if h.kept is not None else None for h in rec.histories or []]
+    if any(kept):  # histories thinned past their budget (optional: older readers ignore it)
+        doc["kept"] = kept
     arrays: dict[str, np.ndarray] = {}
     for i, h in enumerate(rec.histories or []):
         for c in COLUMNS:
@@ -385,5 +394,24 @@ def race_from_dict(doc: dict[str, Any], arrays: dict[str, np.ndarray] | None = N
                 raise ValueError(f"race: race_{i}_x has shape {x.shape}, expected (epochs, {nf})")
             h = History(nf, capacity=max(len(x), 1))
             h.extend(cols, x, results[i].stop)
+            h.kept = _kept(doc, i, len(h))
             histories.append(h)
     return RaceRecord(setup, x0, crit, entries, results, histories)
+
+
+def _kept(doc: dict, i: int, rows: int) -> Kept | None:
+    """Entry ``i``'s ``kept`` (which epochs a thinned history holds), checked."""
+    kept = doc.get("kept")
+    if kept is None:
+        return None
+    if not isinstance(kept, list) or len(kept) != len(doc["entries"]):
+        raise ValueError("race: kept must list one entry per race entry")
+    d = kept[i]
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        raise ValueError(f"race: kept[{i}] is not an object")
+    try:
+        return Kept.from_dict(d, rows, None)
+    except ValueError as exc:
+        raise ValueError(f"race: kept[{i}].{exc}") from None

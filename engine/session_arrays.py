@@ -25,6 +25,7 @@ from .session_model import (
     _dec,
     _want,
 )
+from .thinning import Kept
 
 #: deflate's largest possible expansion (about 1032:1, plus the stream's overhead)
 DEFLATE_RATIO = 1040
@@ -212,6 +213,23 @@ def _history_plan(hist: dict, n: int) -> Plan:
     return plan
 
 
+def _kept(hist: dict, cols: dict) -> Kept | None:
+    """``history.kept``: which epochs a history thinned past its budget holds."""
+    d = _want(hist, "kept", dict, "history", optional=True)
+    if d is None:
+        return None
+    ep = cols["epoch"]
+    try:
+        kept = Kept.from_dict(d, len(ep), None)
+        if kept.origin <= int(ep[kept.head - 1]) or (
+            kept.head < len(ep) and kept.origin > int(ep[kept.head])
+        ):
+            raise ValueError("origin: not between the head's last epoch and the next kept")
+    except ValueError as exc:
+        raise SessionError(f"history.kept.{exc}") from None
+    return kept
+
+
 def _history(hist: dict, src, n: int, plan: Plan) -> tuple[History | None, int]:
     """The history and its last epoch (``None`` when validating what is being saved: the
     arrays are the session's own)."""
@@ -219,7 +237,9 @@ def _history(hist: dict, src, n: int, plan: Plan) -> tuple[History | None, int]:
     stop = _want(hist, "stop", str, "history", optional=True)
     src.increasing("history.epoch.npy", k)
     if isinstance(src, _MemArrays):
-        return None, int(src.get("history.epoch.npy", (k,), "<i8")[-1])
+        ep = src.get("history.epoch.npy", (k,), "<i8")
+        _kept(hist, {"epoch": ep})
+        return None, int(ep[-1])
     data = {}
     for name, (shape, dtype) in plan.items():
         if name.startswith("history.") and name != "history.x.npy":
@@ -227,7 +247,7 @@ def _history(hist: dict, src, n: int, plan: Plan) -> tuple[History | None, int]:
     if "performance" not in data:
         data["performance"] = data["sse"]
     # the arrays read are the history's buffers: no second copy while opening
-    h = History.adopt(data, src.get("history.x.npy", (k, n), "<f8"), stop)
+    h = History.adopt(data, src.get("history.x.npy", (k, n), "<f8"), stop, _kept(hist, data))
     return h, int(h.column("epoch")[-1])
 
 

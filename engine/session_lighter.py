@@ -113,7 +113,10 @@ def lighten(s: Session, blocks: int = DEFAULT_BLOCKS) -> Session:
     if s.history is not None and len(s.history):
         out.history = _sampled(s.history, blocks)
         if len(out.history) < len(s.history):
-            out.history_sampled_from = s.history_sampled_from or len(s.history)
+            h = s.history
+            # a history thinned past its budget holds fewer rows than the epochs it spans
+            spanned = len(h) if h.kept is None else int(h.column("epoch")[-1]) + 1
+            out.history_sampled_from = s.history_sampled_from or max(spanned, len(h))
     race = s.race
     if race is not None and race.histories is not None:
         sampled = [_sampled(h, blocks) for h in race.histories]

@@ -18,13 +18,14 @@ import numpy as np
 from .batch import BatchResult
 from .history import History
 from .setup import Setup
+from .thinning import MAX_ROWS
 
 FORMAT = "bpgui-session"
 SCHEMA_VERSION = 4
 SUFFIX = ".bpgui"
 MAX_FILE_BYTES = 4 << 30  # 4 GiB: far above any real session
 MAX_JSON_BYTES = 256 << 20
-MAX_HISTORY = 50_000_000  # epochs kept in one file
+MAX_HISTORY = MAX_ROWS  # epochs kept in one file
 MAX_RESTARTS = 1_000_000  # starts x stored path points
 ARRAY_LIMIT = 1 << 31  # bytes of one array
 

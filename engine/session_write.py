@@ -59,6 +59,8 @@ def session_to_dict(s: Session, arrays: dict[str, np.ndarray] | None = None) -> 
             "stop": h.stop,
             "columns": [c for c in COLUMNS if c != "performance" or _perf_differs(h)],
         }
+        if h.kept is not None:  # a history thinned past its budget (optional: older
+            doc["history"]["kept"] = h.kept.to_dict()  # readers ignore it)
         if s.history_sampled_from is not None:  # a lighter copy (optional: older readers
             doc["history"]["sampled_from"] = int(s.history_sampled_from)  # ignore it)
     if s.restarts is not None:

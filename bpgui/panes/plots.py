@@ -262,7 +262,7 @@ class PlotsPane(QWidget):
         if h is not self._decimated:  # another run: start the decimation afresh
             self.reset_decimation()
             self._decimated = h
-        idx = self.decimator.update(h.column("sse"))  # the curves: min/max of the error
+        idx = self.decimator.update(h.column("sse"), h.column("epoch"))  # min/max of the error
         pidx = self._path_indices(h)  # the path: evenly along its length
         xs, ys = self.setup.axis_values(h.x[pidx])
         self.contour.set_path(xs, ys, finished)
@@ -275,6 +275,16 @@ class PlotsPane(QWidget):
                 self._sync_3d_markers()
         self.update_slice_info(h)
 
+    def shown_rows(self, h: History) -> np.ndarray | None:
+        """The rows of ``h`` the curves and the path draw (and those not drawn yet);
+        None when ``h`` is not the history shown."""
+        if h is not self._decimated or not len(h):
+            return None
+        idx = self.decimator.update(h.column("sse"), h.column("epoch"))
+        done = self.pathdec.follow(h.column("epoch"))
+        path = np.concatenate([self.pathdec.kept_rows(), np.arange(done, len(h))])
+        return np.concatenate([idx, path])
+
     def reset_decimation(self) -> None:
         self.decimator.reset()
         self.pathdec.reset()
@@ -284,10 +294,12 @@ class PlotsPane(QWidget):
     def _path_indices(self, h: History) -> np.ndarray:
         s = self.setup
         key = (s.axes, s.ranges)
-        if key != self._path_key or len(h) < self.pathdec.done:
+        done = self.pathdec.follow(h.column("epoch"))  # rows a thinning history moved
+        if key != self._path_key or len(h) < done:
             self.pathdec.reset()
             self._path_key = key
-        xs, ys = s.axis_values(h.x[self.pathdec.done :])
+            done = self.pathdec.follow(h.column("epoch"))
+        xs, ys = s.axis_values(h.x[done:])
         (x0, x1), (y0, y1) = s.ranges
         return self.pathdec.update(xs, ys, (x1 - x0, y1 - y0))
 

@@ -34,6 +34,14 @@ def _positive(y: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(y), np.maximum(y, floor), np.nan)
 
 
+def sse_name(h: History | None) -> str:
+    """The SSE curve's legend: says when the history is thinned (what the curve shows of
+    its middle)."""
+    if h is None or h.kept is None:
+        return "SSE"
+    return f"SSE (thinned: extremes of each {h.kept.block:,} epochs)"
+
+
 class CurvesPlot(QWidget):
     """Two linked plots: SSE (and validation) on top; gradient norm, lr and mu below."""
 
@@ -165,6 +173,7 @@ class CurvesPlot(QWidget):
             self.readout.setText(HOVER_HINT)
             for c in (self.val_curve, self.mu_curve, self.lr_curve):
                 self._legend_entry(c, False)  # no run: no legend of the last one's curves
+            self._rename(self.sse_curve, sse_name(None))
             self.sse_plot.setXRange(0.0, 10.0, padding=0)
             for c in (
                 self.val_curve,
@@ -182,6 +191,7 @@ class CurvesPlot(QWidget):
             ep = np.maximum(ep, 0.5)  # epoch 0 on a log axis
         sse = _positive(history.column("sse")[idx])
         self.sse_curve.setData(ep, sse, connect="finite")
+        self._rename(self.sse_curve, sse_name(history))
         shown = {"sse": [sse], "aux": []}
         for curve, name in (
             (self.val_curve, "val_performance"),
@@ -198,6 +208,11 @@ class CurvesPlot(QWidget):
                 curve.setData(ep, y, connect="finite")
                 shown["sse" if name == "val_performance" else "aux"].append(y)
         self._fit(ep, shown)
+
+    def _rename(self, curve, name: str) -> None:
+        label = self.sse_plot.legend.getLabel(curve)
+        if label is not None and label.text != name:
+            label.setText(name)
 
     def _legend_entry(self, curve, show: bool) -> None:
         """Only curves with data are listed in their plot's legend."""
