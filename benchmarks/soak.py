@@ -68,6 +68,7 @@ def main() -> int:
         QDialog,
         QDockWidget,
         QFileDialog,
+        QInputDialog,
         QMessageBox,
         QPushButton,
         QSlider,
@@ -113,6 +114,11 @@ def main() -> int:
     QMessageBox.exec = lambda self: int(QMessageBox.StandardButton.Ok)
     QDialog.exec = lambda self: 0  # the recovery prompt: keep for later
     QColorDialog.getColor = staticmethod(lambda *a, **k: QColor(rng.choice(["#e41a1c", "#377eb8"])))
+    # Run ▸ History memory…: a small budget (long runs thin their history), the default,
+    # a large one, nonsense or Cancel
+    QInputDialog.getText = staticmethod(
+        lambda *a, **k: (rng.choice(["1M", "2M", "", "2G", "lots"]), rng.random() < 0.9)
+    )
 
     app = make_application()  # noqa: F841
     win = MainWindow()

@@ -46,6 +46,8 @@ class PathDecimator:
             ok = rows < self.done
             ok[ok] = epochs[rows[ok]] == kept[ok]
             self._idx, self._cum = rows[ok], self._cum[ok]
+            # what it holds now (the row it saw last may itself have been thinned away)
+            self._epochs = (epochs[self._idx], int(epochs[self.done - 1])) if self.done else None
         self._column = epochs  # update() notes the epochs of what it kept
         return self.done
 

@@ -298,3 +298,38 @@ def test_a_race_keeps_each_entrys_history_within_its_share_and_saves_it():
 def test_kept_round_trips_through_its_dict():
     k = Kept(head=10, middle_end=20, block=64, origin=10)
     assert Kept.from_dict(k.to_dict(), 30, None) == k
+
+
+def test_a_session_with_a_thinned_race_saves_and_reopens(tmp_path):
+    from bpgui_engine.race import Race, RaceEntry
+
+    setup = _moving_setup()
+    race = Race(setup, [RaceEntry("sd", {"lr": 5.0})], np.array([-4.0, -4.0]),
+                epochs=8000, max_rows=300)  # fmt: skip
+    for _ in race.steps(1000):
+        pass
+    s = Session(setup)
+    s.race = race.record()
+    back = load_session(save_session(s, tmp_path / "race.bpgui"))
+    (h0,), (h1,) = race.histories, back.race.histories
+    assert h0.kept is not None and h1.kept == h0.kept
+    np.testing.assert_array_equal(h1.column("epoch"), h0.column("epoch"))
+
+
+def test_a_path_that_lagged_behind_a_thinning_follows_twice_without_drawing():
+    """The soak's find: a view not redrawn while its last row was thinned away, asked
+    twice (an autosave, then a frame) before it draws again."""
+    cols, x = full_history(30_000)
+    h = History(3, max_rows=MAX_ROWS)
+    path = PathDecimator(points=50)
+    h.extend({c: cols[c][:2000] for c in COLUMNS}, x[:2000])
+    ep = h.column("epoch")
+    start = path.follow(ep)
+    path.update(x[ep[start:], 0], x[ep[start:], 1], (1.0, 1.0))
+    feed(h, {c: cols[c][2000:] for c in COLUMNS}, x[2000:])  # row 1999 is in the middle now
+    assert h.kept is not None and 1999 not in h.column("epoch")
+    ep = h.column("epoch")
+    first = path.follow(ep)
+    assert path.follow(ep) == first  # asked again: the same, nothing re-mapped twice
+    pidx = path.update(x[ep[first:], 0], x[ep[first:], 1], (1.0, 1.0))
+    assert pidx[-1] == len(h) - 1 and np.all(np.diff(pidx) > 0)
