@@ -282,6 +282,13 @@ def main() -> int:
     win.document.modified = False
     win.actions.quit.trigger()
     QTest.qWait(200)
+    # a save still waiting for the run's state defers the close until it lands: the event
+    # loop goes on until the window has closed (as the app's own loop does)
+    deadline = time.time() + 120
+    while win.isVisible() and time.time() < deadline:
+        QTest.qWait(50)
+    if win.isVisible():
+        problems.append("the window did not close within 2 minutes of Quit")
     if problems:
         print("\nSOAK FAILED after these actions:", file=sys.stderr)
         print("\n".join(log[-40:]), file=sys.stderr)

@@ -48,6 +48,7 @@ class ReplayController(QObject):
         self.win = win
         self.bar = ReplayBar()
         self.row: int | None = None  # the history row shown (None: the live end)
+        self._at: tuple[int, int] | None = None  # (the history's thins, the epoch) of row
         self._history = None
         c, cu = win.plots.contour, win.plots.curves
         self.cursor = pg.ScatterPlotItem(symbol="d", size=14, brush=CURSOR_BRUSH, pen="k")
@@ -118,6 +119,10 @@ class ReplayController(QObject):
         s = self.bar.slider
         if h is None or h is not self._history:
             self.row = None
+        elif self.row is not None and self._at is not None and self._at[0] != h.thins:
+            # the history thinned since (a step while paused): the same epoch, or the next kept
+            ep = h.column("epoch")
+            self.row = int(min(np.searchsorted(ep, self._at[1]), len(h) - 1))
         self._history = h
         s.blockSignals(True)
         s.setEnabled(h is not None)
@@ -141,6 +146,7 @@ class ReplayController(QObject):
             return
         self._history = h
         self.row = int(np.clip(row, 0, len(h) - 1))
+        self._at = (h.thins, int(h.column("epoch")[self.row]))
         s = self.bar.slider
         s.blockSignals(True)
         s.setRange(0, len(h) - 1)

@@ -96,6 +96,7 @@ class CurvesPlot(QWidget):
         lay.addWidget(self.glw)
         self._history: History | None = None
         self._idx = np.empty(0, dtype=np.int64)
+        self._drawn: tuple[int, np.ndarray] | None = None  # (thins, epochs of _idx)
         self.growing = False  # a run is going on: the epoch axis grows in steps
         self._ranges: dict = {}
         for c in (self.val_curve, self.mu_curve):  # listed once they have data
@@ -120,7 +121,7 @@ class CurvesPlot(QWidget):
         self.set_overlays(self._overlay_data)
         self.set_race(*self._race_data)
         if self._history is not None:
-            self.set_history(self._history, self._idx)
+            self.set_history(self._history, self._current_idx())
 
     def _fit(self, ep: np.ndarray, ys: dict) -> None:
         """The epoch axis spans every curve shown: while a run goes on it grows in steps
@@ -166,6 +167,8 @@ class CurvesPlot(QWidget):
     def set_history(self, history: History | None, idx: np.ndarray) -> None:
         """Redraw from ``history`` at the display indices ``idx`` (decimated)."""
         self._history, self._idx = history, idx
+        # the rows drawn, by epoch: a thinning history may move them before the next draw
+        self._drawn = None if history is None else (history.thins, history.column("epoch")[idx])
         if self.race_curves:
             self._sync_sse_legend()
         if history is None or len(history) == 0 or idx.size == 0:
@@ -243,10 +246,21 @@ class CurvesPlot(QWidget):
         if changed:  # the shown set changed: the axes fit it
             self._refit()
 
+    def _current_idx(self) -> np.ndarray:
+        """The rows drawn last, where they are now in the (possibly thinned) history."""
+        h, drawn = self._history, self._drawn
+        if h is None or drawn is None or drawn[0] == h.thins:
+            return self._idx
+        ep, want = h.column("epoch"), drawn[1]
+        rows = np.searchsorted(ep, want)
+        ok = rows < len(ep)
+        ok[ok] = ep[rows[ok]] == want[ok]
+        return rows[ok]
+
     def _refit(self) -> None:
         h = self._history
         if h is not None and len(h) and self._idx.size:
-            self.set_history(h, self._idx)
+            self.set_history(h, self._current_idx())
         else:
             self._fit(np.empty(0), {"sse": [], "aux": []})
 
