@@ -19,6 +19,21 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from bpgui_engine.session import one_line
 
+#: every map worker started and not yet ended (see :func:`join_all`)
+_RUNNING: dict[int, tuple[QThread, MapWorker]] = {}
+
+
+def join_all(ms: int = 60_000) -> list[str]:
+    """Cancel every map worker still running and wait for it (bounded): no map thread
+    outlives the window (a QThread destroyed while it runs aborts the process).  Returns
+    the names of any that did not end in time."""
+    end = time.monotonic() + ms / 1000
+    for thread, worker in list(_RUNNING.values()):
+        worker.cancel.set()
+        thread.quit()
+        thread.wait(max(0, int((end - time.monotonic()) * 1000)))
+    return [t.objectName() for t, _ in _RUNNING.values() if not t.isFinished()]
+
 
 class MapWorker(QObject):
     progress = Signal(object, int, int)  # result so far, chunks done, cells done
@@ -71,6 +86,7 @@ class MapRunner(QObject):
         self._worker: MapWorker | None = None
         self.retired = Retirees(self)  # dropped jobs' threads, still ending
         self.cancelled = False
+        self.closed = False  # shut down with the window: no new job starts
 
     @property
     def busy(self) -> bool:
@@ -79,9 +95,13 @@ class MapRunner(QObject):
     def start(self, chunks, result, after=None) -> None:
         assert not self.busy
         self.cancelled = False
-        self._thread = QThread()
+        if self.closed:  # the window has closed: a job queued before then never starts
+            return
+        self._thread = thread = QThread()
         self._thread.setObjectName("bpgui-map")
         self._worker = MapWorker(chunks, result, after)
+        _RUNNING[id(thread)] = (thread, self._worker)
+        thread.finished.connect(lambda: _RUNNING.pop(id(thread), None))
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.progress.connect(self._progress)
@@ -123,7 +143,8 @@ class MapRunner(QObject):
 
     def shutdown(self, ms: int = 60_000) -> None:
         """Cancel and wait (bounded) for every thread this runner started, dropped ones
-        included (closing the window: no thread outlives it)."""
+        included (closing the window: no thread outlives it, none starts after)."""
+        self.closed = True
         self.drop()
         self.retired.join(ms)
 

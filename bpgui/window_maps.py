@@ -10,6 +10,8 @@ needed (a menu, or a session that holds a map or a sweep)."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
@@ -17,7 +19,10 @@ from PySide6.QtWidgets import QDockWidget
 from bpgui_engine.curvature import kinds_at
 
 from .docks import show_tool_dock, tool_dock
+from .map_worker import join_all
 from .runs import problem_key
+
+log = logging.getLogger(__name__)
 
 
 def _basins_key(setup, m) -> tuple:
@@ -256,6 +261,9 @@ class MapsMixin:
         for pane in (self.basins_pane, self.sweep_pane):
             if pane is not None:
                 pane.shutdown()
+        left = join_all()  # any other map thread (none is expected)
+        if left:
+            log.warning("map threads still running at close: %s", ", ".join(left))
         super().closeEvent(event)
 
 

@@ -174,6 +174,8 @@ class CriticalPane(QWidget):
 
     def start(self, job: CriticalJob) -> None:
         self.drop()
+        if getattr(self, "closed", False):  # the window has closed: nothing new starts
+            return
         self._thread = QThread()
         self._thread.setObjectName("bpgui-critical")
         self._worker = CriticalWorker(job)
@@ -216,6 +218,7 @@ class CriticalPane(QWidget):
 
     def shutdown(self) -> None:
         """Cancel a running search and wait for every thread (closing the window)."""
+        self.closed = True
         self.drop()
         self.retired.join(60_000)
 

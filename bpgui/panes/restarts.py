@@ -179,7 +179,7 @@ class RestartsPane(QWidget):
         return theta[:, obj.free_idx]
 
     def run(self) -> None:
-        if self.busy or self.setup is None:
+        if self.busy or self.setup is None or getattr(self, "closed", False):
             return
         method = self.method.currentText()
         hyper = self.setup.hyper if method == self.setup.optimizer else {}
@@ -289,6 +289,7 @@ class RestartsPane(QWidget):
             self.row_selected.emit(rows.pop())
 
     def shutdown(self) -> None:
+        self.closed = True  # the window has closed: no batch starts after this
         if self._thread is not None:
             self._worker.abort = True
             self._thread.quit()
