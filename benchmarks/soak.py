@@ -289,6 +289,11 @@ def main() -> int:
         QTest.qWait(50)
     if win.isVisible():
         problems.append("the window did not close within 2 minutes of Quit")
+    from bpgui.map_worker import join_all
+
+    left = join_all(60_000)  # cancelled with the window: each ends within a chunk
+    if left:
+        problems.append(f"threads still running a minute after the window closed: {left}")
     if problems:
         print("\nSOAK FAILED after these actions:", file=sys.stderr)
         print("\n".join(log[-40:]), file=sys.stderr)

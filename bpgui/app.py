@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -53,7 +54,22 @@ def main(experiment: str | None = None, session: str | None = None, loaded=None)
         win.load_experiment(experiment)
     elif not session:  # after a crash: offer what was autosaved
         QTimer.singleShot(200, win.document.offer_recovery)
-    return app.exec()
+    return finish(app.exec())
+
+
+def finish(code: int) -> int:
+    """After the window has closed: a worker thread that is still computing (a map chunk
+    that ignores cancel for longer than the close waited) would abort the interpreter as it
+    tears the thread down; everything is saved by then, so the process ends at once."""
+    from .map_worker import join_all
+
+    left = join_all(10_000)
+    if left:
+        logging.getLogger(__name__).warning("ending with threads still running: %s", left)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _autosave_on_signals(app, win) -> None:

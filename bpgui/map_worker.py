@@ -29,6 +29,7 @@ def join_all(ms: int = 60_000) -> list[str]:
     the names of any that did not end in time."""
     end = time.monotonic() + ms / 1000
     for thread, worker in list(_RUNNING.values()):
+        worker.abandon.set()
         worker.cancel.set()
         thread.quit()
         thread.wait(max(0, int((end - time.monotonic()) * 1000)))
@@ -44,6 +45,7 @@ class MapWorker(QObject):
         super().__init__()
         self._chunks, self._result, self._after = chunks, result, after
         self.cancel = threading.Event()
+        self.abandon = threading.Event()  # set with cancel when the result is not wanted
 
     @Slot()
     def run(self) -> None:
@@ -54,6 +56,8 @@ class MapWorker(QObject):
             it = self._chunks()
             for _ in it:
                 n += 1
+                if self.cancel.is_set():
+                    break  # no result so far either: it can take a while on a large map
                 self.progress.emit(self._result(), n, 0)
                 if self.cancel.is_set():
                     break
@@ -65,6 +69,9 @@ class MapWorker(QObject):
                     it.close()  # cancels what has not started
                 except Exception as exc:  # the cluster connection may be gone already
                     error = error or one_line(str(exc))
+        if self.abandon.is_set():  # dropped: nobody takes the result, so none is made
+            self.finished.emit(None, "")
+            return
         res = self._result()
         if self._after is not None and not error and not self.cancel.is_set():
             try:
@@ -138,6 +145,7 @@ class MapRunner(QObject):
             return
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
+        worker.abandon.set()
         worker.cancel.set()
         self.retired.add(thread, worker.finished)
 
