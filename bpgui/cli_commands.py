@@ -97,6 +97,8 @@ def train(args: argparse.Namespace) -> int:
     # refuse with the estimate instead of running out of memory; a kept history thins
     # itself past its budget (the plan's rows)
     plan = check_run(s.setup, keep_history=bool(args.save))
+    if plan.note() and not args.json:
+        print(plan.note(), file=sys.stderr)
     result = run_session(
         s, extra, keep_history=bool(args.save), progress=not args.json, max_rows=plan.max_rows
     )
