@@ -201,8 +201,9 @@ class StatusLine:
         what = f"history: {h.describe()}"
         lab.setText("history thinned")
         lab.setToolTip(
-            f"{what}. The history keeps at most {h.max_rows or len(h):,} epochs (Run ▸ History "
-            "memory…); the run itself goes on exactly."
+            f"{what}. This run's history keeps at most {h.max_rows or len(h):,} epochs (a new "
+            "budget, Run ▸ History memory…, applies from the next run); the run's own state "
+            "is never thinned, so it continues exactly."
         )
         if first and live:
             self.show(f"{what} (Run ▸ History memory… sets its budget)")
