@@ -131,15 +131,8 @@ def part_speed(epochs: int = 6_000_000, rounds: int = 3) -> None:
         print(f"{k:9s} {m / 1e6:5.2f} M epochs/s (CPU time), {m / base:.2f}x no history")
 
 
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def part_window(minutes: float, budget: str | None) -> None:
+    from bench_app import rss_mb  # (benchmarks/ is on the path when run as a script)
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
