@@ -45,7 +45,6 @@ from .snapshots import Done, SnapshotRequests, extend_from_frame
 from .wire import encode_float
 
 log = logging.getLogger(__name__)
-MAX_PREALLOCATED_ROWS = 1 << 26  # 67 M epochs: address space, not memory
 CRASHED = "engine_crashed"  # a run whose engine process died: continuable
 
 
@@ -127,7 +126,7 @@ class TrainingController(RaceControl, QObject):
         # room for the whole run up front: np.empty costs memory only where written, and a
         # history of millions of rows is never copied to grow while frames are drawn
         rows = self.history_rows(len(setup.free))
-        cap = min(int(setup.criteria.epochs) + 1, MAX_PREALLOCATED_ROWS, rows)
+        cap = min(int(setup.criteria.epochs) + 1, rows)  # address space, not memory
         self.history = History(len(setup.free), capacity=cap, max_rows=rows)
         self.last_stop = self.last_error = None
         self.last_state = self._restore = None

@@ -412,6 +412,6 @@ def _kept(doc: dict, i: int, rows: int) -> Kept | None:
     if not isinstance(d, dict):
         raise ValueError(f"race: kept[{i}] is not an object")
     try:
-        return Kept.from_dict(d, rows, None)
+        return Kept.from_dict(d, rows)
     except ValueError as exc:
         raise ValueError(f"race: kept[{i}].{exc}") from None

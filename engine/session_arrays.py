@@ -220,7 +220,7 @@ def _kept(hist: dict, cols: dict) -> Kept | None:
         return None
     ep = cols["epoch"]
     try:
-        kept = Kept.from_dict(d, len(ep), None)
+        kept = Kept.from_dict(d, len(ep))
         if kept.origin <= int(ep[kept.head - 1]) or (
             kept.head < len(ep) and kept.origin > int(ep[kept.head])
         ):

@@ -73,7 +73,7 @@ class Kept:
         }
 
     @classmethod
-    def from_dict(cls, d: dict, rows: int, epochs_first_after_head: int | None) -> Kept:
+    def from_dict(cls, d: dict, rows: int) -> Kept:
         """Checked against the history it describes (``rows`` rows); ``ValueError`` with
         the field at fault."""
         vals = {}
@@ -91,8 +91,6 @@ class Kept:
         b = kept.block
         if b < 1 or b & (b - 1) or b > 1 << 50:
             raise ValueError(f"block: {b:,} is not a power of two")
-        if epochs_first_after_head is not None and kept.origin > epochs_first_after_head:
-            raise ValueError("origin: after the middle's first epoch")
         return kept
 
     def describe(self, epochs: np.ndarray) -> str:
@@ -106,10 +104,6 @@ class Kept:
         if self.middle_end < n:
             text += f", every epoch from {int(epochs[self.middle_end]):,}"
         return text
-
-    def short(self) -> str:
-        """For a legend: ``thinned: 1 block of 64 epochs``."""
-        return f"history thinned: extremes of each {self.block:,} epochs in the middle"
 
 
 def block_extremes(

@@ -297,7 +297,7 @@ def test_a_race_keeps_each_entrys_history_within_its_share_and_saves_it():
 
 def test_kept_round_trips_through_its_dict():
     k = Kept(head=10, middle_end=20, block=64, origin=10)
-    assert Kept.from_dict(k.to_dict(), 30, None) == k
+    assert Kept.from_dict(k.to_dict(), 30) == k
 
 
 def test_a_session_with_a_thinned_race_saves_and_reopens(tmp_path):
