@@ -38,8 +38,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def headless_seconds() -> tuple[float, int, str]:
     """Trajectory a to its stop on the engine alone: seconds, epochs, kernel."""
-    from bpgui_engine.experiments import get_experiment
-    from bpgui_engine.fast import FastTrainer
+    from bpgui_engine.model.experiments import get_experiment
+    from bpgui_engine.train.fast import FastTrainer
 
     setup = get_experiment("trajectory-a").setup()
     e = get_experiment("trajectory-a")
@@ -61,7 +61,7 @@ def app_round(timeout: float = 60.0) -> dict:
     """Trajectory a in the window, from Start to the finished frame."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from bpgui.main_window import MainWindow
+    from bpgui.window.main import MainWindow
 
     win = MainWindow()
     win.show()
@@ -116,7 +116,7 @@ def sustained_round(seconds: float = 3.0) -> dict:
     second and GUI timer gaps while the window keeps up with the compiled kernel."""
     from PySide6.QtCore import QTimer
 
-    from bpgui.main_window import MainWindow
+    from bpgui.window.main import MainWindow
 
     win = MainWindow()
     win.show()
@@ -158,15 +158,15 @@ def sustained_round(seconds: float = 3.0) -> dict:
 def first_click(cache_dir: str | None) -> tuple[float, str]:
     """Seconds from sending Start to an engine process just launched to its first block,
     and the kernel of that block."""
-    from bpgui.wire import read_frame, write_frame
-    from bpgui_engine.experiments import get_experiment
-    from bpgui_engine.setup import setup_to_dict
+    from bpgui.service.wire import read_frame, write_frame
+    from bpgui_engine.model.experiments import get_experiment
+    from bpgui_engine.model.setup import setup_to_dict
 
     env = dict(os.environ)
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bpgui.engine_host"],
+        [sys.executable, "-m", "bpgui.service.engine_host"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
@@ -211,9 +211,9 @@ def memory_run(epochs: int = 5_000_000) -> tuple[list[tuple[int, float, float]],
     """RSS of the app and of its engine process at points of a long run; the run's time."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from bpgui.main_window import MainWindow
-    from bpgui_engine.experiments import get_experiment
-    from bpgui_engine.trainer import StopCriteria
+    from bpgui.window.main import MainWindow
+    from bpgui_engine.model.experiments import get_experiment
+    from bpgui_engine.train.trainer import StopCriteria
 
     win = MainWindow()
     win.show()

@@ -23,15 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tutorial_loop import TutorialNetwork
 
 from bpgui_engine import jit
-from bpgui_engine.batch import train_batch
-from bpgui_engine.data import Dataset, function_dataset
-from bpgui_engine.fast import FastTrainer
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.analysis.surface import evaluate_surface
+from bpgui_engine.model.data import Dataset, function_dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.presets import get_preset
-from bpgui_engine.surface import evaluate_surface
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.batch import train_batch
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 BOOK = get_preset("book-1-2-1")
 

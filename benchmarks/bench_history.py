@@ -98,10 +98,10 @@ def part_cli(seconds: float = 30.0) -> None:
 
 
 def part_speed(epochs: int = 6_000_000, rounds: int = 3) -> None:
-    from bpgui_engine.experiments import get_experiment
-    from bpgui_engine.fast import FastTrainer
-    from bpgui_engine.history import History
-    from bpgui_engine.trainer import StopCriteria
+    from bpgui_engine.model.experiments import get_experiment
+    from bpgui_engine.train.fast import FastTrainer
+    from bpgui_engine.train.history import History
+    from bpgui_engine.train.trainer import StopCriteria
 
     e = get_experiment("trajectory-b")
     setup = e.setup().replace(criteria=StopCriteria(epochs=epochs))
@@ -136,10 +136,10 @@ def part_window(minutes: float, budget: str | None) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from bpgui.main_window import MainWindow
+    from bpgui.window.main import MainWindow
     from bpgui_engine.memory import history_budget, parse_size
-    from bpgui_engine.setup import Setup
-    from bpgui_engine.trainer import StopCriteria
+    from bpgui_engine.model.setup import Setup
+    from bpgui_engine.train.trainer import StopCriteria
 
     QApplication.instance() or QApplication([])
     os.environ["BPGUI_CONFIG_DIR"] = tempfile.mkdtemp()

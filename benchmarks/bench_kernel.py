@@ -25,15 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bpgui_engine import jit  # noqa: E402
-from bpgui_engine.batch import train_batch  # noqa: E402
-from bpgui_engine.data import function_dataset  # noqa: E402
-from bpgui_engine.fast import FastTrainer, fast_surface, fast_train_batch  # noqa: E402
-from bpgui_engine.network import NetworkSpec  # noqa: E402
-from bpgui_engine.objective import Objective  # noqa: E402
+from bpgui_engine.analysis.surface import evaluate_surface  # noqa: E402
+from bpgui_engine.model.data import function_dataset  # noqa: E402
+from bpgui_engine.model.network import NetworkSpec  # noqa: E402
+from bpgui_engine.model.objective import Objective  # noqa: E402
+from bpgui_engine.model.presets import get_preset  # noqa: E402
 from bpgui_engine.optim import make_optimizer  # noqa: E402
-from bpgui_engine.presets import get_preset  # noqa: E402
-from bpgui_engine.surface import evaluate_surface  # noqa: E402
-from bpgui_engine.trainer import StopCriteria, Trainer  # noqa: E402
+from bpgui_engine.train.batch import train_batch  # noqa: E402
+from bpgui_engine.train.fast import FastTrainer, fast_surface, fast_train_batch  # noqa: E402
+from bpgui_engine.train.trainer import StopCriteria, Trainer  # noqa: E402
 
 BOOK = get_preset("book-1-2-1")
 

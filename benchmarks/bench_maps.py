@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bpgui_engine import jit  # noqa: E402
-from bpgui_engine.basins import basin_map  # noqa: E402
-from bpgui_engine.fast import FastTrainer  # noqa: E402
+from bpgui_engine.maps.basins import basin_map  # noqa: E402
+from bpgui_engine.maps.race import Race, race_preset  # noqa: E402
+from bpgui_engine.maps.sweep import SweepJob  # noqa: E402
+from bpgui_engine.model.setup import Setup  # noqa: E402
 from bpgui_engine.optim import OPTIMIZERS  # noqa: E402
-from bpgui_engine.race import Race, race_preset  # noqa: E402
-from bpgui_engine.setup import Setup  # noqa: E402
-from bpgui_engine.sweep import SweepJob  # noqa: E402
-from bpgui_engine.trainer import StopCriteria  # noqa: E402
+from bpgui_engine.train.fast import FastTrainer  # noqa: E402
+from bpgui_engine.train.trainer import StopCriteria  # noqa: E402
 
 START = np.array([-4.0, -4.0])
 RACE_EPOCHS = 400_000

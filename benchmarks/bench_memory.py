@@ -73,9 +73,9 @@ def _member(zf: zipfile.ZipFile, name: str, shape: tuple, dtype: str, fill) -> N
 def valid_session(path: Path, epochs: int) -> int:
     """A valid session with an ``epochs``-row history (book problem, 2 free); returns the
     arrays' real size in bytes."""
-    from bpgui_engine.history import COLUMNS, History
+    from bpgui_engine.model.setup import Setup
     from bpgui_engine.session import Session, save_session
-    from bpgui_engine.setup import Setup
+    from bpgui_engine.train.history import COLUMNS, History
 
     setup = Setup.from_preset()
     h = History(2, capacity=epochs)
@@ -86,7 +86,7 @@ def valid_session(path: Path, epochs: int) -> int:
     h.extend(cols, np.c_[np.linspace(-4, 10, epochs), np.linspace(-4, 1, epochs)], "epochs")
     s = Session(setup, history=h)
     from bpgui_engine.session import trainer_state
-    from bpgui_engine.trainer import Trainer
+    from bpgui_engine.train.trainer import Trainer
 
     tr = Trainer(setup.objective(), setup.make_optimizer(), h.x[-1])
     tr.epoch = epochs - 1
@@ -97,11 +97,11 @@ def valid_session(path: Path, epochs: int) -> int:
 
 def hostile_history(path: Path, rows: int) -> None:
     """session.json claims ``rows`` epochs; every column is zeros (deflates ~1000:1)."""
+    from bpgui_engine.model.setup import Setup
     from bpgui_engine.session import Session, session_to_dict
-    from bpgui_engine.setup import Setup
 
     doc = session_to_dict(Session(Setup.from_preset()))
-    from bpgui_engine.history import COLUMNS
+    from bpgui_engine.train.history import COLUMNS
 
     cols = [c for c in COLUMNS if c != "performance"]
     doc["history"] = {"length": rows, "stop": None, "columns": cols}
@@ -115,8 +115,8 @@ def hostile_history(path: Path, rows: int) -> None:
 
 def inflated_json(path: Path, size: int) -> None:
     """A valid description padded with whitespace to ``size`` bytes (deflates to ~0.1%)."""
+    from bpgui_engine.model.setup import Setup
     from bpgui_engine.session import Session, session_to_dict
-    from bpgui_engine.setup import Setup
 
     text = json.dumps(session_to_dict(Session(Setup.from_preset())), indent=1)
     pad = size - len(text)
@@ -127,9 +127,9 @@ def inflated_json(path: Path, size: int) -> None:
 
 def big_network(path: Path) -> None:
     """A valid session of a 1-2000-2000-1 network (4,008,001 parameters)."""
-    from bpgui_engine.network import NetworkSpec
+    from bpgui_engine.model.network import NetworkSpec
+    from bpgui_engine.model.setup import Setup
     from bpgui_engine.session import Session, save_session
-    from bpgui_engine.setup import Setup
 
     spec = NetworkSpec(1, (2000, 2000, 1), ("logsig", "logsig", "purelin"))
     setup = Setup.from_preset().with_network(spec)

@@ -3,7 +3,7 @@ the same five runs headless, one after another.
 
 Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_race.py [--rounds 3]
 
-Each round times the five runs headless (:class:`bpgui_engine.fast.FastTrainer` to their stop,
+Each round times the five runs headless (:class:`bpgui_engine.train.fast.FastTrainer` to their stop,
 blocks only: no records built) and then the race in the window under the same load: from
 the race pane's Start to the race's ``finished`` frame, with the window drawing every
 entry's path, curve and the results table as it goes (the engine process computes; the
@@ -36,10 +36,10 @@ GOAL = 0.0
 
 def headless_seconds() -> tuple[float, list[int]]:
     """The five entries as separate runs, one after another: seconds, epochs each."""
-    from bpgui_engine.fast import FastTrainer
-    from bpgui_engine.race import race_preset
-    from bpgui_engine.setup import Setup
-    from bpgui_engine.trainer import StopCriteria
+    from bpgui_engine.maps.race import race_preset
+    from bpgui_engine.model.setup import Setup
+    from bpgui_engine.train.fast import FastTrainer
+    from bpgui_engine.train.trainer import StopCriteria
 
     s = Setup.from_preset("book-1-2-1")
     crit = StopCriteria.from_dict({**s.criteria.to_dict(), "epochs": EPOCHS, "goal": GOAL})
@@ -67,8 +67,8 @@ def window_round(win, timeout: float = 120.0) -> dict:
     """The race in ``win``, from Start to the finished frame."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from bpgui_engine.race import race_preset
-    from bpgui_engine.setup import Setup
+    from bpgui_engine.maps.race import race_preset
+    from bpgui_engine.model.setup import Setup
 
     win.apply_setup(Setup.from_preset("book-1-2-1"), problem_changed=True)
     win.start_x = START.copy()
@@ -120,7 +120,7 @@ def main() -> int:
     args = ap.parse_args()
     from PySide6.QtWidgets import QApplication
 
-    from bpgui.main_window import MainWindow
+    from bpgui.window.main import MainWindow
     from bpgui_engine import jit
 
     jit.kernels()

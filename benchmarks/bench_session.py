@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bpgui_engine.history import History
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import Session, load_session, save_session, session_trainer, trainer_state
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.history import History
+from bpgui_engine.train.trainer import StopCriteria
 
 EPOCHS = 1_000_000
 
@@ -61,7 +61,7 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["BPGUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="bpgui-bench-")
     from bpgui.app import make_application
-    from bpgui.main_window import MainWindow
+    from bpgui.window.main import MainWindow
 
     app = make_application()
     win = MainWindow()

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bpgui.cli_commands import run_session
-from bpgui_engine import session_write
-from bpgui_engine.experiments import get_experiment
-from bpgui_engine.history import History
+from bpgui.cli.commands import run_session
+from bpgui_engine.model.experiments import get_experiment
 from bpgui_engine.session import (
     Session,
     load_session,
@@ -30,7 +28,9 @@ from bpgui_engine.session import (
     session_trainer,
     trainer_state,
 )
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.session import write as session_write
+from bpgui_engine.train.history import History
+from bpgui_engine.train.trainer import StopCriteria
 
 EPOCHS = 5_800_000
 

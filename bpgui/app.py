@@ -14,9 +14,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from . import crashlog
-from .main_window import MainWindow
-from .theme import dark_palette
+from bpgui.service import crashlog
+from bpgui.window.main import MainWindow
+from bpgui.window.theme import dark_palette
 
 
 def make_application() -> QApplication:
@@ -61,7 +61,7 @@ def finish(code: int) -> int:
     """After the window has closed: a worker thread that is still computing (a map chunk
     that ignores cancel for longer than the close waited) would abort the interpreter as it
     tears the thread down; everything is saved by then, so the process ends at once."""
-    from .map_worker import join_all
+    from bpgui.service.map_worker import join_all
 
     left = join_all(10_000)
     if left:

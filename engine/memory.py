@@ -7,7 +7,7 @@ available now (``MemAvailable`` in ``/proc/meminfo``, else the physical memory),
 ``RLIMIT_AS``, or ``$BPGUI_MEMORY_LIMIT`` (bytes, or with a K/M/G suffix) when set.
 
 A run's history has a budget of its own (:func:`history_budget`): past it the history
-thins its middle (:mod:`bpgui_engine.thinning`) instead of growing, so a run left going
+thins its middle (:mod:`bpgui_engine.train.thinning`) instead of growing, so a run left going
 never takes the machine down, and the estimate of a run counts the history it will keep.
 """
 
@@ -142,8 +142,8 @@ def history_budget(setting: int | None = None, others: int = 0) -> tuple[int, st
 
 def history_rows(n_free: int, budget: int) -> int:
     """Rows of a history of ``n_free`` parameters that ``budget`` bytes hold."""
-    from .history import COLUMNS  # (history imports nothing from here)
-    from .thinning import MAX_ROWS, MIN_ROWS
+    from bpgui_engine.train.history import COLUMNS  # (history imports nothing from here)
+    from bpgui_engine.train.thinning import MAX_ROWS, MIN_ROWS
 
     return min(max(int(budget) // (F8 * (len(COLUMNS) + int(n_free))), MIN_ROWS), MAX_ROWS)
 

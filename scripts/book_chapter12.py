@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from bpgui_engine.critical import find_critical_points
-from bpgui_engine.objective import Objective
+from bpgui_engine.analysis.critical import find_critical_points
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.presets import get_preset
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 MAX_EPOCHS = 400_000
 THRESHOLDS = (1e-2, 1e-6, 1e-12)
@@ -115,8 +115,8 @@ def main() -> int:
         "",
         "Gradient and Hessian of the SSE with respect to the two free parameters of each slice "
         "(the exact Hessian: second-order backpropagation by the R-operator, "
-        "`engine/hessian.py`). The saddle between the two basins of the (`W1[1,1]`, "
-        "`W2[1,1]`) slice is found by the critical-point search (`engine/critical.py`, "
+        "`engine/analysis/hessian.py`). The saddle between the two basins of the (`W1[1,1]`, "
+        "`W2[1,1]`) slice is found by the critical-point search (`engine/analysis/critical.py`, "
         "`bpgui critical`) over W1[1,1] in [-5, 15], W2[1,1] in [-5, 45]; the same search "
         "reports the flat floor near W2[1,1] = 0 (SSE 0.781) as degenerate.",
         "",

@@ -22,8 +22,8 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 def main() -> int:
     os.environ.setdefault("BPGUI_CONFIG_DIR", tempfile.mkdtemp(prefix="bpgui-shots-"))
     from bpgui.app import make_application
-    from bpgui.document import Document
-    from bpgui.main_window import MainWindow
+    from bpgui.document.document import Document
+    from bpgui.window.main import MainWindow
 
     Document.ask_save_changes = lambda self: "discard"
     OUT.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from bpgui import desktop
+from bpgui.cli import desktop
 
 
 def run_cli(*args, home):

@@ -12,14 +12,14 @@ import time
 import numpy as np
 import pytest
 
-from bpgui.engine_host import Host
-from bpgui.wire import read_frame, write_frame
+from bpgui.service.engine_host import Host
+from bpgui.service.wire import read_frame, write_frame
 from bpgui_engine import jit
-from bpgui_engine.experiments import get_experiment
-from bpgui_engine.fast import FastTrainer
-from bpgui_engine.history import COLUMNS
-from bpgui_engine.setup import Setup, setup_to_dict
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.model.experiments import get_experiment
+from bpgui_engine.model.setup import Setup, setup_to_dict
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.history import COLUMNS
+from bpgui_engine.train.trainer import StopCriteria
 
 HAS_NUMBA = jit.kernels() is not None  # loaded (from the on-disk cache) before any host runs
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba kernel unavailable")
@@ -278,7 +278,7 @@ def test_wire_round_trip_and_truncation():
 
 def test_the_real_process_runs_and_quits():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bpgui.engine_host"],
+        [sys.executable, "-m", "bpgui.service.engine_host"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -308,7 +308,10 @@ def test_the_real_process_runs_and_quits():
 
 
 def test_engine_host_does_not_import_qt():
-    code = "import bpgui.engine_host, sys; print(any(m.startswith('PySide6') for m in sys.modules))"
+    code = (
+        "import bpgui.service.engine_host, sys; "
+        "print(any(m.startswith('PySide6') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -346,9 +349,11 @@ def test_snapshot_mid_run_then_restore_equals_one_long_run(host, kernel, name):
 
 @needs_numba
 def test_the_process_compiles_in_the_background_and_says_so():
-    """``python -m bpgui.engine_host`` warms the kernels up at start and reports it once."""
+    """``python -m bpgui.service.engine_host`` warms the kernels up at start and reports it once."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bpgui.engine_host"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        [sys.executable, "-m", "bpgui.service.engine_host"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
     f = read_frame(proc.stdout)
     assert f[0]["type"] == "kernel" and f[0]["kernel"] == "numba" and f[0]["note"] is None
@@ -398,7 +403,7 @@ def separate(setup, entry, x0, epochs):
 
 
 def test_a_race_streams_each_entry_as_its_separate_run(host, kernel):
-    from bpgui_engine.race import Race, race_preset
+    from bpgui_engine.maps.race import Race, race_preset
 
     h, sink = host
     s, x0, n = Setup.from_preset("book-1-2-1"), np.array([-4.0, -4.0]), 400
@@ -430,7 +435,7 @@ def test_a_race_streams_each_entry_as_its_separate_run(host, kernel):
 
 
 def test_race_pause_step_and_stop_act_on_every_entry(host, kernel):
-    from bpgui_engine.race import RaceEntry
+    from bpgui_engine.maps.race import RaceEntry
 
     h, sink = host
     s, x0 = Setup.from_preset("book-1-2-1"), np.array([-4.0, -4.0])
@@ -479,7 +484,7 @@ def _entry_stopped(frames, run, i) -> bool:
 
 
 def test_race_at_a_limited_speed_and_a_bad_entry(host):
-    from bpgui_engine.race import race_preset
+    from bpgui_engine.maps.race import race_preset
 
     h, sink = host
     s, x0 = Setup.from_preset("book-1-2-1"), [-4.0, -4.0]

@@ -1,8 +1,9 @@
 """Tools ▸ Basin map: the settings of a basin-of-attraction map over the contour's two axes,
 Start/Cancel, progress, the overlay's opacity and its legend.
 
-The pane builds a validated :class:`bpgui_engine.basins.BasinJob` (its errors go under the field
-they name) and runs it in a :class:`~bpgui.map_worker.MapRunner`; the window draws what it
+The pane builds a validated :class:`bpgui_engine.maps.basins.BasinJob` (its errors go under the
+field
+they name) and runs it in a :class:`~bpgui.service.map_worker.MapRunner`; the window draws what it
 emits (``progress`` / ``finished``)."""
 
 from __future__ import annotations
@@ -27,15 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.basins import BasinJob, BasinMap
+from bpgui.plots.basin_overlay import legend_rows
+from bpgui.service.runner import JobRunner
+from bpgui.widgets.fields import ErrorLabel, NumberEdit, attach_error, mark, with_error
+from bpgui.window.theme import set_role
+from bpgui_engine.maps.basins import BasinJob, BasinMap
 from bpgui_engine.memory import MemoryLimitError
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import OPTIMIZERS
-from bpgui_engine.setup import Setup
-
-from ..map_worker import MapRunner
-from ..plots.basin_overlay import legend_rows
-from ..theme import set_role
-from ..widgets import ErrorLabel, NumberEdit, attach_error, mark, with_error
 
 #: the defaults tell the story in a lecture minute: Levenberg-Marquardt settles from
 #: almost every start within a few hundred epochs, so a 60 x 60 map of the book's slice
@@ -54,6 +54,8 @@ WHY_DEFAULTS = (
 #: about this many cell-epochs per chunk (~1 s on two cores): cells appear steadily and
 #: Cancel or closing waits at most about a chunk
 CHUNK_WORK = 2_000_000
+#: Cancel waits this long for the chunk in progress before ending the job's process
+MAP_GRACE_MS = 20_000
 EPOCHS_TIP = (
     "the most epochs each cell trains. On the book's slice steepest descent at lr 1 needs "
     "about 10^5 epochs to cross the flat regions, so 2,000 epochs leave most cells "
@@ -74,12 +76,13 @@ class BasinsPane(QWidget):
     opacity_changed = Signal(float)
     shown_changed = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, service=None) -> None:
         super().__init__(parent)
         self.setup: Setup | None = None
         self.current = None  # () -> the window's Setup, read when Start is pressed
         self.job: BasinJob | None = None
-        self.runner = MapRunner(self)
+        self.runner = JobRunner(service, self, grace_ms=MAP_GRACE_MS)
+        self._last: BasinMap | None = None  # the newest partial map
         self.runner.progress.connect(self._progress)
         self.runner.finished.connect(self._finished)
 
@@ -299,12 +302,15 @@ class BasinsPane(QWidget):
                 raise ValueError(f"range of {self.setup.axes[w in (self.y0, self.y1)]}: "
                                  "MIN and MAX must be numbers") from None  # fmt: skip
         epochs = int(vals["epochs"])
-        return BasinJob(
-            self.setup, resolution=self.resolution.value(), epochs=epochs,
+        options = dict(
+            resolution=self.resolution.value(), epochs=epochs,
             optimizer=self.optimizer.currentData(), hyper=self.hyper(), goal=vals["goal"],
             min_grad=vals["min_grad"], x_range=(rng[0], rng[1]), y_range=(rng[2], rng[3]),
             chunk_cells=chunk_cells(epochs),
         )  # fmt: skip
+        job = BasinJob(self.setup, **options)  # validated here: errors under their fields
+        job.options = options
+        return job
 
     # ---- running ---------------------------------------------------------------------------
     @property
@@ -335,7 +341,9 @@ class BasinsPane(QWidget):
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.started.emit(job)
-        self.runner.start(lambda: job.chunks(address), job.result)
+        self._last = None
+        request = {"setup": job.setup, "options": job.options, "address": address}
+        self.runner.start("basins", request)
         return True
 
     def cancel(self) -> None:
@@ -345,14 +353,22 @@ class BasinsPane(QWidget):
             self.status.setText("cancelling after the chunk in progress…")
 
     def _progress(self, m: BasinMap, _n: int) -> None:
+        self._last = m
         done = int((m.stop >= 0).sum())
         self.bar.setValue(done)
         self.show_legend(m)
         self.progress.emit(m)
 
-    def _finished(self, m: BasinMap, error: str) -> None:
+    def _finished(self, m: BasinMap | None, error: str) -> None:
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        m = m if m is not None else self._last  # its process ended: what arrived so far
+        if m is None:
+            self.bar.setValue(0)
+            if error:
+                self._show_error(f"basins: {error}")
+            self.status.setText("no map" + (f": {error}" if error else " (cancelled)"))
+            return
         self.bar.setValue(int((m.stop >= 0).sum()))
         if error:
             self._show_error(error if error.startswith("scheduler") else f"basins: {error}")

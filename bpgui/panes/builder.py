@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.initialize import INITS
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.transfer import TRANSFERS
-
-from ..widgets import attach_error, mark, problem_of, with_error
+from bpgui.widgets.fields import attach_error, mark, problem_of, with_error
+from bpgui_engine.model.initialize import INITS
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.transfer import TRANSFERS
 
 ROW_H = 28
 

@@ -1,7 +1,8 @@
 """Tools ▸ Find critical points (issue 13 #2): the search in a worker thread and the table
 of what it found.
 
-The search is :func:`bpgui_engine.critical.find_critical_points` over the current slice's ranges
+The search is :func:`bpgui_engine.analysis.critical.find_critical_points` over the current slice's
+ranges
 (all free parameters when more than two are free).  It runs in its own :class:`QThread`;
 the worker only emits signals (the pane lives in the GUI thread).  A result carries the
 key of what it was computed on (problem, axes, ranges): the window shows it only while
@@ -10,11 +11,10 @@ that is current.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,16 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.critical import CriticalPoint, find_critical_points
-from bpgui_engine.curvature import KIND_WORDS
-from bpgui_engine.session import one_line
-from bpgui_engine.setup import Setup
-
-from ..map_worker import Retirees
-from ..theme import current as theme_now
+from bpgui.service.runner import JobRunner
+from bpgui.window.theme import current as theme_now
+from bpgui_engine.analysis.critical import CriticalPoint
+from bpgui_engine.analysis.curvature import KIND_WORDS
+from bpgui_engine.model.setup import Setup
 
 #: how each kind is drawn: (symbol, colour, words for the legend)
-#: (the words: :data:`bpgui_engine.curvature.KIND_WORDS`, which every tool uses)
+#: (the words: :data:`bpgui_engine.analysis.curvature.KIND_WORDS`, which every tool uses)
 KIND_STYLE = {
     "minimum": ("t", "#80ed99", "▼ " + KIND_WORDS["minimum"]),
     "saddle": ("x", "#ff4d6d", "✕ " + KIND_WORDS["saddle"]),
@@ -84,27 +82,6 @@ class CriticalResult:
     error: str = ""
 
 
-class CriticalWorker(QObject):
-    finished = Signal(object)  # CriticalResult
-
-    def __init__(self, job: CriticalJob) -> None:
-        super().__init__()
-        self.job = job
-        self.cancel = threading.Event()
-
-    @Slot()
-    def run(self) -> None:
-        j = self.job
-        dims = len(j.setup.free) if j.free == "all" else 2
-        try:
-            pts = find_critical_points(j.setup, free=j.free, x=j.x, should_stop=self.cancel.is_set)
-            res = CriticalResult(j.key, j.setup, pts, j.free, dims, self.cancel.is_set())
-        except Exception as exc:  # a bad range, a singular problem: shown, never raised
-            msg = one_line(str(exc) or type(exc).__name__)
-            res = CriticalResult(j.key, j.setup, [], j.free, dims, False, msg)
-        self.finished.emit(res)
-
-
 def fmt(v: float, digits: int = 4) -> str:
     """A number for the tables: ``undefined`` when not finite."""
     return f"{v:.{digits}g}" if np.isfinite(v) else "undefined"
@@ -126,7 +103,7 @@ class CriticalPane(QWidget):
     finished = Signal(object)  # CriticalResult
     row_selected = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, service=None) -> None:
         super().__init__(parent)
         self.find_button = QPushButton("Find")
         self.find_button.setToolTip(
@@ -162,27 +139,21 @@ class CriticalPane(QWidget):
         lay.addWidget(legend)
         lay.addWidget(self.table, 1)
         self.cancel_button.clicked.connect(self.cancel)
-        self._thread: QThread | None = None
-        self._worker: CriticalWorker | None = None
-        self.retired = Retirees(self)  # dropped searches, still ending
+        self.runner = JobRunner(service, self)
+        self.runner.finished.connect(self._finished)
+        self.job: CriticalJob | None = None
         self.result: CriticalResult | None = None
 
     # ---- the search ------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self.runner.busy
 
     def start(self, job: CriticalJob) -> None:
         self.drop()
-        if getattr(self, "closed", False):  # the window has closed: nothing new starts
-            return
-        self._thread = QThread()
-        self._thread.setObjectName("bpgui-critical")
-        self._worker = CriticalWorker(job)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.finished.connect(self._finished)
-        self._thread.start()
+        self.job = job
+        if not self.runner.start("critical", {"setup": job.setup, "free": job.free, "x": job.x}):
+            return  # the window has closed: nothing new starts
         self.find_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         where = f"all {len(job.setup.free)} free parameters" if job.free == "all" else "the slice"
@@ -190,37 +161,32 @@ class CriticalPane(QWidget):
         self.started.emit(job)
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel.set()
+        self.runner.cancel()
 
-    @Slot(object)
-    def _finished(self, res: CriticalResult) -> None:
-        if self._worker is None or self.sender() is not self._worker:
-            return  # a discarded search
+    def _finished(self, out, error: str) -> None:
+        j = self.job
         self._end()
+        dims = len(j.setup.free) if j.free == "all" else 2
+        if out is None:  # failed, or ended when it did not stop in time
+            res = CriticalResult(j.key, j.setup, [], j.free, dims, not error, error)
+        else:
+            pts, cancelled = out
+            res = CriticalResult(j.key, j.setup, list(pts), j.free, dims, cancelled, error)
         self.finished.emit(res)
 
     def _end(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-        self._thread = self._worker = None
         self.find_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
     def drop(self) -> None:
-        """Cancel a running search and forget it without waiting for its thread."""
-        if self._worker is not None:
-            self._worker.cancel.set()
-            self.retired.add(self._thread, self._worker.finished)
-            self._thread = self._worker = None
+        """Cancel a running search and forget it (nothing waits for it)."""
+        self.runner.drop()
         self._end()
 
     def shutdown(self) -> None:
-        """Cancel a running search and wait for every thread (closing the window)."""
+        """Drop a running search; none starts after this (closing the window)."""
         self.closed = True
-        self.drop()
-        self.retired.join(60_000)
+        self.runner.shutdown()
 
     # ---- the table ---------------------------------------------------------------------------
     def show_result(self, res: CriticalResult | None, setup: Setup | None = None) -> None:

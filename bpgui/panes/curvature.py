@@ -9,7 +9,7 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
-from bpgui_engine.curvature import Curvature
+from bpgui_engine.analysis.curvature import Curvature
 
 MAX_SHOWN = 8  # eigenvalues listed (the smallest and largest when there are more)
 WARN = "#ff6b6b"

@@ -19,11 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.data import MAX_CSV_BYTES, METHODS, Dataset, default_columns, parse_csv
+from bpgui.widgets.fields import NumberEdit, attach_error, mark, problem_of, with_error
+from bpgui_engine.model.data import MAX_CSV_BYTES, METHODS, Dataset, default_columns, parse_csv
+from bpgui_engine.model.setup import DataRecipe
 from bpgui_engine.safe_write import open_regular
-from bpgui_engine.setup import DataRecipe
-
-from ..widgets import NumberEdit, attach_error, mark, problem_of, with_error
 
 KINDS = ("preset", "expression", "csv")
 #: files larger than this are read and parsed on a worker thread ("reading…" meanwhile)

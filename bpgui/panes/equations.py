@@ -1,7 +1,8 @@
 """The selected optimizer's update rule with the current epoch's numbers (issue 13 #5).
 
 Rendered as rich text (subscripts, Greek letters), never raw LaTeX.  The numbers come from
-:func:`bpgui_engine.steps.update_vectors` at the current point: the same step the optimizer takes
+:func:`bpgui_engine.analysis.steps.update_vectors` at the current point: the same step the
+optimizer takes
 (on a copy), so the result shown is the step of the next epoch.  Below it, what to watch
 for in the seed's experiment that uses the method.
 """
@@ -14,10 +15,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from bpgui_engine.experiments import EXPERIMENTS
-from bpgui_engine.steps import UpdateVectors
-
-from ..theme import set_role
+from bpgui.window.theme import set_role
+from bpgui_engine.analysis.steps import UpdateVectors
+from bpgui_engine.model.experiments import EXPERIMENTS
 
 MAX_ENTRIES = 4  # vector entries written out (more: the first ones and the norm)
 #: the experiment whose "what to look for" is shown for each optimizer

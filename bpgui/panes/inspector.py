@@ -2,7 +2,7 @@
 current point, layer by layer, as numbers and on the network diagram (neurons coloured by
 f'(n): dark red = saturated, its sensitivity vanishes), with the gradient check's central
 difference beside every weight's backpropagated derivative.  The data is
-:func:`bpgui_engine.inspect.inspect_sample`; this pane only shows it."""
+:func:`bpgui_engine.analysis.inspect.inspect_sample`; this pane only shows it."""
 
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.inspect import Inspection
-
-from ..diagram import NetworkDiagram
-from ..theme import colour
+from bpgui.plots.diagram import NetworkDiagram
+from bpgui.window.theme import colour
+from bpgui_engine.analysis.inspect import Inspection
 
 NEURON_HEADERS = ("layer", "neuron", "n", "a = f(n)", "f'(n)", "s = ∂F/∂n")
 PARAM_HEADERS = ("parameter", "value", "sample's s·aᵀ", "batch: backprop", "batch: numeric",

@@ -22,18 +22,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.labels import ParamLabels
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.performance import PERFORMANCE
-from bpgui_engine.presets import PRESETS
-from bpgui_engine.setup import Setup
-
-from ..diagram import NetworkDiagram
-from ..theme import set_role
-from ..widgets import attach_error, mark, problem_of, with_error
-from .builder import NetworkForm
-from .data import DataForm
-from .params import ParamsTable
+from bpgui.panes.builder import NetworkForm
+from bpgui.panes.data import DataForm
+from bpgui.panes.params import ParamsTable
+from bpgui.plots.diagram import NetworkDiagram
+from bpgui.widgets.fields import attach_error, mark, problem_of, with_error
+from bpgui.window.theme import set_role
+from bpgui_engine.model.labels import ParamLabels
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.performance import PERFORMANCE
+from bpgui_engine.model.presets import PRESETS
+from bpgui_engine.model.setup import Setup
 
 PERF_TIP = (
     "what training minimizes: SSE (the book's), MSE (SSE / (outputs x samples)) or "

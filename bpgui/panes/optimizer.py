@@ -17,13 +17,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpgui.widgets.fields import (
+    LayerRatesEdit,
+    LogNumber,
+    NumberEdit,
+    attach_error,
+    mark,
+    with_error,
+)
+from bpgui.window.theme import set_role
+from bpgui_engine.model.performance import get_performance
 from bpgui_engine.optim import OPTIMIZERS, mismatch
 from bpgui_engine.optim.base import range_text
-from bpgui_engine.performance import get_performance
-from bpgui_engine.trainer import StopCriteria
-
-from ..theme import set_role
-from ..widgets import LayerRatesEdit, LogNumber, NumberEdit, attach_error, mark, with_error
+from bpgui_engine.train.trainer import StopCriteria
 
 
 class OptimizerPane(QWidget):

@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.labels import ParamLabels
-from bpgui_engine.setup import Setup
-
-from ..theme import colour
-from ..widgets import ErrorLabel, parse_number
+from bpgui.widgets.fields import ErrorLabel, parse_number
+from bpgui.window.theme import colour
+from bpgui_engine.model.labels import ParamLabels
+from bpgui_engine.model.setup import Setup
 
 MAX_START = 1e6
 LABEL, FREE, START, CURRENT = range(4)

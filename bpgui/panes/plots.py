@@ -16,20 +16,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.history import Decimator, History
-from bpgui_engine.pathdec import PathDecimator
-from bpgui_engine.presets import BOOK_OPTIMUM, get_preset
-from bpgui_engine.setup import Setup
-
-from ..elided import ClampedLabel
-from ..flow_layout import flow_row
-from ..plots.contour import ContourPlot
-from ..plots.curves import CurvesPlot
-from ..plots.response import ResponsePlot
-from ..plots.surface3d import Surface3DView
-from ..surface_service import SurfaceRequest, SurfaceResult, SurfaceService
-from ..theme import set_role
-from ..widgets import NumberEdit, mark, with_error
+from bpgui.plots.contour import ContourPlot
+from bpgui.plots.curves import CurvesPlot
+from bpgui.plots.response import ResponsePlot
+from bpgui.plots.surface3d import Surface3DView
+from bpgui.service.surfaces import SurfaceRequest, SurfaceResult, SurfaceService
+from bpgui.widgets.elided import ClampedLabel
+from bpgui.widgets.fields import NumberEdit, mark, with_error
+from bpgui.widgets.flow_layout import flow_row
+from bpgui.window.theme import set_role
+from bpgui_engine.model.presets import BOOK_OPTIMUM, get_preset
+from bpgui_engine.model.setup import Setup
+from bpgui_engine.train.history import Decimator, History
+from bpgui_engine.train.pathdec import PathDecimator
 
 RESOLUTIONS = (50, 100, 200, 400)
 BOOK_SPEC = get_preset("book-1-2-1").spec
@@ -232,7 +231,7 @@ class PlotsPane(QWidget):
             self._sync_3d_markers()
 
     def set_earlier(self, runs) -> None:
-        """Earlier runs (:class:`~bpgui.runs.ArchivedRun` of this problem), projected
+        """Earlier runs (:class:`~bpgui.document.runs.ArchivedRun` of this problem), projected
         onto the current axes."""
         s = self.setup
         paths = [s.axis_values(r.X) for r in runs] if s is not None else []

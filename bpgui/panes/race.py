@@ -3,7 +3,7 @@ text, colour, label), epochs and goal, the race's controls, and the results tabl
 a row to highlight that entry's path).
 
 A view: it holds the entries being edited and shows the results it is given; the race
-itself is the window's (:attr:`bpgui.controller.TrainingController.race`)."""
+itself is the window's (:attr:`bpgui.service.controller.TrainingController.race`)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpgui.widgets.fields import NumberEdit, attach_error
+from bpgui.window.theme import colour
+from bpgui_engine.maps.race import COLOURS, EntryResult, RaceEntry, race_preset
+from bpgui_engine.model.problem import parse_hyper
 from bpgui_engine.optim import OPTIMIZERS
-from bpgui_engine.problem import parse_hyper
-from bpgui_engine.race import COLOURS, EntryResult, RaceEntry, race_preset
-
-from ..theme import colour
-from ..widgets import NumberEdit, attach_error
 
 ENTRY_COLUMNS = ("", "optimizer", "hyperparameters", "label")
 RESULT_COLUMNS = ("entry", "epochs to goal", "final SSE", "minimum", "wall s", "epochs", "stop")

@@ -1,15 +1,16 @@
 """Random restarts (seed 001): many seeded random starts trained at once, their paths and
 error curves overlaid, and a table of where each ended: a minimum (only converged runs
-count, see :mod:`bpgui_engine.minima`), "not converged" or "diverged".
+count, see :mod:`bpgui_engine.analysis.minima`), "not converged" or "diverged".
 
-Trained by :func:`bpgui_engine.fast.fast_train_batch`: ``sd``, ``momentum`` and ``vlbp`` in the
+Trained by :func:`bpgui_engine.train.fast.fast_train_batch`: ``sd``, ``momentum`` and ``vlbp`` in
+the
 compiled kernel (rows in parallel over the cores), ``lm`` vectorized in NumPy; without
 numba ``sd``/``momentum`` fall back to NumPy and ``vlbp`` says it needs numba."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QSignalBlocker, QThread, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,49 +24,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.batch import BatchResult
-from bpgui_engine.curvature import NOT_A_MINIMUM, kinds_at
-from bpgui_engine.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS, fast_train_batch
-from bpgui_engine.initialize import initialize
-from bpgui_engine.minima import DIVERGED, NOT_CONVERGED, find_minima
-from bpgui_engine.objective import Objective
-from bpgui_engine.setup import Setup
+from bpgui.service.runner import JobRunner
+from bpgui_engine.analysis.curvature import NOT_A_MINIMUM, kinds_at
+from bpgui_engine.analysis.minima import DIVERGED, NOT_CONVERGED, find_minima
+from bpgui_engine.model.initialize import initialize
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.setup import Setup
+from bpgui_engine.train.batch import BatchResult
+from bpgui_engine.train.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS
 
 MAX_PATH_POINTS = 1500
-
-
-class _Worker(QObject):
-    done = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, obj, X0, method, hyper, epochs):
-        super().__init__()
-        self.args = (obj, X0, method, hyper, epochs)
-        self.abort = False  # set from the GUI thread; read between epochs
-
-    @Slot()
-    def run(self) -> None:
-        obj, X0, method, hyper, epochs = self.args
-        try:
-            res = fast_train_batch(
-                obj,
-                X0,
-                method,
-                hyper,
-                epochs,
-                stride=max(1, epochs // MAX_PATH_POINTS),
-                should_stop=lambda: self.abort,
-            )
-        except Exception as exc:
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-            return
-        self.done.emit(res)
 
 
 def classify(res: BatchResult, objective: Objective | None = None, tol: float = 1e-2) -> list[str]:
     """Per run: the minimum it reached ("M1 (…)", M1 the lowest error), "not converged"
     (it stopped before converging, e.g. on the maximum epochs) or "diverged".  The
-    clustering is :func:`bpgui_engine.minima.find_minima`.  With ``objective``, a group
+    clustering is :func:`bpgui_engine.analysis.minima.find_minima`.  With ``objective``, a group
     whose Hessian says it is a saddle or a flat floor is named so ("M2 (…), a saddle")."""
     m = find_minima(res.x, res.performance, res.stop, res.grad_norm, tol=tol)
     kinds = kinds_at(objective, m.centres) if objective is not None and m.count else None
@@ -103,7 +77,7 @@ class RestartsPane(QWidget):
     failed = Signal(str)
     row_selected = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, service=None) -> None:
         super().__init__(parent)
         self.count = QSpinBox()
         self.count.setRange(2, 10_000)
@@ -159,8 +133,8 @@ class RestartsPane(QWidget):
         self.objective: Objective | None = None
         self.result: BatchResult | None = None
         self.result_method: str | None = None  # the method that produced ``result``
-        self._thread: QThread | None = None
-        self._worker: _Worker | None = None
+        self.runner = JobRunner(service, self)
+        self.runner.finished.connect(self._finished)
 
     def set_problem(self, setup: Setup, objective: Objective) -> None:
         self.setup, self.objective = setup, objective
@@ -169,7 +143,7 @@ class RestartsPane(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self.runner.busy
 
     def starts(self) -> np.ndarray:
         s, obj = self.setup, self.objective
@@ -184,26 +158,24 @@ class RestartsPane(QWidget):
         method = self.method.currentText()
         hyper = self.setup.hyper if method == self.setup.optimizer else {}
         self.result_method = method
-        obj, X0, epochs = self.objective.copy(), self.starts(), self.epochs.value()
-        self._run_objective = obj  # the problem the batch belongs to, whatever comes next
-        self._thread = QThread()
-        self._worker = _Worker(obj, X0, method, hyper, epochs)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.done.connect(self._done)
-        self._worker.failed.connect(self._failed)
+        X0, epochs = self.starts(), self.epochs.value()
+        self._run_objective = self.objective  # the problem the batch belongs to
+        request = {
+            "setup": self.setup, "starts": X0, "method": method, "hyper": hyper,
+            "epochs": epochs, "stride": max(1, epochs // MAX_PATH_POINTS),
+        }  # fmt: skip
         self.run_button.setEnabled(False)
         self.summary.setText(f"training {self.count.value()} starts with {method}…")
-        self._thread.start()
-        self.started.emit()
+        if self.runner.start("restarts", request):
+            self.started.emit()
 
     def _end(self) -> None:
-        self._thread.quit()
-        self._thread.wait()
-        self._thread = self._worker = None
         self.run_button.setEnabled(True)
 
-    def _done(self, res: BatchResult) -> None:
+    def _finished(self, res: BatchResult | None, error: str) -> None:
+        if res is None:
+            self._failed(error or "cancelled")
+            return
         self._end()
         # classified on the problem it ran on (the window drops it if that is not current)
         self.show_result(res, self._run_objective)
@@ -288,9 +260,12 @@ class RestartsPane(QWidget):
         if len(rows) == 1:
             self.row_selected.emit(rows.pop())
 
+    def drop(self) -> None:
+        """Forget a batch in progress (another problem, New, Open)."""
+        if self.busy:
+            self.runner.drop()
+            self._end()
+
     def shutdown(self) -> None:
         self.closed = True  # the window has closed: no batch starts after this
-        if self._thread is not None:
-            self._worker.abort = True
-            self._thread.quit()
-            self._thread.wait(30_000)
+        self.runner.shutdown()

@@ -26,19 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.fast import FastTrainer
+from bpgui.plots.heatmap import HeatmapPlot
+from bpgui.service.runner import JobRunner
+from bpgui.widgets.fields import ErrorLabel, NumberEdit, attach_error, mark, with_error
+from bpgui_engine.maps.sweep import SweepJob, SweepResult
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import OPTIMIZERS
-from bpgui_engine.setup import Setup
-from bpgui_engine.sweep import SweepJob, SweepResult, bound_eigenvalue, stability_bound
-from bpgui_engine.trainer import StopCriteria
-
-from ..map_worker import MapRunner
-from ..plots.heatmap import HeatmapPlot
-from ..widgets import ErrorLabel, NumberEdit, attach_error, mark, with_error
 
 DEFAULT_GOAL = 1e-2
+#: Cancel waits this long for the rows in progress before ending the job's process
+MAP_GRACE_MS = 20_000
 WIDE_PX = 700  # narrower than this: the heat map goes under the form
-MIN_EPOCHS = 1000  # LM's epochs to find the minimum for the stability bound
 
 
 def numeric_fields(optimizer: str) -> list[dataclasses.Field]:
@@ -70,38 +68,6 @@ def default_range(f: dataclasses.Field, value: float) -> tuple[float, float]:
     return a, b
 
 
-def bound_curve(setup: Setup, x_min: np.ndarray, r: SweepResult):
-    """``(xs, ys, text)`` of the stability bound in the sweep's axes, or None where it does
-    not apply (the learning rate of steepest descent or momentum not swept)."""
-    if r.optimizer not in ("sd", "momentum") or "lr" not in (r.x_param, r.y_param):
-        return None
-    other = r.y_param if r.x_param == "lr" else r.x_param
-    if r.optimizer == "momentum" and other == "gamma":
-        gvals = r.ys if r.x_param == "lr" else r.xs
-        gammas = np.linspace(float(gvals.min()), float(gvals.max()), 60)
-    else:
-        g = float(r.hyper.get("gamma", 0.0)) if r.optimizer == "momentum" else 0.0
-        gammas = np.array([g])
-    try:
-        lrs = np.array([stability_bound(setup, x_min, float(g)) for g in gammas])
-        lr0 = stability_bound(setup, x_min, 0.0)
-    except ValueError:  # no positive curvature where the runs ended (a flat floor): no bound
-        return None
-    where = ", ".join(f"{v:.3g}" for v in x_min[:3])
-    which = bound_eigenvalue(setup, x_min)[2]  # which Hessian's λmax (issue 18 #23)
-    text = f"stability bound lr < 2(1+γ)/((1−γ)λmax): {lr0:.3g} at γ = 0, minimum ({where})"
-    if r.optimizer == "sd" or other != "gamma":
-        text = f"stability bound lr < 2/λmax = {lrs[0]:.3g} at the minimum ({where})"
-    text += f"; {which}"
-    if other == "gamma":
-        along = gammas
-    else:
-        lo, hi = (r.ys if r.x_param == "lr" else r.xs)[[0, -1]]
-        along = np.array([lo, hi], float)
-        lrs = np.repeat(lrs, 2)
-    return (lrs, along, text) if r.x_param == "lr" else (along, lrs, text)
-
-
 def bound_note(r: SweepResult, bound) -> str:
     """Why the stability bound is not on the heatmap, where it applies ("" when it is)."""
     if r.optimizer not in ("sd", "momentum") or "lr" not in (r.x_param, r.y_param):
@@ -121,51 +87,20 @@ def bound_note(r: SweepResult, bound) -> str:
     return ""
 
 
-def find_minimum(
-    setup: Setup, x0: np.ndarray, result: SweepResult | None = None
-) -> np.ndarray | None:
-    """The minimum the sweep's runs reach from ``x0``: the fastest cell that met the goal,
-    run on until its gradient vanishes (None: no cell converged).  Without a result:
-    where Levenberg-Marquardt ends from ``x0``."""
-    name, hyper, epochs = "lm", {}, MIN_EPOCHS
-    if result is not None and result.reached.any():
-        e = result.epochs_to_goal
-        ix, iy = np.unravel_index(int(np.nanargmin(e)), e.shape)
-        name = result.optimizer
-        hyper = {
-            **result.hyper,
-            result.x_param: float(result.xs[ix]),
-            result.y_param: float(result.ys[iy]),
-        }
-        epochs = max(20 * int(result.epochs[ix, iy]), 20_000)
-    elif result is not None:
-        return None
-    cls = OPTIMIZERS[name]
-    crit = StopCriteria(epochs=epochs, min_grad=1e-10)
-    with np.errstate(all="ignore"):
-        opt = cls(cls.Hyper.from_dict(hyper))
-        tr = FastTrainer(setup.objective(), opt, np.asarray(x0, float), crit)
-        blocks = list(tr.blocks())
-    last = blocks[-1] if blocks else None
-    if last is None or last.stop == "diverged":
-        return None
-    x = np.asarray(last.x[-1], float)
-    return x if np.all(np.isfinite(x)) else None
-
-
 class SweepPane(QWidget):
     started = Signal(object)  # the SweepJob
     progress = Signal(object)  # SweepResult so far
     finished = Signal(object, object, str)  # SweepResult, bound (or None), error
     cell_clicked = Signal(int, int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, service=None) -> None:
         super().__init__(parent)
         self.setup: Setup | None = None
         self.start_x: np.ndarray | None = None
         self.current = None  # () -> (the window's Setup, start point), read at Start
         self.job: SweepJob | None = None
-        self.runner = MapRunner(self)
+        self.runner = JobRunner(service, self, grace_ms=MAP_GRACE_MS)
+        self._last: SweepResult | None = None  # the newest partial sweep
         self.runner.progress.connect(self._progress)
         self.runner.finished.connect(self._finished)
         self.optimizer = QComboBox()
@@ -341,12 +276,14 @@ class SweepPane(QWidget):
             except ValueError as exc:
                 raise ValueError(f"{w.field_name}: {exc}") from None
         x0, x1, y0, y1, epochs, goal = vals
-        return SweepJob(
-            self.setup, self.x_param.currentData(), (x0, x1), self.y_param.currentData(),
-            (y0, y1), resolution=self.resolution.value(),
-            optimizer=self.optimizer.currentData(), hyper=self._values, x0=self.start_x,
-            epochs=int(epochs), goal=float(goal),
+        axes = (self.x_param.currentData(), (x0, x1), self.y_param.currentData(), (y0, y1))
+        options = dict(
+            resolution=self.resolution.value(), optimizer=self.optimizer.currentData(),
+            hyper=self._values, x0=self.start_x, epochs=int(epochs), goal=float(goal),
         )  # fmt: skip
+        job = SweepJob(self.setup, *axes, **options)  # validated here: errors under fields
+        job.request = {"setup": self.setup, "axes": axes, "options": options}
+        return job
 
     # ---- running ---------------------------------------------------------------------------
     @property
@@ -372,14 +309,9 @@ class SweepPane(QWidget):
                             f"for up to {job.epochs:,} epochs…")  # fmt: skip
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        setup, x0 = job.setup, job.x0.copy()
-
-        def with_bound(r: SweepResult):
-            x_min = find_minimum(setup, x0, r)
-            return r, (None if x_min is None else bound_curve(setup, x_min, r))
-
+        self._last = None
         self.started.emit(job)
-        self.runner.start(lambda: job.chunks(address), job.result, with_bound)
+        self.runner.start("sweep", {**job.request, "address": address})
         return True
 
     def cancel(self) -> None:
@@ -389,13 +321,21 @@ class SweepPane(QWidget):
             self.status.setText("cancelling after the rows in progress…")
 
     def _progress(self, r: SweepResult, _n: int) -> None:
+        self._last = r
         self.bar.setValue(int(np.any(r.stop >= 0, axis=1).sum()))
         self.progress.emit(r)
 
     def _finished(self, out, error: str) -> None:
         r, bound = out if isinstance(out, tuple) else (out, None)
+        r = r if r is not None else self._last  # its process ended: what arrived so far
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        if r is None:
+            self.bar.setValue(0)
+            if error:
+                self._show_error(f"sweep: {error}")
+            self.status.setText("no sweep" + (f": {error}" if error else " (cancelled)"))
+            return
         self.bar.setValue(int(np.all(r.stop >= 0, axis=1).sum()))
         if error:
             self._show_error(error if error.startswith("scheduler") else f"sweep: {error}")

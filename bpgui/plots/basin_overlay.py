@@ -17,10 +17,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
-from bpgui_engine.basins import DIVERGED, NOT_CONVERGED, BasinMap
-from bpgui_engine.curvature import KIND_WORDS
-
-from .legend_text import fits, legend_pt
+from bpgui.plots.legend_text import fits, legend_pt
+from bpgui_engine.analysis.curvature import KIND_WORDS
+from bpgui_engine.maps.basins import DIVERGED, NOT_CONVERGED, BasinMap
 
 #: one colour per minimum (M1, M2, …; cycled past the end)
 MINIMUM_COLOURS = ("#ff3b3b", "#3d8bff", "#c45cff", "#ff9f1c", "#30d158", "#ff5fbf",
@@ -60,7 +59,8 @@ def basin_rgba(m: BasinMap) -> np.ndarray:
 def legend_rows(m: BasinMap, kinds: list[str] | None = None) -> list[tuple[str, str, str]]:
     """``(colour, name, text)`` per label present: the groups of converged end points first
     (with performance and position, and, when ``kinds`` is given, what the point is in the
-    critical-points classifier's words, :data:`bpgui_engine.curvature.KIND_WORDS`: runs stop
+    critical-points classifier's words, :data:`bpgui_engine.analysis.curvature.KIND_WORDS`: runs
+    stop
     on small gradients at saddles and on flat floors too), then not converged, diverged,
     not computed."""
     counts = m.counts()

@@ -9,8 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from ..elided import ElidedLabel
-from ..surface_service import SurfaceResult
+from bpgui.service.surfaces import SurfaceResult
+from bpgui.widgets.elided import ElidedLabel
 
 MAX_PREVIOUS = 12
 PATH_PEN = pg.mkPen("#ffffff", width=2)

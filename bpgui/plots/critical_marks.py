@@ -1,14 +1,14 @@
 """Critical points on the contour: a symbol per kind, hover for performance and eigenvalues.
 
 The items are added to the contour's plot item from here (the contour module knows nothing
-of them), like :mod:`bpgui.replay`'s cursor."""
+of them), like :mod:`bpgui.tools.replay`'s cursor."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 
-from ..panes.critical import KIND_STYLE, describe
+from bpgui.panes.critical import KIND_STYLE, describe
 
 
 class CriticalMarks:
@@ -26,7 +26,7 @@ class CriticalMarks:
         self.points: list = []
 
     def set_points(self, points, setup) -> None:
-        """``points`` (:class:`~engine.critical.CriticalPoint`) projected onto ``setup``'s
+        """``points`` (:class:`~engine.analysis.critical.CriticalPoint`) projected onto ``setup``'s
         axes (a parameter not searched keeps its value); ``[]`` clears."""
         self.points = list(points)
         self.selected.setData([], [])

@@ -13,9 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui_engine.history import History
-
-from ..elided import ElidedLabel
+from bpgui.widgets.elided import ElidedLabel
+from bpgui_engine.train.history import History
 
 FLOOR = 1e-300  # log axes: the last resort when a curve has no positive value at all
 HOVER_HINT = "hover over the curves to read values"

@@ -16,11 +16,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from bpgui_engine.grid import STOP_CODES
-from bpgui_engine.sweep import SweepResult
-
-from ..elided import ElidedLabel
-from .legend_text import fits, legend_pt
+from bpgui.plots.legend_text import fits, legend_pt
+from bpgui.widgets.elided import ElidedLabel
+from bpgui_engine.maps.grid import STOP_CODES
+from bpgui_engine.maps.sweep import SweepResult
 
 DIVERGED_COLOUR = (231, 29, 54)
 NOT_REACHED_COLOUR = (90, 90, 90)

@@ -6,8 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from bpgui_engine.data import Dataset
-from bpgui_engine.network import NetworkSpec
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
 
 N_DENSE = 300
 MAX_OUTPUTS = 6  # outputs drawn (each its targets and response, in its own colour)

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont, QGuiApplication, QOffscreenSurface, QOpenGLContext
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ..surface_service import SurfaceResult
+from bpgui.service.surfaces import SurfaceResult
 
 log = logging.getLogger(__name__)
 ZTOP = 0.6  # height of the unit box

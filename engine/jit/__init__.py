@@ -31,8 +31,6 @@ __all__ = [
     "compiling",
     "kernel_name",
     "kernels",
-    "load_cached",
-    "main_thread_only",
     "unavailable_reason",
     "user_cache_dir",
     "warm_up",
@@ -94,7 +92,7 @@ def kernels(wait: bool = True) -> ModuleType | None:
     until a call (e.g. :func:`warm_up_in_background`) has finished compiling."""
     if _forced_numpy():
         return None
-    if not wait or (_state.get("main_only") and not _on_main_thread()):
+    if not wait:
         return _state.get("module")  # type: ignore[return-value]
     first = False
     with _lock:
@@ -103,8 +101,8 @@ def kernels(wait: bool = True) -> ModuleType | None:
             t0 = time.perf_counter()
             try:
                 _state["cache_dir"] = str(cache_dir())
-                from . import compiled as mod
-                from .warm import warm_up_kernels
+                from bpgui_engine.jit import compiled as mod
+                from bpgui_engine.jit.warm import warm_up_kernels
 
                 with _collector_paused():
                     warm_up_kernels(mod)
@@ -124,7 +122,7 @@ def kernels(wait: bool = True) -> ModuleType | None:
 def _warm_block(mod: ModuleType) -> None:
     t0 = time.perf_counter()
     try:
-        from .warm import warm_up_block
+        from bpgui_engine.jit.warm import warm_up_block
 
         with _collector_paused():
             _state["block"] = warm_up_block(mod)
@@ -133,10 +131,6 @@ def _warm_block(mod: ModuleType) -> None:
         name = type(exc).__name__
         log.warning("numba block kernel unavailable (%s: %s); batches run row by row", name, exc)
         _state["block"] = None
-
-
-def _on_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
 
 
 _gc_lock = threading.Lock()
@@ -163,64 +157,6 @@ class _collector_paused:
                 gc.enable()
 
 
-def main_thread_only(on: bool = True) -> None:
-    """For a process whose other threads must never compile (the window's: worker
-    threads for restarts, maps and surfaces): :func:`kernels` called on another thread
-    returns the kernels only once they are loaded (by :func:`load_cached` on the main
-    thread), ``None`` before, and never compiles."""
-    _state["main_only"] = bool(on)
-
-
-def load_cached() -> ModuleType | None:
-    """Load the kernels on this thread from numba's on-disk cache, never compiling: the
-    window calls it on its main thread once the engine process (which compiles, writing
-    the cache) reports them ready.  ``None`` (NumPy paths) when a kernel is missing from
-    the cache or stale, or numba is unavailable.  Once loaded, every kernel refuses to
-    compile (:func:`freeze`): a call with types the warm-up did not cover raises
-    ``TypeError`` and the caller takes its NumPy path, instead of compiling on a worker
-    thread."""
-    if _forced_numpy():
-        return None
-    if "module" in _state:
-        return _state["module"]  # type: ignore[return-value]
-    try:
-        cache_dir()
-        from . import block, compiled
-
-        if not all(_cached(d) for d in _dispatchers(compiled, block)):
-            log.info("numba kernels not (all) in the on-disk cache: the window stays on NumPy")
-            return None
-    except Exception as exc:  # ImportError (no numba), a cache layout numba changed, ...
-        log.info("numba kernels not loaded in the window (%s: %s)", type(exc).__name__, exc)
-        return None
-    mod = kernels(True)
-    if mod is not None:
-        freeze()
-    return mod
-
-
-def _dispatchers(*modules: ModuleType) -> list:
-    from numba.core.registry import CPUDispatcher
-
-    return [v for m in modules for v in vars(m).values() if isinstance(v, CPUDispatcher)]
-
-
-def _cached(dispatcher) -> bool:
-    """Whether numba's on-disk cache holds a current (same source, same numba) entry."""
-    return bool(dispatcher._cache._cache_file._load_index())
-
-
-def freeze() -> None:
-    """No kernel compiles from now on (a call with new types raises ``TypeError``)."""
-    from . import compiled
-
-    mods = [compiled] + ([_state["block"]] if _state.get("block") is not None else [])
-    for d in _dispatchers(*mods):
-        if d.signatures:  # the entry points; helpers live inside their compiled code
-            d.disable_compile()
-    _state["frozen"] = True
-
-
 def block_kernels() -> ModuleType | None:
     """:mod:`bpgui_engine.jit.block` (batches with rows side by side in SIMD lanes) once the
     thread that compiled :func:`kernels` has compiled it too (~15 s more with a cold
@@ -232,7 +168,7 @@ def block_kernels() -> ModuleType | None:
 
 def _connect_driver() -> None:
     """Give the batch driver its source of block kernels (it does not import us)."""
-    from . import driver
+    from bpgui_engine.jit import driver
 
     driver.block_source = block_kernels
 

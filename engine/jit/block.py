@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .compiled import (
+from bpgui_engine.jit.compiled import (
     C_FAST,
     DIVERGED,
     H_ETA,

@@ -1,8 +1,9 @@
 """Compiled (numba) kernels: forward pass, performance, backprop, optimizer epochs, surfaces.
 
-The maths is :mod:`bpgui_engine.network`, :mod:`bpgui_engine.transfer`,
-:mod:`bpgui_engine.performance`,
-:mod:`bpgui_engine.optim` (sd, momentum, vlbp, sgd) and :class:`bpgui_engine.trainer.Trainer`'s stop
+The maths is :mod:`bpgui_engine.model.network`, :mod:`bpgui_engine.model.transfer`,
+:mod:`bpgui_engine.model.performance`,
+:mod:`bpgui_engine.optim` (sd, momentum, vlbp, sgd) and
+:class:`bpgui_engine.train.trainer.Trainer`'s stop
 tests, written as scalar loops in the same operation order wherever NumPy's order is known
 (BLAS sums are not, so results agree to rounding, not bit for bit).
 
@@ -40,7 +41,7 @@ N_COLS = 6
 _opts = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
-# ---- transfer functions (engine/transfer.py) ----------------------------------------------
+# ---- transfer functions (engine/model/transfer.py) ----------------------------------------------
 # Loops index views (``row[q]``, ``q`` from ``range``): an offset index ``buf[o + q]`` makes
 # numba check for negative indices on every access, which blocks vectorization (10x slower).
 LOG2E = 1.4426950408889634
@@ -274,7 +275,7 @@ def _logaddexp0(v):
 
 @njit(**_opts)
 def loss(lay, perf, Ab, Nb, Tb, off, Q):
-    """``(F, SSE)`` from the output layer (engine/performance.py)."""
+    """``(F, SSE)`` from the output layer (engine/model/performance.py)."""
     L = lay.shape[0] - 1
     S, t, o = lay[L, 0], lay[L, 1], off[L]
     a = Ab[o : o + S * Q]
@@ -383,7 +384,7 @@ def evaluate(lay, free, perf, theta, Ab, Nb, Ib, Sa, Sb, Tb, off, Q, start, skip
     return F, sse
 
 
-# ---- the run loop (engine/trainer.py) with the optimizers' updates (engine/optim/) --------
+# ---- the run loop (engine/train/trainer.py) with the optimizers' updates (engine/optim/) --------
 @njit(**_opts)
 def _grad_norm(g, fast):
     """``sqrt(g.g)``; the trainer's general path reports ``inf`` for a non-finite ``g``."""
@@ -772,7 +773,8 @@ def run_batch(
         STOP[r] = stop
 
 
-# ---- surfaces (engine/surface.py) ---------------------------------------------------------
+# ---- surfaces (engine/analysis/surface.py)
+# ---------------------------------------------------------
 @njit(parallel=True, **_opts)
 def surface(lay, perf, P, T, Q, theta, ip, iq, mq, skip_q, ps, qs, out):
     """``out[a, b] = F`` with ``theta[ip] = ps[a]``, ``theta[iq] = qs[b]``, the layer of ``iq``

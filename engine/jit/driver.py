@@ -10,7 +10,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .plan import OPT_CODES, Plan
+from bpgui_engine.jit.plan import OPT_CODES, Plan
 
 __all__ = ["crit_vector", "hyper_vector", "row_state", "run_batch", "run_row", "surface"]
 

@@ -6,12 +6,7 @@ from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
-from ..data import Dataset
-from ..network import NetworkSpec
-from ..objective import Objective
-from ..optim import make_optimizer
-from ..trainer import StopCriteria
-from .driver import (
+from bpgui_engine.jit.driver import (
     _PARALLEL,
     N_STATE,
     _run_batch,
@@ -23,7 +18,12 @@ from .driver import (
     run_row,
     surface,
 )
-from .plan import build_plan, layer_table
+from bpgui_engine.jit.plan import build_plan, layer_table
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.optim import make_optimizer
+from bpgui_engine.train.trainer import StopCriteria
 
 __all__ = ["warm_up_kernels"]
 
@@ -60,7 +60,7 @@ def warm_up_block(mod: ModuleType) -> SimpleNamespace:
     """Compile (or load) :mod:`bpgui_engine.jit.block` and check it against the row kernel on a
     tiny problem (3 rows: a partial block); returns its two entry points (``eligible``,
     ``run_batch_block``) as the batch driver uses them."""
-    from .block import eligible, run_batch_block
+    from bpgui_engine.jit.block import eligible, run_batch_block
 
     blk = SimpleNamespace(eligible=eligible, run_batch_block=run_batch_block)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..objective import Objective
-from .base import (
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.optim.base import (
     Hyper,
     Optimizer,
     StepResult,

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from ..objective import Objective
+from bpgui_engine.model.objective import Objective
 
 __all__ = [
     "OPTIMIZERS",

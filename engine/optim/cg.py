@@ -14,7 +14,8 @@ parameters) or when ``p`` is not downhill.
 
 ``trace`` (an attribute, ``None`` by default; not part of the state) is called during a
 step with ``("direction", p)`` and then ``("locate", (a, F))`` / ``("golden", (a, F))`` for
-every trial point ``x + a p/|p|`` of the line search (:mod:`bpgui_engine.steps` draws them).
+every trial point ``x + a p/|p|`` of the line search (:mod:`bpgui_engine.analysis.steps` draws
+them).
 
 Sessions of schema version 1 called PR+ ``pr``; they are migrated to ``pr+``.
 """
@@ -28,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.optim.base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
 
 GOLD = (math.sqrt(5.0) - 1.0) / 2.0  # 0.618...
 MAX_DOUBLINGS = 60

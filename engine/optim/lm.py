@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, hyper, register
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.optim.base import Hyper, Optimizer, StepResult, hyper, register
 
 MAX_TRIALS = 2000  # a hard bound besides mu_max
 

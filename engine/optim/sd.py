@@ -7,8 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..objective import Objective
-from .base import Hyper, Optimizer, StepResult, hyper, layer_multipliers, layer_rates, register
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.optim.base import (
+    Hyper,
+    Optimizer,
+    StepResult,
+    hyper,
+    layer_multipliers,
+    layer_rates,
+    register,
+)
 
 
 @dataclass(frozen=True)

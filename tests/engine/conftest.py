@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.presets import get_preset
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.presets import get_preset
 
 # Network shapes the derivative tests run on: (spec, performance)
 SHAPES = [

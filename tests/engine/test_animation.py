@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from PIL import GifImagePlugin, Image
 
-import bpgui.animation as anim
-from bpgui.animation import (
+import bpgui.export.animation as anim
+from bpgui.cli import main
+from bpgui.export.animation import (
     AnimationCancelled,
     AnimationError,
     EncoderMissing,
@@ -25,12 +26,11 @@ from bpgui.animation import (
     render_frames,
     write_animation,
 )
-from bpgui.animation_encode import mp4_frame_count
-from bpgui.cli import main
-from bpgui_engine.experiments import get_experiment
-from bpgui_engine.history import History
+from bpgui.export.animation_encode import mp4_frame_count
+from bpgui_engine.model.experiments import get_experiment
 from bpgui_engine.session import Session, save_session, session_trainer, trainer_state
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.history import History
+from bpgui_engine.train.trainer import StopCriteria
 
 SIZE = (480, 240)
 
@@ -429,7 +429,7 @@ def test_export_animation_errors_are_one_line_exit_2(short, tmp_path, capsys):
 
 def test_the_animation_module_loads_no_qt():
     code = (
-        "import sys, bpgui.animation; "
+        "import sys, bpgui.export.animation; "
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'shiboken'))]; "
         "assert not bad, bad"
     )

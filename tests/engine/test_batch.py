@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from bpgui_engine.batch import train_batch
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.batch import train_batch
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 
 @pytest.mark.parametrize("method, epochs", [("sd", 150), ("momentum", 150), ("lm", 12)])
@@ -52,7 +52,7 @@ def test_a_diverging_start_stops_like_its_single_run(method, hyper):
     """The sine preset (purelin output) diverges with a huge learning rate.  The gradient's
     norm overflows one or more epochs before a component does: the single run calls that
     "diverged", so must the batch -- at the same epoch, also when that epoch is the last."""
-    from bpgui_engine.presets import get_preset
+    from bpgui_engine.model.presets import get_preset
 
     sine = get_preset("sine-1-2-1")
     obj = Objective(sine.spec, sine.data, sine.theta, list(sine.spec.labels))

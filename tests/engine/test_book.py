@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 
 @pytest.fixture

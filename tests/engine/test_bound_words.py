@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine.setup import Setup
-from bpgui_engine.sweep import bound_eigenvalue, stability_bound
+from bpgui_engine.maps.sweep import bound_eigenvalue, stability_bound
+from bpgui_engine.model.setup import Setup
 
 BOOK_MIN = np.array([10.0, 1.0])
 
@@ -35,8 +35,8 @@ def test_a_mean_index_names_its_own_hessian():
 
 
 def test_the_sweep_text_and_the_critical_table_say_which_hessian(capsys):
-    from bpgui.panes.sweep import bound_curve
-    from bpgui_engine.sweep import sweep
+    from bpgui_engine.maps.sweep_bound import bound_curve
+    from bpgui_engine.maps.sweep import sweep
 
     setup = Setup.from_preset().replace(ranges=((-5.0, 15.0), (-5.0, 15.0)))
     r = sweep(setup, "lr", (1.0, 100.0), "gamma", (0.0, 0.5), optimizer="momentum", x0=BOOK_MIN,

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine.history import COLUMNS, History
-from bpgui_engine.race import Race, RaceEntry
+from bpgui_engine.maps.race import Race, RaceEntry
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import Session, save_session
-from bpgui_engine.setup import Setup
+from bpgui_engine.train.history import COLUMNS, History
 from tests.engine.test_cli_reliability import _one_line_exit_2
 
 

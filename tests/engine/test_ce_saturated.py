@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from bpgui_engine import jit
-from bpgui_engine.data import Dataset
-from bpgui_engine.fast import FastTrainer, fast_surface, fast_train_batch
-from bpgui_engine.hessian import value_grad_hessian
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.analysis.hessian import value_grad_hessian
+from bpgui_engine.analysis.surface import evaluate_surface
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.surface import evaluate_surface
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.fast import FastTrainer, fast_surface, fast_train_batch
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 mpmath = pytest.importorskip("mpmath")
 mp = mpmath.mp

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 from .conftest import random_problem
 

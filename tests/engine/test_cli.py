@@ -159,10 +159,10 @@ def test_help_documents_the_options():
 def session_file(tmp_path):
     import numpy as np
 
-    from bpgui_engine.history import History
+    from bpgui_engine.model.setup import Setup
     from bpgui_engine.session import Session, save_session, session_trainer, trainer_state
-    from bpgui_engine.setup import Setup
-    from bpgui_engine.trainer import StopCriteria
+    from bpgui_engine.train.history import History
+    from bpgui_engine.train.trainer import StopCriteria
 
     setup = Setup.from_preset().replace(optimizer="momentum", criteria=StopCriteria(epochs=30))
     s = Session(setup, start=np.array([-4.0, -4.0]))
@@ -176,9 +176,9 @@ def session_file(tmp_path):
 def test_train_continues_a_session_and_saves_it(session_file, tmp_path, capsys):
     import numpy as np
 
+    from bpgui_engine.model.setup import Setup
     from bpgui_engine.session import load_session
-    from bpgui_engine.setup import Setup
-    from bpgui_engine.trainer import StopCriteria, Trainer
+    from bpgui_engine.train.trainer import StopCriteria, Trainer
 
     out = tmp_path / "more.bpgui"
     assert main(["train", str(session_file), "--epochs", "20", "--save", str(out), "--json"]) == 0

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine.problem import parse_hyper
+from bpgui_engine.model.problem import parse_hyper
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import save_session
-from bpgui_engine.setup import Setup
 from tests.engine.test_animation import trained
 from tests.engine.test_cli_reliability import _one_line_exit_2
 

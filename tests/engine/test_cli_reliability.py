@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bpgui.cli_commands as commands
+import bpgui.cli.commands as commands
 from bpgui.cli import main
-from bpgui_engine.network import NetworkSpec
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.setup import DataRecipe, Setup
 from bpgui_engine.session import Session, save_session, session_bytes
-from bpgui_engine.setup import DataRecipe, Setup
 from tests.session_files import edit_description
 
 SURF = ["--x", "W1[1,1]", "0", "1", "--y", "W2[1,1]", "0", "1", "--resolution", "5"]

@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from bpgui_engine.cluster import MAX_TIMEOUT, check_timeout, connect
+from bpgui_engine.maps.cluster import MAX_TIMEOUT, check_timeout, connect
 
 
 @contextlib.contextmanager

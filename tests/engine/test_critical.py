@@ -1,17 +1,18 @@
-"""Critical points (engine/critical.py) on the book's slices and on problems with known answers."""
+"""Critical points (engine/analysis/critical.py) on the book's slices and on problems with known
+answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bpgui_engine.critical import CriticalPoint, find_critical_points
-from bpgui_engine.curvature import curvature_at
-from bpgui_engine.fast import FastTrainer
-from bpgui_engine.network import NetworkSpec
+from bpgui_engine.analysis.critical import CriticalPoint, find_critical_points
+from bpgui_engine.analysis.curvature import curvature_at
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.setup import DataRecipe, Setup
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.setup import DataRecipe, Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.trainer import StopCriteria
 
 BOOK_RANGES = ((-5.0, 15.0), (-5.0, 45.0))
 

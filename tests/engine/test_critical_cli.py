@@ -1,4 +1,4 @@
-"""``bpgui critical`` (bpgui/cli_critical.py): JSON and table output, nothing found, errors."""
+"""``bpgui critical`` (bpgui/cli/critical.py): JSON and table output, nothing found, errors."""
 
 from __future__ import annotations
 

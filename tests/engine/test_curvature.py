@@ -1,4 +1,4 @@
-"""Curvature helpers (engine/curvature.py): classification, undefined values, the stability
+"""Curvature helpers (engine/analysis/curvature.py): classification, undefined values, the stability
 bound in the engine's learning-rate units (checked by running steepest descent), the
 quadratic approximation (exact for a linear network) and the cost of a call."""
 
@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from bpgui_engine.curvature import (
+from bpgui_engine.analysis.curvature import (
     classify,
     condition_number,
     curvature_at,
@@ -18,15 +18,15 @@ from bpgui_engine.curvature import (
     quadratic_grid,
     stability_bound,
 )
-from bpgui_engine.data import Dataset
-from bpgui_engine.experiments import get_experiment
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.analysis.surface import evaluate_surface
+from bpgui_engine.maps.sweep import stability_bound as sweep_bound
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.experiments import get_experiment
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.presets import get_preset
-from bpgui_engine.surface import evaluate_surface
-from bpgui_engine.sweep import stability_bound as sweep_bound
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 BOOK_MIN = np.array([10.0, 1.0])
 
@@ -93,7 +93,7 @@ def test_book_minimum_curvature_and_shared_bound():
     # the engine's units: the rate multiplies the gradient averaged over the 41 samples
     assert c.lr_bound == pytest.approx(2 * 41 / c.eigenvalues[-1], rel=1e-12)
     assert c.lr_bound == pytest.approx(70.95, abs=0.01)
-    from bpgui_engine.setup import Setup
+    from bpgui_engine.model.setup import Setup
 
     assert sweep_bound(Setup.from_preset("book-1-2-1"), BOOK_MIN) == pytest.approx(c.lr_bound)
     assert c.lr_bound_momentum(0.8) == pytest.approx(c.lr_bound * 1.8 / 0.2)
@@ -176,9 +176,9 @@ def test_fast_enough_for_a_live_panel():
 
 def test_kinds_at_agrees_with_the_critical_points_of_the_book_slice():
     """What the maps' legend says of each "minimum" the runs found: the Hessian's word."""
-    from bpgui_engine.critical import find_critical_points
-    from bpgui_engine.curvature import kinds_at
-    from bpgui_engine.setup import Setup
+    from bpgui_engine.analysis.critical import find_critical_points
+    from bpgui_engine.analysis.curvature import kinds_at
+    from bpgui_engine.model.setup import Setup
 
     setup = Setup.from_preset().replace(ranges=((-5.0, 15.0), (-5.0, 15.0)))
     pts = [p for p in find_critical_points(setup) if p.count == 1]

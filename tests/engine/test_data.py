@@ -3,8 +3,8 @@ import re
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset, csv_dataset, function_dataset, normalize, split
-from bpgui_engine.expr import Expression, ExpressionError
+from bpgui_engine.model.data import Dataset, csv_dataset, function_dataset, normalize, split
+from bpgui_engine.model.expr import Expression, ExpressionError
 
 
 def test_expression_values():
@@ -159,7 +159,7 @@ def test_many_columns_parse_in_linear_time():
 
 
 def test_parsed_table_is_cached_per_text():
-    from bpgui_engine.data import parse_csv
+    from bpgui_engine.model.data import parse_csv
 
     text = "a,b,c\n" + "1,2,3\n" * 1000
     assert parse_csv(text) is parse_csv(text)  # a second build does not parse again
@@ -170,7 +170,7 @@ def test_parsed_table_is_cached_per_text():
 
 @pytest.mark.parametrize("first", ["nan,1", "inf,2", "0x1f,3", "-inf,1e3", "0b101,0o7"])
 def test_a_first_row_of_numbers_in_any_spelling_is_data_not_a_header(first):
-    from bpgui_engine.data import parse_csv
+    from bpgui_engine.model.data import parse_csv
 
     text = f"{first}\n1,2\n3,4\n"
     table = parse_csv(text)
@@ -184,7 +184,7 @@ def test_hexadecimal_values_are_read():
 
 
 def test_a_first_row_with_a_name_is_a_header():
-    from bpgui_engine.data import parse_csv
+    from bpgui_engine.model.data import parse_csv
 
     assert parse_csv("p,nan\n1,2\n").header == ("p", "nan")
 
@@ -204,7 +204,7 @@ def test_huge_integer_literal_in_an_expression_is_a_value_error():
 def test_a_column_cannot_be_input_and_target():
     import pytest as _pytest
 
-    from bpgui_engine.data import csv_dataset, default_columns
+    from bpgui_engine.model.data import csv_dataset, default_columns
 
     text = "a,b,t\n1,2,3\n4,5,6\n"
     assert default_columns(text) == (("a", "b"), ("t",))

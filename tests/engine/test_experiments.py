@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpgui_engine.experiments import EXPERIMENTS, TRAJECTORY_B_EPOCHS, get_experiment
-from bpgui_engine.fast import FastTrainer
-from bpgui_engine.trainer import Record, StopCriteria
+from bpgui_engine.model.experiments import EXPERIMENTS, TRAJECTORY_B_EPOCHS, get_experiment
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.trainer import Record, StopCriteria
 
 SLOW = {"trajectory-a", "trajectory-b"}  # 324,000 and 6,063,793 epochs
 
@@ -150,7 +150,7 @@ def test_trajectory_b_is_still_creeping_at_one_million_epochs():
 def test_the_saddle_texts_claims_hold():
     """Below the diagonal to (5, -5), above it to (-5, 5); (0, 0) stays (the gradient is
     zero up to rounding: 5e-17)."""
-    from bpgui_engine.fast import FastTrainer
+    from bpgui_engine.train.fast import FastTrainer
 
     e = get_experiment("saddle")
     s = e.setup()

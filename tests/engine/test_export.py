@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from bpgui_engine.export import atomic_write_text, params_csv
-from bpgui_engine.setup import Setup
+from bpgui_engine.model.setup import Setup
+from bpgui_engine.session.export import atomic_write_text, params_csv
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine import session_write
-from bpgui_engine.experiments import get_experiment
+from bpgui_engine.model.experiments import get_experiment
 from bpgui_engine.safe_write import OutputError, atomic_write_bytes
 from bpgui_engine.session import SessionError, save_session
+from bpgui_engine.session import write as session_write
 from tests.engine.test_animation import trained
 from tests.full_disk import FILLER, PAGE, full_disk
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpgui_engine.gradcheck import gradient_check
-from bpgui_engine.objective import Objective
-from bpgui_engine.presets import get_preset
+from bpgui_engine.analysis.gradcheck import gradient_check
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
 
 BOOK = get_preset("book-1-2-1")
 

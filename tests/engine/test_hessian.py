@@ -1,4 +1,4 @@
-"""The exact Hessian (engine/hessian.py) against independent oracles.
+"""The exact Hessian (engine/analysis/hessian.py) against independent oracles.
 
 * central differences of the backprop gradient (``Objective.hessian_fd``) on random networks,
   every transfer function in every layer position and every performance index;
@@ -15,10 +15,10 @@ import math
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
-from bpgui_engine.presets import get_preset
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
 
 HIDDEN = ("logsig", "tansig", "purelin", "poslin")
 OUTPUT = ("logsig", "tansig", "purelin", "poslin", "softmax")
@@ -225,7 +225,7 @@ def test_symmetric_and_batched(spec, perf):
 
 
 def test_chunked_directions_equal_one_pass(monkeypatch):
-    import bpgui_engine.hessian as hm
+    import bpgui_engine.analysis.hessian as hm
 
     obj = problem(NetworkSpec(2, (4, 3), ("tansig", "softmax")), "ce", seed=1)
     H1 = obj.hessian(obj.x0())

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from bpgui_engine import memory
-from bpgui_engine.history import COLUMNS, Decimator, History
 from bpgui_engine.memory import check_run, history_budget, history_rows, parse_size, plan_run
-from bpgui_engine.pathdec import PathDecimator
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import Session, load_session, save_session
-from bpgui_engine.session_model import SessionError
-from bpgui_engine.setup import Setup
-from bpgui_engine.thinning import CURVES, Kept, parts
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.session.schema import SessionError
+from bpgui_engine.train.history import COLUMNS, Decimator, History
+from bpgui_engine.train.pathdec import PathDecimator
+from bpgui_engine.train.thinning import CURVES, Kept, parts
+from bpgui_engine.train.trainer import StopCriteria
 
 MAX_ROWS = 3000
 
@@ -202,7 +202,7 @@ def test_check_run_counts_the_history_and_says_when_it_will_be_thinned(monkeypat
 
 
 def _train(s: Session, epochs: int, max_rows: int | None) -> None:
-    from bpgui.cli_commands import run_session
+    from bpgui.cli.commands import run_session
 
     run_session(s, epochs, max_rows=max_rows)
 
@@ -274,7 +274,7 @@ def test_a_malformed_kept_field_is_refused_in_one_line(tmp_path, change, message
 
 
 def test_a_race_keeps_each_entrys_history_within_its_share_and_saves_it():
-    from bpgui_engine.race import Race, RaceEntry, race_from_dict, race_to_dict
+    from bpgui_engine.maps.race import Race, RaceEntry, race_from_dict, race_to_dict
 
     setup = _moving_setup()
     race = Race(
@@ -301,7 +301,7 @@ def test_kept_round_trips_through_its_dict():
 
 
 def test_a_session_with_a_thinned_race_saves_and_reopens(tmp_path):
-    from bpgui_engine.race import Race, RaceEntry
+    from bpgui_engine.maps.race import Race, RaceEntry
 
     setup = _moving_setup()
     race = Race(setup, [RaceEntry("sd", {"lr": 5.0})], np.array([-4.0, -4.0]),

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from bpgui_engine.history import COLUMNS, History
+from bpgui_engine.train.history import COLUMNS, History
 
 
 def test_prefault_keeps_what_is_written_and_extend_still_works():

@@ -13,7 +13,7 @@ CHECK = (
 
 
 @pytest.mark.parametrize(
-    "mod", ["bpgui_engine", "bpgui_engine.optim", "bpgui_engine.trainer", "bpgui.cli"]
+    "mod", ["bpgui_engine", "bpgui_engine.optim", "bpgui_engine.train.trainer", "bpgui.cli"]
 )
 def test_import_loads_no_qt(mod):
     r = subprocess.run(

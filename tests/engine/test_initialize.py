@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset
-from bpgui_engine.initialize import INITS, initialize
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.initialize import INITS, initialize
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
 
 SPEC = NetworkSpec(2, (6, 3, 1), ("tansig", "logsig", "purelin"))
 

@@ -1,15 +1,15 @@
-"""The backprop inspector's data (engine/inspect.py)."""
+"""The backprop inspector's data (engine/analysis/inspect.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset
-from bpgui_engine.inspect import inspect_sample
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
-from bpgui_engine.presets import get_preset
+from bpgui_engine.analysis.inspect import inspect_sample
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
 
 CASES = [
     (NetworkSpec(2, (3, 2), ("tansig", "logsig")), "sse"),
@@ -83,7 +83,7 @@ def test_forward_pass_and_saturation():
 def test_fprime_matches_finite_differences_of_the_transfer():
     obj = problem(NetworkSpec(2, (4, 3), ("tansig", "softmax")), "sse", seed=1)
     ins = inspect_sample(obj, obj.x0(), 0, numeric=False)
-    from bpgui_engine.transfer import get_transfer
+    from bpgui_engine.model.transfer import get_transfer
 
     L1, L2 = ins.layers
     h = 1e-6

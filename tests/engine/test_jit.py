@@ -1,4 +1,4 @@
-"""The compiled kernel (bpgui_engine.fast / bpgui_engine.jit) against the NumPy engine, the
+"""The compiled kernel (bpgui_engine.train.fast / bpgui_engine.jit) against the NumPy engine, the
 reference."""
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 from bpgui_engine import jit
-from bpgui_engine.batch import train_batch
-from bpgui_engine.fast import FastTrainer, fast_surface, fast_train_batch
-from bpgui_engine.history import History
+from bpgui_engine.analysis.surface import evaluate_surface
 from bpgui_engine.jit.plan import OPT_CODES, build_plan
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.surface import evaluate_surface
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.batch import train_batch
+from bpgui_engine.train.fast import FastTrainer, fast_surface, fast_train_batch
+from bpgui_engine.train.history import History
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 from .conftest import random_problem
 

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine.basins import BasinJob
-from bpgui_engine.critical import classify_points, find_critical_points
-from bpgui_engine.curvature import KIND_WORDS, curvature_at, kinds_at
-from bpgui_engine.fast import FastTrainer
+from bpgui_engine.analysis.critical import classify_points, find_critical_points
+from bpgui_engine.analysis.curvature import KIND_WORDS, curvature_at, kinds_at
+from bpgui_engine.maps.basins import BasinJob
+from bpgui_engine.maps.race import GOAL_MET, Race, RaceEntry
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.race import GOAL_MET, Race, RaceEntry
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.trainer import StopCriteria
 
 RANGES = ((-5.0, 15.0), (-5.0, 15.0))
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from bpgui_engine import jit
-from bpgui_engine.experiments import DEEP_RATES, get_experiment
-from bpgui_engine.fast import FastTrainer, fast_train_batch
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.experiments import DEEP_RATES, get_experiment
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
+from bpgui_engine.model.problem import parse_hyper, setup_from_options
+from bpgui_engine.model.setup import setup_from_dict, setup_to_dict
 from bpgui_engine.optim import OPTIMIZERS, make_optimizer
-from bpgui_engine.presets import get_preset
-from bpgui_engine.problem import parse_hyper, setup_from_options
-from bpgui_engine.setup import setup_from_dict, setup_to_dict
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.fast import FastTrainer, fast_train_batch
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 FIRST_ORDER = ("sd", "momentum", "vlbp", "sgd", "adam")
 

@@ -17,18 +17,18 @@ import numpy as np
 import pytest
 
 from bpgui_engine import jit
-from bpgui_engine.basins import DIVERGED, NOT_CONVERGED, BasinJob, basin_bytes, basin_map
-from bpgui_engine.cluster import ChunkFailed, connect, run_chunks
-from bpgui_engine.experiments import LOCAL_RANGES
-from bpgui_engine.fast import FastTrainer
-from bpgui_engine.grid import MISSING, STOP_CODES
+from bpgui_engine.analysis.minima import CONVERGED_STOPS
+from bpgui_engine.maps.basins import DIVERGED, NOT_CONVERGED, BasinJob, basin_bytes, basin_map
+from bpgui_engine.maps.cluster import ChunkFailed, connect, run_chunks
+from bpgui_engine.maps.grid import MISSING, STOP_CODES
+from bpgui_engine.maps.race import Race, RaceEntry, race_from_dict, race_preset, race_to_dict
+from bpgui_engine.maps.sweep import SweepJob, stability_bound, sweep
 from bpgui_engine.memory import MemoryLimitError, fmt_bytes
-from bpgui_engine.minima import CONVERGED_STOPS
+from bpgui_engine.model.experiments import LOCAL_RANGES
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import OPTIMIZERS
-from bpgui_engine.race import Race, RaceEntry, race_from_dict, race_preset, race_to_dict
-from bpgui_engine.setup import Setup
-from bpgui_engine.sweep import SweepJob, stability_bound, sweep
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 BOOK_MIN = np.array([10.0, 1.0])
 LOCAL_MIN = np.array([0.8828, 38.619])
@@ -433,8 +433,9 @@ def test_race_dict_writes_non_finite_numbers_as_strings():
 def test_engine_imports_without_dask():
     code = (
         "import sys; sys.modules['distributed'] = None; sys.modules['dask'] = None\n"
-        "import bpgui_engine.basins, bpgui_engine.sweep, bpgui_engine.race, engine.cluster\n"
-        "from bpgui_engine.cluster import connect\n"
+        "import bpgui_engine.maps.basins, bpgui_engine.maps.sweep, bpgui_engine.maps.race\n"
+        "import bpgui_engine.maps.cluster\n"
+        "from bpgui_engine.maps.cluster import connect\n"
         "try:\n    connect('tcp://127.0.0.1:9')\nexcept ValueError as e:\n    print(e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -540,8 +541,8 @@ def test_stability_bound_is_lower_at_the_local_minimum():
 
 
 def test_basin_map_and_sweep_round_trip_through_plain_json():
-    from bpgui_engine.basins import basin_from_dict, basin_to_dict
-    from bpgui_engine.sweep import sweep_from_dict, sweep_to_dict
+    from bpgui_engine.maps.basins import basin_from_dict, basin_to_dict
+    from bpgui_engine.maps.sweep import sweep_from_dict, sweep_to_dict
 
     job = BasinJob(book(), resolution=5, epochs=500, chunk_cells=10)
     next(job.chunks())  # a partial map

@@ -1,4 +1,4 @@
-"""``bpgui race``, ``bpgui basins`` and ``bpgui sweep`` (bpgui.cli_maps), headless."""
+"""``bpgui race``, ``bpgui basins`` and ``bpgui sweep`` (bpgui.cli.maps), headless."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine.basins import basin_map
-from bpgui_engine.fast import FastTrainer
+from bpgui_engine.maps.basins import basin_map
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import OPTIMIZERS
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.trainer import StopCriteria
 
 
 def run(capsys, *argv):

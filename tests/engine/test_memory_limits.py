@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from bpgui_engine.memory import MemoryLimitError, check_run, run_bytes
-from bpgui_engine.network import NetworkSpec
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import Session, SessionError, load_session, save_session, session_to_dict
-from bpgui_engine.setup import Setup
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_memory as bm
@@ -58,7 +58,7 @@ def test_declared_shape_must_match_the_member_before_reading(tmp_path):
     """history.length says 10 M rows, the members hold 100: refused from the sizes."""
     s = Session(Setup.from_preset())
     doc = session_to_dict(s)
-    from bpgui_engine.history import COLUMNS
+    from bpgui_engine.train.history import COLUMNS
 
     cols = [c for c in COLUMNS if c != "performance"]
     doc["history"] = {"length": 10_000_000, "stop": None, "columns": cols}

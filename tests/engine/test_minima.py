@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpgui_engine.batch import train_batch
-from bpgui_engine.minima import DIVERGED, NOT_CONVERGED, converged, find_minima
-from bpgui_engine.objective import Objective
-from bpgui_engine.presets import get_preset
+from bpgui_engine.analysis.minima import DIVERGED, NOT_CONVERGED, converged, find_minima
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
+from bpgui_engine.train.batch import train_batch
 
 BOOK = get_preset("book-1-2-1")
 

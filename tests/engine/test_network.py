@@ -6,10 +6,10 @@ import unittest.mock
 import numpy as np
 import pytest
 
-import bpgui_engine.kernel as kernel
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
-from bpgui_engine.transfer import TRANSFERS
+import bpgui_engine.train.kernel as kernel
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.transfer import TRANSFERS
 
 from .conftest import SHAPES, random_problem
 

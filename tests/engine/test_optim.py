@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import OPTIMIZERS, make_optimizer
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 ALL = list(OPTIMIZERS)
 
@@ -169,7 +169,7 @@ def test_cg_directions_match_a_hand_computation_of_each_beta(beta):
     """On the book's problem (all seven parameters free, no periodic restart) every new
     direction is p = -g + beta p_prev with beta computed here by plain loops; when p is
     not downhill the search restarts along -g.  PR and PR+ must differ somewhere."""
-    from bpgui_engine.presets import get_preset
+    from bpgui_engine.model.presets import get_preset
 
     book = get_preset("book-1-2-1")
     obj = Objective(book.spec, book.data, book.theta, free=list(book.spec.labels))

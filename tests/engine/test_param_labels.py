@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpgui_engine.labels import ParamLabels
-from bpgui_engine.network import NetworkSpec
+from bpgui_engine.model.labels import ParamLabels
+from bpgui_engine.model.network import NetworkSpec
 
 specs = st.builds(
     lambda r, sizes: NetworkSpec(r, tuple(sizes), ("tansig",) * (len(sizes) - 1) + ("purelin",)),

@@ -7,8 +7,8 @@ import itertools
 
 import numpy as np
 
-from bpgui_engine.history import Decimator
-from bpgui_engine.pathdec import PathDecimator
+from bpgui_engine.train.history import Decimator
+from bpgui_engine.train.pathdec import PathDecimator
 
 
 def _max_gap(xs, ys, idx) -> float:

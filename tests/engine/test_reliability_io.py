@@ -15,10 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpgui_engine.batch import train_batch
-from bpgui_engine.export import atomic_write_text
-from bpgui_engine.history import COLUMNS, History
-from bpgui_engine.network import NetworkSpec
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.setup import DataRecipe, Setup
 from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.safe_write import OutputError, open_regular, replacing
 from bpgui_engine.session import (
@@ -31,8 +29,10 @@ from bpgui_engine.session import (
     session_trainer,
     trainer_state,
 )
-from bpgui_engine.setup import DataRecipe, Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.session.export import atomic_write_text
+from bpgui_engine.train.batch import train_batch
+from bpgui_engine.train.history import COLUMNS, History
+from bpgui_engine.train.trainer import StopCriteria
 
 
 def _restarts(setup: Setup, count: int = 5, seed: int = 0):

@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bpgui_engine.session as session_mod
-from bpgui_engine.batch import train_batch
-from bpgui_engine.history import COLUMNS, History
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.session import (
     MIGRATIONS,
@@ -29,8 +28,9 @@ from bpgui_engine.session import (
     session_trainer,
     trainer_state,
 )
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.batch import train_batch
+from bpgui_engine.train.history import COLUMNS, History
+from bpgui_engine.train.trainer import StopCriteria
 
 FIXTURES = Path(__file__).parent / "sessions"
 

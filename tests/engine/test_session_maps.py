@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpgui_engine.basins import BasinJob, basin_map
-from bpgui_engine.race import Race, RaceEntry
+from bpgui_engine.maps.basins import BasinJob, basin_map
+from bpgui_engine.maps.race import Race, RaceEntry
+from bpgui_engine.maps.sweep import sweep
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import (
     Session,
     SessionError,
@@ -21,8 +23,6 @@ from bpgui_engine.session import (
     save_session,
     session_bytes,
 )
-from bpgui_engine.setup import Setup
-from bpgui_engine.sweep import sweep
 
 FIXTURES = Path(__file__).parent / "sessions"
 X0 = np.array([-4.0, -4.0])
@@ -211,7 +211,7 @@ def test_empty_histories_save_and_reopen(part, tmp_path):
     rows) must not make the session unsaveable."""
     s = book()
     if part == "run":
-        from bpgui_engine.history import History
+        from bpgui_engine.train.history import History
 
         sess = Session(s, start=X0.copy())
         sess.history = History(len(s.free))

@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 from bpgui.cli import main
-from bpgui.cli_commands import run_session
-from bpgui_engine.experiments import get_experiment
-from bpgui_engine.history import COLUMNS, History
+from bpgui.cli.commands import run_session
+from bpgui_engine.model.experiments import get_experiment
 from bpgui_engine.session import (
     Session,
     SessionError,
@@ -26,7 +25,8 @@ from bpgui_engine.session import (
     save_session,
     session_bytes,
 )
-from bpgui_engine.session_lighter import sample_rows
+from bpgui_engine.session.lighter import sample_rows
+from bpgui_engine.train.history import COLUMNS, History
 from tests.engine.test_animation import trained
 from tests.engine.test_cli_reliability import _one_line_exit_2
 from tests.session_files import edit_description

@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from bpgui_engine.contour import contour_levels, isolines
-from bpgui_engine.experiments import EXPERIMENTS, get_experiment
-from bpgui_engine.gradcheck import gradient_check
-from bpgui_engine.history import COLUMNS, Decimator, History
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
-from bpgui_engine.setup import DataRecipe, Setup, setup_from_dict, setup_to_dict
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.analysis.contour import contour_levels, isolines
+from bpgui_engine.analysis.gradcheck import gradient_check
+from bpgui_engine.model.experiments import EXPERIMENTS, get_experiment
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.setup import DataRecipe, Setup, setup_from_dict, setup_to_dict
+from bpgui_engine.train.history import COLUMNS, Decimator, History
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 from .conftest import SHAPES, random_problem
 

@@ -1,17 +1,17 @@
-"""Update vectors and step views (engine/steps.py) against the optimizers' own steps."""
+"""Update vectors and step views (engine/analysis/steps.py) against the optimizers' own steps."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bpgui_engine.experiments import get_experiment
-from bpgui_engine.objective import Objective
+from bpgui_engine.analysis.steps import cg_line_search, lm_curve, update_vectors
+from bpgui_engine.model.experiments import get_experiment
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
 from bpgui_engine.optim import make_optimizer
 from bpgui_engine.optim.cg import GOLD, conjugate_beta
-from bpgui_engine.presets import get_preset
-from bpgui_engine.steps import cg_line_search, lm_curve, update_vectors
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 METHODS = ["sd", "momentum", "vlbp", "sgd", "cg", "lm", "adam"]
 
@@ -121,8 +121,8 @@ def test_lm_curve_ends_and_accepted_mu():
 
 
 def test_gauss_newton_step_solves_a_linear_least_squares_problem():
-    from bpgui_engine.data import Dataset
-    from bpgui_engine.network import NetworkSpec
+    from bpgui_engine.model.data import Dataset
+    from bpgui_engine.model.network import NetworkSpec
 
     rng = np.random.default_rng(2)
     spec = NetworkSpec(3, (1,), ("purelin",))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bpgui_engine.objective import Objective
-from bpgui_engine.surface import evaluate_surface
+from bpgui_engine.analysis.surface import evaluate_surface
+from bpgui_engine.model.objective import Objective
 
 from .conftest import SHAPES, random_problem
 
@@ -58,7 +58,7 @@ def test_any_pair_of_parameters_matches_a_plain_loop(spec, perf, pair):
 
 
 def test_chunking_gives_the_same_grid(book, monkeypatch):
-    import bpgui_engine.surface as surface
+    import bpgui_engine.analysis.surface as surface
 
     a = evaluate_surface(
         book.spec, book.data, book.theta, "W1[1,1]", (-5, 15), "W2[1,1]", (-5, 15), 60

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from bpgui.cli import main
-from bpgui_engine.critical import find_critical_points
-from bpgui_engine.data import Dataset
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
-from bpgui_engine.presets import get_preset
-from bpgui_engine.setup import Setup
-from bpgui_engine.symmetry import Symmetries
+from bpgui_engine.analysis.critical import find_critical_points
+from bpgui_engine.analysis.symmetry import Symmetries
+from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.presets import get_preset
+from bpgui_engine.model.setup import Setup
 
 BOOK = get_preset("book-1-2-1")
 LOCAL_F = 0.0247613

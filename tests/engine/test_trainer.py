@@ -3,11 +3,11 @@ import math
 import numpy as np
 import pytest
 
-from bpgui_engine.data import Dataset, function_dataset, split
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.objective import Objective
+from bpgui_engine.model.data import Dataset, function_dataset, split
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
-from bpgui_engine.trainer import STOP_REASONS, StopCriteria, Trainer
+from bpgui_engine.train.trainer import STOP_REASONS, StopCriteria, Trainer
 
 
 def book_trainer(book, start=(-4.0, -4.0), name="sd", **crit):

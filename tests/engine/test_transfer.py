@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bpgui_engine.transfer import TRANSFERS, get_transfer
+from bpgui_engine.model.transfer import TRANSFERS, get_transfer
 
 
 @pytest.mark.parametrize("name", list(TRANSFERS))

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bpgui.document import Document
-from bpgui.main_window import MainWindow
+from bpgui.document.document import Document
+from bpgui.window.main import MainWindow
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +27,3 @@ def window(qtbot):
     assert win.controller.engine is None  # the engine process was ended
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _kernels_compiled_on_the_main_thread():
-    """Compile (or load) the numba kernels on the main thread before any window test, then
-    freeze them as the window does (jit.load_cached): no worker thread ever compiles."""
-    from bpgui_engine import jit
-
-    if jit.kernels() is not None:  # wait=True: here, on the main thread
-        jit.freeze()

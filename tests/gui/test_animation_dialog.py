@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QTimer
 
-from bpgui.animation_dialog import AnimationDialog
-from bpgui_engine.experiments import get_experiment
+from bpgui.export.animation_dialog import AnimationDialog
+from bpgui_engine.model.experiments import get_experiment
 from tests.engine.test_animation import trained
 
 
@@ -129,7 +129,7 @@ def test_errors_are_one_line_under_the_fields(qtbot, traj_a, tmp_path, case):
 
 
 def test_the_window_helper_takes_the_windows_session(qtbot, window, tmp_path):
-    from bpgui.animation_dialog import show_animation_dialog
+    from bpgui.export.animation_dialog import show_animation_dialog
 
     dlg = show_animation_dialog(window)
     assert dlg.isVisible() and show_animation_dialog(window) is dlg  # one dialog, reused
@@ -146,7 +146,7 @@ def test_the_dialog_defaults_follow_the_window(qtbot, window, tmp_path, monkeypa
     import os
     from pathlib import Path
 
-    from bpgui.animation_dialog import show_animation_dialog
+    from bpgui.export.animation_dialog import show_animation_dialog
 
     monkeypatch.chdir(tmp_path)
     window.set_theme("light")

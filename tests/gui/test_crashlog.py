@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bpgui import crashlog
-from bpgui.recovery import RecoveryDialog, RecoveryEntry
+from bpgui.document.recovery import RecoveryDialog, RecoveryEntry
+from bpgui.service import crashlog
 
 T = 20_000
 
@@ -19,7 +19,7 @@ T = 20_000
 def test_a_segfault_in_the_window_process_leaves_its_stacks(tmp_path):
     env = dict(os.environ, BPGUI_CONFIG_DIR=str(tmp_path))
     code = (
-        "from bpgui import crashlog; crashlog.enable('window')\n"
+        "from bpgui.service import crashlog; crashlog.enable('window')\n"
         "def inner():\n    import ctypes; ctypes.string_at(0)\n"
         "inner()\n"
     )
@@ -30,7 +30,7 @@ def test_a_segfault_in_the_window_process_leaves_its_stacks(tmp_path):
     text = logs[0].read_text()
     assert "Segmentation fault" in text and "in inner" in text
     ok = subprocess.run(
-        [sys.executable, "-c", "from bpgui import crashlog; crashlog.enable('window')"],
+        [sys.executable, "-c", "from bpgui.service import crashlog; crashlog.enable('window')"],
         env=env, timeout=60,
     )  # fmt: skip
     assert ok.returncode == 0

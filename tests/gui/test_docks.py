@@ -18,8 +18,8 @@ SCRIPT = textwrap.dedent(
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QDockWidget
     from bpgui.app import make_application
-    from bpgui.document import Document
-    from bpgui.main_window import MainWindow
+    from bpgui.document.document import Document
+    from bpgui.window.main import MainWindow
     Document.ask_save_changes = lambda self: "discard"
     app = make_application()
     win = MainWindow()

@@ -11,11 +11,11 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from bpgui.document import Document
-from bpgui_engine.history import COLUMNS
+from bpgui.document.document import Document
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import load_session
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria, Trainer
+from bpgui_engine.train.history import COLUMNS
+from bpgui_engine.train.trainer import StopCriteria, Trainer
 
 T = 20_000  # ms
 

@@ -48,8 +48,8 @@ def test_killing_the_engine_mid_run_loses_nothing_and_the_run_continues(window, 
 
 def test_killing_the_engine_of_a_stopped_run_then_continue_is_exact(window, qtbot, monkeypatch):
     """Issue 18 #3: Continue said "continue: that run is no longer available"."""
-    from bpgui_engine.setup import Setup
-    from bpgui_engine.trainer import StopCriteria, Trainer
+    from bpgui_engine.model.setup import Setup
+    from bpgui_engine.train.trainer import StopCriteria, Trainer
 
     monkeypatch.setenv("BPGUI_KERNEL", "numpy")  # the reference below is the NumPy loop
     c = window.controller

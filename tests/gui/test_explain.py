@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from test_window import T, epochs
 
 from bpgui.panes.critical import fmt
-from bpgui_engine.critical import find_critical_points
+from bpgui_engine.analysis.critical import find_critical_points
 
 
 # ---- critical points ------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def _run_to_end(window, qtbot, key: str, epochs_max: int | None = None):
 
 
 def test_curvature_panel_equals_the_engine_at_the_current_point(window, qtbot):
-    from bpgui_engine.curvature import curvature_at
+    from bpgui_engine.analysis.curvature import curvature_at
 
     window.actions.explain.trigger()
     _run_to_end(window, qtbot, "momentum", 40)
@@ -192,7 +192,7 @@ def test_curvature_panel_equals_the_engine_at_the_current_point(window, qtbot):
 
 
 def test_stability_warning_in_the_lr_100_experiment_not_at_lr_1(window, qtbot):
-    from bpgui_engine.curvature import curvature_at
+    from bpgui_engine.analysis.curvature import curvature_at
 
     _run_to_end(window, qtbot, "unstable-lr")
     label = window.optimizer_pane.stability
@@ -225,8 +225,8 @@ def test_curvature_of_a_non_finite_point_is_undefined(window, qtbot):
 
 
 def test_equations_show_the_current_numbers(window, qtbot):
-    from bpgui_engine.session_model import run_state_from_dict
-    from bpgui_engine.steps import update_vectors
+    from bpgui_engine.analysis.steps import update_vectors
+    from bpgui_engine.session.schema import run_state_from_dict
 
     window.actions.explain.trigger()
     _run_to_end(window, qtbot, "momentum", 25)
@@ -246,8 +246,8 @@ def test_equations_show_the_current_numbers(window, qtbot):
 
 
 def test_update_vectors_equal_the_engine(window, qtbot):
-    from bpgui_engine.session_model import run_state_from_dict
-    from bpgui_engine.steps import cg_line_search, lm_curve, update_vectors
+    from bpgui_engine.analysis.steps import cg_line_search, lm_curve, update_vectors
+    from bpgui_engine.session.schema import run_state_from_dict
 
     window.actions.vectors.setChecked(True)
     for key, n in (("momentum", 30), ("cg", 2), ("lm", 3)):
@@ -291,7 +291,7 @@ def test_update_vectors_equal_the_engine(window, qtbot):
 
 # ---- the backprop inspector ---------------------------------------------------------------------
 def test_inspector_numbers_equal_the_engine(window, qtbot):
-    from bpgui_engine.inspect import inspect_sample
+    from bpgui_engine.analysis.inspect import inspect_sample
 
     window.actions.inspect.trigger()
     pane = window.inspector_pane

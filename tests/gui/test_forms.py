@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from bpgui_engine.network import NetworkSpec
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.setup import Setup
+from bpgui_engine.train.trainer import StopCriteria
 
 T = 60_000
 

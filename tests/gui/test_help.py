@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyqtgraph
 from PySide6.QtCore import qVersion
 
-from bpgui.help import GUIDE, PAGES
-from bpgui_engine.experiments import EXPERIMENTS
+from bpgui.tools.help import GUIDE, PAGES
+from bpgui_engine.model.experiments import EXPERIMENTS
 
 
 def test_every_guide_page_and_image_ships_with_the_package():

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
 from bpgui_engine.session import load_session
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.trainer import StopCriteria
 
 T = 60_000
 
@@ -134,7 +134,7 @@ def test_an_autosave_of_a_long_history_writes_what_is_drawn_and_the_exact_state(
 ):
     """Writing millions of rows every minute would stall the window: the autosave of a
     long history keeps the rows drawn (and the latest), the run's state whole."""
-    import bpgui.document as document
+    import bpgui.document.document as document
 
     monkeypatch.setattr(document, "RECOVERY_FULL_ROWS", 5_000)
     _run(window, qtbot, 40_000)

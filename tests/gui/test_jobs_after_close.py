@@ -1,10 +1,7 @@
 """A job queued before the window closed never starts after it (the soak's find: a map
-thread started after the close outlived the window and aborted the process at exit)."""
+started after the close outlived the window)."""
 
 from __future__ import annotations
-
-from bpgui import map_worker
-
 
 def test_no_map_restart_or_search_starts_once_the_window_has_closed(window, qtbot):
     window.show_basins()
@@ -18,4 +15,4 @@ def test_no_map_restart_or_search_starts_once_the_window_has_closed(window, qtbo
     assert not sweep.runner.busy
     window.restarts.run()
     assert not window.restarts.busy
-    assert not map_worker._RUNNING
+    assert not window.jobs.busy

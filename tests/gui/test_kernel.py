@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from bpgui.main_window import MainWindow
+from bpgui.window.main import MainWindow
 from bpgui_engine import jit
-from bpgui_engine.history import COLUMNS
+from bpgui_engine.train.history import COLUMNS
 
 T = 60_000
 HAS_NUMBA = jit.kernels() is not None
@@ -108,8 +108,8 @@ def test_big_blocks_keep_frames_short(qtbot):
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba kernel unavailable")
 def test_restarts_offer_vlbp_and_train_on_the_compiled_batch(qtbot):
     from bpgui.panes.restarts import RestartsPane
-    from bpgui_engine.fast import fast_train_batch
-    from bpgui_engine.setup import Setup
+    from bpgui_engine.model.setup import Setup
+    from bpgui_engine.train.fast import fast_train_batch
 
     pane = RestartsPane()
     qtbot.addWidget(pane)
@@ -133,10 +133,10 @@ def test_restarts_offer_vlbp_and_train_on_the_compiled_batch(qtbot):
 def test_the_contour_uses_numpys_surface_which_equals_the_compiled_one():
     """The contour is computed by NumPy (as fast on the book slice and never waits for a
     compiler); the compiled surface agrees with it."""
-    from bpgui import surface_service as ss
-    from bpgui_engine.fast import fast_surface
-    from bpgui_engine.presets import get_preset
-    from bpgui_engine.surface import evaluate_surface
+    from bpgui.service import surfaces as ss
+    from bpgui_engine.analysis.surface import evaluate_surface
+    from bpgui_engine.model.presets import get_preset
+    from bpgui_engine.train.fast import fast_surface
 
     book = get_preset("book-1-2-1")
     req = ss.SurfaceRequest(

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QImage
 from test_window import T
 
-from bpgui.main_window import MainWindow
+from bpgui.window.main import MainWindow
 
 
 def test_the_light_theme_colours_plots_and_exports(window, qtbot, tmp_path):

@@ -11,10 +11,10 @@ from PySide6.QtTest import QTest
 from test_window import T, click_contour, epochs
 
 from bpgui.panes.race import RESULT_COLUMNS
-from bpgui_engine.fast import FastTrainer
-from bpgui_engine.race import Race, RaceEntry, race_preset
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.maps.race import Race, RaceEntry, race_preset
+from bpgui_engine.model.setup import Setup
+from bpgui_engine.train.fast import FastTrainer
+from bpgui_engine.train.trainer import StopCriteria
 
 START = np.array([-4.0, -4.0])
 

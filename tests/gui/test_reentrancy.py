@@ -81,9 +81,9 @@ QUIT_DURING_EXPORT = textwrap.dedent(
     faulthandler.enable()
     from PySide6.QtCore import QTimer
     from bpgui.app import make_application
-    from bpgui.animation_dialog import show_animation_dialog
-    from bpgui.document import Document
-    from bpgui.main_window import MainWindow
+    from bpgui.export.animation_dialog import show_animation_dialog
+    from bpgui.document.document import Document
+    from bpgui.window.main import MainWindow
     Document.ask_save_changes = lambda self: "discard"
     app = make_application()
     win = MainWindow()

@@ -8,8 +8,8 @@ import time
 import numpy as np
 from PySide6.QtCore import QTimer
 
+from bpgui_engine.model.setup import Setup
 from bpgui_engine.session import Session, load_session, session_bytes
-from bpgui_engine.setup import Setup
 from tests.session_files import edit_description
 
 T = 30_000

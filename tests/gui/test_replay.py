@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from test_window import T, epochs
 
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.trainer import StopCriteria
 
 
 def finished_run(window, qtbot, n=400):

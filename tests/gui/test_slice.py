@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.train.trainer import StopCriteria
 
 T = 60_000
 

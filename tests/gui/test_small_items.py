@@ -69,7 +69,7 @@ def test_the_progress_bar_keeps_up_with_the_epoch(window):
     """Issue 18 #13: 16 % at epoch 164,339 of 400,000 -- the bar was redrawn at most five
     times a second, a long way behind a run at a million epochs a second.  Now it shows
     whole percent of the run's maximum and changes whenever that does."""
-    from bpgui_engine.history import History
+    from bpgui_engine.train.history import History
 
     h = History(2)
     status = window.status

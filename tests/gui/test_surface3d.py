@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     from PySide6.QtCore import QEventLoop, QTimer
     from bpgui.app import make_application
-    from bpgui.main_window import MainWindow
+    from bpgui.window.main import MainWindow
 
     app = make_application()
     win = MainWindow()

@@ -14,9 +14,9 @@ from PySide6.QtTest import QTest
 from test_window import T, click_contour, epochs
 
 from bpgui.plots.curves import _positive
-from bpgui.status import epochs_per_second
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui.window.status import epochs_per_second
+from bpgui_engine.model.setup import Setup
+from bpgui_engine.train.trainer import StopCriteria
 
 
 def contour_pos(win, x: float, y: float) -> QPoint:
@@ -236,7 +236,7 @@ def test_earlier_runs_of_another_network_are_not_drawn(window, qtbot):
     short_runs(window)
     run_from(window, qtbot, -3.0, 8.0)
     other = Setup.from_preset("book-1-2-1")
-    from bpgui_engine.network import NetworkSpec
+    from bpgui_engine.model.network import NetworkSpec
 
     bigger = other.with_network(NetworkSpec(1, (5, 3, 1), ("logsig", "logsig", "purelin")))
     window.apply_setup(bigger)
@@ -311,7 +311,7 @@ def test_the_previous_problems_surface_is_not_shown_while_the_new_one_computes(
     """Before: opening a session of another network kept the book's contour (its image,
     contour lines and axis names) on screen until the new surface arrived, seconds for a
     large network."""
-    from bpgui_engine.network import NetworkSpec
+    from bpgui_engine.model.network import NetworkSpec
 
     plots, contour = window.plots, window.plots.contour
     qtbot.waitUntil(lambda: contour.result is not None, timeout=T)
@@ -356,7 +356,7 @@ def test_restart_curves_are_fitted_when_there_is_no_current_run(qtbot):
 
 
 def _batch(X, F, stop, epochs=100):
-    from bpgui_engine.batch import BatchResult
+    from bpgui_engine.train.batch import BatchResult
 
     X = np.asarray(X, float)
     B = len(X)
@@ -372,7 +372,7 @@ def test_restarts_name_a_saddle_as_such_and_say_where_unconverged_runs_got(qtbot
     """Before: a group of runs stopped at the book slice's saddle was counted and listed as
     a minimum; and a batch with no converged run said only "0 minima"."""
     from bpgui.panes.restarts import RestartsPane
-    from bpgui_engine.critical import find_critical_points
+    from bpgui_engine.analysis.critical import find_critical_points
 
     setup = Setup.from_preset().replace(ranges=((-5.0, 15.0), (-5.0, 15.0)))
     obj = setup.objective()
@@ -397,8 +397,8 @@ def test_restarts_name_a_saddle_as_such_and_say_where_unconverged_runs_got(qtbot
 def test_the_response_plot_shows_every_output(qtbot):
     """Before: a network with two outputs (softmax classes) showed only the first."""
     from bpgui.plots.response import ResponsePlot
-    from bpgui_engine.data import Dataset
-    from bpgui_engine.network import NetworkSpec
+    from bpgui_engine.model.data import Dataset
+    from bpgui_engine.model.network import NetworkSpec
 
     spec = NetworkSpec(1, (3, 2), ("tansig", "softmax"))
     P = np.linspace(-2, 2, 9)[None, :]

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from bpgui_engine.experiments import EXPERIMENTS, get_experiment
-from bpgui_engine.setup import Setup
-from bpgui_engine.trainer import StopCriteria
+from bpgui_engine.model.experiments import EXPERIMENTS, get_experiment
+from bpgui_engine.model.setup import Setup
+from bpgui_engine.train.trainer import StopCriteria
 
 T = 20_000  # ms: generous, for a loaded CI machine
 
@@ -194,6 +194,7 @@ def test_hyperparameters_apply_mid_run_and_bad_values_are_marked(window, qtbot):
 
 def test_gradient_check_reports_per_layer(window, qtbot):
     window.actions.gradcheck.trigger()
+    qtbot.waitUntil(lambda: bool(window.last_gradcheck), timeout=T)
     rows = window.last_gradcheck
     assert [r.layer for r in rows] == [1, 2]
     assert all(r.max_rel_error < 1e-5 for r in rows)

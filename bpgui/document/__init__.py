@@ -1,0 +1,2 @@
+"""The open session as an observable document, and what belongs to it: runs, races, recovery,
+snapshots."""

@@ -1,0 +1,1 @@
+"""File ▸ Export: plots, animations and data files."""

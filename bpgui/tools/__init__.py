@@ -1,0 +1,1 @@
+"""Tools: each one a component given the window's document and compute service."""

@@ -1,0 +1,273 @@
+"""The main window's basin map and hyperparameter sweep (issue 12): Tools ▸ Basin map,
+Tools ▸ Sweep.
+
+Both are results that belong to what they were computed on, like the restarts: the basin
+map to the problem (:func:`~bpgui.document.runs.problem_key`), the contour's axes and its ranges;
+the sweep to the problem.  They stay in the model while other views are current and are
+drawn only while theirs is (an axes swap back shows the map again); New, Open and Clear
+earlier runs drop them.  The panes and the overlay are built the first time they are
+needed (a menu, or a session that holds a map or a sweep)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget
+
+from bpgui.document.runs import problem_key
+from bpgui.window.docks import show_tool_dock, tool_dock
+from bpgui_engine.analysis.curvature import kinds_at
+
+log = logging.getLogger(__name__)
+
+
+def _basins_key(setup, m) -> tuple:
+    return (problem_key(setup), (m.x_label, m.y_label))
+
+
+class MapsMixin:
+    """Part of :class:`~bpgui.window.main.MainWindow`."""
+
+    basin_map = None  # bpgui_engine.maps.basins.BasinMap shown on the contour (its key below)
+    basins_key: tuple | None = None  # (problem, axes, ranges) the map belongs to
+    sweep_result = None  # bpgui_engine.maps.sweep.SweepResult
+    sweep_bound = None  # the stability bound curve drawn on it
+    sweep_key: tuple | None = None  # the problem it belongs to
+    sweep_start: np.ndarray | None = None  # the start point of its runs
+    basins_pane = None
+    sweep_pane = None
+    basin_overlay = None
+
+    # ---- construction (once) -------------------------------------------------------------
+    def _maps_ui(self) -> None:
+        if self.basins_pane is not None:
+            return
+        from bpgui.panes.basins import BasinsPane
+        from bpgui.panes.sweep import SweepPane
+        from bpgui.plots.basin_overlay import BasinOverlay
+
+        self.basin_overlay = BasinOverlay(self.plots.contour.plot_item)
+        self.basins_pane = BasinsPane(service=self.jobs)
+        self.basins_dock = self._maps_dock("Basin map", "basins-dock", self.basins_pane,
+                                           Qt.DockWidgetArea.LeftDockWidgetArea)  # fmt: skip
+        setup_dock = self.findChild(QDockWidget, "setup-dock")
+        if setup_dock is not None:  # a tab beside the setup: the plots keep their width
+            self.tabifyDockWidget(setup_dock, self.basins_dock)
+        self.sweep_pane = SweepPane(service=self.jobs)
+        # the sweep's heat map needs height: a tab beside the setup too
+        self.sweep_dock = self._maps_dock("Hyperparameter sweep", "sweep-dock", self.sweep_pane,
+                                          Qt.DockWidgetArea.LeftDockWidgetArea)  # fmt: skip
+        if setup_dock is not None:
+            self.tabifyDockWidget(setup_dock, self.sweep_dock)
+        bp, sp = self.basins_pane, self.sweep_pane
+        bp.current = lambda: self.setup
+        sp.current = lambda: (self.setup, np.array(self._default_start(), float))
+        bp.started.connect(self._basins_started)
+        sp.started.connect(self._sweep_started)
+        bp.progress.connect(self._basins_progress)
+        bp.finished.connect(self._basins_finished)
+        bp.opacity_changed.connect(self.basin_overlay.set_opacity)
+        bp.shown_changed.connect(lambda _: self.sync_maps())
+        sp.progress.connect(self._sweep_progress)
+        sp.finished.connect(self._sweep_finished)
+        sp.cell_clicked.connect(self._sweep_cell_clicked)
+        self.surfaces.ready.connect(lambda _res: self.sync_maps())  # axes, ranges, problem
+        self.actions.clear.triggered.connect(self.drop_maps)
+
+    def _maps_dock(self, title: str, name: str, widget, area) -> QDockWidget:
+        return tool_dock(self, title, name, widget, area)
+
+    # ---- basin map -------------------------------------------------------------------------
+    def show_basins(self) -> None:
+        self._maps_ui()
+        if not self.basins_pane.busy:
+            self.basins_pane.set_setup(self.setup)
+        show_tool_dock(self, self.basins_dock)
+
+    def _basins_started(self, job) -> None:
+        """The map belongs to the problem, axes and ranges it is computed on: the contour
+        shows those ranges (the pane's may differ from the contour's)."""
+        s = job.setup
+        ranges = ((float(job.xs[0]), float(job.xs[-1])), (float(job.ys[0]), float(job.ys[-1])))
+        self._basins_job_key = (problem_key(s), s.axes, ranges)
+        if ranges != self.setup.ranges and problem_key(self.setup) == problem_key(s):
+            self.apply_setup(self.setup.replace(ranges=ranges))
+
+    def _basins_progress(self, m) -> None:
+        self._set_basins(m)
+
+    def _basins_finished(self, m, error: str) -> None:
+        self._set_basins(m)
+        self.document.mark_modified()
+        counts = ", ".join(f"{k}: {v:,}" for k, v in m.counts().items())
+        state = "partial basin map" if m.partial else "basin map"
+        self.show_message(f"{state} {m.resolution}×{m.resolution} ({counts})", error=bool(error))
+
+    def _set_basins(self, m) -> None:
+        self.basin_map, self.basins_key = m, self._basins_job_key
+        self.sync_maps()
+
+    def _basins_current(self) -> bool:
+        s = self.setup
+        return self.basins_key == (problem_key(s), s.axes, s.ranges)
+
+    # ---- sweep -----------------------------------------------------------------------------
+    def show_sweep(self) -> None:
+        self._maps_ui()
+        if not self.sweep_pane.busy:
+            self.sweep_pane.set_setup(self.setup, self._default_start())
+        show_tool_dock(self, self.sweep_dock)
+
+    def _sweep_started(self, job) -> None:
+        self._sweep_job_key = (problem_key(job.setup), job.x0.copy())
+
+    def _sweep_progress(self, r) -> None:
+        self._set_sweep(r, None)
+
+    def _sweep_finished(self, r, bound, error: str) -> None:
+        self._set_sweep(r, bound)
+        self.document.mark_modified()
+        self.show_message(self.sweep_pane.status.text(), error=bool(error))
+
+    def _set_sweep(self, r, bound) -> None:
+        self.sweep_result, self.sweep_bound = r, bound
+        self.sweep_key, self.sweep_start = self._sweep_job_key
+        self.sync_maps()
+
+    def _sweep_cell_clicked(self, ix: int, iy: int) -> None:
+        """Run with the cell's hyperparameters (through the normal setup path, so the
+        optimizer pane shows them) from the start point the sweep trained from."""
+        r = self.sweep_result
+        if r is None or self.sweep_key != problem_key(self.setup):
+            return
+        cast = {f.name: f.type for f in _fields(r.optimizer)}
+        hyper = dict(r.hyper)
+        for name, v in ((r.x_param, r.xs[ix]), (r.y_param, r.ys[iy])):
+            hyper[name] = int(np.rint(v)) if cast[name] in ("int", int) else float(v)
+        try:
+            self.apply_setup(self.setup.replace(optimizer=r.optimizer, hyper=hyper))
+        except ValueError as exc:
+            self.show_message(f"sweep: {exc}", error=True)
+            return
+        self.start_new_run(np.array(self.sweep_start, float))
+        vals = f"{r.x_param} = {hyper[r.x_param]:.4g}, {r.y_param} = {hyper[r.y_param]:.4g}"
+        self.show_message(f"running {r.optimizer} with {vals} from the sweep's start point")
+
+    def _minima_kinds(self) -> list[str] | None:
+        """What the Hessian says at each of the shown map's minima (cached per map and
+        minima: a map being computed finds more)."""
+        m = self.basin_map
+        key = (id(m), m.minima.tobytes())
+        if getattr(self, "_kinds_key", None) != key:
+            self._kinds_key = key
+            self._kinds = kinds_at(self.objective, m.minima)
+        return self._kinds
+
+    # ---- the model -> the views ------------------------------------------------------------
+    def sync_maps(self) -> None:
+        """Draw the basin map and the sweep only while what they belong to is current."""
+        if self.basin_overlay is None:
+            return
+        shown = self.basin_map is not None and self._basins_current()
+        if shown and self.basins_pane.show_box.isChecked():
+            if self.basin_overlay.map is not self.basin_map or not self.basin_overlay.visible:
+                self.basin_overlay.set_map(self.basin_map, self._minima_kinds())
+        else:
+            self.basin_overlay.hide()
+        self.basins_pane.show_legend(
+            self.basin_map if shown else None, self._minima_kinds() if shown else None
+        )
+        if shown or self.basin_map is None:
+            if not self.basins_pane.busy and self.basin_map is None:
+                self.basins_pane.status.setText("")
+        else:
+            self.basins_pane.status.setText(
+                "The map belongs to another problem, axes or ranges: it is hidden until "
+                "those are current again."
+            )
+        ok = self.sweep_result is not None and self.sweep_key == problem_key(self.setup)
+        sp = self.sweep_pane
+        if ok:
+            if sp.heatmap.result is not self.sweep_result or sp.bound is not self.sweep_bound:
+                sp.show_result(self.sweep_result, self.sweep_bound, self.setup.performance.upper())
+        elif sp.heatmap.result is not None:
+            sp.show_result(None)
+            if self.sweep_result is not None:
+                sp.status.setText("The sweep belongs to another problem: hidden until it is "
+                                  "current again.")  # fmt: skip
+        if not self.basins_pane.busy and self.setup is not None:
+            self.basins_pane.set_ranges(self.setup)
+
+    def drop_maps(self) -> None:
+        """New, Open, Clear earlier runs: forget the map and the sweep (a running one is
+        cancelled; its partial result is dropped too)."""
+        if self.basins_pane is None:
+            return
+        for pane in (self.basins_pane, self.sweep_pane):
+            if pane.busy:
+                pane.runner.drop()  # never waits on the GUI thread
+                pane.start_button.setEnabled(True)
+                pane.cancel_button.setEnabled(False)
+            pane.job = None
+        self.basin_map = self.basins_key = None
+        self.sweep_result = self.sweep_bound = self.sweep_key = self.sweep_start = None
+        self.basin_overlay.set_map(None)
+        self.basins_pane.show_legend(None)
+        self.basins_pane.status.setText("")
+        self.sweep_pane.show_result(None)
+        self.sync_maps()
+
+    # ---- sessions ----------------------------------------------------------------------------
+    def maps_for_session(self) -> tuple:
+        """``(basin map, sweep, sweep start)`` to save: only those of the current problem."""
+        key = problem_key(self.setup)
+        m = self.basin_map if self.basins_key is not None and self.basins_key[0] == key else None
+        ok = self.sweep_result is not None and self.sweep_key == key
+        return m, self.sweep_result if ok else None, self.sweep_start if ok else None
+
+    def restore_maps(self, basins, sweep, sweep_start) -> None:
+        """A saved session's map and sweep (computed on its setup); None: none."""
+        if basins is None and sweep is None and self.basins_pane is None:
+            return
+        self._maps_ui()
+        self.drop_maps()
+        s = self.setup
+        if basins is not None:
+            ranges = ((float(basins.xs[0]), float(basins.xs[-1])),
+                      (float(basins.ys[0]), float(basins.ys[-1])))  # fmt: skip
+            self.basin_map = basins
+            self.basins_key = (problem_key(s), (basins.x_label, basins.y_label), ranges)
+            self.basins_pane.set_setup(s)
+        if sweep is not None:
+            self.sweep_result, self.sweep_key = sweep, problem_key(s)
+            self.sweep_start = None if sweep_start is None else np.array(sweep_start, float)
+            self.sweep_bound = None
+            if self.sweep_start is not None:  # its stability bound, from the service
+                req = {"setup": s, "x0": self.sweep_start, "result": sweep}
+                self._bound_job = job = self.jobs.submit("sweep_bound", req)
+                job.finished.connect(lambda out, _e, r=sweep: self._bound_done(out, r))
+        self.sync_maps()
+
+    def _bound_done(self, out, sweep) -> None:
+        """A reopened sweep's stability bound has arrived: drawn while that sweep is shown."""
+        if out is not None and self.sweep_result is sweep:
+            self.sweep_bound = out[1]
+            self.sync_maps()
+
+    def closeEvent(self, event) -> None:
+        """Closing (after the window accepted it): drop a running map or sweep; none
+        starts after this (the compute service ends their processes)."""
+        for pane in (self.basins_pane, self.sweep_pane):
+            if pane is not None:
+                pane.shutdown()
+        super().closeEvent(event)
+
+
+def _fields(optimizer: str):
+    import dataclasses
+
+    from bpgui_engine.optim import OPTIMIZERS
+
+    return dataclasses.fields(OPTIMIZERS[optimizer].Hyper)

@@ -1,0 +1,1 @@
+"""The main window: it composes the panes, tools, menus, status bar, theme and settings."""

@@ -1,0 +1,190 @@
+"""The compute service (issue 19): every job runs in a process of its own, can be
+cancelled, reports a crash in one line, and the window's process never imports numba."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bpgui.service.jobs import JobService
+from bpgui_engine.model.setup import Setup
+
+T = 30_000
+
+
+@pytest.fixture
+def service(qtbot):
+    s = JobService(size=2)
+    yield s
+    s.shutdown()
+
+
+def run(qtbot, service, kind, request, cancel_after_first=False, timeout=T):
+    got: dict = {"parts": []}
+    job = service.submit(kind, request)
+    job.progress.connect(got["parts"].append)
+    job.finished.connect(lambda res, err: got.update(result=res, error=err))
+    if cancel_after_first:
+        qtbot.waitUntil(lambda: got["parts"] or "error" in got, timeout=timeout)
+        service.cancel(job)
+    qtbot.waitUntil(lambda: "error" in got, timeout=timeout)
+    return got
+
+
+def book() -> Setup:
+    return Setup.from_preset("book-1-2-1")
+
+
+def test_a_crashed_job_reports_one_line_and_the_next_job_runs(qtbot, service):
+    got = run(qtbot, service, "crash", {"how": "abort"})
+    assert got["result"] is None
+    assert "crash: the compute process ended unexpectedly" in got["error"]
+    assert "\n" not in got["error"]
+    got = run(qtbot, service, "crash", {"how": "raise", "message": "no such thing"})
+    assert got["result"] is None and got["error"] == "no such thing"
+    s = book()
+    got = run(qtbot, service, "gradcheck", {"setup": s, "x": s.start()})
+    assert got["error"] == "" and [r.layer for r in got["result"]] == [1, 2]
+    qtbot.waitUntil(lambda: not service.busy, timeout=T)
+
+
+def test_a_job_deaf_to_cancel_has_its_process_ended(qtbot, service, monkeypatch):
+    import bpgui.service.jobs as jobs
+
+    monkeypatch.setattr(jobs, "CANCEL_GRACE_MS", 300)
+    got: dict = {}
+    job = service.submit("crash", {"how": "spin", "seconds": 60})
+    job.finished.connect(lambda res, err: got.update(result=res, error=err))
+    qtbot.wait(300)
+    proc = job.process
+    service.cancel(job)
+    qtbot.waitUntil(lambda: "error" in got, timeout=T)
+    assert got == {"result": None, "error": ""}
+    assert proc.proc.poll() is not None  # ended, not left spinning
+    assert not service.busy
+
+
+@pytest.mark.parametrize("kind", ["basins", "sweep", "restarts", "critical", "wait"])
+def test_every_tools_job_can_be_cancelled(qtbot, service, kind):
+    """Each long job stops when cancelled, well before it would have finished, and its
+    process is free again."""
+    s = book()
+    x = s.start()
+    requests = {
+        "basins": {"setup": s, "options": {"resolution": 60, "epochs": 5000, "optimizer": "sd",
+                                           "chunk_cells": 16}},
+        "sweep": {"setup": s, "axes": ("lr", (0.1, 10.0), "gamma", (0.0, 0.9)),
+                  "options": {"resolution": 30, "optimizer": "momentum", "epochs": 20_000,
+                              "x0": x}},
+        "restarts": {"setup": s, "starts": np.tile(x, (200, 1)), "method": "sd",
+                     "epochs": 10**7, "stride": 10**5},
+        "critical": {"setup": s, "free": "all", "x": x},
+        "wait": {"how": "wait", "seconds": 60},
+    }  # fmt: skip
+    got: dict = {"parts": []}
+    job = service.submit("crash" if kind == "wait" else kind, requests[kind])
+    job.progress.connect(got["parts"].append)
+    job.finished.connect(lambda res, err: got.update(result=res, error=err))
+    qtbot.wait(800)
+    service.cancel(job)
+    qtbot.waitUntil(lambda: "error" in got, timeout=T)
+    assert got["error"] == ""
+    if kind == "basins":
+        assert got["result"].partial
+    elif kind == "sweep":
+        assert got["result"][0].partial
+    elif kind == "restarts":
+        assert got["result"] is None or int(got["result"].epochs.max()) < 10**7
+    qtbot.waitUntil(lambda: not service.busy, timeout=T)
+
+
+def test_a_dropped_job_delivers_nothing(qtbot, service):
+    seen = []
+    job = service.submit("crash", {"how": "wait", "seconds": 60})
+    job.finished.connect(lambda *a: seen.append(a))
+    qtbot.wait(200)
+    service.drop(job)
+    qtbot.waitUntil(lambda: not service.busy, timeout=T)
+    qtbot.wait(100)
+    assert seen == []
+
+
+def test_short_jobs_never_queue_behind_long_ones(qtbot, service):
+    """Two long jobs fill the pool; a contour (surface) still runs at once."""
+    waits = [service.submit("crash", {"how": "wait", "seconds": 60}) for _ in range(2)]
+    s = book()
+    got = run(
+        qtbot, service, "surface",
+        {"spec": s.spec, "data": s.objective().data, "theta": s.theta, "axes": s.axes,
+         "ranges": s.ranges, "resolution": 30, "performance": "sse", "log_levels": True},
+        timeout=10_000,
+    )  # fmt: skip
+    surface = got["result"][0]
+    assert surface.values.shape == (30, 30) and got["error"] == ""
+    for j in waits:
+        assert j.running
+        service.cancel(j)
+    qtbot.waitUntil(lambda: not service.busy, timeout=T)
+
+
+SESSION = textwrap.dedent(
+    """
+    import sys, time
+    from PySide6.QtWidgets import QApplication
+    from PySide6.QtTest import QTest
+    app = QApplication(sys.argv)
+    from bpgui.window.main import MainWindow
+
+    def wait(cond, t=120):
+        end = time.time() + t
+        while not cond() and time.time() < end:
+            QTest.qWait(20)
+        assert cond(), "timed out"
+
+    w = MainWindow(); w.show()
+    wait(lambda: w.plots.surface is not None)
+    w.show_basins(); w.basins_pane.resolution.setValue(10)
+    assert w.basins_pane.start()
+    w.show_sweep(); w.sweep_pane.resolution.setValue(4)
+    assert w.sweep_pane.start()
+    w.restarts_dock.show(); w.restarts.count.setValue(5); w.restarts.run()
+    w.actions.gradcheck.trigger()
+    w.show_critical(); w.find_critical()
+    w.show_explain(); w.show_inspector(); w.toggle_vectors(True)
+    w.speed.setValue(w.speed.maximum())
+    w.actions.start.trigger()
+    wait(lambda: w.controller.state == "running")
+    QTest.qWait(500)
+    w.actions.stop.trigger()
+    wait(lambda: w.controller.state == "idle")
+    w.show_race(); w.race_pane.epochs.setValue(200); w.race_pane.start_button.click()
+    wait(lambda: not w.controller.racing)
+    for busy in (lambda: w.basins_pane.busy, lambda: w.sweep_pane.busy,
+                 lambda: w.restarts.busy, lambda: w.critical_pane.busy):
+        wait(lambda: not busy())
+    wait(lambda: bool(w.last_gradcheck))
+    print("NUMBA", "numba" in sys.modules, [m for m in sys.modules if "jit.compiled" in m])
+    w.document.modified = False
+    w.close()
+    """
+)
+
+
+def test_the_window_process_never_imports_numba(tmp_path):
+    """A session that uses every tool: training, race, basin map, sweep, restarts,
+    gradient check, critical points, curvature and equations, inspector, update vectors."""
+    script = tmp_path / "session.py"
+    script.write_text(SESSION)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "NUMBA False []" in out.stdout, out.stdout + out.stderr[-2000:]
