@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-wheel bench bench-app bench-history bench-maps bench-session soak screenshots book clean
+.PHONY: run test lint check-wheel bench bench-app bench-history bench-responsive bench-maps bench-session soak screenshots book clean
 
 # `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
@@ -45,6 +45,10 @@ bench-app: $(DEV_STAMP)
 
 bench-history: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_history.py
+
+# GUI timer gaps with a 100x100 basin map, a sweep and a run at once (issue 19)
+bench-responsive: $(DEV_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_responsive.py
 
 check-wheel: $(DEV_STAMP)
 	PYTHON=$(PYTHON) scripts/check_wheel.sh

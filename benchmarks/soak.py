@@ -289,9 +289,13 @@ def main() -> int:
         QTest.qWait(50)
     if win.isVisible():
         problems.append("the window did not close within 2 minutes of Quit")
-    left = [p.proc.pid for p in win.jobs._idle + list(win.jobs._busy) if p.proc.poll() is None]
+    from bpgui.app import finish
+
+    procs = win.jobs._idle + list(win.jobs._busy)
+    finish(0)  # as the app does once its window has closed: the compute service ends
+    left = [p.proc.pid for p in procs if p.proc.poll() is None]
     if left:
-        problems.append(f"compute processes still running after the window closed: {left}")
+        problems.append(f"compute processes still running after the app ended: {left}")
     if problems:
         print("\nSOAK FAILED after these actions:", file=sys.stderr)
         print("\n".join(log[-40:]), file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -58,17 +57,11 @@ def main(experiment: str | None = None, session: str | None = None, loaded=None)
 
 
 def finish(code: int) -> int:
-    """After the window has closed: a worker thread that is still computing (a map chunk
-    that ignores cancel for longer than the close waited) would abort the interpreter as it
-    tears the thread down; everything is saved by then, so the process ends at once."""
-    from bpgui.service.map_worker import join_all
+    """After the window has closed: the compute service's processes end.  No compute
+    thread lives in this process, so nothing else can outlive the window here."""
+    from bpgui.service.jobs import shared
 
-    left = join_all(10_000)
-    if left:
-        logging.getLogger(__name__).warning("ending with threads still running: %s", left)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    shared().shutdown()
     return code
 
 

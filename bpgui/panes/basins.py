@@ -1,10 +1,10 @@
 """Tools ▸ Basin map: the settings of a basin-of-attraction map over the contour's two axes,
 Start/Cancel, progress, the overlay's opacity and its legend.
 
-The pane builds a validated :class:`bpgui_engine.maps.basins.BasinJob` (its errors go under the
-field
-they name) and runs it in a :class:`~bpgui.service.map_worker.MapRunner`; the window draws what it
-emits (``progress`` / ``finished``)."""
+The pane builds a validated :class:`bpgui_engine.maps.basins.BasinJob` (its errors go under
+the field they name) and runs it in the compute service
+(:class:`~bpgui.service.runner.JobRunner`); the window draws what it emits (``progress`` /
+``finished``)."""
 
 from __future__ import annotations
 

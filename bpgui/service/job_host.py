@@ -89,7 +89,10 @@ class JobHost:
             self.send({"type": "done", "id": jid, "error": error, "cancelled": cancelled,
                        **fields}, data)  # fmt: skip
         except Exception as exc:  # one line for the window; the stack for the log
-            log.exception("job %s failed", header.get("kind"))
+            if isinstance(exc, ValueError):  # the request's own fault: said in the window
+                log.info("job %s refused: %s", header.get("kind"), exc)
+            else:
+                log.exception("job %s failed", header.get("kind"))
             msg = one_line(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             self.send({"type": "failed", "id": jid, "error": msg})
         finally:

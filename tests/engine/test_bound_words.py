@@ -35,8 +35,8 @@ def test_a_mean_index_names_its_own_hessian():
 
 
 def test_the_sweep_text_and_the_critical_table_say_which_hessian(capsys):
-    from bpgui_engine.maps.sweep_bound import bound_curve
     from bpgui_engine.maps.sweep import sweep
+    from bpgui_engine.maps.sweep_bound import bound_curve
 
     setup = Setup.from_preset().replace(ranges=((-5.0, 15.0), (-5.0, 15.0)))
     r = sweep(setup, "lr", (1.0, 100.0), "gamma", (0.0, 0.5), optimizer="momentum", x0=BOOK_MIN,

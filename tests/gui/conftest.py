@@ -25,5 +25,3 @@ def window(qtbot):
     if win.isVisible():
         win.close()
     assert win.controller.engine is None  # the engine process was ended
-
-

@@ -3,6 +3,7 @@ started after the close outlived the window)."""
 
 from __future__ import annotations
 
+
 def test_no_map_restart_or_search_starts_once_the_window_has_closed(window, qtbot):
     window.show_basins()
     pane, sweep = window.basins_pane, window.sweep_pane

@@ -1,0 +1,158 @@
+"""Responsiveness with every kind of work at once (issue 19): a 100x100 basin map, a
+hyperparameter sweep and a training run going together, while a 10 ms timer on the GUI
+thread records how late it fires.
+
+Run:  make bench-responsive   (or QT_QPA_PLATFORM=offscreen .venv/bin/python
+benchmarks/bench_responsive.py [--rounds 3] [--seconds 8])
+
+Three arrangements, measured back to back in each round (ratios within a round compare
+them under the same machine load):
+
+- ``service``: the window as it is: the map and the sweep run in the compute service's
+  processes, the run in the engine process.
+- ``threads``: the old arrangement as a baseline: the same map and sweep jobs
+  (:data:`bpgui_engine.jobs.JOBS`) iterated on threads of the GUI process, as the window
+  did before issue 19; the run in the engine process.
+- ``run only``: the training run alone (what painting costs by itself).
+
+Each reports the timer's gaps (median, p99, max, in ms) and the frames drawn per second.
+Target: p99 <= 50 ms for ``service``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _wait(cond, seconds: float) -> bool:
+    from PySide6.QtTest import QTest
+
+    end = time.monotonic() + seconds
+    while not cond() and time.monotonic() < end:
+        QTest.qWait(20)
+    return cond()
+
+
+def _requests(win):
+    """The map and the sweep the window would start (its panes' defaults, 100x100)."""
+    win.show_basins()
+    bp = win.basins_pane
+    bp.resolution.setValue(100)
+    bp.set_setup(win.setup)
+    job = bp.make_job()
+    basins = {"setup": job.setup, "options": job.options, "address": None}
+    win.show_sweep()
+    sp = win.sweep_pane
+    sp.set_setup(win.setup, np.array(win._default_start(), float))
+    sweep = {**sp.make_job().request, "address": None}
+    return basins, sweep
+
+
+def one(win, mode: str, seconds: float) -> dict:
+    from PySide6.QtCore import QTimer
+
+    from bpgui_engine.jobs import JOBS
+
+    basins, sweep = _requests(win)
+    stop = threading.Event()
+    threads = []
+    if mode == "service":
+        win.basins_pane.runner.start("basins", basins)
+        win.sweep_pane.runner.start("sweep", sweep)
+    elif mode == "threads":
+        for kind, req in (("basins", basins), ("sweep", sweep)):
+
+            def work(kind=kind, req=req):
+                gen = JOBS[kind](req, stop)
+                try:
+                    for _ in gen:
+                        pass
+                except StopIteration:
+                    pass
+
+            t = threading.Thread(target=work, daemon=True)
+            t.start()
+            threads.append(t)
+    win.speed.setValue(win.speed.maximum())
+    win.load_experiment("trajectory-b")  # never converges: runs the whole time
+    _wait(lambda: win.controller.state == "running", 30)
+    stamps: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    frames0 = win.frames_drawn
+    timer.start()
+    t0 = time.perf_counter()
+    _wait(lambda: False, seconds)
+    elapsed = time.perf_counter() - t0
+    timer.stop()
+    fps = (win.frames_drawn - frames0) / elapsed
+    win.controller.stop()
+    _wait(lambda: win.controller.state == "idle", 30)
+    stop.set()
+    for p in (win.basins_pane, win.sweep_pane):
+        p.runner.drop()
+    for t in threads:
+        t.join(120)
+    _wait(lambda: not win.jobs.busy, 120)
+    gaps = np.diff(stamps) * 1000
+    return {
+        "median": float(np.median(gaps)),
+        "p99": float(np.percentile(gaps, 99)),
+        "max": float(gaps.max()),
+        "fps": fps,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    args = ap.parse_args()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    from bpgui.window.main import MainWindow
+
+    win = MainWindow()
+    win.resize(1400, 900)
+    win.show()
+    _wait(lambda: win.plots.surface is not None, 30)
+    results: dict[str, list[dict]] = {"service": [], "threads": [], "run only": []}
+    for r in range(args.rounds):
+        for mode in results:
+            res = one(win, mode, args.seconds)
+            results[mode].append(res)
+            print(f"round {r + 1} {mode:9s} timer median {res['median']:5.1f} ms  "
+                  f"p99 {res['p99']:6.1f} ms  max {res['max']:6.1f} ms  "
+                  f"{res['fps']:5.1f} frames/s", flush=True)  # fmt: skip
+    print("\nmedians over the rounds:")
+    for mode, rs in results.items():
+        p99 = statistics.median(x["p99"] for x in rs)
+        mx = statistics.median(x["max"] for x in rs)
+        fps = statistics.median(x["fps"] for x in rs)
+        print(f"  {mode:9s} p99 {p99:6.1f} ms  max {mx:6.1f} ms  {fps:5.1f} frames/s")
+    ratio = [
+        t["p99"] / s["p99"] for s, t in zip(results["service"], results["threads"], strict=True)
+    ]
+    print(f"  threads/service p99 ratio per round: {', '.join(f'{x:.1f}' for x in ratio)}")
+    win.document.modified = False
+    win.close()
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
