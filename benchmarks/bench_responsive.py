@@ -49,8 +49,8 @@ def _requests(win):
     """The map and the sweep the window would start (its panes' defaults, 100x100)."""
     win.show_basins()
     bp = win.basins_pane
-    bp.resolution.setValue(100)
     bp.set_setup(win.setup)
+    bp.resolution.setValue(100)
     job = bp.make_job()
     basins = {"setup": job.setup, "options": job.options, "address": None}
     win.show_sweep()
@@ -68,9 +68,8 @@ def one(win, mode: str, seconds: float) -> dict:
     basins, sweep = _requests(win)
     stop = threading.Event()
     threads = []
-    if mode == "service":
-        win.basins_pane.runner.start("basins", basins)
-        win.sweep_pane.runner.start("sweep", sweep)
+    if mode == "service":  # as the window starts them (its panes' Start)
+        assert win.basins_pane.start() and win.sweep_pane.start()
     elif mode == "threads":
         for kind, req in (("basins", basins), ("sweep", sweep)):
 

@@ -103,8 +103,15 @@ class JobHost:
             self.run(*item)
 
 
+#: compute processes yield the cores to the window and to the training run when both want
+#: them (maps and sweeps are long; a frame is due every 25 ms): a niceness of 10
+NICE = 10
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="jobs: %(message)s")
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(NICE)
     crashlog.enable("jobs")  # a native crash leaves its Python stacks in the crash folder
     host = JobHost(sys.stdout.buffer)
     sys.stdout = sys.stderr  # nothing else may write to the frame stream

@@ -188,3 +188,17 @@ def test_the_window_process_never_imports_numba(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     assert "NUMBA False []" in out.stdout, out.stdout + out.stderr[-2000:]
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities here")
+def test_compute_processes_yield_the_cores_to_the_window(qtbot, service):
+    from bpgui.service.job_host import NICE
+
+    job = service.submit("crash", {"how": "wait", "seconds": 30})
+    qtbot.waitUntil(lambda: job.process is not None, timeout=T)
+    pid = job.process.proc.pid
+    want = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICE)
+    # set as the process starts (within its first imports)
+    qtbot.waitUntil(lambda: os.getpriority(os.PRIO_PROCESS, pid) >= want, timeout=10_000)
+    service.cancel(job)
+    qtbot.waitUntil(lambda: not service.busy, timeout=T)
