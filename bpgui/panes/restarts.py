@@ -101,6 +101,10 @@ class RestartsPane(QWidget):
         self.run_button = QPushButton("Run restarts")
         self.run_button.setToolTip("draw the starts with the network's initialization method")
         self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("stop the runs where they are and show them")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["start", "final SSE", "epochs", "stop", "reached"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -121,6 +125,7 @@ class RestartsPane(QWidget):
             top.addWidget(QLabel(text))
             top.addWidget(w)
         top.addWidget(self.run_button)
+        top.addWidget(self.cancel_button)
         top.addStretch(1)
         self.table.setMinimumHeight(48)
         lay = QVBoxLayout(self)
@@ -167,10 +172,19 @@ class RestartsPane(QWidget):
         self.run_button.setEnabled(False)
         self.summary.setText(f"training {self.count.value()} starts with {method}…")
         if self.runner.start("restarts", request):
+            self.cancel_button.setEnabled(True)
             self.started.emit()
+
+    def cancel(self) -> None:
+        """Stop the runs where they are (each shows how far it got)."""
+        if self.busy:
+            self.runner.cancel()
+            self.cancel_button.setEnabled(False)
+            self.summary.setText("cancelling…")
 
     def _end(self) -> None:
         self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
 
     def _finished(self, res: BatchResult | None, error: str) -> None:
         if res is None:

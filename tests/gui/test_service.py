@@ -202,3 +202,40 @@ def test_compute_processes_yield_the_cores_to_the_window(qtbot, service):
     qtbot.waitUntil(lambda: os.getpriority(os.PRIO_PROCESS, pid) >= want, timeout=10_000)
     service.cancel(job)
     qtbot.waitUntil(lambda: not service.busy, timeout=T)
+
+
+def test_restarts_can_be_cancelled_and_show_how_far_they_got(window, qtbot):
+    r = window.restarts
+    window.restarts_dock.show()
+    r.count.setValue(50)
+    r.epochs.setValue(10_000_000)
+    r.method.setCurrentText("sd")
+    r.run()
+    assert r.busy and r.cancel_button.isEnabled() and not r.run_button.isEnabled()
+    qtbot.wait(500)
+    r.cancel_button.click()
+    qtbot.waitUntil(lambda: not r.busy, timeout=T)
+    assert r.run_button.isEnabled() and not r.cancel_button.isEnabled()
+    assert r.result is not None and r.table.rowCount() == 50
+    assert int(r.result.epochs.max()) < 10_000_000
+
+
+def test_a_map_whose_process_dies_says_so_in_one_line_and_the_window_goes_on(window, qtbot):
+    import signal
+
+    window.show_basins()
+    p = window.basins_pane
+    p.resolution.setValue(60)
+    p.epochs.setText("30000")
+    assert p.start()
+    qtbot.waitUntil(lambda: p.runner.job is not None and p.runner.job.process is not None,
+                    timeout=T)  # fmt: skip
+    os.kill(p.runner.job.process.proc.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not p.busy, timeout=T)
+    assert "the compute process ended unexpectedly" in p.status.text()
+    assert "\n" not in p.status.text()
+    assert p.start_button.isEnabled()
+    # the window and the service go on: a gradient check runs in a new process
+    window.actions.gradcheck.trigger()
+    qtbot.waitUntil(lambda: bool(window.last_gradcheck), timeout=T)
+    window.info_box.close()
