@@ -35,6 +35,7 @@ from bpgui.service.job_host import payload_of, value_of
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE_MS = 1500  # a job still running this long after Cancel: its process ends
+PROGRESS_MS = 100  # a job's results so far are shown at most this often
 #: short jobs a view waits for (the contour, a check): they never queue behind maps and
 #: sweeps, having one process more than the long jobs may use
 INTERACTIVE = frozenset({"surface", "gradcheck", "curvature", "sweep_bound"})
@@ -73,6 +74,7 @@ class Job(QObject):
         self.done = False
         self.process: EngineProcess | None = None
         self.grace_ms = CANCEL_GRACE_MS
+        self.pending: tuple | None = None  # the newest progress frame, not yet shown
 
     @property
     def running(self) -> bool:
@@ -192,13 +194,16 @@ class JobService(QObject):
             return  # a job ended by its process's end
         kind = header.get("type")
         if kind == "progress":
+            # coalesced: only the newest result so far is decoded and shown, at most every
+            # PROGRESS_MS (a fast map's chunks would otherwise cost a redraw each)
             if not job.dropped:
-                try:
-                    job.progress.emit(value_of(header, payload))
-                except Exception as exc:
-                    log.warning("job %s: a progress frame did not decode: %s", job.kind, exc)
+                pending = job.pending is None
+                job.pending = (header, payload)
+                if pending:
+                    QTimer.singleShot(PROGRESS_MS, lambda j=job: self._progress(j))
             return
         if kind in ("done", "failed"):
+            job.pending = None
             self._release(proc)
             result = None
             error = str(header.get("error") or "")
@@ -208,6 +213,15 @@ class JobService(QObject):
                 except Exception as exc:
                     error = error or f"{job.kind}: the result did not decode ({exc})"
             self._finish(job, result, error)
+
+    def _progress(self, job: Job) -> None:
+        item, job.pending = job.pending, None
+        if item is None or job.done or job.dropped:
+            return
+        try:
+            job.progress.emit(value_of(*item))
+        except Exception as exc:  # shown in the log, never raised
+            log.warning("job %s: a progress frame did not decode: %s", job.kind, exc)
 
     def _finish(self, job: Job, result: Any, error: str) -> None:
         if job.done:

@@ -72,8 +72,9 @@ def test_basin_map_equals_headless_fills_progressively_and_never_blocks(window, 
     # both basins: the global minimum (10, 1) and the local one near (0.88, 38.6)
     assert np.abs(m.minima - [10.0, 1.0]).max(axis=1).min() < 0.1
     assert np.abs(m.minima - [0.88, 38.6]).max(axis=1).min() < 0.5
-    # cells appeared chunk by chunk (more than one), each time more of them
-    assert len(seen) >= 2 and seen == sorted(seen) and seen[0] < 144 and seen[-1] == 144
+    # cells appeared chunk by chunk (more than one), each time more of them (the last
+    # chunk's cells may come with the finished map: progress is shown at most every 0.1 s)
+    assert len(seen) >= 2 and seen == sorted(seen) and seen[0] < seen[-1] <= 144
     # the overlay shows this map, above the surface and below the paths, in its cells
     ov = window.basin_overlay
     assert ov.visible and np.array_equal(ov.image.image, basin_rgba(ref))
