@@ -86,7 +86,7 @@ def app_round(timeout: float = 60.0) -> dict:
     probe = QTimer()
     probe.setInterval(10)
     probe.timeout.connect(tick)
-    f0 = win.frames_drawn
+    f0 = win.runs.frames_drawn
     probe.start()
     t0 = time.perf_counter()
     win.load_experiment("trajectory-a")
@@ -101,7 +101,7 @@ def app_round(timeout: float = 60.0) -> dict:
         "epochs": c.epoch,
         "stop": c.last_stop,
         "kernel": c.kernel,
-        "fps": (win.frames_drawn - f0) / dt,
+        "fps": (win.runs.frames_drawn - f0) / dt,
         "p99": float(np.percentile(np.array(gaps) * 1000, 99)) if gaps else float("nan"),
         "max": float(np.max(gaps) * 1000) if gaps else float("nan"),
     }
@@ -137,13 +137,13 @@ def sustained_round(seconds: float = 3.0) -> dict:
     probe = QTimer()
     probe.setInterval(10)
     probe.timeout.connect(tick)
-    f0, e0, t0 = win.frames_drawn, c.epoch, time.perf_counter()
+    f0, e0, t0 = win.runs.frames_drawn, c.epoch, time.perf_counter()
     probe.start()
     _wait(seconds)
     probe.stop()
     dt = time.perf_counter() - t0
     out = {
-        "fps": (win.frames_drawn - f0) / dt,
+        "fps": (win.runs.frames_drawn - f0) / dt,
         "epochs_per_s": (c.epoch - e0) / dt,
         "p99": float(np.percentile(np.array(gaps) * 1000, 99)),
     }
@@ -242,7 +242,7 @@ def memory_run(epochs: int = 5_000_000) -> tuple[list[tuple[int, float, float]],
     timer.timeout.connect(poll)
     timer.start()
     t0 = time.perf_counter()
-    win.start_new_run(win.start_x)
+    win.runs.start_new_run(win.start_x)
     loop.exec()
     dt = time.perf_counter() - t0
     timer.stop()

@@ -161,13 +161,13 @@ def part_window(minutes: float, budget: str | None) -> None:
     win.start_x = np.array([-4.0, -4.0])
     loop = QEventLoop()
     t0 = time.perf_counter()
-    last = [t0, win.frames_drawn]
+    last = [t0, win.runs.frames_drawn]
     rows = []
 
     def sample() -> None:
         now = time.perf_counter()
-        fps = (win.frames_drawn - last[0 + 1]) / (now - last[0])
-        last[:] = [now, win.frames_drawn]
+        fps = (win.runs.frames_drawn - last[0 + 1]) / (now - last[0])
+        last[:] = [now, win.runs.frames_drawn]
         h = c.history
         rows.append((now - t0, c.epoch, len(h), rss_mb(os.getpid()),
                      rss_mb(c.engine.proc.pid), fps, h.kept is not None))  # fmt: skip
@@ -184,7 +184,7 @@ def part_window(minutes: float, budget: str | None) -> None:
     timer.setInterval(10_000)
     timer.timeout.connect(sample)
     timer.start()
-    win.start_new_run(win.start_x)
+    win.runs.start_new_run(win.start_x)
     loop.exec()
     timer.stop()
     steady = [r for r in rows if r[6]]

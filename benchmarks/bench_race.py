@@ -72,8 +72,8 @@ def window_round(win, timeout: float = 120.0) -> dict:
 
     win.apply_setup(Setup.from_preset("book-1-2-1"), problem_changed=True)
     win.start_x = START.copy()
-    win.show_race()
-    pane = win.race_pane
+    win.tools["race"].show_race()
+    pane = win.tools["race"].race_pane
     pane.set_entries(race_preset())
     pane.epochs.setValue(EPOCHS)
     pane.goal.set_value(GOAL)
@@ -94,7 +94,7 @@ def window_round(win, timeout: float = 120.0) -> dict:
     probe = QTimer()
     probe.setInterval(10)
     probe.timeout.connect(tick)
-    f0 = win._race_frames
+    f0 = win.tools["race"]._race_frames
     probe.start()
     t0 = time.perf_counter()
     pane.start_button.click()
@@ -108,7 +108,7 @@ def window_round(win, timeout: float = 120.0) -> dict:
         "seconds": dt,
         "epochs": [int(h.column("epoch")[-1]) for h in r.histories],
         "reason": r.reason,
-        "fps": (win._race_frames - f0) / dt,
+        "fps": (win.tools["race"]._race_frames - f0) / dt,
         "p99": float(np.percentile(np.array(gaps) * 1000, 99)) if gaps else float("nan"),
         "max": float(np.max(gaps) * 1000) if gaps else float("nan"),
     }

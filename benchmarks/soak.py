@@ -191,7 +191,7 @@ def main() -> int:
 
     def resize():
         w, h = rng.choice([(1024, 700), (1600, 1000), (900, 640), (1280, 800)])
-        if not win.presentation:
+        if not win.view.presentation:
             win.resize(w, h)
         return f"resize {w}x{h}"
 
@@ -200,7 +200,7 @@ def main() -> int:
         widget = getattr(view, "widget", None) or getattr(win.plots, "contour_widget", None)
         if widget is None:
             (x0, x1), (y0, y1) = win.setup.ranges
-            win.start_at(rng.uniform(x0, x1), rng.uniform(y0, y1))
+            win.runs.start_at(rng.uniform(x0, x1), rng.uniform(y0, y1))
             return "start at a random point"
         p = QPoint(rng.randrange(20, max(21, widget.width() - 20)),
                    rng.randrange(20, max(21, widget.height() - 20)))  # fmt: skip

@@ -59,14 +59,14 @@ def main() -> int:
     win.controller.stop()
     win.load_experiment("lm")
     wait(1.5)
-    win.restarts.count.setValue(30)
-    win.restarts.epochs.setValue(3000)
-    win.restarts_dock.show()
-    win.restarts.method.setCurrentText("lm")
-    win.restarts.run()
-    while win.restarts.busy:
+    win.tools["restarts"].restarts.count.setValue(30)
+    win.tools["restarts"].restarts.epochs.setValue(3000)
+    win.tools["restarts"].restarts_dock.show()
+    win.tools["restarts"].restarts.method.setCurrentText("lm")
+    win.tools["restarts"].restarts.run()
+    while win.tools["restarts"].restarts.busy:
         wait(0.2)
-    win.restarts.table.selectRow(0)
+    win.tools["restarts"].restarts.table.selectRow(0)
     wait(0.5)
     shot("restarts")
     # earlier runs follow the axes: the restarts' paths after swapping x and y
@@ -74,7 +74,7 @@ def main() -> int:
     win.apply_setup(win.setup.replace(axes=("W2[1,1]", "W1[1,1]"), ranges=((y0, y1), (x0, x1))))
     wait(1.5)
     shot("axes-swapped")
-    win.restarts_dock.hide()
+    win.tools["restarts"].restarts_dock.hide()
     # errors are shown under their fields, and the status bar says why Start is disabled
     win.left_tabs.setCurrentIndex(1)
     goal = win.optimizer_pane.goal

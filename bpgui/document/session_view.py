@@ -1,33 +1,24 @@
 """The window <-> a :class:`~engine.session.Session`: what a session file holds of the
-window (the setup, start point, restarts, maps, race and view settings), and putting a
-loaded session back.  The run's state is :meth:`bpgui.document.document.Document.capture`'s (it
-may have to come from the engine)."""
+window (the setup, start point and view settings; each tool saves and restores its own
+part: restarts, maps, race), and putting a loaded session back.  The run's state is
+:meth:`bpgui.document.document.Document.capture`'s (it may have to come from the engine)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bpgui.document.runs import problem_key
 from bpgui_engine.session import Session, run_state_to_dict
 
 
 def capture_view(w) -> Session:
     """Everything of the window's session but the current run (``w``: the main window)."""
     s = Session(w.setup, start=None if w.start_x is None else np.array(w.start_x, float))
-    # restarts are saved only with the problem they were computed on
-    s.restarts = w.restarts.result if w.restarts_key == problem_key(w.setup) else None
-    s.restarts_settings = w.restarts.settings()
-    # the basin map and the sweep, with the problem they were computed on (issue 12)
-    s.basins, s.sweep, s.sweep_start = w.maps_for_session()
-    # the optimizer race (None: no race, or one of another problem)
-    s.race = w.race_record
     s.view = {
         "colour_scale": "log" if w.plots.scale.currentIndex() == 0 else "linear",
         "resolution": int(w.plots.resolution.currentData()),
         "curves_log_x": w.plots.curves.log_x.isChecked(),
         "plot_tab": w.plots.tabs.currentIndex(),
         "setup_tab": w.left_tabs.currentIndex(),
-        "restarts_open": w.restarts_dock.isVisible(),
         "speed": w.speed.value(),
         "window": {
             "width": w.width(),
@@ -35,6 +26,8 @@ def capture_view(w) -> Session:
             "maximized": w.isMaximized(),
         },
     }
+    for tool in w.tools.values():  # restarts, maps, race: each with the problem it is of
+        tool.save(s)
     return s
 
 
@@ -54,12 +47,8 @@ def restore_view(w, s: Session) -> None:
         w.restored_epoch = s.run.epoch
         if len(s.setup.free) > 2:
             w.plots.request_surface(s.history.x[-1], s.run.epoch)
-    w.highlight_row = None
-    w._restarts_started_key = problem_key(s.setup)
-    w.restarts.restore(s.restarts, s.restarts_settings)
-    w.restarts_key = problem_key(s.setup) if s.restarts is not None else None
-    w.restore_maps(s.basins, s.sweep, s.sweep_start)  # None: dropped (New, Open)
-    w.restore_race(s.race)
+    for tool in w.tools.values():  # each tool's part (none: dropped, as on New)
+        tool.restore(s)
     _apply_view(w, s.view)
     w.refresh()
 
@@ -77,8 +66,6 @@ def _apply_view(w, v: dict) -> None:
         w.plots.tabs.setCurrentIndex(v["plot_tab"])
     if "setup_tab" in v and 0 <= v["setup_tab"] < w.left_tabs.count():
         w.left_tabs.setCurrentIndex(v["setup_tab"])
-    if "restarts_open" in v:
-        w.restarts_dock.setVisible(bool(v["restarts_open"]))
     if "speed" in v and w.speed.minimum() <= v["speed"] <= w.speed.maximum():
         w.speed.setValue(v["speed"])
     win = v.get("window")

@@ -3,8 +3,9 @@
 eigenvector arrows and quadratic isolines, the equations panel, the update vectors, CG's
 line search and the LM step's curve.
 
-Called by the window on ``refresh()``, on the slow frames while training and when a paused
-run steps.  Cheap for the book's networks (one exact Hessian and one step on a copy, about
+Drawn for :class:`~bpgui.tools.explain.ExplainTool` (``tool`` below, the only module that
+uses this one) on the host's ``refreshed``, on the slow frames while training and when a
+paused run steps.  Cheap for the book's networks (one exact Hessian and one step on a copy, about
 a millisecond); above :data:`MAX_LIVE` free parameters the panel says so instead.  A
 non-finite point shows "undefined" and never raises.
 """
@@ -28,13 +29,13 @@ QUAD_GRID = 80
 VECTOR_KEYS = ("neg_gradient", "step", "momentum", "conjugate", "gauss_newton", "lm_step")
 
 
-def update_live(win) -> None:
-    s = win.setup
-    obj = win.objective
-    name, hyper, epoch = win._run_context()
-    x = win.explain_point()
-    panel = win.explain_dock is not None and win.explain_dock.isVisible()
-    vectors_on = win.actions.vectors.isChecked()
+def update_live(tool) -> None:
+    s = tool.host.setup
+    obj = tool.host.objective
+    name, hyper, epoch = tool.host.runs.run_context()
+    x = tool.host.runs.current_point()
+    panel = tool.explain_dock is not None and tool.explain_dock.isVisible()
+    vectors_on = tool.host.actions.vectors.isChecked()
     big = obj.n_free > MAX_LIVE
     curv = None
     if not big:
@@ -43,33 +44,33 @@ def update_live(win) -> None:
                 curv = curvature_at(obj, x)
         except Exception:  # a point the network cannot evaluate: "undefined"
             log.debug("curvature", exc_info=True)
-    win.curvature = curv
-    recent = _recent(win, obj) if curv is not None else []
-    win.stability = stability(curv, s.optimizer, s.hyper, recent)
-    win.optimizer_pane.set_stability(win.stability[0])
+    tool.curvature = curv
+    recent = _recent(tool, obj) if curv is not None else []
+    tool.stability = stability(curv, s.optimizer, s.hyper, recent)
+    tool.host.optimizer_pane.set_stability(tool.stability[0])
     where = "the start point" if epoch is None else f"epoch {epoch:,}"
     point = _point(s, x)
     uv, note = None, ""
     if (panel or vectors_on) and not big:
-        opt, note = win.optimizer_now()
+        opt, note = tool.optimizer_now()
         try:
             with np.errstate(all="ignore"):
                 uv = update_vectors(obj, opt, x)
         except Exception as exc:
             note = f"undefined here ({exc})"
             log.debug("update vectors", exc_info=True)
-        win._request_snapshot()
+        tool.request_snapshot()
     if panel:
         too_big = f"more than {MAX_LIVE} free parameters: no live Hessian" if big else ""
-        win.curvature_panel.show_curvature(curv, where, s.optimizer, s.hyper, too_big, recent)
-        _equations(win, name, hyper, uv, obj, epoch, note)
-    _curvature_overlay(win, curv, point, panel)
-    _vectors_overlay(win, uv, point, vectors_on, name, x, note)
+        tool.curvature_panel.show_curvature(curv, where, s.optimizer, s.hyper, too_big, recent)
+        _equations(tool, name, hyper, uv, obj, epoch, note)
+    _curvature_overlay(tool, curv, point, panel)
+    _vectors_overlay(tool, uv, point, vectors_on, name, x, note)
 
 
-def _recent(win, obj) -> list:
+def _recent(tool, obj) -> list:
     """The curvature at the run's last :data:`RECENT` epochs before the current one."""
-    h = win.controller.history
+    h = tool.host.controller.history
     if h is None or len(h) < 2 or obj.n_free > MAX_RECENT:
         return []
     n = len(h)
@@ -98,12 +99,12 @@ def _project(s, v) -> tuple[float, float]:
     return (float(v[ix]) if ix is not None else 0.0, float(v[iy]) if iy is not None else 0.0)
 
 
-def _curvature_overlay(win, curv, point, panel: bool) -> None:
-    ov = win.curvature_overlay
+def _curvature_overlay(tool, curv, point, panel: bool) -> None:
+    ov = tool.curvature_overlay
     if ov is None:
         return
-    s = win.setup
-    cp = win.curvature_panel
+    s = tool.host.setup
+    cp = tool.curvature_panel
     if not panel or curv is None or point is None:
         ov.clear()
         return
@@ -118,7 +119,7 @@ def _curvature_overlay(win, curv, point, panel: bool) -> None:
         (x0, x1), (y0, y1) = s.ranges
         xs, ys = np.linspace(x0, x1, QUAD_GRID), np.linspace(y0, y1, QUAD_GRID)
         q = quadratic_grid(curv, ix, iy, xs, ys)
-        surf = win.plots.surface
+        surf = tool.host.plots.surface
         levels = surf.levels if surf is not None and len(surf.levels) else contour_levels(q, 12)
         levels = np.union1d(levels, [curv.value]) if np.isfinite(curv.value) else levels
         ov.set_quadratic(*isolines(xs, ys, q, levels))
@@ -126,33 +127,34 @@ def _curvature_overlay(win, curv, point, panel: bool) -> None:
         ov.set_quadratic(None, None)
 
 
-def _equations(win, name, hyper, uv, obj, epoch, note) -> None:
+def _equations(tool, name, hyper, uv, obj, epoch, note) -> None:
     from bpgui.panes.equations import equation_html
     from bpgui_engine.optim import OPTIMIZERS
 
-    ep = win.equations_panel
+    ep = tool.equations_panel
     title = OPTIMIZERS[name].title
     if uv is None:
-        ep.show_update(title, name, "undefined at this point", note, win.current_experiment())
+        ep.show_update(title, name, "undefined at this point", note, tool.host.current_experiment())
         return
-    opt, _ = win.optimizer_now()
+    opt, _ = tool.optimizer_now()
     state = {k: getattr(opt, k) for k in ("lr", "mu", "momentum_on") if hasattr(opt, k)}
     try:
         html = equation_html(name, hyper, uv, obj.lr_scale, state, epoch)
     except Exception as exc:  # a value the text cannot show: say so, never crash
         html = f"undefined ({exc})"
-    if name != win.setup.optimizer:
+    if name != tool.host.setup.optimizer:
+        form = tool.host.setup.optimizer
         note = (note + "; " if note else "") + (
-            f"the current run uses {name}; the form's {win.setup.optimizer} applies to the next run"
+            f"the current run uses {name}; the form's {form} applies to the next run"
         )
-    ep.show_update(title, name, html, note, win.current_experiment())
+    ep.show_update(title, name, html, note, tool.host.current_experiment())
 
 
-def _vectors_overlay(win, uv, point, on: bool, name: str, x, note: str) -> None:
-    ov = win.vectors_overlay
+def _vectors_overlay(tool, uv, point, on: bool, name: str, x, note: str) -> None:
+    ov = tool.vectors_overlay
     if ov is None:
         return
-    s = win.setup
+    s = tool.host.setup
     if not on or uv is None or point is None:
         ov.clear()
         return
@@ -167,14 +169,14 @@ def _vectors_overlay(win, uv, point, on: bool, name: str, x, note: str) -> None:
         with np.errstate(all="ignore"):
             vectors[key] = (dx, dy, float(np.linalg.norm(v)))
     ov.set_vectors(point, vectors, s.ranges)
-    obj = win.objective
-    opt, _ = win.optimizer_now()
+    obj = tool.host.objective
+    opt, _ = tool.optimizer_now()
     line = locate = golden = None
     if name == "cg":
         try:
             with np.errstate(all="ignore"):
                 ls = cg_line_search(obj, opt, x)
-            win.line_search = ls
+            tool.line_search = ls
             if len(ls.trials):
                 a_max = max(t[1] for t in ls.trials)
                 ends = np.array([x, x + a_max * ls.u])
@@ -189,7 +191,7 @@ def _vectors_overlay(win, uv, point, on: bool, name: str, x, note: str) -> None:
         try:
             with np.errstate(all="ignore"):
                 lc = lm_curve(obj, x, opt)
-            win.lm_curve = lc
+            tool.lm_curve = lc
             curve = s.axis_values(x + lc.steps)
             if lc.accepted_step is not None:
                 accepted = s.axis_values((x + lc.accepted_step)[None, :])
@@ -202,5 +204,5 @@ def _vectors_overlay(win, uv, point, on: bool, name: str, x, note: str) -> None:
             ov.add_legend_note(ov.golden, "line search: golden section")
     if name == "lm" and curve is not None:
         ov.add_legend_note(ov.lm_curve, "LM step as μ goes from large to small")
-        if accepted is not None and win.lm_curve.accepted_mu is not None:
-            ov.add_legend_note(ov.lm_accepted, f"accepted μ = {win.lm_curve.accepted_mu:.3g}")
+        if accepted is not None and tool.lm_curve.accepted_mu is not None:
+            ov.add_legend_note(ov.lm_accepted, f"accepted μ = {tool.lm_curve.accepted_mu:.3g}")

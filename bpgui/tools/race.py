@@ -1,13 +1,13 @@
 """The main window's optimizer race (issue 12): Tools ▸ Optimizer race.
 
 The race is the controller's (:attr:`~bpgui.service.controller.TrainingController.race`, one
-history per entry, run in the engine process on one epoch clock); this mixin shows it.
-:meth:`RaceMixin.draw_race` derives every race view from it (the paths on the contour,
+history per entry, run in the engine process on one epoch clock); this tool shows it.
+:meth:`RaceTool.draw_race` derives every race view from it (the paths on the contour,
 the error curves, the results table), as ``refresh`` does for the rest: a race belongs to
 the problem it ran on, so on another problem it is hidden and on other axes re-projected.
 It stays on screen through new runs until Reset, Clear earlier runs, New or Open; a
-session saves it (:attr:`RaceMixin.race_record`) and reopens it
-(:meth:`RaceMixin.restore_race`)."""
+session saves it (:attr:`RaceTool.race_record`) and reopens it
+(:meth:`RaceTool.restore_race`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from bpgui.document.runs import problem_key
 from bpgui.panes.race import RacePane
-from bpgui.window.docks import show_tool_dock, tool_dock
+from bpgui.tools.base import Tool
 from bpgui_engine.maps.race import COLOURS, EntryResult, RaceRecord, race_preset
 from bpgui_engine.train.history import Decimator
 from bpgui_engine.train.pathdec import PathDecimator
@@ -43,15 +43,33 @@ def race_summary(results: list[EntryResult], reason: str) -> str:
     return f"{head}: " + "; ".join(parts)
 
 
-class RaceMixin:
-    """Part of :class:`~bpgui.window.main.MainWindow`."""
+class RaceTool(Tool):
+    """Tools ▸ Optimizer race."""
 
-    race_pane: RacePane | None = None
-    race_dock: QDockWidget | None = None
-    race_highlight: int | None = None  # the entry drawn bold
-    _race_decs: tuple | None = None  # (key, [(PathDecimator, Decimator)] per entry)
-    _race_dirty = False
-    _race_frames = 0
+    name = "race"
+
+    def __init__(self, host) -> None:
+        super().__init__(host)
+        self.race_pane: RacePane | None = None
+        self.race_dock: QDockWidget | None = None
+        self.race_highlight: int | None = None  # the entry drawn bold
+        self._race_decs: tuple | None = None  # (key, [(PathDecimator, Decimator)] per entry)
+        self._race_dirty = False
+        self._race_frames = 0
+        host.actions.race.triggered.connect(self.show_race)
+        host.refreshed.connect(self.draw_race)
+        host.run_reset.connect(self.drop_race)
+        host.cleared.connect(self._cleared)
+        host.theme_changed.connect(self._theme_changed)
+
+    def _cleared(self) -> None:
+        """Clear earlier runs: an ended race goes (a running one stays)."""
+        if not self.host.controller.racing:
+            self.drop_race()
+
+    def _theme_changed(self) -> None:
+        if self.race_pane is not None:
+            self.race_pane.validate()
 
     # ---- the pane -------------------------------------------------------------------------
     def _race_ui(self) -> RacePane:
@@ -60,10 +78,10 @@ class RaceMixin:
             return self.race_pane
         pane = self.race_pane = RacePane()
         pane.set_entries(race_preset())
-        self.race_dock = tool_dock(
-            self, "Optimizer race", "race-dock", pane, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.race_dock = self.make_dock(
+            "Optimizer race", "race-dock", pane, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        c = self.controller
+        c = self.host.controller
         pane.start_requested.connect(self.start_race)
         pane.pause_requested.connect(self._race_pause)
         pane.step_requested.connect(lambda: c.racing and c.step())
@@ -73,14 +91,14 @@ class RaceMixin:
         c.race_records_added.connect(self._race_records)
         c.race_finished.connect(self._race_finished)
         c.state_changed.connect(lambda st: pane.set_state(st, c.racing))
-        self.frame_timer.timeout.connect(self._redraw_race)
+        self.host.frame_timer.timeout.connect(self._redraw_race)
         pane.set_state(c.state, c.racing)
         return pane
 
     def show_race(self) -> None:
         """Tools ▸ Optimizer race: the pane, small at the bottom (Start runs the race)."""
         self._race_ui()
-        show_tool_dock(self, self.race_dock)
+        self.show_dock(self.race_dock)
         self.draw_race()
         if self.race_pane.problems():
             self._race_problems(self.race_pane.problems())
@@ -88,37 +106,38 @@ class RaceMixin:
     def _race_problems(self, problems: list) -> None:
         """Why the race's Start is disabled: one line in the status bar."""
         if problems:
-            self.show_message(f"Race: Start is disabled: {problems[0]}", error=True)
-        elif self.last_message.startswith("Race: Start is disabled: "):
-            self.status.clear_message(only=self.last_message)
-            self.last_message = ""
+            self.host.show_message(f"Race: Start is disabled: {problems[0]}", error=True)
+        elif self.host.last_message.startswith("Race: Start is disabled: "):
+            self.host.status.clear_message(only=self.host.last_message)
+            self.host.last_message = ""
 
     # ---- commands ----------------------------------------------------------------------
     def start_race(self) -> None:
         """Race the pane's entries from the start point (the current run, if any, becomes
         an earlier run)."""
         pane = self._race_ui()
-        problems = [*pane.validate(), *self.network_pane.problems()]
+        problems = [*pane.validate(), *self.host.network_pane.problems()]
         entries = pane.entries()
         if problems or not entries:
             self._race_problems(problems or ["add at least one entry"])
             return
-        self._end_run()
-        self.document.mark_modified()
-        x0 = self._default_start()
-        self.restored_epoch = None
+        self.host.runs.end_run()
+        self.host.document.mark_modified()
+        x0 = self.host.runs.default_start()
+        self.host.restored_epoch = None
         self.race_highlight = None
-        self.status.reset_rate()
+        self.host.status.reset_rate()
         # the entries' epochs span decades (a dozen for cg, ~10^5 for sd): a log epoch
         # axis shows every curve (the box stays the user's to untick)
-        self.plots.curves.log_x.setChecked(True)
-        self.controller.start_race(self.setup, x0, entries, pane.epochs.value(), pane.goal_value())
-        self.refresh()
+        self.host.plots.curves.log_x.setChecked(True)
+        host = self.host
+        host.controller.start_race(host.setup, x0, entries, pane.epochs.value(), pane.goal_value())
+        host.refresh()
         n = len(entries)
-        self.show_message(f"racing {n} optimizers from ({', '.join(f'{v:.4g}' for v in x0)})")
+        host.show_message(f"racing {n} optimizers from ({', '.join(f'{v:.4g}' for v in x0)})")
 
     def _race_pause(self) -> None:
-        c = self.controller
+        c = self.host.controller
         if not c.racing:
             return
         if c.state == "running":
@@ -132,15 +151,15 @@ class RaceMixin:
 
     def drop_race(self) -> None:
         """No race on screen (Reset, Clear earlier runs)."""
-        if self.controller.race is not None:
-            self.controller.drop_race()
+        if self.host.controller.race is not None:
+            self.host.controller.drop_race()
             self.race_highlight = None
             self.draw_race()
 
     # ---- from the controller ------------------------------------------------------------
     def _race_records(self) -> None:
         self._race_dirty = True
-        self.document.mark_modified()
+        self.host.document.mark_modified()
 
     def _redraw_race(self) -> None:
         if not self._race_dirty:
@@ -150,18 +169,18 @@ class RaceMixin:
         self.draw_race(table=self._race_frames % TABLE_EVERY == 0)
 
     def _race_finished(self, reason: str) -> None:
-        self.refresh()
-        r = self.controller.race
+        self.host.refresh()
+        r = self.host.controller.race
         if r is not None:
-            self.show_message(race_summary(r.results(), reason))
+            self.host.show_message(race_summary(r.results(), reason))
 
     # ---- the views ---------------------------------------------------------------------
     def draw_race(self, table: bool = True) -> None:
         """Every race view from the model: paths, curves, legend, results table."""
-        c, s = self.controller, self.setup
+        c, s = self.host.controller, self.host.setup
         r = c.race
         shown = r is not None and r.key == problem_key(s)
-        contour, curves = self.plots.contour, self.plots.curves
+        contour, curves = self.host.plots.contour, self.host.plots.curves
         pane = self.race_pane
         if not shown:
             contour.set_race([], [])
@@ -198,23 +217,29 @@ class RaceMixin:
         contour.set_race(paths, colours, hl)
         curves.set_race(eps, sses, names, colours, hl)
         if c.racing and c.history is None:
-            self.status_fields["epoch"].setText(f"epoch {max(r.clock, 0):,}")
+            self.host.status_fields["epoch"].setText(f"epoch {max(r.clock, 0):,}")
         if pane is not None and (table or not r.running):
             pane.show_race(r.results(), s.performance.upper(), r.clock, "", hl)
 
     # ---- sessions -------------------------------------------------------------------------
+    def save(self, session) -> None:
+        session.race = self.race_record  # None: no race, or one of another problem
+
+    def restore(self, session) -> None:
+        self.restore_race(session.race)
+
     @property
     def race_record(self) -> RaceRecord | None:
         """The race to save with the session (None: none, or it belongs to another
         problem)."""
-        r = self.controller.race
-        if r is None or r.key != problem_key(self.setup):
+        r = self.host.controller.race
+        if r is None or r.key != problem_key(self.host.setup):
             return None
         return r.record()
 
     def restore_race(self, record: RaceRecord | None) -> None:
         """A saved session's race (None: none): its paths, curves and results table."""
-        self.controller.restore_race(record)
+        self.host.controller.restore_race(record)
         self.race_highlight = None
         self._race_decs = None
         if record is not None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+
+from bpgui.tools.base import Tool
 
 CURSOR_BRUSH = "#ff9f1c"
 LINE_PEN = pg.mkPen("#ff9f1c", width=1.5, style=Qt.PenStyle.DashLine)
@@ -39,15 +41,18 @@ class ReplayBar(QWidget):
         lay.addWidget(self.label)
 
 
-class ReplayController(QObject):
-    """Owns the bar and the cursor items; everything is derived from the window's current
-    history and redrawn from it."""
+class ReplayController(Tool):
+    """Owns the bar (under the plots) and the cursor items; everything is derived from the
+    window's current history and redrawn from it (on every ``refreshed``).  The row shown
+    is the host's ``shown_row`` too (an edited weight applies to the epoch shown)."""
+
+    name = "replay"
 
     def __init__(self, win) -> None:
         super().__init__(win)
-        self.win = win
         self.bar = ReplayBar()
-        self.row: int | None = None  # the history row shown (None: the live end)
+        win.plots.layout().addWidget(self.bar)
+        self.row = None  # the history row shown (None: the live end)
         self._at: tuple[int, int] | None = None  # (the history's thins, the epoch) of row
         self._history = None
         c, cu = win.plots.contour, win.plots.curves
@@ -89,12 +94,26 @@ class ReplayController(QObject):
         c.widget.installEventFilter(self)
         win.controller.state_changed.connect(lambda _s: self.sync())
         win.controller.run_finished.connect(lambda _r: self.sync())
+        win.refreshed.connect(self.sync)
+        win.theme_changed.connect(self._theme_changed)
         self.sync()
+
+    @property
+    def row(self) -> int | None:
+        """The history row shown (None: the live end)."""
+        return self.host.shown_row
+
+    @row.setter
+    def row(self, value: int | None) -> None:
+        self.host.shown_row = value
+
+    def _theme_changed(self) -> None:
+        self.bar.setVisible(not self.host.view.presentation)  # presentation: room for plots
 
     # ---- the model --------------------------------------------------------------------------
     def _usable(self):
         """The history that can be scrubbed (None while training or without a run)."""
-        c = self.win.controller
+        c = self.host.controller
         h = c.history
         if h is None or len(h) < 2 or c.state == "running":
             return None
@@ -159,7 +178,7 @@ class ReplayController(QObject):
 
     # ---- the views ------------------------------------------------------------------------
     def _show(self) -> None:
-        w = self.win
+        w = self.host
         h = self._history
         on = h is not None and self.row is not None
         self.cursor.setVisible(on)
@@ -198,15 +217,15 @@ class ReplayController(QObject):
         self.bar.label.setToolTip(f"the history keeps {h.describe()}" if thinned else "")
 
     def _curve_x(self, epoch: float) -> float:
-        if self.win.plots.curves.log_x.isChecked():
+        if self.host.plots.curves.log_x.isChecked():
             return float(np.log10(max(epoch, 0.5)))
         return float(epoch)
 
     # ---- linked hovering --------------------------------------------------------------------
     def _curves_hovered(self, evt) -> None:
         """Hovering the error curves marks that epoch on the contour."""
-        h = self.win.controller.history
-        cu = self.win.plots.curves
+        h = self.host.controller.history
+        cu = self.host.plots.curves
         pos = evt[0]
         for plot in (cu.sse_plot, cu.aux_plot):
             if h is not None and len(h) and plot.sceneBoundingRect().contains(pos):
@@ -215,28 +234,28 @@ class ReplayController(QObject):
                     xv = 10**xv
                 ep = h.column("epoch")
                 i = int(np.clip(np.searchsorted(ep, xv), 0, len(ep) - 1))
-                px, py = self.win.setup.axis_values(h.x[i][None, :])
+                px, py = self.host.setup.axis_values(h.x[i][None, :])
                 self.hover_dot.setData([float(px[0])], [float(py[0])])
                 return
         self.hover_dot.setData([], [])
 
     def _path_hovered(self, evt) -> None:
         """Hovering near the path shows its epoch on the error curves."""
-        h = self.win.controller.history
-        c = self.win.plots.contour
+        h = self.host.controller.history
+        c = self.host.plots.contour
         vb = c.plot_item.getViewBox()
         pos = evt[0]
         for line in self.hover_lines:
             line.setVisible(False)
-        if self.win.plots.curves.readout.text().startswith("path at epoch"):
-            self.win.plots.curves.readout.setText("hover over the curves to read values")
+        if self.host.plots.curves.readout.text().startswith("path at epoch"):
+            self.host.plots.curves.readout.setText("hover over the curves to read values")
         if h is None or len(h) < 2 or not vb.sceneBoundingRect().contains(pos):
             return
         v = vb.mapSceneToView(pos)
         sx, sy = vb.viewPixelSize()  # view units per pixel
         n = len(h)
         rows = np.arange(0, n, max(1, n // 200_000))  # every row of a run up to 200k epochs
-        px, py = self.win.setup.axis_values(h.x[rows])
+        px, py = self.host.setup.axis_values(h.x[rows])
         with np.errstate(invalid="ignore"):
             d = np.hypot((px - v.x()) / sx, (py - v.y()) / sy)
         if not np.isfinite(d).any() or np.nanmin(d) > NEAR_PX:
@@ -245,4 +264,4 @@ class ReplayController(QObject):
         for line in self.hover_lines:
             line.setValue(self._curve_x(epoch))
             line.setVisible(True)
-        self.win.plots.curves.readout.setText(f"path at epoch {epoch:,}")
+        self.host.plots.curves.readout.setText(f"path at epoch {epoch:,}")

@@ -1,12 +1,19 @@
-"""The main window: composes the panes, menus, toolbar and status bar, and wires them to
-the training controller.  The current experiment is a :class:`~engine.model.setup.Setup`."""
+"""The main window: composes the panes, menus, toolbar and status bar, the tools
+(:data:`bpgui.tools.TOOLS`, each given this window as its host) and two collaborators
+(:class:`~bpgui.window.runs.RunCommands`: start, step, reset, refresh;
+:class:`~bpgui.window.view.ViewState`: theme, presentation, layout), and wires them to the
+training controller.  The current experiment is a :class:`~engine.model.setup.Setup`.
+
+The window holds the model (setup, objective, start point, earlier runs) and tells the
+tools what happened through its signals (see :mod:`bpgui.tools.base`); it never calls a
+tool by name."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -19,30 +26,22 @@ from PySide6.QtWidgets import (
 
 from bpgui.document.document import Document
 from bpgui.document.runs import RunArchive, problem_key
-from bpgui.panes.critical import kinds_legend
 from bpgui.panes.network import NetworkPane
 from bpgui.panes.optimizer import OptimizerPane
 from bpgui.panes.plots import PlotsPane
-from bpgui.panes.restarts import RestartsPane
 from bpgui.service.controller import TrainingController
 from bpgui.service.jobs import shared as shared_service
 from bpgui.service.surfaces import SurfaceService
-from bpgui.tools.checks import ToolsMixin
-from bpgui.tools.explain import ExplainMixin
-from bpgui.tools.help_menu import HelpMixin
-from bpgui.tools.maps import MapsMixin
-from bpgui.tools.race import RaceMixin
-from bpgui.tools.replay import ReplayController
+from bpgui.tools import TOOLS
 from bpgui.widgets.fields import WheelGuard
 from bpgui.window import history_memory
 from bpgui.window.actions import Actions
-from bpgui.window.docks import tool_dock
 from bpgui.window.menus import build_menus, build_toolbar
-from bpgui.window.runs import RunsMixin
+from bpgui.window.runs import RunCommands
 from bpgui.window.settings import Settings
 from bpgui.window.status import StatusLine, epochs_per_second
 from bpgui.window.theme import THEMES
-from bpgui.window.view import ViewMixin
+from bpgui.window.view import ViewState
 from bpgui_engine.model.experiments import get_experiment
 from bpgui_engine.model.performance import get_performance
 from bpgui_engine.model.problem import start_point
@@ -74,9 +73,16 @@ def _scroll(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(
-    HelpMixin, ViewMixin, RunsMixin, ToolsMixin, RaceMixin, MapsMixin, ExplainMixin, QMainWindow
-):
+class MainWindow(QMainWindow):
+    # what the tools follow (bpgui.tools.base): they are told, never called
+    refreshed = Signal()  # refresh(): every view redrawn from the model
+    slow_frame = Signal()  # a slow frame while training
+    setup_applied = Signal(bool, bool)  # a setup made current: (problem changed, view changed)
+    theme_changed = Signal()  # theme or presentation: text and items coloured in code
+    cleared = Signal()  # Run ▸ Clear earlier runs
+    run_reset = Signal()  # Reset: back to the start point
+    closing = Signal()  # the window closes: every tool's background work stops
+
     def __init__(self, setup: Setup | None = None) -> None:
         super().__init__()
         self.setWindowTitle("bpgui — backpropagation, live")
@@ -89,7 +95,6 @@ class MainWindow(
         self.network_pane = NetworkPane()
         self.optimizer_pane = OptimizerPane()
         self.plots = PlotsPane(self.surfaces)
-        self.restarts = RestartsPane(service=self.jobs)
         left = QTabWidget()
         left.addTab(_scroll(self.network_pane), "Network && data")
         left.addTab(_scroll(self.optimizer_pane), "Optimizer")
@@ -102,16 +107,14 @@ class MainWindow(
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.restarts_dock = tool_dock(
-            self, "Random restarts", "restarts-dock", self.restarts,
-            Qt.DockWidgetArea.BottomDockWidgetArea,
-        )  # fmt: skip
         self.setCentralWidget(self.plots)
         self.setAcceptDrops(True)
         self.settings = Settings()  # what bpgui remembers between starts
-        self.presentation = False
-        self.theme_choice = "system"
+        self.view = ViewState(self)
+        self.runs = RunCommands(self)
         self.document = Document(self)
+        self.shown_row: int | None = None  # the history row the views show (replay)
+        self.tools = {cls.name: cls(self) for cls in TOOLS}  # each builds its docks, actions
         build_menus(self)
         build_toolbar(self, SPEEDS)
         self.speed.valueChanged.connect(self._speed_changed)
@@ -128,36 +131,27 @@ class MainWindow(
         self.start_x: np.ndarray | None = None  # where the next new run starts
         self.start_drawn = False  # start_x was drawn at random (not clicked or typed)
         self.archive = RunArchive()  # earlier runs, each with the problem it belongs to
-        self.restarts_key: tuple | None = None  # the problem the restarts belong to
-        self._restarts_started_key: tuple | None = None
-        self.highlight_row: int | None = None  # the restart drawn bold
         self.note: tuple[tuple, str] | None = None  # an experiment's text, for its setup
         self.restored_epoch: int | None = None  # a reopened run's epoch, until it goes on
-        self._dirty = False
-        self.frames_drawn = 0
-        self._last_reslice = 0.0
         self.last_message = ""
-        self.last_gradcheck: list = []
         self.error_box: QMessageBox | None = None
         self._close_confirmed = False  # the user chose to close: no second prompt
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
-        self.frame_timer.timeout.connect(self._redraw)
+        self.frame_timer.timeout.connect(self.runs.redraw)
         self.frame_timer.start()
         self.apply_setup(self.setup, problem_changed=True)
-        self._state_changed("idle")
+        self.runs.state_changed("idle")
         self._speed_changed(self.speed.value())
         self.document.modified = False
         self.document.update_title()
-        self.replay = ReplayController(self)
-        self.plots.layout().addWidget(self.replay.bar)
-        self.restore_layout()
-        self.set_theme(self.settings.get_str("view/theme", "system", THEMES))
+        self.view.restore_layout()
+        self.view.set_theme(self.settings.get_str("view/theme", "system", THEMES))
         history_memory.load_setting(self)
         if self.settings.note:
             self.show_message(self.settings.note, error=True)
         if self.settings.get_bool("view/presentation", False):
-            QTimer.singleShot(0, lambda: self.set_presentation(True))
+            QTimer.singleShot(0, lambda: self.view.set_presentation(True))
 
     # ---- construction ----------------------------------------------------------------
     def _build_status(self) -> None:
@@ -166,40 +160,27 @@ class MainWindow(
         self.progress = self.status.progress
 
     def _wire(self) -> None:
-        a, c = self.actions, self.controller
-        a.start.triggered.connect(self.toggle_run)
+        """The window's own actions and panes (each tool connects its own)."""
+        a, c, r = self.actions, self.controller, self.runs
+        a.start.triggered.connect(r.toggle_run)
         a.pause.triggered.connect(c.pause)
-        a.step.triggered.connect(self.step)
+        a.step.triggered.connect(r.step)
         a.stop.triggered.connect(c.stop)
-        a.reset.triggered.connect(self.reset)
+        a.reset.triggered.connect(r.reset)
         a.clear.triggered.connect(self.clear_previous)
         a.fit.triggered.connect(self.plots.fit_to_trajectory)
-        a.reslice.triggered.connect(self.reslice)
-        a.gradcheck.triggered.connect(self.run_gradient_check)
-        a.restarts.triggered.connect(self._show_restarts)
-        a.race.triggered.connect(self.show_race)
-        a.critical.triggered.connect(self.show_critical)
-        a.inspect.triggered.connect(self.show_inspector)
-        a.vectors.setCheckable(True)
-        a.vectors.toggled.connect(self.toggle_vectors)
-        a.explain.triggered.connect(self.show_explain)
-        a.basins.triggered.connect(self.show_basins)
-        a.sweep.triggered.connect(self.show_sweep)
+        a.reslice.triggered.connect(r.reslice)
         a.quit.triggered.connect(self.close)
         a.new.triggered.connect(self.document.new)
         a.open.triggered.connect(lambda: self.document.open())
         a.save.triggered.connect(self.document.save)
         a.save_as.triggered.connect(lambda: self.document.save_as())
         a.save_lighter.triggered.connect(lambda: self.document.save_lighter())
-        a.about.triggered.connect(self._about)
-        a.guide.triggered.connect(lambda: self.show_guide())
-        a.shortcuts.triggered.connect(self.show_shortcuts)
-        self.optimizer_pane.help_requested.connect(self.show_guide)
-        c.records_added.connect(self._mark_dirty)
-        c.run_finished.connect(self._run_finished)
-        c.run_failed.connect(self._run_failed)
-        c.state_changed.connect(self._state_changed)
-        self.plots.start_requested.connect(self.start_at)
+        c.records_added.connect(r.mark_dirty)
+        c.run_finished.connect(r.run_finished)
+        c.run_failed.connect(r.run_failed)
+        c.state_changed.connect(r.state_changed)
+        self.plots.start_requested.connect(r.start_at)
         self.plots.ranges_edited.connect(lambda r: self.apply_setup(self.setup.replace(ranges=r)))
         self.network_pane.setup_edited.connect(self._setup_edited)
         self.network_pane.preset_requested.connect(
@@ -213,13 +194,12 @@ class MainWindow(
         self.optimizer_pane.validity_changed.connect(self._validity_changed)
         self.network_pane.validity_changed.connect(self._validity_changed)
 
-        self.network_pane.start_edited.connect(self._start_typed)
+        self.network_pane.start_edited.connect(r.start_typed)
+        self.network_pane.weight_edited.connect(r.set_weight)
         self.surfaces.failed.connect(lambda msg: self.show_message(f"contour: {msg}", error=True))
         self.surfaces.busy_changed.connect(self._surface_busy)
-        self.restarts.started.connect(self._restarts_started)
-        self.restarts.finished.connect(self._restarts_done)
-        self.restarts.failed.connect(lambda m: self.show_message(f"restarts: {m}", error=True))
-        self.restarts.row_selected.connect(self._restart_selected)
+        # text coloured in code redraws in the new theme (the tools' own: theirs)
+        self.theme_changed.connect(lambda: self.network_pane.params.model.layoutChanged.emit())
 
     # ---- the setup -------------------------------------------------------------------
     def apply_setup(
@@ -237,13 +217,11 @@ class MainWindow(
         if problem_changed:
             # the run ends while its own setup is current: no view (they redraw on the
             # controller's state change) combines the new setup with the old run's point
-            self._end_run()
+            self.runs.end_run()
         self.setup = setup
         if problem_changed:
             self.objective = objective if objective is not None else setup.objective()
             self.restored_epoch = None
-            if self.restarts_key != problem_key(setup):
-                self._drop_restarts()
             self.start_x = start_point(self.objective, None, setup.seed, setup.init)
             self.start_drawn = True
         self.network_pane.set_setup(setup)
@@ -258,10 +236,20 @@ class MainWindow(
         self.network_pane.performance.error_label.show_error(why)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)
-        self.restarts.set_problem(setup, self.objective)
         if view_changed:
             self.plots.request_surface()
-            self.sync_maps()  # a map of another problem, axes or ranges goes at once
+        self.setup_applied.emit(problem_changed, view_changed)  # the tools' results
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw every view from the model, the tools' too (``refreshed``)."""
+        self.runs.refresh()
+
+    def clear_previous(self) -> None:
+        """Run ▸ Clear earlier runs: the earlier runs go, and the tools drop what they
+        keep of them (``cleared``); the current run stays."""
+        self.archive.clear()
+        self.cleared.emit()
         self.refresh()
 
     def _setup_edited(self, setup: Setup, objective) -> None:
@@ -284,7 +272,7 @@ class MainWindow(
         self.show_message(e.title + self._experiment_speed(self.setup.criteria.epochs))
         self.refresh()
         if run:
-            self.start_new_run(self.start_x)
+            self.runs.start_new_run(self.start_x)
 
     def _experiment_speed(self, epochs: int) -> str:
         """An experiment runs at a speed that tells its story in a lecture minute: when
@@ -321,7 +309,7 @@ class MainWindow(
         running = self.controller.setup
         if running is not None and running.optimizer == self.setup.optimizer:
             self.controller.set_hyper(hyper)
-        self.plots.hint.setText(self._hint())
+        self.plots.hint.setText(self.runs.hint())
 
     def _validity_changed(self, _ok: bool) -> None:
         """Start is enabled only while the forms are valid; the status bar says why not."""
@@ -388,21 +376,6 @@ class MainWindow(
         else:
             self.status.clear_message(only=SURFACE_BUSY)
 
-    def theme_changed(self) -> None:
-        """Text coloured in code (tables, legends) is redrawn in the new theme."""
-        self.network_pane.params.model.layoutChanged.emit()
-        pane = getattr(self, "critical_pane", None)
-        if pane is not None:
-            pane.legend.setText(kinds_legend())
-            self.sync_critical()
-        if getattr(self, "race_pane", None) is not None:
-            self.race_pane.validate()
-        ov = getattr(self, "basin_overlay", None)
-        if ov is not None and ov.visible:  # the legends drawn in plots: the new size
-            ov.set_map(ov.map, self._minima_kinds())
-        if getattr(self, "sweep_pane", None) is not None:
-            self.sweep_pane.heatmap.refresh_legend()
-
     # ---- messages and closing --------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
         self.last_message = text
@@ -425,16 +398,13 @@ class MainWindow(
             doc.save_ended.connect(self._close_after_save)
             QTimer.singleShot(CLOSE_WAIT_MS, self._close_after_wait)
             return
-        self.save_layout()
+        self.view.save_layout()
         doc.timer.stop()
         self.frame_timer.stop()
         # every background job the window owns stops (bounded waits) before Qt tears
-        # down the objects its threads use
-        anim = getattr(self, "_animation_dialog", None)
-        if anim is not None:
-            anim.shutdown()
+        # down the objects its threads use: the tools' first
+        self.closing.emit()
         self.controller.shutdown()
-        self.restarts.shutdown()
         self.surfaces.shutdown()
         self.jobs.drop_all()
         super().closeEvent(event)

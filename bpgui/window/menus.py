@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider
 
-from bpgui.export.animation_dialog import show_animation_dialog
 from bpgui.window import history_memory
 from bpgui_engine.model.experiments import EXPERIMENTS
 
@@ -28,6 +27,11 @@ EXPORTS = (
 )
 
 
+def _tool_actions(win, menu: str) -> list:
+    """What the tools add to ``menu`` (in the order they are registered)."""
+    return [act for tool in win.tools.values() for act in tool.menu_actions(menu)]
+
+
 def build_menus(win) -> None:
     a = win.actions
     mb = win.menuBar()
@@ -47,9 +51,8 @@ def build_menus(win) -> None:
         act.setData(what)
         act.triggered.connect(lambda _=False, w=what: win.document.export(w))
     ex.addSeparator()
-    anim = ex.addAction("&Animation (GIF/MP4)…")
-    anim.setToolTip("the run on the contour, with the error curve, as a GIF or MP4 for slides")
-    anim.triggered.connect(lambda _=False: show_animation_dialog(win))
+    for act in _tool_actions(win, "export"):  # Animation (GIF/MP4)…
+        ex.addAction(act)
     m.addSeparator()
     m.addAction(a.quit)
     m = mb.addMenu("&Run")
@@ -72,12 +75,13 @@ def build_menus(win) -> None:
     m = mb.addMenu("&View")
     for act in (a.fit, a.reslice, a.clear):
         m.addAction(act)
-    m.addAction(win.restarts_dock.toggleViewAction())
+    for act in _tool_actions(win, "view"):  # the restarts' dock
+        m.addAction(act)
     m.addSeparator()
     for act in (a.vectors, a.explain):
         m.addAction(act)
     m.addSeparator()
-    win.build_view_menu_items(m)
+    win.view.build_view_menu_items(m)
     m = mb.addMenu("&Tools")
     m.addAction(a.gradcheck)
     m.addAction(a.restarts)

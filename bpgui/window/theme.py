@@ -193,7 +193,6 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
         m.setSize(size * (SCALE if presentation else 1.0))
     p.hint.setVisible(not presentation)  # the room goes to the plots
     p.slice_info.setVisible(not presentation)
-    win.replay.bar.setVisible(not presentation)
     p.hint.setStyleSheet(
         f"font-size: {int(14 * (SCALE if presentation else 1))}px; "
         f"color: {ROLES[theme.name]['hint']};"
@@ -203,4 +202,4 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
         if "<a " in text:
             lab.setText("")
             lab.setText(text)
-    win.theme_changed()  # tables and items coloured in code redraw in the theme
+    win.theme_changed.emit()  # tables and items coloured in code redraw in the theme

@@ -149,7 +149,7 @@ def test_the_dialog_defaults_follow_the_window(qtbot, window, tmp_path, monkeypa
     from bpgui.export.animation_dialog import show_animation_dialog
 
     monkeypatch.chdir(tmp_path)
-    window.set_theme("light")
+    window.view.set_theme("light")
     dlg = show_animation_dialog(window)
     assert Path(dlg.path.text()).parent != Path(os.getcwd())
     assert dlg.theme.currentData() == "light"
@@ -157,4 +157,4 @@ def test_the_dialog_defaults_follow_the_window(qtbot, window, tmp_path, monkeypa
     dlg.seconds.setValue(2.0)
     assert dlg.progress.text() == "40 frames to write"
     dlg.close()
-    window.set_theme("dark")
+    window.view.set_theme("dark")

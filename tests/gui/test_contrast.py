@@ -85,11 +85,11 @@ def _busy_window(window, qtbot):
     with qtbot.waitSignal(c.run_finished, timeout=T):
         window.load_experiment("vlbp")
     window.actions.race.trigger()
-    window.race_pane.epochs.setValue(300)
-    window.start_race()
+    window.tools["race"].race_pane.epochs.setValue(300)
+    window.tools["race"].start_race()
     qtbot.waitUntil(lambda: c.race is not None and not c.racing, timeout=T)
     window.actions.critical.trigger()
-    qtbot.waitUntil(lambda: window.critical_result is not None, timeout=T)
+    qtbot.waitUntil(lambda: window.tools["critical"].critical_result is not None, timeout=T)
     window.left_tabs.setCurrentIndex(1)  # the optimizer form, with an invalid field
     window.optimizer_pane.epochs.setText("-3")
     window.optimizer_pane.epochs.editingFinished.emit()
@@ -101,9 +101,9 @@ def _busy_window(window, qtbot):
 @pytest.mark.parametrize("presentation", [False, True])
 def test_every_text_on_screen_is_legible(window, qtbot, theme, presentation):
     _busy_window(window, qtbot)
-    window.set_theme(theme)
+    window.view.set_theme(theme)
     if presentation:
-        window.set_presentation(True)
+        window.view.set_presentation(True)
         window.actions.race.trigger()  # a dock shown in presentation mode too
     qtbot.wait(200)
     bad = []
@@ -123,5 +123,5 @@ def test_every_text_on_screen_is_legible(window, qtbot, theme, presentation):
         if r < MIN_RATIO:
             bad.append((name, round(r, 2)))
     if presentation:
-        window.set_presentation(False)
+        window.view.set_presentation(False)
     assert not bad, bad

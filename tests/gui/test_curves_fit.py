@@ -28,7 +28,7 @@ def test_restart_curves_without_a_run_fill_the_axis(window, qtbot):
         window.load_experiment("trajectory-a")
     window.actions.reset.trigger()
     window.actions.clear.trigger()  # the earlier run goes: nothing long is shown
-    pane = window.restarts
+    pane = window.tools["restarts"].restarts
     pane.method.setCurrentText("lm")
     pane.epochs.setValue(35)
     pane.count.setValue(10)

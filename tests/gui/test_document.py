@@ -35,7 +35,7 @@ def run_to(window, qtbot, setup: Setup, x0, until: int) -> None:
     window.apply_setup(setup.replace(criteria=StopCriteria(epochs=until)), problem_changed=True)
     window.start_x = np.array(x0, float)
     with qtbot.waitSignal(window.controller.run_finished, timeout=T):
-        window.start_new_run(window.start_x)
+        window.runs.start_new_run(window.start_x)
     assert epochs(window) == until
 
 
@@ -73,7 +73,7 @@ def test_save_open_and_continue_bit_for_bit(window, qtbot, tmp_path, monkeypatch
     assert window.setup.optimizer == "vlbp" and np.array_equal(window.start_x, [-4.0, -4.0])
     # Start continues: 40 more epochs (the setup's epoch setting) from the saved state
     with qtbot.waitSignal(window.controller.run_finished, timeout=T):
-        window.toggle_run()
+        window.runs.toggle_run()
     h = window.controller.history
     ref = direct(setup, np.array([-4.0, -4.0]), 80)
     assert h.column("epoch").tolist() == list(range(81))
@@ -93,7 +93,7 @@ def test_saving_while_running_snapshots_and_the_file_continues_exactly(
     window.apply_setup(setup, problem_changed=True)
     x0 = np.array(setup.theta) + 0.5
     window.speed.setValue(8)  # 500 epochs/s: still running when we save
-    window.start_new_run(x0)
+    window.runs.start_new_run(x0)
     qtbot.waitUntil(lambda: epochs(window) > 20, timeout=T)
     path = tmp_path / "running.bpgui"
     with qtbot.waitSignal(window.document.saved, timeout=T):

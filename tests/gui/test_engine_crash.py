@@ -61,14 +61,14 @@ def test_killing_the_engine_of_a_stopped_run_then_continue_is_exact(window, qtbo
     window.apply_setup(setup, problem_changed=True)
     x0 = np.array([-4.0, -4.0])
     with qtbot.waitSignal(c.run_finished, timeout=T):
-        window.start_new_run(x0)
+        window.runs.start_new_run(x0)
     old_pid = c.engine.proc.pid
     with qtbot.waitSignal(c.engine.died, timeout=T):
         os.kill(old_pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: c.engine is not None and c.engine.proc.pid != old_pid, timeout=T)
     assert window.error_box is None or not window.error_box.isVisible()  # it was idle
     with qtbot.waitSignal(c.run_finished, timeout=T):
-        window.toggle_run()  # Continue: 30 more epochs
+        window.runs.toggle_run()  # Continue: 30 more epochs
     assert c.last_error is None and c.last_stop == "epochs"
     h = c.history
     assert h.column("epoch").tolist() == list(range(61))

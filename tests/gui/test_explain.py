@@ -16,9 +16,11 @@ from bpgui_engine.analysis.critical import find_critical_points
 # ---- critical points ------------------------------------------------------------------------
 def _find(window, qtbot):
     window.actions.critical.trigger()
-    pane = window.critical_pane
-    qtbot.waitUntil(lambda: not pane.busy and window.critical_current() is not None, timeout=T)
-    return window.critical_current()
+    pane = window.tools["critical"].critical_pane
+    qtbot.waitUntil(
+        lambda: not pane.busy and window.tools["critical"].critical_current() is not None, timeout=T
+    )
+    return window.tools["critical"].critical_current()
 
 
 def _table(pane) -> list[list[str]]:
@@ -29,7 +31,7 @@ def _table(pane) -> list[list[str]]:
 def test_critical_points_on_the_book_slice(window, qtbot):
     window.apply_setup(window.setup.replace(ranges=((-5.0, 15.0), (-5.0, 45.0))))
     res = _find(window, qtbot)
-    headless = find_critical_points(window.setup, x=window.explain_point())
+    headless = find_critical_points(window.setup, x=window.runs.current_point())
     assert [p.kind for p in res.points] == [p.kind for p in headless]
     for a, b in zip(res.points, headless, strict=True):
         np.testing.assert_allclose(a.x, b.x, rtol=1e-9, atol=1e-12)
@@ -43,21 +45,24 @@ def test_critical_points_on_the_book_slice(window, qtbot):
     (saddle,) = by_kind["saddle"]
     assert 0.88 < saddle.x[0] < 10 and 1 < saddle.x[1] < 38.6  # between the two basins
     # drawn on the contour, one symbol per kind, and listed in the table
-    xs, ys = window.critical_marks.xy()
+    xs, ys = window.tools["critical"].critical_marks.xy()
     assert sorted(zip(xs, ys, strict=True)) == sorted((p.x[0], p.x[1]) for p in res.points)
     symbols = {s["data"].split("\n")[0].split(" ")[0]: s["symbol"]
-               for s in window.critical_marks.item.data}  # fmt: skip
+               for s in window.tools["critical"].critical_marks.item.data}  # fmt: skip
     assert symbols["minimum"] != symbols["saddle"] != symbols["degenerate"]
-    rows = _table(window.critical_pane)
+    rows = _table(window.tools["critical"].critical_pane)
     assert len(rows) == len(res.points)
     assert rows[0][:4] == ["minimum", "10", "1", "0"]
-    assert "in 2 dimensions" in window.critical_pane.status.text()
+    assert "in 2 dimensions" in window.tools["critical"].critical_pane.status.text()
     # hover text: performance and eigenvalues
-    tip = window.critical_marks.item.data[0]["data"]
+    tip = window.tools["critical"].critical_marks.item.data[0]["data"]
     assert "performance" in tip and "eigenvalues 0.003822, 1.156" in tip
     # the local minimum is outside the default range: not found there
     window.apply_setup(window.setup.replace(ranges=((-5.0, 15.0), (-5.0, 15.0))))
-    assert window.critical_current() is None and len(window.critical_marks.xy()[0]) == 0
+    assert (
+        window.tools["critical"].critical_current() is None
+        and len(window.tools["critical"].critical_marks.xy()[0]) == 0
+    )
     res = _find(window, qtbot)
     assert not any(p.kind == "minimum" and p.x[1] > 30 for p in res.points)
 
@@ -65,13 +70,13 @@ def test_critical_points_on_the_book_slice(window, qtbot):
 def test_critical_points_saddle_experiment(window, qtbot):
     window.load_experiment("saddle", run=False)
     res = _find(window, qtbot)
-    headless = find_critical_points(window.setup, x=window.explain_point())
+    headless = find_critical_points(window.setup, x=window.runs.current_point())
     assert [p.kind for p in res.points] == [p.kind for p in headless]
     saddles = [p for p in res.points if p.kind == "saddle"]
     assert len(saddles) == 1
     np.testing.assert_allclose(saddles[0].x, [0.0, 0.0], atol=1e-9)
     assert saddles[0].eigenvalues[0] < 0 < saddles[0].eigenvalues[1]
-    xs, ys = window.critical_marks.xy()
+    xs, ys = window.tools["critical"].critical_marks.xy()
     assert any(abs(x) < 1e-9 and abs(y) < 1e-9 for x, y in zip(xs, ys, strict=True))
 
 
@@ -79,11 +84,13 @@ def test_critical_points_in_all_dimensions_and_nothing_found(window, qtbot):
     s = window.setup
     window.apply_setup(s.replace(free=("W1[1,1]", "W2[1,1]", "b2")))
     res = _find(window, qtbot)
-    assert res.dims == 3 and "in 3 dimensions" in window.critical_pane.status.text()
-    headless = find_critical_points(window.setup, free="all", x=window.explain_point())
+    assert (
+        res.dims == 3 and "in 3 dimensions" in window.tools["critical"].critical_pane.status.text()
+    )
+    headless = find_critical_points(window.setup, free="all", x=window.runs.current_point())
     assert [p.kind for p in res.points] == [p.kind for p in headless]
     # the table has a column for every searched parameter, b2 included
-    t = window.critical_pane.table
+    t = window.tools["critical"].critical_pane.table
     heads = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
     assert heads[1:4] == ["W1[1,1]", "W2[1,1]", "b2[1]"]
     b2 = next(p for p in res.points if "b2[1]" in p.params).params["b2[1]"]
@@ -92,21 +99,24 @@ def test_critical_points_in_all_dimensions_and_nothing_found(window, qtbot):
     window.apply_setup(window.setup.replace(free=s.free, ranges=((20.0, 30.0), (20.0, 30.0))))
     res = _find(window, qtbot)
     assert res.points == []
-    assert "no stationary point found" in window.critical_pane.status.text()
+    assert "no stationary point found" in window.tools["critical"].critical_pane.status.text()
 
 
 def test_critical_points_hidden_after_a_problem_change(window, qtbot):
     res = _find(window, qtbot)
-    assert res.points and len(window.critical_marks.xy()[0]) == len(res.points)
+    assert res.points and len(window.tools["critical"].critical_marks.xy()[0]) == len(res.points)
     s = window.setup
     window.apply_setup(s.replace(performance="mse"))  # another problem
-    assert window.critical_current() is None
-    assert len(window.critical_marks.xy()[0]) == 0 and window.critical_pane.table.rowCount() == 0
-    t = window.critical_pane.table  # no axis names left from the old view
+    assert window.tools["critical"].critical_current() is None
+    assert (
+        len(window.tools["critical"].critical_marks.xy()[0]) == 0
+        and window.tools["critical"].critical_pane.table.rowCount() == 0
+    )
+    t = window.tools["critical"].critical_pane.table  # no axis names left from the old view
     assert [t.horizontalHeaderItem(c).text() for c in range(3)] == ["kind", "x", "y"]
     window.apply_setup(s.replace(axes=("W2[1,1]", "W1[1,1]"),
                                  ranges=(s.ranges[1], s.ranges[0])))  # fmt: skip
-    assert len(window.critical_marks.xy()[0]) == 0  # other axes: not drawn either
+    assert len(window.tools["critical"].critical_marks.xy()[0]) == 0  # other axes: not drawn either
 
 
 # ---- per-layer learning rates ------------------------------------------------------------------
@@ -132,7 +142,7 @@ def test_per_layer_rates_typed_key_by_key_reach_the_run(window, qtbot):
     _type(rates.fields[0], "0.25")
     assert rates.problem() is None and window.actions.start.isEnabled()
     assert window.setup.hyper["lr_layers"] == (0.25, 1.0)
-    window.start_at(-4.0, -4.0)
+    window.runs.start_at(-4.0, -4.0)
     qtbot.waitUntil(lambda: epochs(window) >= 3, timeout=T)
     assert window.controller.setup.hyper["lr_layers"] == (0.25, 1.0)
     # the run's first step is the headless one with these multipliers
@@ -159,7 +169,7 @@ def _run_to_end(window, qtbot, key: str, epochs_max: int | None = None):
         window.apply_setup(window.setup.replace(
             criteria=window.setup.criteria.__class__(epochs=epochs_max)))  # fmt: skip
     with qtbot.waitSignal(window.controller.run_finished, timeout=T):
-        window.start_new_run(window.start_x)
+        window.runs.start_new_run(window.start_x)
     qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
 
 
@@ -169,17 +179,17 @@ def test_curvature_panel_equals_the_engine_at_the_current_point(window, qtbot):
     window.actions.explain.trigger()
     _run_to_end(window, qtbot, "momentum", 40)
     x = window.controller.history.x[-1]
-    assert np.array_equal(window.explain_point(), x)
+    assert np.array_equal(window.runs.current_point(), x)
     c = curvature_at(window.setup.objective(), x)
-    text = window.curvature_panel.text.text()
+    text = window.tools["explain"].curvature_panel.text.text()
     assert f"at epoch {epochs(window)}" in text
     for lam in c.eigenvalues:
         assert f"{lam:.4g}" in text
     assert f"<b>{c.condition:.4g}</b>" in text
     assert {"minimum": "positive definite", "saddle": "indefinite"}.get(c.kind, c.kind) in text
-    np.testing.assert_array_equal(window.curvature.hessian, c.hessian)
+    np.testing.assert_array_equal(window.tools["explain"].curvature.hessian, c.hessian)
     # the eigenvector arrows start at the current point, along the slice's eigenvectors
-    ov = window.curvature_overlay
+    ov = window.tools["explain"].curvature_overlay
     x0, y0, dx, dy = ov.arrows.arrows["e1+"]
     assert (x0, y0) == (x[0], x[1])
     v = c.eigenvectors[:, 1]
@@ -187,7 +197,7 @@ def test_curvature_panel_equals_the_engine_at_the_current_point(window, qtbot):
     # the quadratic approximation's isolines, on request
     q = ov.quad.getData()[0]
     assert q is None or len(q) == 0
-    window.curvature_panel.quad_box.setChecked(True)
+    window.tools["explain"].curvature_panel.quad_box.setChecked(True)
     assert len(ov.quad.getData()[0]) > 10
 
 
@@ -204,8 +214,8 @@ def test_stability_warning_in_the_lr_100_experiment_not_at_lr_1(window, qtbot):
     assert min(bounds) < 100
     # the same run at learning rate 1: no warning
     window.apply_setup(window.setup.replace(hyper={**window.setup.hyper, "lr": 1.0}))
-    window.reset()
-    window.start_new_run(window.start_x)
+    window.runs.reset()
+    window.runs.start_new_run(window.start_x)
     qtbot.waitUntil(lambda: epochs(window) > 300, timeout=T)
     window.controller.stop()
     qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
@@ -220,8 +230,8 @@ def test_curvature_of_a_non_finite_point_is_undefined(window, qtbot):
     window.actions.explain.trigger()
     window.start_x = np.array([np.nan, 1.0])
     window.refresh()
-    assert "undefined" in window.curvature_panel.text.text()
-    assert "undefined" in window.equations_panel.text.text()
+    assert "undefined" in window.tools["explain"].curvature_panel.text.text()
+    assert "undefined" in window.tools["explain"].equations_panel.text.text()
 
 
 def test_equations_show_the_current_numbers(window, qtbot):
@@ -234,7 +244,7 @@ def test_equations_show_the_current_numbers(window, qtbot):
     opt = s.make_optimizer()
     opt.load_state_dict(run_state_from_dict(window.controller.last_state).optimizer_state)
     uv = update_vectors(s.objective(), opt, window.controller.history.x[-1])
-    text = window.equations_panel.text.text()
+    text = window.tools["explain"].equations_panel.text.text()
     assert "Δx<sub>25</sub> = γ Δx<sub>24</sub> − (1−γ) α g<sub>25</sub>" in text
     assert "γ = 0.8" in text and f"α = lr/Q = 100/41 = {100 / 41:.4g}" in text
     g = -uv.neg_gradient
@@ -242,7 +252,10 @@ def test_equations_show_the_current_numbers(window, qtbot):
     prev = uv.momentum / 0.8
     assert f"Δx<sub>24</sub> = [{prev[0]:.4g}, {prev[1]:.4g}]" in text
     assert f"Δx<sub>25</sub> = [{uv.step[0]:.4g}, {uv.step[1]:.4g}]" in text
-    assert "What to look for" not in text and "zig-zag" in window.equations_panel.watch.text()
+    assert (
+        "What to look for" not in text
+        and "zig-zag" in window.tools["explain"].equations_panel.watch.text()
+    )
 
 
 def test_update_vectors_equal_the_engine(window, qtbot):
@@ -257,7 +270,7 @@ def test_update_vectors_equal_the_engine(window, qtbot):
         opt = s.make_optimizer()
         opt.load_state_dict(run_state_from_dict(window.controller.last_state).optimizer_state)
         uv = update_vectors(s.objective(), opt, x)
-        shown = window.vectors_overlay.shown
+        shown = window.tools["explain"].vectors_overlay.shown
         for name in ("neg_gradient", "step", "momentum", "conjugate", "gauss_newton", "lm_step"):
             v = getattr(uv, name)
             if v is None:
@@ -265,28 +278,29 @@ def test_update_vectors_equal_the_engine(window, qtbot):
                 continue
             dx, dy, f = shown[name]
             assert (dx, dy) == (v[0], v[1]), (key, name)
-            x0, y0, ax, ay = window.vectors_overlay.arrows.arrows[name]
+            x0, y0, ax, ay = window.tools["explain"].vectors_overlay.arrows.arrows[name]
             assert (x0, y0) == (x[0], x[1]) and np.allclose((ax, ay), (f * dx, f * dy))
         assert {"momentum": "momentum", "cg": "conjugate", "lm": "lm_step"}[key] in shown
-        legend = [lab.text for _, lab in window.vectors_overlay.legend.items]
+        legend = [lab.text for _, lab in window.tools["explain"].vectors_overlay.legend.items]
         assert any(t.startswith("−g (negative gradient)") for t in legend)
         if key == "cg":
             ls = cg_line_search(s.objective(), opt, x)
-            lx, _ly = window.vectors_overlay.locate.getData()
+            lx, _ly = window.tools["explain"].vectors_overlay.locate.getData()
             np.testing.assert_array_equal(lx, ls.phase("locate")[:, 0])
-            _gx, gy = window.vectors_overlay.golden.getData()
+            _gx, gy = window.tools["explain"].vectors_overlay.golden.getData()
             np.testing.assert_array_equal(gy, ls.phase("golden")[:, 1])
         if key == "lm":
             lc = lm_curve(s.objective(), x, opt)
-            cx, _cy = window.vectors_overlay.lm_curve.getData()
+            cx, _cy = window.tools["explain"].vectors_overlay.lm_curve.getData()
             np.testing.assert_allclose(cx, x[0] + lc.steps[:, 0], rtol=1e-12)
             assert lc.accepted_mu is not None
-            ax, ay = window.vectors_overlay.lm_accepted.getData()
+            ax, ay = window.tools["explain"].vectors_overlay.lm_accepted.getData()
             np.testing.assert_allclose(ax, x[0] + lc.accepted_step[0], rtol=1e-12)
+            legend = window.tools["explain"].vectors_overlay.legend
             assert any(f"accepted μ = {lc.accepted_mu:.3g}" in t for t in
-                       [lab.text for _, lab in window.vectors_overlay.legend.items])  # fmt: skip
+                       [lab.text for _, lab in legend.items])  # fmt: skip
     window.actions.vectors.setChecked(False)
-    assert window.vectors_overlay.shown == {}
+    assert window.tools["explain"].vectors_overlay.shown == {}
 
 
 # ---- the backprop inspector ---------------------------------------------------------------------
@@ -294,13 +308,13 @@ def test_inspector_numbers_equal_the_engine(window, qtbot):
     from bpgui_engine.analysis.inspect import inspect_sample
 
     window.actions.inspect.trigger()
-    pane = window.inspector_pane
-    qtbot.waitUntil(lambda: window.inspector_dock.isVisible(), timeout=T)
+    pane = window.tools["inspector"].inspector_pane
+    qtbot.waitUntil(lambda: window.tools["inspector"].inspector_dock.isVisible(), timeout=T)
     pane.sample.setFocus()
     QTest.keyClick(pane.sample, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     QTest.keyClicks(pane.sample, "7")  # the 7th sample
     s = window.setup
-    ins = inspect_sample(s.objective(), window.explain_point(), 6)
+    ins = inspect_sample(s.objective(), window.runs.current_point(), 6)
     assert f"p = {ins.p[0]:.6g}" in pane.where.text()
     rows = [[pane.neurons.item(r, c).text() for c in range(6)] for r in range(3)]
     flat = [(L, i) for L in ins.layers for i in range(L.n.size)]
@@ -320,7 +334,7 @@ def test_inspector_numbers_equal_the_engine(window, qtbot):
 def test_inspector_shows_saturation_in_the_deep_network(window, qtbot):
     window.load_experiment("deep-layer-rates", run=False)
     window.actions.inspect.trigger()
-    ins = window.inspector_pane.inspection
+    ins = window.tools["inspector"].inspector_pane.inspection
     assert len(ins.layers) == 4
     # sensitivities shrink layer by layer towards the input
     s = [float(np.abs(L.s).max()) for L in ins.layers]
@@ -402,7 +416,7 @@ def test_the_critical_points_dock_starts_small_at_1024_by_700(window, qtbot):
     _find(window, qtbot)
     qtbot.wait(100)
     assert window.height() == 700 and window.width() == 1024
-    assert window.critical_dock.height() <= 700 // 3
+    assert window.tools["critical"].critical_dock.height() <= 700 // 3
     contour = window.plots.contour.widget
     assert contour.width() >= 320 and contour.height() >= 220
 
@@ -427,12 +441,12 @@ def test_an_edit_applies_to_the_point_on_screen(window, qtbot):
         window.load_experiment("vlbp")
     h = c.history
     row = len(h) // 2
-    window.replay.scrub(row)
+    window.tools["replay"].scrub(row)
     shown = h.x[row].copy()
     s = window.setup
     k = s.spec.index("W2[1,1]")
     i = s.free.index("W2[1,1]")
-    window.set_weight(k, 2.5)
+    window.runs.set_weight(k, 2.5)
     expect = shown.copy()
     expect[i] = 2.5
     assert np.array_equal(window.start_x, expect)  # W1[1,1] kept where the replay was
@@ -441,6 +455,6 @@ def test_an_edit_applies_to_the_point_on_screen(window, qtbot):
     with qtbot.waitSignal(c.run_finished, timeout=T):
         window.load_experiment("vlbp")
     last = c.history.x[-1].copy()
-    window.set_weight(k, -1.5)
+    window.runs.set_weight(k, -1.5)
     last[i] = -1.5
     assert np.array_equal(window.start_x, last)

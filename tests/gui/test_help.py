@@ -23,7 +23,7 @@ def test_every_guide_page_and_image_ships_with_the_package():
 
 def test_f1_opens_the_guide_and_its_pages_render(window, qtbot):
     window.actions.guide.trigger()
-    g = window.guide_window
+    g = window.tools["help"].guide_window
     qtbot.waitUntil(g.isVisible, timeout=5000)
     assert "bpgui user guide" in g.browser.toPlainText()
     for row, (_page, title) in enumerate(PAGES):
@@ -40,13 +40,13 @@ def test_f1_opens_the_guide_and_its_pages_render(window, qtbot):
 
 def test_the_shortcuts_page_lists_every_shortcut(window, qtbot):
     window.actions.shortcuts.trigger()
-    text = window.guide_window.browser.toPlainText()
+    text = window.tools["help"].guide_window.browser.toPlainText()
     for a in window.actions.all():
         keys = a.shortcut().toString()
         if keys:
             assert keys in text, keys
     assert "Ctrl+Shift+C" in text and "Space" in text and "F1" in text
-    window.guide_window.close()
+    window.tools["help"].guide_window.close()
 
 
 def test_the_optimizer_form_links_to_its_explanation(window, qtbot):
@@ -54,13 +54,13 @@ def test_the_optimizer_form_links_to_its_explanation(window, qtbot):
     link = pane.about_link
     assert "optimizer.md#sd" in link.text()
     pane._help_link("optimizer.md#sd")  # what a click on the link does
-    qtbot.waitUntil(lambda: window.guide_window.isVisible(), timeout=5000)
-    assert "Steepest descent" in window.guide_window.browser.toPlainText()
-    window.guide_window.close()
+    qtbot.waitUntil(lambda: window.tools["help"].guide_window.isVisible(), timeout=5000)
+    assert "Steepest descent" in window.tools["help"].guide_window.browser.toPlainText()
+    window.tools["help"].guide_window.close()
 
 
 def test_about_names_the_versions(window):
     window.actions.about.trigger()
-    text = window.about_box.informativeText()
+    text = window.tools["help"].about_box.informativeText()
     assert qVersion() in text and pyqtgraph.__version__ in text and "NumPy" in text
-    window.about_box.close()
+    window.tools["help"].about_box.close()

@@ -51,7 +51,7 @@ def _legend(window) -> str:
 def _run(window, qtbot, epochs: int) -> None:
     setup = window.setup.replace(hyper={"lr": 100.0}, criteria=StopCriteria(epochs=epochs))
     window.apply_setup(setup)
-    window.start_new_run(np.array([-4.0, -4.0]))
+    window.runs.start_new_run(np.array([-4.0, -4.0]))
     qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
     qtbot.wait(200)  # a frame drawn after the last block
 
@@ -88,10 +88,10 @@ def test_a_long_run_thins_and_the_window_says_so(window, qtbot, tmp_path):
     ep_drawn = curves.sse_curve.getData()[0]
     assert ep_drawn[-1] <= 150_000 and np.isin(ep_drawn, h.column("epoch")).all()
     # replay says what it scrubs
-    window.replay.scrub(len(h) // 2)
-    assert "(history thinned)" in window.replay.bar.label.text()
-    assert h.describe() in window.replay.bar.label.toolTip()
-    window.replay.scrub(len(h) - 1)
+    window.tools["replay"].scrub(len(h) // 2)
+    assert "(history thinned)" in window.tools["replay"].bar.label.text()
+    assert h.describe() in window.tools["replay"].bar.label.toolTip()
+    window.tools["replay"].scrub(len(h) - 1)
     # an export of the history says which epochs it holds
     out = tmp_path / "h.csv"
     assert window.document.export("history", str(out))
@@ -110,7 +110,7 @@ def test_a_long_run_thins_and_the_window_says_so(window, qtbot, tmp_path):
     qtbot.wait(200)
     assert field.isVisible() and "thinned" in _legend(window)
     # Continue goes on within the budget
-    window.toggle_run()
+    window.runs.toggle_run()
     qtbot.waitUntil(lambda: c.state == "idle" and c.epoch > 150_000, timeout=T)
     h2 = c.history
     assert h2.column("epoch")[-1] == c.epoch and len(h2) <= h2.max_rows
@@ -121,7 +121,7 @@ def test_a_start_past_the_budget_says_when_the_history_will_be_thinned(window, q
     _type_budget(window, qtbot, "1M")
     setup = window.setup.replace(criteria=StopCriteria(epochs=10**12))
     window.apply_setup(setup)
-    window.start_new_run(np.array([-4.0, -4.0]))
+    window.runs.start_new_run(np.array([-4.0, -4.0]))
     rows = window.controller.history.max_rows
     text = window.last_message
     window.controller.discard()

@@ -50,7 +50,7 @@ def test_forced_numpy_says_so_once_and_runs(qtbot, monkeypatch):
     assert c.engine_kernel == "numpy"
     qtbot.waitUntil(lambda: "training on NumPy" in win.status.text, timeout=T)
     assert "BPGUI_KERNEL=numpy" in win.status.text
-    win.start_new_run(np.array([-4.0, -4.0]))
+    win.runs.start_new_run(np.array([-4.0, -4.0]))
     qtbot.waitUntil(lambda: c.epoch > 100, timeout=T)
     field = win.status_fields["kernel"]
     assert field.text() == "numpy" and "BPGUI_KERNEL=numpy" in field.toolTip()
@@ -82,7 +82,7 @@ def test_big_blocks_keep_frames_short(qtbot):
     call, and a frame (decimated curves, paths, status) stays within its 25 ms budget."""
     win = _window(qtbot)
     c = win.controller
-    win.start_new_run(np.array([-4.0, -4.0]), paused=True)  # the engine sends epoch 0
+    win.runs.start_new_run(np.array([-4.0, -4.0]), paused=True)  # the engine sends epoch 0
     qtbot.waitUntil(lambda: c.history is not None and len(c.history) == 1, timeout=T)
     rng = np.random.default_rng(0)
     k, n_blocks = 20_000, 60
@@ -95,7 +95,7 @@ def test_big_blocks_keep_frames_short(qtbot):
         t0 = time.perf_counter()
         c._on_frame({"type": "batch", "run": c.run_id, "k": k, "stop": None}, table.ravel())
         t1 = time.perf_counter()
-        win._redraw()
+        win.runs.redraw()
         frames.append(time.perf_counter() - t1)
         ingest.append(t1 - t0)
     assert len(c.history) == 1 + n_blocks * k

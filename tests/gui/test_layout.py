@@ -25,14 +25,14 @@ def test_the_window_fits_1024_by_700_with_nothing_cut(window, qtbot):
 
 def test_the_restarts_dock_starts_small(window, qtbot):
     window.resize(1024, 700)
-    r = window.restarts
+    r = window.tools["restarts"].restarts
     r.count.setValue(3)
     r.epochs.setValue(20)
     with qtbot.waitSignal(r.finished, timeout=T):
         window.actions.restarts.trigger()
-    qtbot.waitUntil(lambda: window.restarts_dock.isVisible(), timeout=T)
+    qtbot.waitUntil(lambda: window.tools["restarts"].restarts_dock.isVisible(), timeout=T)
     assert window.height() == 700
-    assert window.restarts_dock.height() <= 700 // 3
+    assert window.tools["restarts"].restarts_dock.height() <= 700 // 3
     assert window.plots.contour.widget.height() >= 220
 
 
@@ -85,10 +85,13 @@ def test_reset_layout_closes_the_tool_docks_in_their_own_areas(window, qtbot):
 
     for name in ("race", "inspect", "critical", "sweep"):
         getattr(window.actions, name).trigger()
-    window.race_dock.setFloating(True)
-    window.reset_layout()
+    window.tools["race"].race_dock.setFloating(True)
+    window.view.reset_layout()
     qtbot.wait(50)
     tools = [d for d in window.findChildren(QDockWidget) if d.objectName() != "setup-dock"]
     assert tools and not any(d.isVisible() for d in tools)
-    assert not window.race_dock.isFloating()
-    assert window.dockWidgetArea(window.race_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert not window.tools["race"].race_dock.isFloating()
+    assert (
+        window.dockWidgetArea(window.tools["race"].race_dock)
+        == Qt.DockWidgetArea.BottomDockWidgetArea
+    )

@@ -10,7 +10,7 @@ from bpgui.window.main import MainWindow
 
 
 def test_the_light_theme_colours_plots_and_exports(window, qtbot, tmp_path):
-    window.theme_actions["light"].trigger()
+    window.view.theme_actions["light"].trigger()
     for view in window.findChildren(pg.GraphicsView):
         assert view.backgroundBrush().color().name() == "#ffffff"
     assert window.plots.curves.sse_curve.opts["pen"].color().name() == "#111111"
@@ -18,7 +18,7 @@ def test_the_light_theme_colours_plots_and_exports(window, qtbot, tmp_path):
     assert window.document.export("curves-png", out)
     img = QImage(str(out))
     assert img.pixelColor(3, 3).name() == "#ffffff"  # on a white slide
-    window.theme_actions["dark"].trigger()
+    window.view.theme_actions["dark"].trigger()
     assert window.plots.contour.widget.backgroundBrush().color().name() == "#000000"
 
 
@@ -26,7 +26,7 @@ def test_presentation_mode_is_big_full_screen_and_comes_back(window, qtbot):
     window.resize(1024, 700)
     base = window.font().pointSizeF()
     window.actions.presentation.trigger()  # F11
-    assert window.presentation and window.isFullScreen()
+    assert window.view.presentation and window.isFullScreen()
     assert window.font().pointSizeF() > 1.4 * base
     assert not window.left_tabs.isVisible()  # the setup panel is hidden
     assert window.plots.contour.isVisible() and window.plots.curves.isVisible()
@@ -45,21 +45,21 @@ def test_theme_layout_and_presentation_are_remembered(qtbot, tmp_path, monkeypat
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    win.theme_actions["light"].trigger()
+    win.view.theme_actions["light"].trigger()
     win.resize(1111, 777)
-    win.restarts_dock.show()
+    win.tools["restarts"].restarts_dock.show()
     win.document.modified = False
     win.close()
     saved = bytes(win.settings.get_bytes("window/geometry"))
     again = MainWindow()
     qtbot.addWidget(again)
     again.show()
-    assert again.theme_choice == "light" and again.theme_actions["light"].isChecked()
+    assert again.view.theme_choice == "light" and again.view.theme_actions["light"].isChecked()
     # the window's geometry as it was closed (the offscreen screen, 800x800, then clamps it)
     assert saved in restored
-    assert again.restarts_dock.isVisible()
-    again.reset_layout()
-    assert not again.restarts_dock.isVisible()
+    assert again.tools["restarts"].restarts_dock.isVisible()
+    again.view.reset_layout()
+    assert not again.tools["restarts"].restarts_dock.isVisible()
     again.document.modified = False
     again.close()
 
@@ -75,7 +75,7 @@ def test_a_corrupt_settings_store_falls_back_with_a_note(qtbot, tmp_path, monkey
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    assert win.theme_choice == "system" and not win.presentation
+    assert win.view.theme_choice == "system" and not win.view.presentation
     win.document.modified = False
     win.close()
     # a store that cannot be read at all: set aside, defaults, and a note saying so

@@ -28,8 +28,8 @@ def book_slice(window) -> None:
 
 def start_map(window, resolution: int, epochs: int = 30_000, lr: float | None = None,
               optimizer: str = "sd"):  # fmt: skip
-    window.show_basins()
-    p = window.basins_pane
+    window.tools["maps"].show_basins()
+    p = window.tools["maps"].basins_pane
     p.optimizer.setCurrentIndex(p.optimizer.findData(optimizer))
     p.set_setup(window.setup)  # the setup's hyperparameters for its own optimizer
     p.resolution.setValue(resolution)
@@ -42,15 +42,17 @@ def start_map(window, resolution: int, epochs: int = 30_000, lr: float | None = 
 
 
 def wait_map(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.basins_pane.busy, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.tools["maps"].basins_pane.busy, timeout=60_000)
 
 
 def test_basin_map_equals_headless_fills_progressively_and_never_blocks(window, qtbot):
     book_slice(window)
     setup = window.setup
     seen: list[int] = []
-    window.show_basins()
-    window.basins_pane.progress.connect(lambda m: seen.append(int((m.stop >= 0).sum())))
+    window.tools["maps"].show_basins()
+    window.tools["maps"].basins_pane.progress.connect(
+        lambda m: seen.append(int((m.stop >= 0).sum()))
+    )
     stamps: list[int] = []
     clock = QElapsedTimer()
     clock.start()
@@ -61,7 +63,7 @@ def test_basin_map_equals_headless_fills_progressively_and_never_blocks(window, 
     p = start_map(window, 12)  # sd at the setup's lr 1, 30,000 epochs, min_grad 1e-4
     wait_map(qtbot, window)
     timer.stop()
-    m = window.basin_map
+    m = window.tools["maps"].basin_map
     # the same map headless, for the same settings
     ref = basin_map(setup, resolution=12, epochs=30_000, min_grad=1e-4, goal=0.0,
                     optimizer="sd", hyper={"lr": 1.0})  # fmt: skip
@@ -76,7 +78,7 @@ def test_basin_map_equals_headless_fills_progressively_and_never_blocks(window, 
     # chunk's cells may come with the finished map: progress is shown at most every 0.1 s)
     assert len(seen) >= 2 and seen == sorted(seen) and seen[0] < seen[-1] <= 144
     # the overlay shows this map, above the surface and below the paths, in its cells
-    ov = window.basin_overlay
+    ov = window.tools["maps"].basin_overlay
     assert ov.visible and np.array_equal(ov.image.image, basin_rgba(ref))
     c = window.plots.contour
     assert c.image.zValue() < ov.image.zValue() < c.iso.zValue() < c.path.zValue()
@@ -92,23 +94,23 @@ def test_basin_map_equals_headless_fills_progressively_and_never_blocks(window, 
 def test_cancel_keeps_a_partial_map_and_frees_the_process(window, qtbot):
     book_slice(window)
     p = start_map(window, 20)
-    qtbot.waitUntil(lambda: window.basin_map is not None, timeout=T)
+    qtbot.waitUntil(lambda: window.tools["maps"].basin_map is not None, timeout=T)
     p.cancel_button.click()
     wait_map(qtbot, window)
-    m = window.basin_map
+    m = window.tools["maps"].basin_map
     done = int((m.stop >= 0).sum())
     assert m.partial and 0 < done < 400 and (m.labels == -1).any()
     assert "partial" in p.status.text() and "partial" in window.last_message
     assert p.runner.job is None and not window.jobs.busy  # its compute process is free
-    assert window.basin_overlay.visible
-    alpha = window.basin_overlay.image.image[..., 3]
+    assert window.tools["maps"].basin_overlay.visible
+    alpha = window.tools["maps"].basin_overlay.image.image[..., 3]
     assert np.array_equal(alpha == 0, m.labels == -1)  # cells not computed are transparent
 
 
 def test_closing_mid_map_drops_its_job_and_frees_its_process(window, qtbot):
     book_slice(window)
     p = start_map(window, 30)
-    qtbot.waitUntil(lambda: window.basin_map is not None, timeout=T)
+    qtbot.waitUntil(lambda: window.tools["maps"].basin_map is not None, timeout=T)
     job = p.runner.job
     window.document.modified = False
     window.close()
@@ -120,7 +122,7 @@ def test_the_map_is_hidden_when_its_view_changes_and_dropped_by_new(window, qtbo
     book_slice(window)
     start_map(window, 6, epochs=300)
     wait_map(qtbot, window)
-    ov = window.basin_overlay
+    ov = window.tools["maps"].basin_overlay
     assert ov.visible
     s = window.setup
     swapped = s.replace(axes=s.axes[::-1], ranges=s.ranges[::-1])
@@ -140,33 +142,33 @@ def test_the_map_is_hidden_when_its_view_changes_and_dropped_by_new(window, qtbo
     window.apply_setup(s)
     qtbot.waitUntil(lambda: ov.visible, timeout=T)
     window.actions.clear.trigger()  # Clear earlier runs drops it
-    assert window.basin_map is None and not ov.visible
+    assert window.tools["maps"].basin_map is None and not ov.visible
     start_map(window, 6, epochs=300)
     wait_map(qtbot, window)
     assert ov.visible
     window.document.new()
-    assert window.basin_map is None and not ov.visible
-    assert window.basins_pane.legend.text() == ""
+    assert window.tools["maps"].basin_map is None and not ov.visible
+    assert window.tools["maps"].basins_pane.legend.text() == ""
 
 
 def test_clicking_a_cell_starts_a_run_from_that_cell(window, qtbot):
     book_slice(window)
     start_map(window, 8, epochs=500)
     wait_map(qtbot, window)
-    m = window.basin_map
+    m = window.tools["maps"].basin_map
     ix, iy = 5, 2
     click_contour(window, m.xs[ix], m.ys[iy])  # the overlay must not swallow the click
     qtbot.waitUntil(lambda: epochs(window) > 10, timeout=T)
     x0 = window.controller.history.x[0]
     half = ((m.xs[1] - m.xs[0]) / 2, (m.ys[1] - m.ys[0]) / 2)
     assert abs(x0[0] - m.xs[ix]) < half[0] and abs(x0[1] - m.ys[iy]) < half[1]
-    assert window.basin_overlay.cell_at(x0[0], x0[1]) == (ix, iy)
+    assert window.tools["maps"].basin_overlay.cell_at(x0[0], x0[1]) == (ix, iy)
 
 
 # ---- sweep -------------------------------------------------------------------------------
 def start_sweep(window, resolution=6, lr=(0.5, 500.0), gamma=(0.0, 0.9), epochs=2000):
-    window.show_sweep()
-    sp = window.sweep_pane
+    window.tools["maps"].show_sweep()
+    sp = window.tools["maps"].sweep_pane
     assert sp.optimizer.currentData() == "momentum"  # sd has only lr: momentum, γ = 0 is sd
     sp.x_param.setCurrentIndex(sp.x_param.findData("lr"))
     sp.y_param.setCurrentIndex(sp.y_param.findData("gamma"))
@@ -190,10 +192,10 @@ def click_heatmap(sp, ix: int, iy: int) -> None:
 
 def test_sweep_heatmap_equals_headless_bound_and_click_runs_the_cell(window, qtbot):
     book_slice(window)
-    x0 = np.array(window._default_start(), float)
+    x0 = np.array(window.runs.default_start(), float)
     sp = start_sweep(window)
     qtbot.waitUntil(lambda: not sp.busy, timeout=60_000)
-    r = window.sweep_result
+    r = window.tools["maps"].sweep_result
     ref = sweep(window.setup, "lr", (0.5, 500.0), "gamma", (0.0, 0.9), optimizer="momentum",
                 hyper={"lr": 1.0}, x0=x0, resolution=6, epochs=2000, goal=0.01)  # fmt: skip
     assert r.x_log and not r.y_log and np.allclose(r.xs, ref.xs)
@@ -233,31 +235,31 @@ def test_a_session_with_a_map_and_a_sweep_reopens_with_both(window, qtbot, tmp_p
     wait_map(qtbot, window)
     sp = start_sweep(window, resolution=4, epochs=500)
     qtbot.waitUntil(lambda: not sp.busy, timeout=60_000)
-    m, r = window.basin_map, window.sweep_result
+    m, r = window.tools["maps"].basin_map, window.tools["maps"].sweep_result
     path = tmp_path / "maps.bpgui"
     assert window.document.save_as(path)
     window.document.new()
-    assert window.basin_map is None and window.sweep_result is None
-    assert sp.heatmap.result is None and not window.basin_overlay.visible
+    assert window.tools["maps"].basin_map is None and window.tools["maps"].sweep_result is None
+    assert sp.heatmap.result is None and not window.tools["maps"].basin_overlay.visible
     assert window.document.open(path)
-    m2, r2 = window.basin_map, window.sweep_result
+    m2, r2 = window.tools["maps"].basin_map, window.tools["maps"].sweep_result
     assert np.array_equal(m2.labels, m.labels) and np.array_equal(m2.end, m.end)
     assert m2.hyper == m.hyper and m2.max_epochs == 3000
     assert np.array_equal(r2.epochs, r.epochs) and np.array_equal(r2.stop, r.stop)
-    assert window.basin_overlay.visible
-    assert np.array_equal(window.basin_overlay.image.image, basin_rgba(m))
+    assert window.tools["maps"].basin_overlay.visible
+    assert np.array_equal(window.tools["maps"].basin_overlay.image.image, basin_rgba(m))
     assert np.array_equal(sp.heatmap.values, r.epochs_to_goal, equal_nan=True)
     # the stability bound is recomputed in the compute service and drawn when it arrives
     qtbot.waitUntil(lambda: sp.heatmap.bound_values is not None, timeout=T)
-    assert np.array_equal(window.sweep_start, window.start_x)
+    assert np.array_equal(window.tools["maps"].sweep_start, window.start_x)
 
 
 def test_csv_exports_and_bad_input_is_marked(window, qtbot, tmp_path):
     book_slice(window)
     assert not window.document.export("basins", tmp_path / "none.csv")  # nothing yet
     window.error_box.close()
-    window.show_basins()
-    p = window.basins_pane
+    window.tools["maps"].show_basins()
+    p = window.tools["maps"].basins_pane
     p.x1.set_value(-10.0)  # an inverted range: marked under the field, nothing started
     assert not p.start() and not p.busy
     assert p.x1.property("invalid") and "W1[1,1]" not in p.x1.error_label.text()
@@ -270,7 +272,7 @@ def test_csv_exports_and_bad_input_is_marked(window, qtbot, tmp_path):
     text = (tmp_path / "b.csv").read_text()
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:3] == ["W1[1,1]", "W2[1,1]", "end W1[1,1]"] and len(rows) == 17
-    assert text == window.basin_map.to_csv()
+    assert text == window.tools["maps"].basin_map.to_csv()
     sp = start_sweep(window, resolution=3, epochs=200)
     qtbot.waitUntil(lambda: not sp.busy, timeout=60_000)
     assert window.document.export("sweep", tmp_path / "s.csv")
@@ -281,8 +283,8 @@ def test_csv_exports_and_bad_input_is_marked(window, qtbot, tmp_path):
 def test_an_unreachable_scheduler_is_one_line_next_to_its_field(window, qtbot):
     pytest.importorskip("distributed")
     book_slice(window)
-    window.show_basins()
-    p = window.basins_pane
+    window.tools["maps"].show_basins()
+    p = window.tools["maps"].basins_pane
     p.resolution.setValue(4)
     p.epochs.set_value(100)
     p.scheduler.setText("tcp://127.0.0.1:9")
@@ -292,7 +294,7 @@ def test_an_unreachable_scheduler_is_one_line_next_to_its_field(window, qtbot):
     assert time.perf_counter() - t0 < 15
     msg = p.scheduler.error_label.text()
     assert "cannot reach" in msg and "\n" not in msg
-    assert window.basin_map.partial  # nothing lost: the map says no cell was computed
+    assert window.tools["maps"].basin_map.partial  # nothing lost: the map says no cell was computed
 
 
 def test_the_bound_is_at_the_minimum_the_sweeps_runs_reach_not_lms():
@@ -316,7 +318,7 @@ def test_opening_the_sweep_keeps_the_window_at_1024_by_700(window, qtbot):
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: window.height() == 700, timeout=T)
     window.actions.sweep.trigger()
-    qtbot.waitUntil(lambda: window.sweep_dock.isVisible(), timeout=T)
+    qtbot.waitUntil(lambda: window.tools["maps"].sweep_dock.isVisible(), timeout=T)
     qtbot.wait(50)
     assert (window.width(), window.height()) == (1024, 700)
     assert window.minimumSizeHint().height() <= 700
@@ -331,7 +333,7 @@ def test_a_new_network_hides_the_basin_map_at_once_not_when_its_surface_arrives(
 
     start_map(window, 8, epochs=200)
     wait_map(qtbot, window)
-    ov, pane = window.basin_overlay, window.basins_pane
+    ov, pane = window.tools["maps"].basin_overlay, window.tools["maps"].basins_pane
     assert ov.visible and "not converged: 64 cells" in pane.legend.text()
     with monkeypatch.context() as m:
         m.setattr(window.plots.surfaces, "request", lambda req: None)  # never arrives
@@ -378,7 +380,7 @@ def test_the_map_legend_says_when_a_minimum_is_a_saddle_or_a_flat_floor(window, 
     book_slice(window)
     start_map(window, 6, epochs=300)
     wait_map(qtbot, window)
-    m = window.basin_map
+    m = window.tools["maps"].basin_map
     saddle = next(p for p in find_critical_points(window.setup) if p.kind == "saddle")
     # the map as if some of its runs had stopped at the saddle: one more "minimum" there
     m2 = dataclasses.replace(
@@ -386,14 +388,14 @@ def test_the_map_legend_says_when_a_minimum_is_a_saddle_or_a_flat_floor(window, 
         minima=np.vstack([[10.0, 1.0], saddle.x]),
         minima_performance=np.array([0.0, saddle.performance]),
     )
-    window.basin_map = m2
-    window.sync_maps()
-    text = window.basins_pane.legend.text()
+    window.tools["maps"].basin_map = m2
+    window.tools["maps"].sync_maps()
+    text = window.tools["maps"].basins_pane.legend.text()
     # the words of Find critical points (issue 18 #7: before "M2 (a saddle)", and the
     # flat floor "flat: a valley floor" here but "degenerate (flat)" there)
     assert "M1, minimum: F = 0 at (10, 1)" in text
     assert "M2, saddle: F = " in text
-    assert "M2, saddle" in window.basin_overlay.legend.toPlainText()
+    assert "M2, saddle" in window.tools["maps"].basin_overlay.legend.toPlainText()
     rows = legend_rows(m2, ["minimum", "degenerate"])
     assert rows[1][2].startswith("M2, degenerate (flat): F = ")
 
@@ -421,14 +423,14 @@ def test_the_default_map_shows_both_basins_quickly(window, qtbot):
     import time
 
     book_slice(window)
-    window.show_basins()
-    p = window.basins_pane
+    window.tools["maps"].show_basins()
+    p = window.tools["maps"].basins_pane
     assert p.optimizer.currentData() == "lm" and "Levenberg-Marquardt" in p.why.text()
     t0 = time.perf_counter()
     assert p.start(), p.error.text()
     wait_map(qtbot, window)
     seconds = time.perf_counter() - t0
-    m = window.basin_map
+    m = window.tools["maps"].basin_map
     settled = float((m.labels >= 0).mean())
     assert settled > 0.9, settled
     assert len(m.minima) >= 2  # both basins (and the flat floors) are there
@@ -436,8 +438,8 @@ def test_the_default_map_shows_both_basins_quickly(window, qtbot):
 
 
 def test_the_default_sweep_crosses_the_stability_edge(window, qtbot):
-    window.show_sweep()
-    sp = window.sweep_pane
+    window.tools["maps"].show_sweep()
+    sp = window.tools["maps"].sweep_pane
     assert sp.x_param.currentData() == "lr"
     lo, hi = sp.x0.value(), sp.x1.value()
     assert lo < 71 < hi and hi >= 500  # 2/λmax of the book's minimum lies inside

@@ -29,7 +29,7 @@ def on_book_start(win) -> None:
 def race_window(win, entries=None, epochs_=300, goal=1e-6):
     """The race pane open with ``entries`` (default: the preset), ``epochs_`` and ``goal``."""
     win.actions.race.trigger()
-    pane = win.race_pane
+    pane = win.tools["race"].race_pane
     pane.set_entries(race_preset() if entries is None else entries)
     pane.epochs.setValue(epochs_)
     pane.goal.set_value(goal)
@@ -59,7 +59,7 @@ def table_rows(pane) -> list[list[str]]:
 def test_each_entry_equals_its_separate_run_and_the_table_the_headless_race(window, qtbot):
     on_book_start(window)
     pane = race_window(window, epochs_=400)
-    assert window.race_dock.isVisible()
+    assert window.tools["race"].race_dock.isVisible()
     with qtbot.waitSignal(window.controller.race_finished, timeout=T) as sig:
         QTest.mouseClick(pane.start_button, Qt.MouseButton.LeftButton)
     assert sig.args == ["finished"]
@@ -100,7 +100,7 @@ def test_each_entry_equals_its_separate_run_and_the_table_the_headless_race(wind
     assert legend == [e.label for e in r.entries]  # no empty "SSE" of a current run
     # a click on a results row highlights that entry's path
     pane.results.selectRow(3)
-    assert window.race_highlight == 3
+    assert window.tools["race"].race_highlight == 3
     assert contour.race_paths[3].opts["pen"].widthF() > contour.race_paths[0].opts["pen"].widthF()
 
 
@@ -147,7 +147,7 @@ def test_the_race_belongs_to_its_problem_and_new_clears_it(window, qtbot):
     on_book_start(window)
     race_window(window, epochs_=200)
     with qtbot.waitSignal(window.controller.race_finished, timeout=T):
-        window.race_pane.start_button.click()
+        window.tools["race"].race_pane.start_button.click()
     contour, curves = window.plots.contour, window.plots.curves
     xs, ys = contour.race_paths[0].getData()
     # an axes swap re-projects the paths
@@ -160,13 +160,13 @@ def test_the_race_belongs_to_its_problem_and_new_clears_it(window, qtbot):
     # another problem: hidden (paths, curves, table), the pane says why
     window.apply_setup(window.setup.replace(free=("W1[1,1]", "b1[1]"), axes=("W1[1,1]", "b1[1]")))
     assert contour.race_paths == [] and curves.race_curves == []
-    assert window.race_pane.results.rowCount() == 0
-    assert "another problem" in window.race_pane.summary.text()
-    assert window.race_record is None
+    assert window.tools["race"].race_pane.results.rowCount() == 0
+    assert "another problem" in window.tools["race"].race_pane.summary.text()
+    assert window.tools["race"].race_record is None
     # back on its problem: shown again
     on_book_start(window)
-    assert len(contour.race_paths) == 5 and window.race_pane.results.rowCount() == 5
-    assert window.race_record is not None
+    assert len(contour.race_paths) == 5 and window.tools["race"].race_pane.results.rowCount() == 5
+    assert window.tools["race"].race_record is not None
     # a new run keeps the race on screen; New clears it
     click_contour(window, 12.0, 8.0)
     qtbot.waitUntil(lambda: epochs(window) > 5, timeout=T)
@@ -174,9 +174,9 @@ def test_the_race_belongs_to_its_problem_and_new_clears_it(window, qtbot):
     legend = [lab.text for _, lab in curves.sse_plot.legend.items]
     assert "SSE" in legend  # the current run's curve is listed again
     assert window.document.new()
-    assert window.controller.race is None and window.race_record is None
+    assert window.controller.race is None and window.tools["race"].race_record is None
     assert contour.race_paths == [] and curves.race_curves == []
-    assert window.race_pane.results.rowCount() == 0
+    assert window.tools["race"].race_pane.results.rowCount() == 0
 
 
 def test_reset_and_clear_earlier_runs_drop_the_race(window, qtbot):
@@ -184,7 +184,7 @@ def test_reset_and_clear_earlier_runs_drop_the_race(window, qtbot):
     race_window(window, [RaceEntry("cg")], epochs_=100)
     for action in (window.actions.reset, window.actions.clear):
         with qtbot.waitSignal(window.controller.race_finished, timeout=T):
-            window.race_pane.start_button.click()
+            window.tools["race"].race_pane.start_button.click()
         assert len(window.plots.contour.race_paths) == 1
         action.trigger()
         assert window.controller.race is None and window.plots.contour.race_paths == []
@@ -193,15 +193,15 @@ def test_reset_and_clear_earlier_runs_drop_the_race(window, qtbot):
 def test_a_click_on_the_contour_stops_a_running_race_and_keeps_it(window, qtbot):
     on_book_start(window)
     race_window(window, [RaceEntry("sd", {"lr": 1.0})], epochs_=5_000_000, goal=0.0)
-    window.race_pane.start_button.click()
+    window.tools["race"].race_pane.start_button.click()
     qtbot.waitUntil(lambda: race_epochs(window)[0] > 100, timeout=T)
     click_contour(window, 12.0, 8.0)
     qtbot.waitUntil(lambda: epochs(window) > 5, timeout=T)
     r = window.controller.race
     assert r is not None and not r.running and r.histories[0].stop == "stopped"
     # the pane's controls are the race's: a new race may replace the run
-    assert not window.race_pane.pause_button.isEnabled()
-    assert window.race_pane.start_button.isEnabled()
+    assert not window.tools["race"].race_pane.pause_button.isEnabled()
+    assert window.tools["race"].race_pane.start_button.isEnabled()
     assert len(window.plots.contour.race_paths) == 1
 
 
@@ -237,7 +237,7 @@ def test_no_entries_disables_start_with_the_reason_in_the_status_bar(window, qtb
     pane.table.selectRow(0)
     pane.remove_button.click()
     assert pane.table.rowCount() == 0 and not pane.start_button.isEnabled()
-    window.start_race()  # refused, nothing starts
+    window.tools["race"].start_race()  # refused, nothing starts
     assert window.controller.race is None and not window.controller.running
 
 
@@ -245,8 +245,8 @@ def test_save_and_reopen_keep_the_race(window, qtbot, tmp_path):
     on_book_start(window)
     race_window(window, epochs_=300)
     with qtbot.waitSignal(window.controller.race_finished, timeout=T):
-        window.race_pane.start_button.click()
-    before = table_rows(window.race_pane)
+        window.tools["race"].race_pane.start_button.click()
+    before = table_rows(window.tools["race"].race_pane)
     paths = [item.getData() for item in window.plots.contour.race_paths]
     hist = [h.x.copy() for h in window.controller.race.histories]
     path = tmp_path / "race.bpgui"
@@ -257,7 +257,7 @@ def test_save_and_reopen_keep_the_race(window, qtbot, tmp_path):
     assert r is not None and len(r.histories) == 5
     for h, x in zip(r.histories, hist, strict=True):
         assert np.array_equal(h.x, x)
-    assert table_rows(window.race_pane) == before
+    assert table_rows(window.tools["race"].race_pane) == before
     for item, (xs, ys) in zip(window.plots.contour.race_paths, paths, strict=True):
         gx, gy = item.getData()
         assert np.array_equal(gx, xs) and np.array_equal(gy, ys)
@@ -268,12 +268,12 @@ def test_the_race_dock_starts_small_at_1024_by_700(window, qtbot):
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700, timeout=T)
     window.actions.race.trigger()
-    qtbot.waitUntil(lambda: window.race_dock.isVisible(), timeout=T)
+    qtbot.waitUntil(lambda: window.tools["race"].race_dock.isVisible(), timeout=T)
     qtbot.wait(100)
     assert window.height() == 700 and window.width() == 1024
-    assert window.race_dock.height() <= 700 // 3
+    assert window.tools["race"].race_dock.height() <= 700 // 3
     contour = window.plots.contour.widget
     assert contour.width() >= 320 and contour.height() >= 220
-    pane = window.race_pane
+    pane = window.tools["race"].race_pane
     for w in (pane.start_button, pane.stop_button, pane.epochs, pane.goal):
         assert w.isVisible() and w.width() >= w.minimumSizeHint().width(), w

@@ -19,7 +19,7 @@ T = 30_000
 
 def _finished_race_with_a_row_selected(window, qtbot):
     window.actions.race.trigger()
-    pane = window.race_pane
+    pane = window.tools["race"].race_pane
     pane.epochs.setValue(200)
     pane.validate()
     qtbot.mouseClick(pane.start_button, Qt.MouseButton.LeftButton)
@@ -31,7 +31,7 @@ def _finished_race_with_a_row_selected(window, qtbot):
     rect = t.visualRect(t.model().index(0, 0))
     qtbot.mouseClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert [i.row() for i in t.selectionModel().selectedRows()] == [0]
-    assert window.race_highlight == 0
+    assert window.tools["race"].race_highlight == 0
 
 
 DROPS = {
@@ -49,12 +49,12 @@ def test_dropping_a_race_with_a_selected_row(window, qtbot, drop):
     _finished_race_with_a_row_selected(window, qtbot)
     DROPS[drop](window)
     qtbot.wait(50)
-    pane = window.race_pane
+    pane = window.tools["race"].race_pane
     if drop == "another problem":  # the race stays, hidden: it belongs to the book's problem
         assert pane.results.rowCount() == 0 and "another problem" in pane.summary.text()
     else:
         assert window.controller.race is None and pane.results.rowCount() == 0
-        assert window.race_highlight is None
+        assert window.tools["race"].race_highlight is None
 
 
 def test_changing_the_free_set_while_a_run_trains(window, qtbot):
@@ -90,7 +90,7 @@ QUIT_DURING_EXPORT = textwrap.dedent(
     win.show()
     def go():
         win.load_experiment("trajectory-a", run=False)
-        win.start_new_run(win.start_x)
+        win.runs.start_new_run(win.start_x)
     def export():
         c = win.controller
         if c.state != "idle" or c.history is None or len(c.history) < 3:
@@ -130,7 +130,7 @@ def test_restarts_that_end_after_the_problem_changed(window, qtbot):
     """Found by the soak: restarts of the 2-free problem ending after "All free" were
     classified with the new 7-free objective (ValueError in a slot).  They are dropped,
     and the window says why."""
-    pane = window.restarts
+    pane = window.tools["restarts"].restarts
     pane.count.setValue(200)
     pane.epochs.setValue(20_000)
     window.actions.restarts.trigger()

@@ -16,7 +16,7 @@ T = 30_000
 
 
 def test_save_after_restarts_and_a_free_parameter_change_reopens(window, qtbot, tmp_path):
-    r = window.restarts
+    r = window.tools["restarts"].restarts
     r.count.setValue(6)
     r.epochs.setValue(30)
     window.apply_setup(window.setup.replace(free=window.setup.spec.labels))  # all 7 free

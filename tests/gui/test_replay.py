@@ -14,12 +14,12 @@ from bpgui_engine.train.trainer import StopCriteria
 def finished_run(window, qtbot, n=400):
     window.apply_setup(window.setup.replace(criteria=StopCriteria(epochs=n)))
     with qtbot.waitSignal(window.controller.run_finished, timeout=T):
-        window.start_new_run(np.array([-4.0, -4.0]))
+        window.runs.start_new_run(np.array([-4.0, -4.0]))
 
 
 def test_scrubbing_moves_every_view_to_that_epoch(window, qtbot):
     finished_run(window, qtbot)
-    r = window.replay
+    r = window.tools["replay"]
     h = window.controller.history
     assert r.bar.slider.isEnabled() and r.bar.slider.maximum() == len(h) - 1
     r.bar.slider.setValue(100)  # as a drag does
@@ -45,19 +45,22 @@ def test_scrubbing_moves_every_view_to_that_epoch(window, qtbot):
 
 def test_a_new_run_or_new_session_switches_the_replay_off(window, qtbot):
     finished_run(window, qtbot)
-    window.replay.scrub(50)
+    window.tools["replay"].scrub(50)
     window.actions.reset.trigger()
-    assert not window.replay.cursor.isVisible() and not window.replay.bar.slider.isEnabled()
+    assert (
+        not window.tools["replay"].cursor.isVisible()
+        and not window.tools["replay"].bar.slider.isEnabled()
+    )
     finished_run(window, qtbot)
-    window.replay.scrub(50)
+    window.tools["replay"].scrub(50)
     window.actions.start.trigger()  # continue: training again, the views are live
     qtbot.waitUntil(lambda: window.controller.state == "running", timeout=T)
-    assert not window.replay.cursor.isVisible()
+    assert not window.tools["replay"].cursor.isVisible()
     window.controller.stop()
     qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
-    window.replay.scrub(10)
+    window.tools["replay"].scrub(10)
     window.actions.new.trigger()
-    assert not window.replay.cursor.isVisible()
+    assert not window.tools["replay"].cursor.isVisible()
 
 
 def test_a_reopened_session_can_be_scrubbed(window, qtbot, tmp_path):
@@ -66,8 +69,8 @@ def test_a_reopened_session_can_be_scrubbed(window, qtbot, tmp_path):
     assert window.document.save_as(path)
     window.actions.new.trigger()
     assert window.document.open(path)
-    window.replay.scrub(0)
-    cx, cy = window.replay.cursor.getData()
+    window.tools["replay"].scrub(0)
+    cx, cy = window.tools["replay"].cursor.getData()
     assert (cx[0], cy[0]) == (-4.0, -4.0)
 
 
@@ -80,11 +83,11 @@ def test_hovering_the_curves_marks_the_contour_and_the_path_marks_the_curves(win
     QTest.mouseMove(cu.glw.viewport(), cu.glw.mapFromScene(scene))
 
     def marked() -> bool:
-        xs = window.replay.hover_dot.getData()[0]
+        xs = window.tools["replay"].hover_dot.getData()[0]
         return xs is not None and len(xs) == 1
 
     qtbot.waitUntil(marked, timeout=T)
-    hx, _ = window.replay.hover_dot.getData()
+    hx, _ = window.tools["replay"].hover_dot.getData()
     i = int(np.searchsorted(h.column("epoch"), vb.mapSceneToView(scene).x()))
     assert abs(hx[0] - h.x[i][0]) < 1e-9 or abs(hx[0] - h.x[i - 1][0]) < 0.05
     # now the path: the point of epoch 1500
@@ -92,8 +95,8 @@ def test_hovering_the_curves_marks_the_contour_and_the_path_marks_the_curves(win
     x = h.x[1500]
     p = c.widget.mapFromScene(c.plot_item.getViewBox().mapViewToScene(QPointF(x[0], x[1])))
     QTest.mouseMove(c.widget.viewport(), p)
-    qtbot.waitUntil(lambda: window.replay.hover_lines[0].isVisible(), timeout=T)
-    assert abs(window.replay.hover_lines[0].value() - 1500) < 200  # within a few pixels
+    qtbot.waitUntil(lambda: window.tools["replay"].hover_lines[0].isVisible(), timeout=T)
+    assert abs(window.tools["replay"].hover_lines[0].value() - 1500) < 200  # within a few pixels
     assert epochs(window) == 2000
 
 
@@ -106,7 +109,7 @@ def test_the_hover_mark_goes_with_the_pointer_and_with_the_run(window, qtbot):
     c = window.controller
     with qtbot.waitSignal(c.run_finished, timeout=20_000):
         window.load_experiment("vlbp")
-    rp, cu = window.replay, window.plots.curves
+    rp, cu = window.tools["replay"], window.plots.curves
 
     def hover_curves():
         vb = cu.sse_plot.getViewBox()

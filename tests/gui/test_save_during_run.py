@@ -30,7 +30,11 @@ ACTIONS = {
     "new": lambda w: w.actions.new.trigger(),
     "reset": lambda w: w.actions.reset.trigger(),
     "experiment": lambda w: w.load_experiment("saddle"),
-    "race": lambda w: (w.show_race(), w.race_pane.epochs.setValue(300), w.start_race()),
+    "race": lambda w: (
+        w.tools["race"].show_race(),
+        w.tools["race"].race_pane.epochs.setValue(300),
+        w.tools["race"].start_race(),
+    ),
     "all free": lambda w: w.apply_setup(w.setup.replace(free=w.setup.spec.labels)),
     "nothing": lambda w: None,
 }

@@ -148,27 +148,30 @@ SESSION = textwrap.dedent(
         assert cond(), "timed out"
 
     w = MainWindow(); w.show()
+    t = w.tools
     wait(lambda: w.plots.surface is not None)
-    w.show_basins(); w.basins_pane.resolution.setValue(10)
-    assert w.basins_pane.start()
-    w.show_sweep(); w.sweep_pane.resolution.setValue(4)
-    assert w.sweep_pane.start()
-    w.restarts_dock.show(); w.restarts.count.setValue(5); w.restarts.run()
+    t["maps"].show_basins(); t["maps"].basins_pane.resolution.setValue(10)
+    assert t["maps"].basins_pane.start()
+    t["maps"].show_sweep(); t["maps"].sweep_pane.resolution.setValue(4)
+    assert t["maps"].sweep_pane.start()
+    t["restarts"].restarts_dock.show(); t["restarts"].restarts.count.setValue(5)
+    t["restarts"].restarts.run()
     w.actions.gradcheck.trigger()
-    w.show_critical(); w.find_critical()
-    w.show_explain(); w.show_inspector(); w.toggle_vectors(True)
+    t["critical"].show_critical(); t["critical"].find_critical()
+    t["explain"].show_explain(); t["inspector"].show_inspector(); t["explain"].toggle_vectors(True)
     w.speed.setValue(w.speed.maximum())
     w.actions.start.trigger()
     wait(lambda: w.controller.state == "running")
     QTest.qWait(500)
     w.actions.stop.trigger()
     wait(lambda: w.controller.state == "idle")
-    w.show_race(); w.race_pane.epochs.setValue(200); w.race_pane.start_button.click()
+    t["race"].show_race(); t["race"].race_pane.epochs.setValue(200)
+    t["race"].race_pane.start_button.click()
     wait(lambda: not w.controller.racing)
-    for busy in (lambda: w.basins_pane.busy, lambda: w.sweep_pane.busy,
-                 lambda: w.restarts.busy, lambda: w.critical_pane.busy):
+    for busy in (lambda: t["maps"].basins_pane.busy, lambda: t["maps"].sweep_pane.busy,
+                 lambda: t["restarts"].restarts.busy, lambda: t["critical"].critical_pane.busy):
         wait(lambda: not busy())
-    wait(lambda: bool(w.last_gradcheck))
+    wait(lambda: bool(t["gradcheck"].last_gradcheck))
     print("NUMBA", "numba" in sys.modules, [m for m in sys.modules if "jit.compiled" in m])
     w.document.modified = False
     w.close()

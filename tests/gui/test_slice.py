@@ -26,7 +26,7 @@ def test_the_slice_follows_the_run_to_its_end(window, qtbot):
     _all_free(window, 20_000)
     c = window.controller
     with qtbot.waitSignal(c.run_finished, timeout=T):
-        window.start_new_run(window.setup.start() + 0.5)
+        window.runs.start_new_run(window.setup.start() + 0.5)
     last = window.setup.full_theta(c.history.x[-1])
     qtbot.waitUntil(lambda: np.array_equal(_drawn_through(window), last), timeout=T)
     assert window.plots.slice_epoch == int(c.history.column("epoch")[-1])
@@ -37,7 +37,7 @@ def test_redraw_here_draws_through_the_point_shown(window, qtbot):
     _all_free(window, 400)
     c = window.controller
     with qtbot.waitSignal(c.run_finished, timeout=T):
-        window.start_new_run(window.setup.start() + 0.5)
+        window.runs.start_new_run(window.setup.start() + 0.5)
     # scrub the replay back: "here" is the epoch on screen
     window.plots.request_surface(window.setup.start())  # an old slice
     qtbot.waitUntil(lambda: not window.surfaces.busy, timeout=T)

@@ -59,11 +59,11 @@ def test_cg_names_its_step_not_a_learning_rate(window, qtbot):
 
 def test_the_gradient_check_says_what_it_compared(window, qtbot):
     window.actions.gradcheck.trigger()  # computed in the compute service
-    qtbot.waitUntil(lambda: getattr(window, "info_box", None) is not None, timeout=20_000)
-    text = window.info_box.informativeText()
+    qtbot.waitUntil(lambda: window.tools["gradcheck"].info_box is not None, timeout=20_000)
+    text = window.tools["gradcheck"].info_box.informativeText()
     assert "layer 1: compared dF/d for its free parameter; worst W1[1,1]" in text
     assert "central difference" in text and "accurate to ±" in text
-    window.info_box.close()
+    window.tools["gradcheck"].info_box.close()
 
 
 def test_the_progress_bar_keeps_up_with_the_epoch(window):

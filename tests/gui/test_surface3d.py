@@ -49,7 +49,7 @@ SCRIPT = textwrap.dedent(
     assert len(view._marker_item.pos) == 3  # start, end, optimum
     sx, sy = view._marker_item.pos[0][:2]
     assert abs(sx - ((-4 + 5) / 20 - 0.5)) < 1e-9 and abs(sy - ((-4 + 5) / 20 - 0.5)) < 1e-9
-    win.reset()  # back to the start: no path, one marker per point left
+    win.runs.reset()  # back to the start: no path, one marker per point left
     wait(0.3)
     assert len(view._path_item.pos) == 0
     img = view.view.grabFramebuffer()

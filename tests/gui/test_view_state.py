@@ -57,7 +57,7 @@ def test_an_axes_swap_reprojects_earlier_runs_and_the_restart_highlight(window, 
     short_runs(window)
     run_from(window, qtbot, -3.0, 8.0)
     run_from(window, qtbot, 2.0, 2.0)
-    r = window.restarts
+    r = window.tools["restarts"].restarts
     r.count.setValue(4)
     r.epochs.setValue(50)
     with qtbot.waitSignal(r.finished, timeout=T):
@@ -81,7 +81,7 @@ def test_new_session_forgets_paths_markers_and_restarts(window, qtbot):
     short_runs(window)
     run_from(window, qtbot, -3.0, 8.0)
     run_from(window, qtbot, 2.0, 2.0)
-    r = window.restarts
+    r = window.tools["restarts"].restarts
     r.count.setValue(3)
     r.epochs.setValue(50)
     with qtbot.waitSignal(r.finished, timeout=T):
@@ -169,8 +169,8 @@ def test_status_bar_fields_fit_their_numbers_and_say_paused(window, qtbot):
     assert window.status_fields["state"].text().startswith("paused")
     assert window.actions.start.text().replace("&", "") == "Resume"
     qtbot.wait(100)
-    window._dirty = True
-    window._redraw()
+    window.runs.dirty = True
+    window.runs.redraw()
     for key in ("epoch", "sse", "grad", "rate"):
         lab = window.status_fields[key]
         assert lab.text()
@@ -295,7 +295,7 @@ def test_the_hint_says_what_space_does_while_running(window, qtbot):
 
 
 def test_the_restarts_summary_names_the_method_that_produced_it(window, qtbot):
-    r = window.restarts
+    r = window.tools["restarts"].restarts
     r.count.setValue(3)
     r.epochs.setValue(30)
     r.method.setCurrentText("sd")

@@ -56,7 +56,7 @@ def test_a_click_starts_training_and_the_plots_fill(window, qtbot):
     ep, _ = window.plots.curves.sse_curve.getData()
     assert len(ep) > 10 and np.all(np.diff(ep) > 0)
     assert window.status_fields["epoch"].text().startswith("epoch")
-    qtbot.waitUntil(lambda: window.frames_drawn > 1, timeout=T)
+    qtbot.waitUntil(lambda: window.runs.frames_drawn > 1, timeout=T)
     legend = window.plots.curves.aux_plot.legend
     assert [lab.text for _, lab in legend.items] == ["grad norm", "lr"]  # no mu for sd
     # a second click restarts from the new point; the old path stays, faint
@@ -194,16 +194,16 @@ def test_hyperparameters_apply_mid_run_and_bad_values_are_marked(window, qtbot):
 
 def test_gradient_check_reports_per_layer(window, qtbot):
     window.actions.gradcheck.trigger()
-    qtbot.waitUntil(lambda: bool(window.last_gradcheck), timeout=T)
-    rows = window.last_gradcheck
+    qtbot.waitUntil(lambda: bool(window.tools["gradcheck"].last_gradcheck), timeout=T)
+    rows = window.tools["gradcheck"].last_gradcheck
     assert [r.layer for r in rows] == [1, 2]
     assert all(r.max_rel_error < 1e-5 for r in rows)
     assert "agrees" in window.last_message
-    window.info_box.close()
+    window.tools["gradcheck"].info_box.close()
 
 
 def test_random_restarts_fill_the_table_and_highlight(window, qtbot):
-    r = window.restarts
+    r = window.tools["restarts"].restarts
     r.count.setValue(6)
     r.epochs.setValue(300)
     with qtbot.waitSignal(r.finished, timeout=T):
@@ -262,7 +262,7 @@ def test_more_than_two_free_parameters_reslice_with_a_readout(window, qtbot):
         free=("W1[1,1]", "W2[1,1]", "b1[1]"), criteria=StopCriteria(epochs=20_000)
     )
     window.apply_setup(s)
-    window.start_new_run(np.array([-4.0, -4.0, -5.0]))
+    window.runs.start_new_run(np.array([-4.0, -4.0, -5.0]))
     qtbot.waitUntil(lambda: "moved by" in window.plots.slice_info.text(), timeout=T)
     # re-sliced while training
     qtbot.waitUntil(lambda: "slice drawn at epoch" in window.plots.slice_info.text(), timeout=T)
