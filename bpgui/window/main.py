@@ -36,7 +36,7 @@ from bpgui.tools import TOOLS
 from bpgui.widgets.fields import WheelGuard
 from bpgui.window import history_memory
 from bpgui.window.actions import Actions
-from bpgui.window.menus import build_menus, build_toolbar
+from bpgui.window.menus import build_menus, build_toolbar, rebuild_recent_menu
 from bpgui.window.runs import RunCommands
 from bpgui.window.settings import Settings
 from bpgui.window.status import StatusLine, epochs_per_second
@@ -191,8 +191,8 @@ class MainWindow(QMainWindow):
         self.optimizer_pane.criteria_changed.connect(
             lambda crit: self.apply_setup(self.setup.replace(criteria=crit))
         )
-        self.optimizer_pane.validity_changed.connect(self._validity_changed)
-        self.network_pane.validity_changed.connect(self._validity_changed)
+        self.optimizer_pane.validity_changed.connect(r.validity_changed)
+        self.network_pane.validity_changed.connect(r.validity_changed)
 
         self.network_pane.start_edited.connect(r.start_typed)
         self.network_pane.weight_edited.connect(r.set_weight)
@@ -311,34 +311,10 @@ class MainWindow(QMainWindow):
             self.controller.set_hyper(hyper)
         self.plots.hint.setText(self.runs.hint())
 
-    def _validity_changed(self, _ok: bool) -> None:
-        """Start is enabled only while the forms are valid; the status bar says why not."""
-        problems = [*self.network_pane.problems(), *self.optimizer_pane.problems()]
-        ok = not problems
-        self.actions.start.setEnabled(ok or self.controller.state != "idle")
-        self.actions.step.setEnabled(ok or self.controller.state != "idle")
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            self.show_message(f"Start is disabled: {problems[0]}{more}", error=True)
-        elif self.last_message.startswith("Start is disabled: "):
-            self.status.clear_message(only=self.last_message)
-            self.last_message = ""
-
     def rebuild_recent_menu(self) -> None:
         """File ▸ Open recent, rebuilt after the event that changed it: its actions are
         deleted by the rebuild, and one of them may be the action being triggered."""
-        QTimer.singleShot(0, self._rebuild_recent_menu)
-
-    def _rebuild_recent_menu(self) -> None:
-        m = self.recent_menu
-        m.clear()
-        items = self.document.recent.list()
-        for i, path in enumerate(items, 1):
-            act = m.addAction(f"&{i} {path}")
-            act.setData(path)
-            act.triggered.connect(lambda _=False, p=path: self.document.open(p))
-        if not items:
-            m.addAction("(none yet)").setEnabled(False)
+        QTimer.singleShot(0, self, lambda: rebuild_recent_menu(self))
 
     # ---- drag and drop of session files ------------------------------------------------
     @staticmethod

@@ -39,7 +39,7 @@ def build_menus(win) -> None:
     for act in (a.new, a.open):
         m.addAction(act)
     win.recent_menu = m.addMenu("Open &recent")
-    win.rebuild_recent_menu()
+    rebuild_recent_menu(win)
     for act in (a.save, a.save_as, a.save_lighter):
         m.addAction(act)
     ex = m.addMenu("&Export")
@@ -94,6 +94,20 @@ def build_menus(win) -> None:
     m = mb.addMenu("&Help")
     for act in (a.guide, a.shortcuts, a.about):
         m.addAction(act)
+
+
+def rebuild_recent_menu(win) -> None:
+    """File ▸ Open recent from the document's recent files (call it when no action of the
+    menu is being triggered: the rebuild deletes them)."""
+    m = win.recent_menu
+    m.clear()
+    items = win.document.recent.list()
+    for i, path in enumerate(items, 1):
+        act = m.addAction(f"&{i} {path}")
+        act.setData(path)
+        act.triggered.connect(lambda _=False, p=path: win.document.open(p))
+    if not items:
+        m.addAction("(none yet)").setEnabled(False)
 
 
 def build_toolbar(win, speeds) -> None:

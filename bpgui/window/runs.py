@@ -253,7 +253,7 @@ class RunCommands:
         self.refresh()
         first = message.splitlines()[0] if message else "unknown error"
         self.win.show_message(f"training failed: {first}", error=True)
-        box = QMessageBox(self)
+        box = QMessageBox(self.win)
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("Training failed")
         box.setText(f"The run stopped because of an error:\n\n{first}")
@@ -272,7 +272,20 @@ class RunCommands:
         self._show_status(h, state)
         if state == "running":  # "run ended …", "reset …" and old errors are over
             self.win.status.clear_message()
-        self.win._validity_changed(True)
+        self.validity_changed(True)
+
+    def validity_changed(self, _ok: bool) -> None:
+        """Start is enabled only while the forms are valid; the status bar says why not."""
+        problems = [*self.win.network_pane.problems(), *self.win.optimizer_pane.problems()]
+        ok = not problems
+        self.win.actions.start.setEnabled(ok or self.win.controller.state != "idle")
+        self.win.actions.step.setEnabled(ok or self.win.controller.state != "idle")
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.win.show_message(f"Start is disabled: {problems[0]}{more}", error=True)
+        elif self.win.last_message.startswith("Start is disabled: "):
+            self.win.status.clear_message(only=self.win.last_message)
+            self.win.last_message = ""
 
     def _show_status(self, h, state: str) -> None:
         c = self.win.controller
