@@ -4,6 +4,10 @@ unsaved mark, the prompt before losing work, autosave and crash recovery, and ex
 The session file itself (format, validation, atomic writing) is ``bpgui_engine.session``; this
 module gathers the window's state into a :class:`~engine.session.Session` and puts a
 loaded one back.  Nothing the user has open changes unless a file loaded completely.
+
+A long module (over 400 lines) on purpose: the commands, the prompt, autosave and the
+save that waits for a running run's state share one state machine (``saving``,
+``modified``, the session id), which is easier to keep right in one place.
 """
 
 from __future__ import annotations

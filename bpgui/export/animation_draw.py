@@ -5,6 +5,10 @@ No Qt: it runs on any thread (the dialog's worker, ``bpgui export --animation``)
 are drawn at twice their size and reduced, so lines and text come out smooth; everything
 that does not move (surface, isolines, axes, the whole error curve, faint) is drawn once
 into a background that every frame copies.
+
+A long module (over 400 lines) on purpose: the surface, the path, the axes and the curve
+share one coordinate mapping and one supersampled canvas; apart, each piece would need
+the whole frame's geometry passed to it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""File ▸ Export: the contour, curves or response as PNG/SVG, and the history,
-trajectory, contour grid and parameters as CSV/JSON.  Every file is written beside its
-target and renamed into place, so a failed export leaves nothing behind."""
+"""File ▸ Export: the contour, curves or response as PNG/SVG, the history, trajectory,
+contour grid and parameters as CSV/JSON, and what a tool exports as CSV
+(:meth:`bpgui.tools.base.Tool.csv_exports`: the basin map, the sweep).  Every file is
+written beside its target and renamed into place, so a failed export leaves nothing
+behind."""
 
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ EXPORTS = (
     "response-svg", "history", "trajectory", "grid", "params-csv", "params-json", "basins",
     "sweep",
 )  # fmt: skip
+
+
+def _tool_exports(win) -> dict:
+    """Every tool's CSV exports: kind -> a function giving the text (ValueError: none)."""
+    return {k: fn for tool in win.tools.values() for k, fn in tool.csv_exports().items()}
 
 
 def export(doc, what: str, path: str | Path | None = None) -> bool:
@@ -55,16 +62,8 @@ def export(doc, what: str, path: str | Path | None = None) -> bool:
             if surf is None:
                 raise ValueError("the contour has not been computed yet")
             atomic_write_text(path, grid_csv(surf.surface))
-        elif kind == "basins":
-            m = w.basin_map
-            if m is None:
-                raise ValueError("no basin map yet: Tools ▸ Basin map computes one")
-            atomic_write_text(path, m.to_csv())
-        elif kind == "sweep":
-            r = w.sweep_result
-            if r is None:
-                raise ValueError("no sweep yet: Tools ▸ Sweep computes one")
-            atomic_write_text(path, r.to_csv())
+        elif kind in (tools := _tool_exports(w)):
+            atomic_write_text(path, tools[kind]())
         elif kind == "params":
             x = h.x[-1] if h is not None and len(h) else w.start_x
             fn = params_json if fmt == "json" else params_csv

@@ -3,7 +3,10 @@ text, colour, label), epochs and goal, the race's controls, and the results tabl
 a row to highlight that entry's path).
 
 A view: it holds the entries being edited and shows the results it is given; the race
-itself is the window's (:attr:`bpgui.service.controller.TrainingController.race`)."""
+itself is the window's (:attr:`bpgui.service.controller.TrainingController.race`).
+
+A long module (just over 400 lines): the entries' editor and the results table validate
+and colour the same rows."""
 
 from __future__ import annotations
 

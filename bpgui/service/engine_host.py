@@ -29,7 +29,9 @@ index) and ``clock``, and ``finished`` carries ``race``:
 :func:`bpgui_engine.maps.race.race_to_dict`'s
 document (the arrays are the batches already sent).
 
-Run with ``python -m bpgui.service.engine_host``.
+Run with ``python -m bpgui.service.engine_host``.  A long module (over 400 lines) on
+purpose: the run loop, the race loop and the command reader share the process's state
+and its writer thread.
 """
 
 from __future__ import annotations

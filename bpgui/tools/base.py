@@ -26,6 +26,7 @@ others through the host (its model and its signals).  Adding a tool is a module 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt
@@ -89,6 +90,11 @@ class Tool(QObject):
     def menu_actions(self, menu: str) -> list[QAction]:
         """Actions the tool adds to ``menu`` ("view", "export") besides the shared ones."""
         return []
+
+    def csv_exports(self) -> dict[str, Callable[[], str]]:
+        """File ▸ Export kinds the tool answers: kind -> a function giving the CSV text
+        (raising ValueError, with the reason, when there is nothing to export)."""
+        return {}
 
     def save(self, session) -> None:
         """Put the tool's part of the session into ``session`` (Save)."""

@@ -244,7 +244,20 @@ class MapsTool(Tool):
         self.sweep_pane.show_result(None)
         self.sync_maps()
 
-    # ---- sessions ----------------------------------------------------------------------------
+    # ---- exports and sessions ----------------------------------------------------------------
+    def csv_exports(self) -> dict:
+        return {"basins": self._basins_csv, "sweep": self._sweep_csv}
+
+    def _basins_csv(self) -> str:
+        if self.basin_map is None:
+            raise ValueError("no basin map yet: Tools ▸ Basin map computes one")
+        return self.basin_map.to_csv()
+
+    def _sweep_csv(self) -> str:
+        if self.sweep_result is None:
+            raise ValueError("no sweep yet: Tools ▸ Sweep computes one")
+        return self.sweep_result.to_csv()
+
     def save(self, session) -> None:
         session.basins, session.sweep, session.sweep_start = self.maps_for_session()
 
