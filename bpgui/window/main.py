@@ -114,12 +114,12 @@ class MainWindow(QMainWindow):
         self.runs = RunCommands(self)
         self.document = Document(self)
         self.shown_row: int | None = None  # the history row the views show (replay)
+        self._wire()  # first: the tools hear the controller after the window's own views
         self.tools = {cls.name: cls(self) for cls in TOOLS}  # each builds its docks, actions
         build_menus(self)
         build_toolbar(self, SPEEDS)
         self.speed.valueChanged.connect(self._speed_changed)
         self._build_status()
-        self._wire()
         # the wheel scrolls the setup panel; it changes a spin box or list only once that
         # field has been clicked (no silent changes while scrolling past)
         self._wheel_guard = WheelGuard(self)
