@@ -49,15 +49,15 @@ def _wait(cond, seconds: float) -> bool:
 
 def _requests(win):
     """The map and the sweep the window would start (its panes' defaults, 100x100)."""
-    win.show_basins()
-    bp = win.basins_pane
+    win.tools["maps"].show_basins()
+    bp = win.tools["maps"].basins_pane
     bp.set_setup(win.setup)
     bp.resolution.setValue(100)
     job = bp.make_job()
     basins = {"setup": job.setup, "options": job.options, "address": None}
-    win.show_sweep()
-    sp = win.sweep_pane
-    sp.set_setup(win.setup, np.array(win._default_start(), float))
+    win.tools["maps"].show_sweep()
+    sp = win.tools["maps"].sweep_pane
+    sp.set_setup(win.setup, np.array(win.runs.default_start(), float))
     sweep = {**sp.make_job().request, "address": None}
     return basins, sweep
 
@@ -71,7 +71,7 @@ def one(win, mode: str, seconds: float) -> dict:
     stop = threading.Event()
     threads = []
     if mode == "service":  # as the window starts them (its panes' Start)
-        assert win.basins_pane.start() and win.sweep_pane.start()
+        assert win.tools["maps"].basins_pane.start() and win.tools["maps"].sweep_pane.start()
     elif mode == "threads":
         for kind, req in (("basins", basins), ("sweep", sweep)):
 
@@ -93,18 +93,18 @@ def one(win, mode: str, seconds: float) -> dict:
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
-    frames0 = win.frames_drawn
+    frames0 = win.runs.frames_drawn
     timer.start()
     t0, cpu0 = time.perf_counter(), time.process_time()
     _wait(lambda: False, seconds)
     elapsed = time.perf_counter() - t0
     cpu = (time.process_time() - cpu0) / elapsed
     timer.stop()
-    fps = (win.frames_drawn - frames0) / elapsed
+    fps = (win.runs.frames_drawn - frames0) / elapsed
     win.controller.stop()
     _wait(lambda: win.controller.state == "idle", 30)
     stop.set()
-    for p in (win.basins_pane, win.sweep_pane):
+    for p in (win.tools["maps"].basins_pane, win.tools["maps"].sweep_pane):
         p.runner.drop()
     for t in threads:
         t.join(120)

@@ -33,8 +33,6 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-from bpgui.window.docks import show_tool_dock, tool_dock
-
 
 class ToolHost(Protocol):
     """What a tool may use of the main window (and nothing of another tool)."""
@@ -53,7 +51,7 @@ class ToolHost(Protocol):
     status_fields: dict
     frame_timer: Any  # QTimer: the frame clock (40 a second)
     runs: Any  # bpgui.window.runs.RunCommands: start, end, the current point
-    view: Any  # bpgui.window.view.ViewState: theme and presentation
+    view: Any  # bpgui.window.view.ViewState: theme, presentation, the tools' docks
     # the model
     setup: Any  # bpgui_engine.model.setup.Setup
     objective: Any
@@ -107,8 +105,8 @@ class Tool(QObject):
     def make_dock(self, title: str, name: str, widget: QWidget,
                   area: Qt.DockWidgetArea) -> QDockWidget:  # fmt: skip
         """A hidden tool dock of the host holding ``widget``."""
-        return tool_dock(self.host, title, name, widget, area)  # type: ignore[arg-type]
+        return self.host.view.add_dock(title, name, widget, area)
 
     def show_dock(self, dock: QDockWidget, tall: bool = False) -> None:
         """Show ``dock`` tabbed with the open tools of its area, within the screen."""
-        show_tool_dock(self.host, dock, tall=tall)  # type: ignore[arg-type]
+        self.host.view.show_dock(dock, tall=tall)

@@ -2,7 +2,9 @@
 the remembered layout (geometry, docks, splitters) and View ▸ Reset layout.
 
 Not a tool: a collaborator the window owns (``window.view``); a change of theme or of
-presentation reaches the tools through the window's ``theme_changed``."""
+presentation reaches the tools through the window's ``theme_changed``.  The tools make and
+show their docks here (:meth:`ViewState.add_dock`, :meth:`ViewState.show_dock`), so the
+layout's rules (:mod:`bpgui.window.docks`) stay the window's."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QApplication, QDockWidget, QSplitter
 
 from bpgui.window import theme as themes
-from bpgui.window.docks import reset_tool_docks
+from bpgui.window.docks import reset_tool_docks, show_tool_dock, tool_dock
 
 LAYOUT_VERSION = 1  # bump when docks or splitters change, so an old layout is not applied
 
@@ -48,6 +50,16 @@ class ViewState:
         self.win.actions.presentation.setCheckable(True)
         self.win.actions.presentation.toggled.connect(self.set_presentation)
         self.win.actions.reset_layout.triggered.connect(self.reset_layout)
+
+    # ---- the tools' docks -----------------------------------------------------------------
+    def add_dock(self, title: str, name: str, widget, area) -> QDockWidget:
+        """A hidden tool dock holding ``widget`` in ``area`` (View ▸ Reset layout puts it
+        back there, closed)."""
+        return tool_dock(self.win, title, name, widget, area)
+
+    def show_dock(self, dock: QDockWidget, tall: bool = False) -> None:
+        """Show ``dock`` tabbed with the open tools of its area, within the screen."""
+        show_tool_dock(self.win, dock, tall=tall)
 
     # ---- theme and presentation -----------------------------------------------------------
     def set_theme(self, choice: str) -> None:

@@ -208,8 +208,8 @@ def test_compute_processes_yield_the_cores_to_the_window(qtbot, service):
 
 
 def test_restarts_can_be_cancelled_and_show_how_far_they_got(window, qtbot):
-    r = window.restarts
-    window.restarts_dock.show()
+    r = window.tools["restarts"].restarts
+    window.tools["restarts"].restarts_dock.show()
     r.count.setValue(50)
     r.epochs.setValue(10_000_000)
     r.method.setCurrentText("sd")
@@ -226,8 +226,8 @@ def test_restarts_can_be_cancelled_and_show_how_far_they_got(window, qtbot):
 def test_a_map_whose_process_dies_says_so_in_one_line_and_the_window_goes_on(window, qtbot):
     import signal
 
-    window.show_basins()
-    p = window.basins_pane
+    window.tools["maps"].show_basins()
+    p = window.tools["maps"].basins_pane
     p.resolution.setValue(60)
     p.epochs.setText("30000")
     assert p.start()
@@ -240,5 +240,5 @@ def test_a_map_whose_process_dies_says_so_in_one_line_and_the_window_goes_on(win
     assert p.start_button.isEnabled()
     # the window and the service go on: a gradient check runs in a new process
     window.actions.gradcheck.trigger()
-    qtbot.waitUntil(lambda: bool(window.last_gradcheck), timeout=T)
-    window.info_box.close()
+    qtbot.waitUntil(lambda: bool(window.tools["gradcheck"].last_gradcheck), timeout=T)
+    window.tools["gradcheck"].info_box.close()
