@@ -258,7 +258,7 @@ def main() -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the 5,000,000-epoch run")
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-cache first click")
     args = ap.parse_args()
-    from bpgui.app import make_application
+    from bpgui.window.app import make_application
     from bpgui_engine import jit
 
     make_application()

@@ -60,7 +60,7 @@ def main() -> int:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["BPGUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="bpgui-bench-")
-    from bpgui.app import make_application
+    from bpgui.window.app import make_application
     from bpgui.window.main import MainWindow
 
     app = make_application()

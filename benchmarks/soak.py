@@ -75,8 +75,8 @@ def main() -> int:
         QTableWidget,
     )
 
-    from bpgui.app import make_application
     from bpgui.document.document import Document
+    from bpgui.window.app import make_application
     from bpgui.window.main import MainWindow
 
     problems: list[str] = []
@@ -289,7 +289,7 @@ def main() -> int:
         QTest.qWait(50)
     if win.isVisible():
         problems.append("the window did not close within 2 minutes of Quit")
-    from bpgui.app import finish
+    from bpgui.window.app import finish
 
     procs = win.jobs._idle + list(win.jobs._busy)
     finish(0)  # as the app does once its window has closed: the compute service ends

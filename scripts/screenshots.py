@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtTest import QTest
 
-from bpgui.app import make_application
+from bpgui.window.app import make_application
 from bpgui.window.main import MainWindow
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"

@@ -52,10 +52,15 @@ def test_the_package_diagram_is_generated_from_the_imports():
 
 
 def test_the_packages_of_the_window_form_layers_without_a_cycle():
-    """Package level (not only module level): e.g. plots never import panes while panes
-    import plots, and the service never imports the document while it imports the
-    service."""
-    graph = _script().edges()
+    """The window's packages, at package level (not only module level): e.g. plots never
+    import panes while panes import plots, and the service never imports the document
+    while it imports the service.  (The engine's packages use each other both ways: a
+    setup names its optimizer, an optimizer takes the model's objective.)"""
+    graph = {
+        k: {d for d in v if d.startswith("bpgui.")}
+        for k, v in _script().edges().items()
+        if k.startswith("bpgui.")
+    }
     state: dict[str, int] = {}
 
     def visit(node: str, path: list[str]) -> None:

@@ -386,7 +386,7 @@ def _default(
     """No subcommand: open the desktop app (Qt is imported only here)."""
     if experiment is not None:
         get_experiment(experiment)  # a clear error before any window opens
-    from bpgui.app import main as app_main
+    from bpgui.window.app import main as app_main
 
     return app_main(experiment, session, loaded)
 

@@ -13,18 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpgui_engine.model.setup import Setup
 from bpgui_engine.train.history import Decimator, History
 
 MAX_RUNS = 12
 MAX_POINTS = 2048  # per archived path (min/max-preserving decimation)
-
-
-def problem_key(setup: Setup) -> tuple:
-    """What a run's path belongs to: everything but the start values, axes, ranges,
-    optimizer and criteria (a path stays meaningful when those change)."""
-    fixed = setup.theta[~setup.free.mask].tobytes()  # the fixed parameters' values
-    return (setup.spec, setup.data, setup.free, fixed, setup.performance)
 
 
 @dataclass(frozen=True)

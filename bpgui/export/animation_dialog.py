@@ -46,7 +46,7 @@ from bpgui.export.animation import (
     write_animation,
 )
 from bpgui.widgets.fields import ErrorLabel
-from bpgui.window.theme import current as current_theme
+from bpgui.widgets.theme import current as current_theme
 from bpgui_engine.session.schema import one_line
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from bpgui.plots.basin_overlay import legend_rows
 from bpgui.service.runner import JobRunner
 from bpgui.widgets.fields import ErrorLabel, NumberEdit, attach_error, mark, with_error
-from bpgui.window.theme import set_role
+from bpgui.widgets.theme import set_role
 from bpgui_engine.maps.basins import BasinJob, BasinMap
 from bpgui_engine.memory import MemoryLimitError
 from bpgui_engine.model.setup import Setup

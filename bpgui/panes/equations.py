@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from bpgui.window.theme import set_role
+from bpgui.widgets.theme import set_role
 from bpgui_engine.analysis.steps import UpdateVectors
 from bpgui_engine.model.experiments import EXPERIMENTS
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui.plots.diagram import NetworkDiagram
-from bpgui.window.theme import colour
+from bpgui.widgets.theme import colour
 from bpgui_engine.analysis.inspect import Inspection
 
 NEURON_HEADERS = ("layer", "neuron", "n", "a = f(n)", "f'(n)", "s = ∂F/∂n")

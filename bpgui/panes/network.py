@@ -27,7 +27,7 @@ from bpgui.panes.data import DataForm
 from bpgui.panes.params import ParamsTable
 from bpgui.plots.diagram import NetworkDiagram
 from bpgui.widgets.fields import attach_error, mark, problem_of, with_error
-from bpgui.window.theme import set_role
+from bpgui.widgets.theme import set_role
 from bpgui_engine.model.labels import ParamLabels
 from bpgui_engine.model.network import NetworkSpec
 from bpgui_engine.model.performance import PERFORMANCE

@@ -25,7 +25,7 @@ from bpgui.widgets.fields import (
     mark,
     with_error,
 )
-from bpgui.window.theme import set_role
+from bpgui.widgets.theme import set_role
 from bpgui_engine.model.performance import get_performance
 from bpgui_engine.optim import OPTIMIZERS, mismatch
 from bpgui_engine.optim.base import range_text

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui.widgets.fields import ErrorLabel, parse_number
-from bpgui.window.theme import colour
+from bpgui.widgets.theme import colour
 from bpgui_engine.model.labels import ParamLabels
 from bpgui_engine.model.setup import Setup
 

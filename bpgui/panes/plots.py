@@ -24,7 +24,7 @@ from bpgui.service.surfaces import SurfaceRequest, SurfaceResult, SurfaceService
 from bpgui.widgets.elided import ClampedLabel
 from bpgui.widgets.fields import NumberEdit, mark, with_error
 from bpgui.widgets.flow_layout import flow_row
-from bpgui.window.theme import set_role
+from bpgui.widgets.theme import set_role
 from bpgui_engine.model.presets import BOOK_OPTIMUM, get_preset
 from bpgui_engine.model.setup import Setup
 from bpgui_engine.train.history import Decimator, History

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui.widgets.fields import NumberEdit, attach_error
-from bpgui.window.theme import colour
+from bpgui.widgets.theme import colour
 from bpgui_engine.maps.race import COLOURS, EntryResult, RaceEntry, race_preset
 from bpgui_engine.model.problem import parse_hyper
 from bpgui_engine.optim import OPTIMIZERS

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from bpgui.panes.critical import KIND_STYLE, describe
+from bpgui.plots.critical_style import KIND_STYLE, describe
 
 
 class CriticalMarks:

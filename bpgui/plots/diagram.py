@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QToolTip, QVBoxLayout, QWidget
 
-from bpgui.window.theme import repolish, set_role
+from bpgui.widgets.theme import repolish, set_role
 from bpgui_engine.model.network import NetworkSpec
 
 POSITIVE = QColor("#4cc9f0")

@@ -15,7 +15,7 @@ Why not train in the thread itself: PySide6 keeps the GIL while Qt paints, so a 
 thread stalls for every frame drawn.  See ``bpgui.service.engine_host``.
 
 A race (:meth:`TrainingController.start_race`) is the engine's current job instead of a
-run: :attr:`TrainingController.race` (a :class:`~bpgui.document.race_run.RaceRun`) holds one
+run: :attr:`TrainingController.race` (a :class:`~bpgui.service.race_run.RaceRun`) holds one
 history per entry; the same controls (pause, resume, step, stop, rate) act on all its
 entries; ``race_records_added`` and ``race_finished`` say what came.  A race outlives a
 new run (it stays on screen until the window drops it); :meth:`TrainingController.clear`
@@ -32,10 +32,10 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from bpgui.document.race_run import RaceRun
-from bpgui.document.snapshots import Done, SnapshotRequests, extend_from_frame
 from bpgui.service.controller_race import RaceControl
 from bpgui.service.engine_process import EngineProcess
+from bpgui.service.race_run import RaceRun
+from bpgui.service.snapshots import Done, SnapshotRequests, extend_from_frame
 from bpgui.service.wire import encode_float
 from bpgui_engine.memory import history_budget, history_rows
 from bpgui_engine.model.setup import Setup, setup_to_dict
@@ -204,7 +204,7 @@ class TrainingController(RaceControl, QObject):
         Idle: at once, with the state the run ended with.  Running or paused: the engine
         is asked for a snapshot between two epochs (the run goes on) and ``done`` is
         called when it arrives — later, never inside this call's own event loop; a
-        run discarded meanwhile still gets its state (see :mod:`bpgui.document.snapshots`)."""
+        run discarded meanwhile still gets its state (see :mod:`bpgui.service.snapshots`)."""
         h = self.history
         if h is None:
             done(None, None, 0)
@@ -269,7 +269,7 @@ class TrainingController(RaceControl, QObject):
         if self._active:
             self._control("stop")
             self.run_id += 1  # later frames of the old run no longer match (except for a
-            # save still waiting for its state: bpgui.document.snapshots)
+            # save still waiting for its state: bpgui.service.snapshots)
             self._active = False
         self._set_state("idle")
 

@@ -1,5 +1,5 @@
 """Races in the training controller: one engine job that trains several optimizers from
-one start (:class:`~bpgui.document.race_run.RaceRun` keeps one history per entry).  A mixin of
+one start (:class:`~bpgui.service.race_run.RaceRun` keeps one history per entry).  A mixin of
 :class:`bpgui.service.controller.TrainingController`, which owns the signals and the engine."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import logging
 
 import numpy as np
 
-from bpgui.document.race_run import RaceRun
+from bpgui.service.race_run import RaceRun
 from bpgui.service.wire import encode_float
 from bpgui_engine.maps.race import RaceEntry, RaceRecord
 from bpgui_engine.model.setup import Setup, setup_to_dict

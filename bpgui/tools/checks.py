@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
-from bpgui.document.runs import problem_key
 from bpgui.panes.restarts import RestartsPane
 from bpgui.tools.base import Tool
+from bpgui_engine.model.setup import problem_key
 
 
 def gradcheck_line(r) -> str:

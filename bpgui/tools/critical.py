@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDockWidget
 
-from bpgui.document.runs import problem_key
 from bpgui.tools.base import Tool
+from bpgui_engine.model.setup import problem_key
 
 
 class CriticalTool(Tool):
@@ -88,7 +88,7 @@ class CriticalTool(Tool):
     def sync_critical(self) -> None:
         if self.critical_pane is None:
             return
-        from bpgui.panes.critical import KIND_STYLE
+        from bpgui.plots.critical_style import KIND_STYLE
 
         setup = self.host.setup
         res = self.critical_current()
@@ -107,7 +107,7 @@ class CriticalTool(Tool):
 
     def _theme_changed(self) -> None:
         if self.critical_pane is not None:
-            from bpgui.panes.critical import kinds_legend
+            from bpgui.plots.critical_style import kinds_legend
 
             self.critical_pane.legend.setText(kinds_legend())
             self.sync_critical()

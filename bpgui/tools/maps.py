@@ -16,9 +16,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
-from bpgui.document.runs import problem_key
 from bpgui.tools.base import Tool
 from bpgui_engine.analysis.curvature import kinds_at
+from bpgui_engine.model.setup import problem_key
 
 log = logging.getLogger(__name__)
 

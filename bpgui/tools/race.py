@@ -15,10 +15,10 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
-from bpgui.document.runs import problem_key
 from bpgui.panes.race import RacePane
 from bpgui.tools.base import Tool
 from bpgui_engine.maps.race import COLOURS, EntryResult, RaceRecord, race_preset
+from bpgui_engine.model.setup import problem_key
 from bpgui_engine.train.history import Decimator
 from bpgui_engine.train.pathdec import PathDecimator
 

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui.window.theme import repolish, set_role
+from bpgui.widgets.theme import repolish, set_role
 
 LABEL_PAUSE_MS = 700  # an error's message shows once the typing pauses this long
 
 # colours follow the theme: text roles and the "invalid" property are styled by the
-# application's style sheet (bpgui.window.theme.app_stylesheet)
+# application's style sheet (bpgui.widgets.theme.app_stylesheet)
 
 
 class ErrorLabel(QLabel):

@@ -34,13 +34,13 @@ from bpgui.service.jobs import shared as shared_service
 from bpgui.service.surfaces import SurfaceService
 from bpgui.tools import TOOLS
 from bpgui.widgets.fields import WheelGuard
+from bpgui.widgets.theme import THEMES
 from bpgui.window import history_memory
 from bpgui.window.actions import Actions
 from bpgui.window.menus import build_menus, build_toolbar, rebuild_recent_menu
 from bpgui.window.runs import RunCommands
 from bpgui.window.settings import Settings
 from bpgui.window.status import StatusLine, epochs_per_second
-from bpgui.window.theme import THEMES
 from bpgui.window.view import ViewState
 from bpgui_engine.model.experiments import get_experiment
 from bpgui_engine.model.performance import get_performance

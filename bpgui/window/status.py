@@ -15,7 +15,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from bpgui.widgets.elided import ElidedLabel
-from bpgui.window.theme import set_role
+from bpgui.widgets.theme import set_role
 from bpgui_engine.train.trainer import STOP_REASONS
 
 MESSAGE_MS = 15_000  # an information line stays this long

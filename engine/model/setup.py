@@ -370,3 +370,10 @@ def _free_field(v: Any) -> Any:
     if not isinstance(v, list) or not all(isinstance(e, str) for e in v):
         raise ValueError("setup.free: expected a list of parameter labels")
     return tuple(v)
+
+
+def problem_key(setup: Setup) -> tuple:
+    """What a run's path belongs to: everything but the start values, axes, ranges,
+    optimizer and criteria (a path stays meaningful when those change)."""
+    fixed = setup.theta[~setup.free.mask].tobytes()  # the fixed parameters' values
+    return (setup.spec, setup.data, setup.free, fixed, setup.performance)

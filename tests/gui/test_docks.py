@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     import json, sys
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QDockWidget
-    from bpgui.app import make_application
+    from bpgui.window.app import make_application
     from bpgui.document.document import Document
     from bpgui.window.main import MainWindow
     Document.ask_save_changes = lambda self: "discard"

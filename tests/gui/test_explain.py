@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_window import T, epochs
 
-from bpgui.panes.critical import fmt
+from bpgui.plots.critical_style import fmt
 from bpgui_engine.analysis.critical import find_critical_points
 
 

@@ -80,7 +80,7 @@ QUIT_DURING_EXPORT = textwrap.dedent(
     import faulthandler, os, sys
     faulthandler.enable()
     from PySide6.QtCore import QTimer
-    from bpgui.app import make_application
+    from bpgui.window.app import make_application
     from bpgui.export.animation_dialog import show_animation_dialog
     from bpgui.document.document import Document
     from bpgui.window.main import MainWindow

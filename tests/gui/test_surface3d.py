@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent(
     """
     import numpy as np
     from PySide6.QtCore import QEventLoop, QTimer
-    from bpgui.app import make_application
+    from bpgui.window.app import make_application
     from bpgui.window.main import MainWindow
 
     app = make_application()

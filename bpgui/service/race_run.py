@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpgui.document.runs import problem_key
 from bpgui_engine.maps.race import EntryResult, RaceEntry, RaceRecord, _results, race_from_dict
-from bpgui_engine.model.setup import Setup
+from bpgui_engine.model.setup import Setup, problem_key
 from bpgui_engine.train.history import History
 from bpgui_engine.train.trainer import StopCriteria
 

@@ -14,8 +14,8 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from bpgui.service import crashlog
+from bpgui.widgets.theme import dark_palette
 from bpgui.window.main import MainWindow
-from bpgui.window.theme import dark_palette
 
 
 def make_application() -> QApplication:
@@ -23,7 +23,7 @@ def make_application() -> QApplication:
     app.setOrganizationName("bpgui")
     app.setApplicationName("bpgui")
     app.setStyle("Fusion")
-    icon = Path(__file__).resolve().parent / "icons" / "bpgui.svg"
+    icon = Path(__file__).resolve().parents[1] / "icons" / "bpgui.svg"
     app.setWindowIcon(QIcon(str(icon)))
     app.setDesktopFileName("bpgui")  # matches bpgui.desktop (--install-desktop)
     app.setPalette(dark_palette())
