@@ -13,6 +13,9 @@ a validation set, as the row kernel does); everything else takes
 :func:`bpgui_engine.jit.compiled.run_batch`.  Lanes whose row has stopped keep their point (their
 arithmetic is wasted, their results never stored); the driver packs the still running rows
 into blocks at every call.
+
+A long module (over 400 lines) on purpose: the block kernels share their private
+helpers and are compiled, cached and warmed up as one file (see :mod:`.compiled`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ for ``m = 1..L`` (``lay[0, 0] = R``), offsets into the full parameter vector ``t
 ``free[k] = (theta index, layer, is_bias, i, j)``.  Forward passes start at layer ``start``
 and skip the neurons of that layer flagged in ``skip`` (their outputs are constant and were
 computed by an earlier full pass).  Nothing here allocates per epoch.
+
+A long module (about 800 lines) on purpose: every kernel here calls the same private
+helpers (forward pass, backprop, transfer functions, the optimizers' epochs), and the
+warm-up checks that the whole file's kernels are compiled and cached together; split, the
+helpers would have to become a public API of a second kernel module.
 """
 
 from __future__ import annotations

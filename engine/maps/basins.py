@@ -30,6 +30,9 @@ images).
 ``labels``: minimum ``k >= 0`` (M{k+1}), :data:`NOT_CONVERGED`, :data:`DIVERGED`, or
 :data:`~engine.maps.grid.MISSING` (-1) for a cell not computed; ``stop`` holds
 :data:`bpgui_engine.maps.grid.STOP_CODES` indices (-1: not computed).
+
+A long module (just over 400 lines): the job, its chunks and the labelling of minima share
+the cell layout and its memory estimate.
 """
 
 from __future__ import annotations

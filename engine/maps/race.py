@@ -18,6 +18,10 @@ converged``, ``diverged``, or ``goal met`` for an end point that met the goal wi
 stationary; ``running`` until it stops), the wall time spent in the entry's
 own computation and the stop reason.  :func:`race_to_dict` / :func:`race_from_dict` turn a
 race into plain JSON plus NumPy arrays (the histories) and back.
+
+A long module (just over 400 lines): the race, its entries' results and their session form
+share one epoch clock and one set of stop rules; split, each half would need the other's
+internals.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ not bit for bit; a time limit (``max_time``) is checked between blocks, not ever
 a hyperparameter changed during a run applies from the next block.  On one kernel the
 result does not depend on where the blocks split (``max_block``): a run paused, stepped
 or saved and continued gives the same numbers as one long run.
+
+A long module (over 400 lines): the compiled run loop, its batch form and the NumPy fallback
+they switch to at a block boundary are one contract, tested against each other.
 """
 
 from __future__ import annotations
