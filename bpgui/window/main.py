@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpgui.document.document import Document
-from bpgui.document.runs import RunArchive, problem_key
+from bpgui.document.runs import RunArchive
 from bpgui.panes.network import NetworkPane
 from bpgui.panes.optimizer import OptimizerPane
 from bpgui.panes.plots import PlotsPane
@@ -45,7 +45,7 @@ from bpgui.window.view import ViewState
 from bpgui_engine.model.experiments import get_experiment
 from bpgui_engine.model.performance import get_performance
 from bpgui_engine.model.problem import start_point
-from bpgui_engine.model.setup import Setup
+from bpgui_engine.model.setup import Setup, problem_key
 from bpgui_engine.model.transfer import targets_outside
 from bpgui_engine.optim import mismatch
 

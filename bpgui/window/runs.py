@@ -16,10 +16,11 @@ import time
 import numpy as np
 from PySide6.QtWidgets import QMessageBox, QStyle
 
-from bpgui.document.runs import archived, problem_key
+from bpgui.document.runs import archived
 from bpgui.service.controller import CRASHED
 from bpgui_engine.memory import fmt_bytes, fmt_count, history_budget
 from bpgui_engine.model.problem import start_point
+from bpgui_engine.model.setup import problem_key
 from bpgui_engine.train.trainer import STOP_REASONS
 
 SLOW_EVERY = 3  # response, diagram and 3-D path: every third frame

@@ -12,7 +12,7 @@ from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QApplication, QDockWidget, QSplitter
 
-from bpgui.window import theme as themes
+from bpgui.widgets import theme as themes
 from bpgui.window.docks import reset_tool_docks, show_tool_dock, tool_dock
 
 LAYOUT_VERSION = 1  # bump when docks or splitters change, so an old layout is not applied
