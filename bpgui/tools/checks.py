@@ -28,7 +28,7 @@ def gradcheck_line(r) -> str:
         else f"relative error beyond it {r.max_rel_error:.2e}"
     )
     return (
-        f"layer {r.layer}: compared dF/d for {which}; worst {r.worst}: backprop "
+        f"layer {r.layer}: compared ∂F/∂x for {which}; worst {r.worst}: backprop "
         f"{r.backprop:.6g} vs central difference {r.numeric:.6g} (apart by {diff:.1e}; "
         f"a central difference is accurate to ±{r.fd_error:.1e} here) — {verdict}"
     )
@@ -68,7 +68,12 @@ class GradcheckTool(Tool):
             "backprop agrees with finite differences" if worst < 1e-4 else "CHECK THE GRADIENT"
         )
         lines = [gradcheck_line(r) for r in rows]
-        self.host.show_message(f"gradient check: worst relative error {worst:.2e} — {verdict}")
+        size = (
+            "no error beyond the finite differences' own"
+            if worst == 0
+            else f"worst relative error {worst:.2e} beyond the finite differences' own"
+        )
+        self.host.show_message(f"gradient check: {size} — {verdict}")
         box = QMessageBox(self.host)
         box.setWindowTitle("Gradient check")
         box.setText(f"{verdict} (central differences, h = 1e-6 relative)")

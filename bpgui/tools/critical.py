@@ -112,8 +112,17 @@ class CriticalTool(Tool):
             self.critical_pane.legend.setText(kinds_legend())
             self.sync_critical()
 
+    def restore(self, session) -> None:
+        """New or Open: the session has no stationary points (they are not saved): the
+        table and the marks of the previous one go, and a running search is dropped."""
+        self.critical_result = None
+        self._critical_row = None
+        if self.critical_pane is not None:
+            self.critical_pane.drop()
+            self.sync_critical()
+
     def _closing(self) -> None:
-        """Closing (after the window accepted it): cancel a running search and wait for
-        its thread, so none outlives the window."""
+        """Closing (after the window accepted it): drop a running search; none starts
+        after this."""
         if self.critical_pane is not None:
             self.critical_pane.shutdown()

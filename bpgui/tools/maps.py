@@ -242,6 +242,9 @@ class MapsTool(Tool):
         self.basins_pane.show_legend(None)
         self.basins_pane.status.setText("")
         self.sweep_pane.show_result(None)
+        self.sweep_pane.status.setText("")
+        for pane in (self.basins_pane, self.sweep_pane):
+            pane.bar.setValue(0)
         self.sync_maps()
 
     # ---- exports and sessions ----------------------------------------------------------------

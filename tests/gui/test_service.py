@@ -221,6 +221,7 @@ def test_restarts_can_be_cancelled_and_show_how_far_they_got(window, qtbot):
     assert r.run_button.isEnabled() and not r.cancel_button.isEnabled()
     assert r.result is not None and r.table.rowCount() == 50
     assert int(r.result.epochs.max()) < 10_000_000
+    assert r.summary.text().startswith("cancelled")
 
 
 def test_a_map_whose_process_dies_says_so_in_one_line_and_the_window_goes_on(window, qtbot):
@@ -242,3 +243,26 @@ def test_a_map_whose_process_dies_says_so_in_one_line_and_the_window_goes_on(win
     window.actions.gradcheck.trigger()
     qtbot.waitUntil(lambda: bool(window.tools["gradcheck"].last_gradcheck), timeout=T)
     window.tools["gradcheck"].info_box.close()
+
+
+def test_new_clears_every_tools_results_and_words(window, qtbot):
+    """The newcomer's find: after File ▸ New the critical points' table and marks, the
+    sweep's summary and the maps' progress bars of the old session were still shown."""
+    t = window.tools
+    crit = t["critical"]
+    crit.show_critical()
+    qtbot.waitUntil(lambda: crit.critical_result is not None, timeout=T)
+    assert crit.critical_pane.table.rowCount() > 0
+    maps = t["maps"]
+    maps.show_sweep()
+    sp = maps.sweep_pane
+    sp.resolution.setValue(3)
+    assert sp.start()
+    qtbot.waitUntil(lambda: not sp.busy, timeout=60_000)
+    assert "reached the goal" in sp.status.text() and sp.bar.value() > 0
+    window.document.modified = False
+    window.document.new()
+    assert crit.critical_result is None and crit.critical_pane.table.rowCount() == 0
+    assert crit.critical_marks.points == [] and len(crit.critical_marks.item.data) == 0
+    assert sp.status.text() == "" and sp.bar.value() == 0
+    assert maps.basins_pane.bar.value() == 0

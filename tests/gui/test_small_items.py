@@ -61,7 +61,7 @@ def test_the_gradient_check_says_what_it_compared(window, qtbot):
     window.actions.gradcheck.trigger()  # computed in the compute service
     qtbot.waitUntil(lambda: window.tools["gradcheck"].info_box is not None, timeout=20_000)
     text = window.tools["gradcheck"].info_box.informativeText()
-    assert "layer 1: compared dF/d for its free parameter; worst W1[1,1]" in text
+    assert "layer 1: compared ∂F/∂x for its free parameter; worst W1[1,1]" in text
     assert "central difference" in text and "accurate to ±" in text
     window.tools["gradcheck"].info_box.close()
 
