@@ -15,7 +15,8 @@ them under the same machine load):
   did before issue 19; the run in the engine process.
 - ``run only``: the training run alone (what painting costs by itself).
 
-Each reports the timer's gaps (median, p99, max, in ms), the frames drawn per second and
+Each reports the timer's gaps (median, p99, max, in ms), the frames drawn per second, how
+fast the map and the sweep advanced (cells and runs per second) and
 the window process's CPU seconds per second (robust to other load on the machine: what
 the window itself spends; with ``threads`` it includes the computing threads).
 Target: p99 <= 50 ms for ``service``.
@@ -70,18 +71,15 @@ def one(win, mode: str, seconds: float) -> dict:
     basins, sweep = _requests(win)
     stop = threading.Event()
     threads = []
+    last: dict[str, object] = {}
     if mode == "service":  # as the window starts them (its panes' Start)
         assert win.tools["maps"].basins_pane.start() and win.tools["maps"].sweep_pane.start()
     elif mode == "threads":
         for kind, req in (("basins", basins), ("sweep", sweep)):
 
             def work(kind=kind, req=req):
-                gen = JOBS[kind](req, stop)
-                try:
-                    for _ in gen:
-                        pass
-                except StopIteration:
-                    pass
+                for part in JOBS[kind](req, stop):
+                    last[kind] = part
 
             t = threading.Thread(target=work, daemon=True)
             t.start()
@@ -99,6 +97,12 @@ def one(win, mode: str, seconds: float) -> dict:
     _wait(lambda: False, seconds)
     elapsed = time.perf_counter() - t0
     cpu = (time.process_time() - cpu0) / elapsed
+    if mode == "service":
+        maps = win.tools["maps"]
+        last = {"basins": maps.basins_pane._last, "sweep": maps.sweep_pane._last}
+    cells = int((last["basins"].stop >= 0).sum()) if last.get("basins") is not None else 0
+    sweep = last.get("sweep")
+    runs = int((sweep.stop >= 0).sum()) if sweep is not None else 0
     timer.stop()
     fps = (win.runs.frames_drawn - frames0) / elapsed
     win.controller.stop()
@@ -116,6 +120,8 @@ def one(win, mode: str, seconds: float) -> dict:
         "max": float(gaps.max()),
         "fps": fps,
         "cpu": cpu,
+        "cells": cells / elapsed,
+        "runs": runs / elapsed,
     }
 
 
@@ -140,7 +146,8 @@ def main() -> int:
             results[mode].append(res)
             print(f"round {r + 1} {mode:9s} timer median {res['median']:5.1f} ms  "
                   f"p99 {res['p99']:6.1f} ms  max {res['max']:6.1f} ms  "
-                  f"{res['fps']:5.1f} frames/s  window CPU {res['cpu']:4.2f} s/s",
+                  f"{res['fps']:5.1f} frames/s  window CPU {res['cpu']:4.2f} s/s  "
+                  f"map {res['cells']:6.0f} cells/s  sweep {res['runs']:5.1f} runs/s",
                   flush=True)  # fmt: skip
     print("\nmedians over the rounds:")
     for mode, rs in results.items():
@@ -148,8 +155,11 @@ def main() -> int:
         mx = statistics.median(x["max"] for x in rs)
         fps = statistics.median(x["fps"] for x in rs)
         cpu = statistics.median(x["cpu"] for x in rs)
+        cells = statistics.median(x["cells"] for x in rs)
+        runs = statistics.median(x["runs"] for x in rs)
         print(f"  {mode:9s} p99 {p99:6.1f} ms  max {mx:6.1f} ms  {fps:5.1f} frames/s  "
-              f"window CPU {cpu:4.2f} s/s")  # fmt: skip
+              f"window CPU {cpu:4.2f} s/s  map {cells:6.0f} cells/s  "
+              f"sweep {runs:5.1f} runs/s")  # fmt: skip
     ratio = [
         t["p99"] / s["p99"] for s, t in zip(results["service"], results["threads"], strict=True)
     ]

@@ -180,10 +180,10 @@ class MapsTool(Tool):
         self.host.show_message(f"running {r.optimizer} with {vals} from the sweep's start point")
 
     def _minima_kinds(self) -> list[str] | None:
-        """What the Hessian says at each of the shown map's minima (cached per map and
-        minima: a map being computed finds more)."""
+        """What the Hessian says at each of the shown map's minima (cached per problem and
+        minima: the partial maps of one computation share them until it finds another)."""
         m = self.basin_map
-        key = (id(m), m.minima.tobytes())
+        key = (id(self.host.objective), m.minima.tobytes())
         if self._kinds_key != key:
             self._kinds_key = key
             self._kinds = kinds_at(self.host.objective, m.minima)
