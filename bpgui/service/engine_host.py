@@ -37,10 +37,8 @@ and its writer thread.
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import math
-import os
 import queue
 import sys
 import threading
@@ -52,7 +50,8 @@ import numpy as np
 
 from bpgui.service import crashlog
 from bpgui.service.engine_race import FLUSH_S, STOPPED, RaceJobs, race_document, race_kernel
-from bpgui.service.wire import decode_float, encode_frame, read_frame
+from bpgui.service.stdio import leave, read_commands
+from bpgui.service.wire import decode_float, encode_frame
 from bpgui_engine import jit
 from bpgui_engine.memory import MemoryLimitError, check_run
 from bpgui_engine.model.setup import setup_from_dict
@@ -418,19 +417,7 @@ def main() -> int:
     host = Host(sys.stdout.buffer)
     sys.stdout = sys.stderr  # nothing else may write to the frame stream
 
-    def reader() -> None:
-        inp = sys.stdin.buffer
-        try:
-            while True:
-                frame = read_frame(inp)
-                if frame is None:
-                    break
-                host.command(frame[0])
-        except Exception:
-            log.exception("bad command stream")
-        host.command({"cmd": "quit"})
-
-    threading.Thread(target=reader, name="commands", daemon=True).start()
+    read_commands(lambda header, _payload: host.command(header), log)
     warm = jit.warm_up_in_background()  # runs start on NumPy until it is done
 
     def announce() -> None:
@@ -441,12 +428,7 @@ def main() -> int:
     threading.Thread(target=announce, name="kernel-ready", daemon=True).start()
     host.serve()
     host.flush_output()
-    # the reader thread may sit in a read of stdin: leave without finalizing it
-    with contextlib.suppress(OSError):
-        host.out.flush()
-    sys.stderr.flush()
-    crashlog.finish()
-    os._exit(0)
+    leave(host.out)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from bpgui.service import crashlog
-from bpgui.service.wire import read_frame, write_frame
+from bpgui.service.stdio import leave, read_commands
+from bpgui.service.wire import write_frame
 from bpgui_engine.codec import decode, encode, pack, unpack
 from bpgui_engine.jobs import JOBS
 from bpgui_engine.session import one_line
@@ -116,22 +117,9 @@ def main() -> int:
     host = JobHost(sys.stdout.buffer)
     sys.stdout = sys.stderr  # nothing else may write to the frame stream
 
-    def reader() -> None:
-        inp = sys.stdin.buffer
-        try:
-            while (frame := read_frame(inp)) is not None:
-                host.command(*frame)
-        except Exception:
-            log.exception("bad command stream")
-        host.command({"cmd": "quit"}, np.empty(0))
-
-    threading.Thread(target=reader, name="commands", daemon=True).start()
+    read_commands(host.command, log)
     host.serve()
-    with contextlib.suppress(OSError):
-        host.out.flush()
-    sys.stderr.flush()
-    crashlog.finish()
-    os._exit(0)
+    leave(host.out)
 
 
 if __name__ == "__main__":
