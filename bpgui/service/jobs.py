@@ -84,8 +84,6 @@ class Job(QObject):
 class JobService(QObject):
     """A pool of compute processes running :class:`Job` s (GUI thread)."""
 
-    busy_changed = Signal(bool)
-
     def __init__(self, parent: QObject | None = None, size: int | None = None) -> None:
         super().__init__(parent)
         self.size = size or pool_size()
@@ -93,7 +91,6 @@ class JobService(QObject):
         self._busy: dict[EngineProcess, Job] = {}
         self._queue: collections.deque[Job] = collections.deque()
         self.closed = False
-        self.started = 0  # processes started (for the tests and the benchmarks)
 
     # ---- asking ----------------------------------------------------------------------------
     def submit(self, kind: str, request: Any, grace_ms: int | None = None) -> Job:
@@ -139,7 +136,6 @@ class JobService(QObject):
         proc = EngineProcess(self, module="bpgui.service.job_host")
         proc.frame.connect(self._frame)
         proc.died.connect(self._died)
-        self.started += 1
         return proc
 
     def warm(self, n: int = 1) -> None:
@@ -161,7 +157,6 @@ class JobService(QObject):
         return None
 
     def _dispatch(self) -> None:
-        was = self.busy
         while self._queue and (job := self._next_job()) is not None:
             proc = self._idle.pop() if self._idle else self._spawn()
             try:
@@ -174,16 +169,12 @@ class JobService(QObject):
             self._busy[proc] = job
             if not proc.send({"cmd": "job", "id": job.id, "kind": job.kind, **fields}, data):
                 self._lost(proc, "the compute process could not be reached")
-        if self.busy != was:
-            self.busy_changed.emit(self.busy)
 
     def _release(self, proc: EngineProcess) -> None:
         self._busy.pop(proc, None)
         if proc.alive and not self.closed:
             self._idle.append(proc)
         self._dispatch()
-        if not self.busy:
-            self.busy_changed.emit(False)
 
     # ---- answers ---------------------------------------------------------------------------
     @Slot(object, object)
@@ -244,8 +235,6 @@ class JobService(QObject):
         if job is not None:
             self._finish(job, None, f"{job.kind}: {why}")
         self._dispatch()
-        if not self.busy:
-            self.busy_changed.emit(False)
 
     def _overdue(self, job: Job, proc: EngineProcess) -> None:
         """Cancel was asked and the job is still in its step: end its process."""
@@ -255,8 +244,6 @@ class JobService(QObject):
         proc.kill()
         self._finish(job, None, "")
         self._dispatch()
-        if not self.busy:
-            self.busy_changed.emit(False)
 
     def drop_all(self) -> None:
         """Drop every job (a window closing): nothing they compute is delivered."""
