@@ -25,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 __all__ = [
+    "activations_module",
     "block_kernels",
     "cache_dir",
     "compile_seconds",
@@ -39,6 +40,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+_ew_lock = threading.Lock()
 _state: dict[str, object] = {}
 _HERE = Path(__file__).resolve().parent
 
@@ -155,6 +157,28 @@ class _collector_paused:
             _gc_pauses[0] -= 1
             if _gc_pauses[0] == 0 and _state.pop("gc_was_on", True):
                 gc.enable()
+
+
+def activations_module() -> ModuleType | None:
+    """:mod:`bpgui_engine.jit.activations` (compiled transfer functions for the BLAS path),
+    compiled or loaded on the first call (a few seconds cold, ~0.1 s cached), or ``None``
+    (no numba, ``BPGUI_KERNEL=numpy``, or it failed: one line in the log)."""
+    if _forced_numpy():
+        return None
+    with _ew_lock:
+        if "elementwise" not in _state:
+            try:
+                cache_dir()
+                from bpgui_engine.jit import activations as ew
+
+                with _collector_paused():
+                    ew.warm()
+            except Exception as exc:
+                name = type(exc).__name__
+                log.warning("compiled transfer functions unavailable (%s: %s)", name, exc)
+                ew = None
+            _state["elementwise"] = ew
+    return _state["elementwise"]  # type: ignore[return-value]
 
 
 def block_kernels() -> ModuleType | None:

@@ -52,6 +52,16 @@ _opts = {"cache": True, "error_model": "numpy", "nogil": True}
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * LN2_HI is exact (Cody-Waite)
 LN2_LO = 1.90821492927058770002e-10
+ROUND_BITS = 6755399441055744.0  # 1.5 * 2^52: x + ROUND_BITS holds round(x) in its low bits
+ROUND_BITS_INT = 0x4338000000000000  # the bits of ROUND_BITS
+
+
+@njit(**_opts)
+def _pow2_bits(Ib):
+    """``Ib[k]`` holding the bits of ``kf + ROUND_BITS`` (``kf`` an integer-valued double)
+    becomes the bits of ``2^kf`` (an integer loop: AVX2 has no packed double -> int64)."""
+    for k in range(Ib.shape[0]):
+        Ib[k] = (Ib[k] - ROUND_BITS_INT + 1023) << 52
 
 
 @njit(**_opts)
@@ -82,10 +92,64 @@ def _logsig_row(n, a, Ib):
         p = p * r + 0.5
         p = p * r + 1.0
         a[k] = p * r + 1.0
-        kk = np.int64(kf) if kf == kf else np.int64(0)
-        Ib[k] = (kk + 1023) << 52
+        fb[k] = kf + ROUND_BITS  # k in the low bits of the mantissa
+    _pow2_bits(Ib[: n.shape[0]])
     for k in range(n.shape[0]):
         a[k] = 1.0 / (a[k] * fb[k] + 1.0)
+
+
+# Cephes' tanh: x + x^3 P(x^2)/Q(x^2) below |x| = 0.625 (within an ulp there)
+TANH_P0, TANH_P1, TANH_P2 = (
+    -9.64399179425052238628e-1,
+    -9.92877231001918586564e1,
+    -1.61468768441708447952e3,
+)
+TANH_Q0, TANH_Q1, TANH_Q2 = (
+    1.12811678491632931402e2,
+    2.23548839060100448583e3,
+    4.84406305325125486048e3,
+)
+
+
+@njit(fastmath={"contract"}, **_opts)
+def _tanh_row(n, a, Ib):
+    """``a = tanh(n)`` in loops that vectorize (a libm ``tanh`` per element costs 13 ns
+    and does not): Cephes' rational form below ``|n| = 0.625``, ``1 - 2/(e^{2|n|} + 1)``
+    above, with ``e^{2|n|}`` (``2|n|`` capped at 40, where tanh is 1 to the last bit) from
+    the same inline exp as :func:`_logsig_row`.  Within 2 ulp of ``np.tanh``; odd, so
+    ``-0.0`` stays ``-0.0``; NaN stays NaN; ``n`` and ``a`` must not overlap."""
+    fb = Ib.view(np.float64)
+    for k in range(n.shape[0]):
+        v = n[k]
+        x = -2.0 * v if v < 0.0 else 2.0 * v
+        x = 40.0 if x > 40.0 else x
+        kf = math.floor(x * LOG2E + 0.5)
+        r = (x - kf * LN2_HI) - kf * LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        a[k] = p * r + 1.0
+        fb[k] = kf + ROUND_BITS  # k in the low bits of the mantissa
+    _pow2_bits(Ib[: n.shape[0]])
+    for k in range(n.shape[0]):
+        v = n[k]
+        big = 1.0 - 2.0 / (a[k] * fb[k] + 1.0)
+        s = v * v
+        q = ((s + TANH_Q0) * s + TANH_Q1) * s + TANH_Q2
+        small = v + v * (s * ((TANH_P0 * s + TANH_P1) * s + TANH_P2) / q)
+        big = -big if v < 0.0 else big
+        small = v if s == 0.0 else small  # keeps -0.0
+        a[k] = small if (v < 0.625 and v > -0.625) else big
 
 
 @njit(**_opts)
@@ -93,8 +157,7 @@ def _activate_row(t, n, a, Ib):
     if t == LOGSIG:
         _logsig_row(n, a, Ib)
     elif t == TANSIG:
-        for k in range(n.shape[0]):
-            a[k] = math.tanh(n[k])
+        _tanh_row(n, a, Ib)
     elif t == PURELIN:
         for k in range(n.shape[0]):
             a[k] = n[k]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bpgui_engine.model.data import Dataset
+from bpgui_engine.model.fused import Fused
 from bpgui_engine.model.labels import ParamLabels
 from bpgui_engine.model.network import NetworkSpec
 from bpgui_engine.model.performance import Performance, get_performance
@@ -66,7 +67,8 @@ class Objective:
     Notes
     -----
     ``value_and_grad`` for one parameter vector runs a fused kernel with preallocated
-    buffers (about 2x faster than the general batched code); the batched methods
+    buffers (:mod:`bpgui_engine.model.fused`, about 2x faster than the general batched
+    code; :meth:`with_kernel` gives the BLAS path's variant); the batched methods
     accept ``X`` of shape ``(B, n_free)``.  An objective is not thread-safe: give each
     thread its own (``copy()``).
     """
@@ -98,7 +100,9 @@ class Objective:
         self.n_value = 0  # evaluation counters
         self.n_grad = 0
         self.n_jac = 0
-        self._build_kernel()
+        self._fused = Fused(self)
+        out_t = spec.transfers[-1]
+        self._batch_fused = self.perf.name != "ce" and out_t != "softmax"  # BatchKernel's
         self._batch_kernel: BatchKernel | None = None  # built on first use
 
     # ---- parameter mapping ----------------------------------------------------------------
@@ -156,7 +160,7 @@ class Objective:
 
     def sse(self, x: np.ndarray, data: Dataset | None = None) -> np.ndarray | float:
         """The sum of squared errors, whatever the performance index."""
-        last = self._sse_at
+        last = self._fused.sse_at
         if data is None and last is not None and np.array_equal(last[0], x):
             return last[1]  # kept by the last value_and_grad at this very point
         d = data or self.data
@@ -239,143 +243,19 @@ class Objective:
         H = (G[:n] - G[n:]) / (2 * steps[:, None])
         return 0.5 * (H + H.T)
 
-    # ---- fused single-vector kernel ------------------------------------------------------
-    # The kernel keeps its own copy of the parameters in "perm" order: each layer's
-    # [W^m b^m] row by row, contiguous, so the augmented matrix is a fixed view, and one
-    # product with a^{m-1} augmented by a row of ones gives n^m; on the way back one
-    # product gives both dF/dW^m and dF/db^m, written into a gradient kept in the same
-    # order.  Every product writes into a preallocated buffer (``out=``); the free
-    # parameters are scattered in and the gradient gathered out by one fancy index each
-    # (np.take costs 1.5 us at these sizes, indexing 0.2 us).
-    # No np.errstate here (3 us a call): loop owners wrap whole runs in one.
-    def _build_kernel(self) -> None:
-        spec, P = self.spec, self.data.P
-        Q = P.shape[1]
-        acts = [np.vstack([P, np.ones((1, Q))])]  # acts[m] = [a^m; 1] (a^0 = P)
-        perms, nbufs, fs = [], [], []
-        for m, ((w, b), r, s) in enumerate(zip(spec.slices, spec.fan_ins, spec.sizes, strict=True)):
-            # indices of [W^m b^m] in theta, row by row
-            perms.append(
-                np.hstack(
-                    [np.arange(w.start, w.stop).reshape(s, r), np.arange(b.start, b.stop)[:, None]]
-                )
-            )
-            last = m == spec.n_layers - 1  # the output layer needs no ones row
-            acts.append(
-                np.empty((s, Q)) if last else np.vstack([np.empty((s, Q)), np.ones((1, Q))])
-            )
-            f = spec._t[m]
-            linear = f.name == "purelin"  # n^m is a^m: the product writes a^m directly
-            # softmax (output only) runs in place after the loop, into preallocated rows
-            fs.append(None if linear or f.name == "softmax" else f)
-            nbufs.append(acts[-1][:s] if linear else np.empty((s, Q)))
-        outs = [a[: spec.sizes[m]] for m, a in enumerate(acts[1:])]  # views: a^m
-        order = np.concatenate([p.ravel() for p in perms])  # perm position -> theta index
-        where = np.empty(spec.n_params, dtype=np.intp)  # theta index -> perm position
-        where[order] = np.arange(spec.n_params)
-        self._pidx = where[self.free_idx]  # the free parameters' perm positions
-        self._ptheta = self.base[order]  # the parameters in perm order (base + free values)
-        self._pgrad = np.empty(spec.n_params)  # the gradient in perm order
-
-        def views(flat: np.ndarray) -> list[np.ndarray]:
-            out, lo = [], 0
-            for p in perms:
-                out.append(flat[lo : lo + p.size].reshape(p.shape))
-                lo += p.size
-            return out
-
-        waugs, gviews = views(self._ptheta), views(self._pgrad)
-        t = spec._t
-        L = spec.n_layers
-        # per layer, everything the kernel needs, bound once
-        self._fwd = [(waugs[m], acts[m], nbufs[m], outs[m], fs[m]) for m in range(L)]
-        self._bwd = [
-            (
-                gviews[m],
-                acts[m].T,
-                waugs[m][:, :-1].T if m else None,  # (W^m)^T
-                t[m - 1] if m else None,
-                nbufs[m - 1] if m else None,
-                outs[m - 1] if m else None,
-            )
-            for m in range(L - 1, -1, -1)
-        ]
-        self._a_out = acts[-1]
-        self._n_out = nbufs[-1]
-        self._e = np.empty_like(self.data.T)
-        self._T = self.data.T
-        self._t_out = t[-1]
-        self._mse = self.perf.name == "mse"
-        self._sens_scale = -2.0 / self.data.T.size if self._mse else -2.0
-        # cross-entropy, s^M = dF/dn^M in closed form, no general path (einsums and the
-        # batch machinery).  F is a sum of non-negative terms (targets in [0, 1]), so that a
-        # saturated output's 1e-18 does not cancel to 0 (performance._ce_sum):
-        #   logsig:  F = mean_q sum_i t softplus(-n) + (1 - t) softplus(n), s^M = (a - t) / Q
-        #   softmax: F = mean_q sum_i t (max - n) + (sum_i t) log1p(r),   s^M = (a sum t - t) / Q
-        #            with r the column's sum of exp(n - max) less one maximal entry
-        out_t = spec.transfers[-1]
-        self._ce = self.perf.name == "ce"
-        self._softmax = out_t == "softmax"
-        self._sse_at: tuple[np.ndarray, float] | None = None
-        self._sp = np.empty_like(self.data.T)
-        self._sm = np.empty_like(self.data.T)
-        self._omt = 1.0 - self.data.T
-        self._cols = np.arange(Q)
-        self._inv_q = 1.0 / Q
-        self._col = np.empty((1, Q))  # per-sample column max, then the column sums
-        self._tsum = self.data.T.sum(axis=0, keepdims=True)  # sum_i t_iq
-        self._batch_fused = not self._ce and not self._softmax  # BatchKernel's cases
-
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """``F(x)`` and ``dF/dx`` for one vector of free parameters."""
         self.n_grad += 1
-        self._ptheta[self._pidx] = x
-        for Wa, A, n, out, f in self._fwd:
-            Wa.dot(A, out=n)  # n^m = [W^m b^m] [a^{m-1}; 1]
-            if f is not None:
-                f.forward_into(n, out)
-        n, a, T = self._n_out, self._a_out, self._T
-        if self._softmax:  # a = exp(n - max) / sum exp(n - max), column by column
-            col = np.max(n, axis=0, keepdims=True, out=self._col)
-            np.subtract(n, col, out=a)
-            td = -float(T.ravel().dot(a.ravel())) if self._ce else 0.0  # sum t (max - n)
-            np.exp(a, out=a)
-            if self._ce:  # the exp-sum less one maximal entry (exactly 1), then restored
-                top = np.argmax(n, axis=0)
-                a[top, self._cols] = 0.0
-                np.sum(a, axis=0, keepdims=True, out=col)
-                a[top, self._cols] = 1.0
-                F = (td + float(self._tsum.ravel().dot(np.log1p(col).ravel()))) * self._inv_q
-                col += 1.0
-            else:
-                np.sum(a, axis=0, keepdims=True, out=col)
-            a /= col
-        if self._ce:
-            if not self._softmax:  # -log a = softplus(-n), -log(1 - a) = softplus(n)
-                sp = np.logaddexp(0.0, n, out=self._sp)
-                sm = np.logaddexp(0.0, np.negative(n, out=self._sm), out=self._sm)
-                F = float(self._omt.ravel().dot(sp.ravel())) + float(T.ravel().dot(sm.ravel()))
-                F *= self._inv_q
-            d = np.subtract(a, T, out=self._sp).ravel()
-            # the SSE at x from the same forward pass: the trainer records it every epoch
-            self._sse_at = (x.copy(), float(d.dot(d)))
-            if self._softmax:
-                s = np.multiply(a, self._tsum, out=self._e)
-                s -= T
-            else:
-                s = np.subtract(a, T, out=self._e)
-            s *= self._inv_q
-        else:
-            e = np.subtract(self._T, self._a_out, out=self._e)
-            ev = e.ravel()
-            F = float(ev.dot(ev))
-            e *= self._sens_scale  # dF/da^M = -2 e (SSE), -2 e / (S Q) (MSE)
-            if self._mse:
-                F /= e.size
-            # s^M = F'^M(n^M) dF/da^M (11.44)
-            s = self._t_out.backward(self._n_out, self._a_out, e)
-        for gview, AT, WT, f_prev, n_prev, out_prev in self._bwd:
-            s.dot(AT, out=gview)  # [dW db] = s^m [a^{m-1}; 1]^T
-            if WT is not None:  # s^{m-1} = F'^{m-1}(n^{m-1}) (W^m)^T s^m  (book eq. 11.45)
-                s = f_prev.backward(n_prev, out_prev, WT.dot(s))
-        return F, self._pgrad[self._pidx]
+        return self._fused(x)
+
+    def with_kernel(self, fast: bool = True, dtype: str = "float64") -> Objective:
+        """A copy whose :meth:`value_and_grad` runs the BLAS path: compiled element-wise
+        transfer functions (``fast``, :mod:`bpgui_engine.jit.elementwise`) and/or products in
+        ``float32`` (:class:`bpgui_engine.model.fused.Fused`)."""
+        obj = self.copy()
+        obj._fused = Fused(obj, fast=fast, dtype=dtype)
+        return obj
+
+    @property
+    def kernel_dtype(self) -> str:
+        return self._fused.dtype.name

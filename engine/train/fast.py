@@ -53,6 +53,7 @@ from bpgui_engine.model.performance import get_performance
 from bpgui_engine.optim import OPTIMIZERS, Optimizer
 from bpgui_engine.optim.base import layer_rates_active
 from bpgui_engine.train.batch import BatchResult, _norms, train_batch
+from bpgui_engine.train.choose import choose as choose_kernel
 from bpgui_engine.train.history import COLUMNS, records_to_arrays
 from bpgui_engine.train.trainer import Record, StopCriteria, Trainer
 
@@ -129,17 +130,32 @@ class FastTrainer:
         val_fails: int = 0,
         block_seconds: float = 0.01,
         wait: bool = True,
+        kernel: str | None = None,
+        dtype: str = "float64",
     ) -> None:
+        # per-layer learning rates: the compiled kernels take one rate for all layers
+        compiled = optimizer.name in OPT_CODES and not layer_rates_active(optimizer.hyper)
+        if dtype != "float64":
+            kernel = "blas"  # the only single-precision path
+        # the kernel for the problem's size; while numba is still compiling (wait=False),
+        # the cost model's guess, not a measurement
+        self._choice, self._why = choose_kernel(
+            objective, compiled, kernel, calibrate_now=wait or jit.kernels(False) is not None
+        )
+        fast_obj = objective
+        if self._choice == "blas":
+            fast_obj = objective.with_kernel(fast=True, dtype=dtype)
+            if not fast_obj._fused.fast and dtype == "float64":  # no compiled activations
+                self._choice, fast_obj = "numpy", objective
         self._numpy = Trainer(
-            objective, optimizer, x0, criteria, epoch=epoch, val_best=val_best, val_fails=val_fails
-        )  # validates the arguments; runs the NumPy path
+            fast_obj, optimizer, x0, criteria, epoch=epoch, val_best=val_best, val_fails=val_fails
+        )  # validates the arguments; runs the NumPy and BLAS paths
         self.objective, self.optimizer = objective, optimizer
         self.criteria = self._numpy.criteria
         self.x = self._numpy.x
         self.epoch, self.val_best, self.val_fails = int(epoch), float(val_best), int(val_fails)
         self.block_seconds = float(block_seconds)
-        # per-layer learning rates: the compiled kernels take one rate for all layers
-        self._compiled = optimizer.name in OPT_CODES and not layer_rates_active(optimizer.hyper)
+        self._compiled = compiled and self._choice == "numba"
         self._mod = jit.kernels(wait) if self._compiled else None
         self._k = 64  # epochs in the next call, adapted to block_seconds
         #: at most this many epochs in the next block (read before every block; ``None``:
@@ -149,19 +165,30 @@ class FastTrainer:
 
     @property
     def kernel(self) -> str:
-        """``"numba"`` or ``"numpy"``: which path :meth:`blocks` takes."""
-        return "numpy" if self._mod is None else "numba"
+        """``"numba"``, ``"blas"`` or ``"numpy"``: which path :meth:`blocks` takes
+        (:mod:`bpgui_engine.train.choose`)."""
+        if self._mod is not None:
+            return "numba"
+        return "blas" if self._choice == "blas" else "numpy"
+
+    @property
+    def dtype(self) -> str:
+        return self._numpy.objective.kernel_dtype
 
     @property
     def kernel_note(self) -> str | None:
-        """Why the NumPy path runs (``None`` on the compiled one)."""
+        """Why the NumPy or BLAS path runs (``None`` on the compiled one)."""
         if self._mod is not None:
             return None
+        if self._choice == "blas":
+            return self._why
         if self.optimizer.name in OPT_CODES and layer_rates_active(self.optimizer.hyper):
             return "per-layer learning rates (lr_layers) run on NumPy: the kernels take one rate"
-        if not self._compiled:
+        if self.optimizer.name not in OPT_CODES:
             names = ", ".join(COMPILED_OPTIMIZERS)
             return f"{self.optimizer.name} runs on NumPy (compiled: {names})"
+        if self._why:
+            return self._why
         reason = jit.unavailable_reason()
         if reason is not None:
             return reason
@@ -328,6 +355,9 @@ def fast_train_batch(
     if layer_rates_active(hyper or {}):
         raise ValueError("batch: per-layer learning rates (lr_layers) are not supported here")
     mod = jit.kernels(wait) if method in COMPILED_BATCH_METHODS else None
+    if mod is not None and method != "vlbp":  # a large network: NumPy's batched GEMMs
+        if choose_kernel(objective, True, calibrate_now=wait)[0] != "numba":
+            mod = None
     if mod is None:
         if method == "vlbp":
             why = jit.unavailable_reason() or "numba is still compiling"
