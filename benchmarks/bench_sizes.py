@@ -88,10 +88,10 @@ def numpy_run(obj, x0, lr):
     return go
 
 
-def default_run(obj, x0, lr, kernel=None):
+def default_run(obj, x0, lr, dtype="float64"):
     def go(epochs):
         ft = FastTrainer(obj, make_optimizer("sd", lr=lr), x0, StopCriteria(epochs=epochs),
-                         block_seconds=0.05)  # fmt: skip
+                         block_seconds=0.05, dtype=dtype)  # fmt: skip
         go.kernel = ft.kernel
         return sum(len(b) for b in ft.blocks(emit_start=False))
 
@@ -112,7 +112,7 @@ def torch_run(obj, x0, lr):
         params.append(theta[w].reshape(s, r).clone().requires_grad_(True))
         params.append(theta[b].reshape(s, 1).clone().requires_grad_(True))
     acts = {"tansig": torch.tanh, "logsig": torch.sigmoid, "purelin": lambda n: n}
-    Q, perf, out_t = d.n_samples, obj.perf.name, spec.transfers[-1]
+    Q, perf = d.n_samples, obj.perf.name
     scale = obj.lr_scale
 
     def go(epochs):
@@ -143,10 +143,12 @@ def main() -> None:
     jit.warm_up()
     rows = []
     for case in CASES:
-        obj, theta = problem(case)
+        obj, _ = problem(case)
         x0 = obj.x0() if not case[0].startswith("1-2-1") else np.array([10.0, -5.0])
         lr = lr_for(obj)
         runs = {"default": default_run(obj, x0, lr), "numpy": numpy_run(obj, x0, lr)}
+        if obj.spec.n_params > 1000:
+            runs["float32"] = default_run(obj, x0, lr, "float32")
         t = torch_run(obj, x0, lr)
         if t is not None:
             runs["torch"] = t
@@ -158,19 +160,45 @@ def main() -> None:
         rates = {k: [] for k in runs}
         for _ in range(args.rounds):
             for k, go in runs.items():
-                rates[k].append(cpu_rate(go, epochs if k != "default" else epochs))
+                rates[k].append(cpu_rate(go, epochs))
         med = {k: statistics.median(v) for k, v in rates.items()}
         rows.append((case[0], obj.spec.n_params, obj.data.n_samples, runs["default"].kernel, med))
-        print(fmt_row(rows[-1]), flush=True)
+        if not args.markdown:
+            print(fmt_row(rows[-1]), flush=True)
     load = os.getloadavg()[0]
-    print(f"\nload average {load:.2f} on {os.cpu_count()} cores; {args.rounds} rounds, medians")
+    tail = f"load average {load:.2f} on {os.cpu_count()} cores; {args.rounds} rounds, medians"
+    if args.markdown:
+        print(HEADER)
+        for row in rows:
+            print(md_row(row))
+        print(f"\nEpochs per CPU second; {tail}.")
+    else:
+        print(f"\n{tail}")
+
+
+HEADER = (
+    "| network (samples) | parameters | kernel chosen | default | NumPy path | vs NumPy "
+    "| PyTorch f64 | vs PyTorch | float32 (blas) | vs PyTorch |\n"
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def md_row(row) -> str:
+    name, n, q, kernel, med = row
+    d, npy, tor, f32 = med["default"], med["numpy"], med.get("torch"), med.get("float32")
+    cells = [f"{name} ({q:,})", f"{n:,}", kernel, f"{d:,.0f}", f"{npy:,.0f}", f"{d / npy:.2f}x"]
+    cells += [f"{tor:,.0f}", f"{d / tor:.2f}x"] if tor else ["-", "-"]
+    cells += [f"{f32:,.0f}", f"{f32 / tor:.2f}x" if tor else "-"] if f32 else ["-", "-"]
+    return "| " + " | ".join(cells) + " |"
 
 
 def fmt_row(row) -> str:
     name, n, q, kernel, med = row
     d, npy, tor = med["default"], med["numpy"], med.get("torch")
     t = f"{tor:10.0f}  {d / tor:5.2f}x" if tor else "         -      -"
-    return f"{name:30s} {n:6d} {q:5d}  {kernel:6s} {d:10.0f} {npy:10.0f}  {d / npy:5.2f}x {t}"
+    f32 = med.get("float32")
+    f = f"  float32 {f32:8.0f}" if f32 else ""
+    return f"{name:30s} {n:6d} {q:5d}  {kernel:6s} {d:10.0f} {npy:10.0f}  {d / npy:5.2f}x {t}{f}"
 
 
 if __name__ == "__main__":

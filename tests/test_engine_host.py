@@ -153,7 +153,7 @@ def test_while_numba_compiles_a_run_starts_on_numpy_and_switches(host, monkeypat
     s = get_experiment("trajectory-a").setup().replace(criteria=StopCriteria(epochs=200_000))
     h.command(start_msg(1, s, [-4.0, -4.0]))
     sink.wait_for(lambda fs: len(records(fs, 1)) > 2000)
-    jit._state["module"] = mod  # the background compilation has finished
+    jit._state["module"] = jit._state["row"] = mod  # the background compile has finished
     frames = sink.wait_for(finished(1))
     kinds = [hd["kernel"] for hd in headers(frames, 1, "batch")]
     assert kinds[0] == "numpy" and kinds[-1] == "numba"

@@ -104,8 +104,9 @@ def train(args: argparse.Namespace) -> int:
     if plan.note() and not args.json:
         print(plan.note(), file=sys.stderr)
     result = run_session(
-        s, extra, keep_history=bool(args.save), progress=not args.json, max_rows=plan.max_rows
-    )
+        s, extra, keep_history=bool(args.save), progress=not args.json, max_rows=plan.max_rows,
+        dtype="float32" if getattr(args, "float32", False) else "float64",
+    )  # fmt: skip
     if args.save:
         save_session(s, args.save)
     result = {"session": source, **result, "saved": args.save}
@@ -122,12 +123,13 @@ def run_session(
     keep_history: bool = True,
     progress: bool = False,
     max_rows: int | None = None,
+    dtype: str = "float64",
 ) -> dict:
     """Train ``s`` on from where it stands (see :func:`bpgui_engine.session.session_trainer`),
     update its run state (and history, if kept: at most ``max_rows`` rows, thinned past
     them), and return the result as a plain dict."""
     setup = s.setup
-    trainer, fresh = session_trainer(s, extra_epochs)
+    trainer, fresh = session_trainer(s, extra_epochs, dtype=dtype)
     target = trainer.criteria.epochs
     bar = _Progress(target) if progress and sys.stderr.isatty() else None
     start = trainer.x if fresh else s.run.start
@@ -185,6 +187,7 @@ def run_session(
         "elapsed_s": round(elapsed, 6),
         "epochs_per_s": round(ran / elapsed, 1) if elapsed > 0 and ran else None,
         "kernel": trainer.kernel,
+        "dtype": trainer.dtype,
         "history": None if h is None else {"rows": len(h), "kept": h.describe()},
     }
 

@@ -418,12 +418,11 @@ def main() -> int:
     sys.stdout = sys.stderr  # nothing else may write to the frame stream
 
     read_commands(lambda header, _payload: host.command(header), log)
-    warm = jit.warm_up_in_background()  # runs start on NumPy until it is done
+    jit.warm_up_in_background()  # runs start on NumPy until the run loop is compiled
 
-    def announce() -> None:
-        warm.join()
-        name = "numpy" if jit.kernels(False) is None else "numba"
-        host.send_kernel(name, jit.unavailable_reason(), jit.compile_seconds())
+    def announce() -> None:  # once the run loop is ready (the batch kernels follow)
+        name = "numpy" if jit.row_kernels(True) is None else "numba"
+        host.send_kernel(name, jit.unavailable_reason(), jit.compile_seconds(row=True))
 
     threading.Thread(target=announce, name="kernel-ready", daemon=True).start()
     host.serve()

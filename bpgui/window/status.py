@@ -33,11 +33,13 @@ FIELDS = {
     "grad": ("norm of the gradient", "|grad| 8.88e-300"),
     "rate": ("learning rate or mu", "mu 8.88e+300"),
     "speed": ("epochs per second", "8,888,888 epochs/s"),
-    "kernel": ("the training kernel: compiled (numba) or NumPy", "numpy"),
+    "kernel": ("the training kernel: compiled (numba), BLAS products or NumPy", "numpy"),
     "history": ("which epochs the history keeps", "history thinned"),
 }
 KERNEL_TIPS = {
     "numba": "compiled kernel (numba): sd, momentum, vlbp and sgd run compiled",
+    "blas": "BLAS kernel: every layer's product one matrix product over all samples, "
+    "the transfer functions compiled (the fastest for large networks)",
     "numpy": "NumPy engine",
 }
 

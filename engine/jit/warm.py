@@ -1,4 +1,6 @@
-"""Compile every kernel once on a tiny problem (or load it from numba's on-disk cache)."""
+"""Compile every kernel once on a tiny problem (or load it from numba's on-disk cache): the
+run loop first (:func:`warm_up_kernels`: a first trajectory needs nothing else), then the
+batch and surface kernels (:func:`warm_up_rest`), then the block kernel."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
 from bpgui_engine.train.trainer import StopCriteria
 
-__all__ = ["warm_up_kernels"]
+__all__ = ["warm_up_block", "warm_up_kernels", "warm_up_rest"]
 
 
 def warm_up_kernels(mod: ModuleType) -> None:
@@ -43,6 +45,18 @@ def warm_up_kernels(mod: ModuleType) -> None:
     n, _, _ = run_row(mod, plan, "sd", hyp, crit, st, x, dx, perms, 2, True, cols, xs)
     if n != 3 or not np.all(np.isfinite(cols[:n, :4])):
         raise RuntimeError("the compiled kernel gave a wrong result on the warm-up problem")
+
+
+def warm_up_rest(mod: ModuleType) -> None:
+    """The batch and surface kernels (after :func:`warm_up_kernels`, the run loop's)."""
+    spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
+    P = np.linspace(-1.0, 1.0, 5)[None, :]
+    obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
+    plan = build_plan(obj)
+    opt = make_optimizer("sd")
+    hyp = hyper_vector(opt, plan.lr_scale)
+    crit = crit_vector(StopCriteria(epochs=2), True)
+    x = obj.x0()
     B, nf = 2, obj.n_free
     path = np.empty((3, B, nf))
     run_batch(

@@ -12,9 +12,10 @@ here (3 us a call): loop owners wrap whole runs in one.
 
 Two variants make the BLAS path (``FastTrainer``'s kernel ``"blas"``):
 
-* ``fast=True``: logsig and tansig layers (forward and derivative) run in compiled loops
-  (:mod:`bpgui_engine.jit.activations`; ``np.tanh`` alone costs more than a 50x50 layer's
-  GEMM), and the back-propagated products write into preallocated buffers too;
+* ``activations`` (:mod:`bpgui_engine.jit.activations`, passed in: the model does not
+  import the compiler): logsig and tansig layers (forward and derivative) run in compiled
+  loops (``np.tanh`` alone costs more than a 50x50 layer's GEMM), and the
+  back-propagated products write into preallocated buffers too;
 * ``dtype="float32"``: products and transfer functions in single precision (about twice
   as fast for large layers; the value and gradient come back as float64, the optimizer
   steps in float64).  Not for the book's exact figures: a sum over 1,000 samples keeps
@@ -48,7 +49,7 @@ class _Compiled:
 class Fused:
     """``F`` and ``dF/dx`` of ``objective`` at one point (see the module)."""
 
-    def __init__(self, objective, fast: bool = False, dtype: str = "float64") -> None:
+    def __init__(self, objective, activations=None, dtype: str = "float64") -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float64, np.float32):
             raise ValueError(f"kernel dtype: float64 or float32, not {dtype!r}")
@@ -56,18 +57,15 @@ class Fused:
         dt = self.dtype
         P = data.P.astype(dt)
         Q = P.shape[1]
-        #: the compiled activations really run (``fast`` asked for, float64, numba loaded)
+        #: the compiled activations run (given, and float64)
         self.fast = False
         t = list(spec._t)
-        if fast:
-            from bpgui_engine import jit
-
-            ew = jit.activations_module() if dt == np.float64 else None
-            if ew is not None:
-                self.fast = True
-                Ib = np.empty(max(spec.sizes) * Q, dtype=np.int64)
-                t = [_Compiled(f.name, ew, Ib) if f.name in ("tansig", "logsig") else f
-                     for f in t]  # fmt: skip
+        ew = activations if dt == np.float64 else None
+        if ew is not None:
+            self.fast = True
+            Ib = np.empty(max(spec.sizes) * Q, dtype=np.int64)
+            t = [_Compiled(f.name, ew, Ib) if f.name in ("tansig", "logsig") else f
+                 for f in t]  # fmt: skip
         acts = [np.vstack([P, np.ones((1, Q), dt)])]  # acts[m] = [a^m; 1] (a^0 = P)
         perms, nbufs, fs = [], [], []
         for m, ((w, b), r, s) in enumerate(zip(spec.slices, spec.fan_ins, spec.sizes, strict=True)):
@@ -108,7 +106,7 @@ class Fused:
         # per layer, everything the kernel needs, bound once
         self._fwd = [(waugs[m], acts[m], nbufs[m], outs[m], fs[m]) for m in range(L)]
         # the fast variant's products (W^m)^T s^m land in preallocated buffers
-        backs = [np.empty((spec.sizes[m - 1], Q), dt) if m and fast else None
+        backs = [np.empty((spec.sizes[m - 1], Q), dt) if m and ew is not None else None
                  for m in range(L)]  # fmt: skip
         self._bwd = [
             (

@@ -248,12 +248,12 @@ class Objective:
         self.n_grad += 1
         return self._fused(x)
 
-    def with_kernel(self, fast: bool = True, dtype: str = "float64") -> Objective:
-        """A copy whose :meth:`value_and_grad` runs the BLAS path: compiled element-wise
-        transfer functions (``fast``, :mod:`bpgui_engine.jit.elementwise`) and/or products in
-        ``float32`` (:class:`bpgui_engine.model.fused.Fused`)."""
+    def with_kernel(self, activations=None, dtype: str = "float64") -> Objective:
+        """A copy whose :meth:`value_and_grad` runs the BLAS path: compiled transfer
+        functions (``activations``: :func:`bpgui_engine.jit.activations_module`) and/or
+        products in ``float32`` (:class:`bpgui_engine.model.fused.Fused`)."""
         obj = self.copy()
-        obj._fused = Fused(obj, fast=fast, dtype=dtype)
+        obj._fused = Fused(obj, activations=activations, dtype=dtype)
         return obj
 
     @property

@@ -75,7 +75,7 @@ __all__ = [
 
 # ---- continuing a session headless -----------------------------------------------------------
 def session_trainer(
-    s: Session, extra_epochs: int | None = None, *, wait: bool = True
+    s: Session, extra_epochs: int | None = None, *, wait: bool = True, dtype: str = "float64"
 ) -> tuple[FastTrainer, bool]:
     """A :class:`~engine.train.fast.FastTrainer` (the compiled kernel where there is one; its
     ``blocks()`` for speed, ``run()`` for records) that continues ``s`` exactly where it
@@ -85,24 +85,29 @@ def session_trainer(
 
     ``extra_epochs``: how many more epochs (default: up to the run's ``max_epochs`` if it
     was saved mid-run, else the setup's ``criteria.epochs`` more).  ``wait``: see
-    :class:`~engine.train.fast.FastTrainer`."""
+    :class:`~engine.train.fast.FastTrainer`; ``dtype="float32"``: the BLAS path in single
+    precision (faster on large networks; not for the book's exact figures)."""
     setup = s.setup
     if s.run is None:
         x0 = s.start if s.start is not None else setup.start()
         crit = setup.criteria
         if extra_epochs is not None:
             crit = StopCriteria.from_dict({**crit.to_dict(), "epochs": int(extra_epochs)})
-        trainer = FastTrainer(setup.objective(), setup.make_optimizer(), x0, crit, wait=wait)
+        trainer = FastTrainer(
+            setup.objective(), setup.make_optimizer(), x0, crit, wait=wait, dtype=dtype
+        )
         return trainer, True
     r = s.run
     if extra_epochs is None:
         target = r.max_epochs if r.stop is None else r.epoch + setup.criteria.epochs
     else:
         target = r.epoch + int(extra_epochs)
-    return resume_trainer(setup, r, target, wait=wait), False
+    return resume_trainer(setup, r, target, wait=wait, dtype=dtype), False
 
 
-def resume_trainer(setup: Setup, run: RunState, until: int, *, wait: bool = True) -> FastTrainer:
+def resume_trainer(
+    setup: Setup, run: RunState, until: int, *, wait: bool = True, dtype: str = "float64"
+) -> FastTrainer:
     """A :class:`~engine.train.fast.FastTrainer` that continues ``run`` of ``setup`` exactly, up to
     epoch ``until``: the optimizer's saved state, the current point and the trainer's
     counters."""
@@ -118,6 +123,7 @@ def resume_trainer(setup: Setup, run: RunState, until: int, *, wait: bool = True
         val_best=run.val_best,
         val_fails=run.val_fails,
         wait=wait,
+        dtype=dtype,
     )
 
 

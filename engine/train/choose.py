@@ -26,7 +26,6 @@ import logging
 import os
 import platform
 import threading
-import time
 from pathlib import Path
 
 __all__ = ["KERNELS", "cache_path", "calibrate", "choose", "forced", "work"]
@@ -64,12 +63,12 @@ def signature(objective) -> str:
     return f"{spec.n_inputs}-{layers}-{objective.perf.name}-Q{objective.data.n_samples}{free}{val}"
 
 
-def choose(objective, compiled: bool, kernel: str | None = None,
-           calibrate_now: bool = True) -> tuple[str, str]:  # fmt: skip
+def choose(objective, compiled: bool, kernel: str | None = None, measure=None) -> tuple[str, str]:
     """``(kernel, why)`` for training ``objective``; ``compiled``: the optimizer has a
-    compiled form.  ``kernel`` (or ``BPGUI_KERNEL``) forces one where it can run;
-    ``calibrate_now=False`` never measures (the cost model's guess, e.g. while numba is
-    still compiling)."""
+    compiled form.  ``kernel`` (or ``BPGUI_KERNEL``) forces one where it can run.
+    ``measure(objective, kernel, epochs)`` runs that many epochs on a kernel and returns
+    the CPU seconds (the caller's: this module imports no trainer); ``None`` never
+    measures (the cost model's guess, e.g. while numba is still compiling)."""
     want = kernel or forced()
     if want not in (None, *KERNELS):
         raise ValueError(f"kernel: one of {', '.join(KERNELS)}, not {want!r}")
@@ -90,8 +89,8 @@ def choose(objective, compiled: bool, kernel: str | None = None,
         return "blas", f"BLAS products: a network this size ({w:,} multiply-adds an epoch)"
     key = signature(objective)
     got = _memo.get(key) or _cached(key)
-    if got is None and calibrate_now:
-        got = calibrate(objective)
+    if got is None and measure is not None:
+        got = calibrate(objective, measure)
         _store(key, got)
     if got is None:
         got = "numba" if w < (SMALL_WORK * LARGE_WORK) ** 0.5 else "blas"
@@ -100,25 +99,15 @@ def choose(objective, compiled: bool, kernel: str | None = None,
     return "numba", ""
 
 
-def calibrate(objective, seconds: float = 0.02) -> str:
-    """Time both kernels on ``objective`` (CPU seconds, best of two alternations of about
-    ``seconds`` each) and return the faster."""
-    from bpgui_engine.optim import make_optimizer
-    from bpgui_engine.train.fast import FastTrainer
-    from bpgui_engine.train.trainer import StopCriteria
-
-    x0 = objective.x0()
+def calibrate(objective, measure, seconds: float = 0.02) -> str:
+    """Time both kernels on ``objective`` (epochs per CPU second, the best of three
+    alternations, the last two of about ``seconds`` each) and return the faster."""
     best: dict[str, float] = {}
     epochs = {"numba": 2, "blas": 2}
     for _ in range(3):
         for k in ("numba", "blas"):
-            opt = make_optimizer("sd", lr=1e-12)
-            crit = StopCriteria(epochs=epochs[k])
-            ft = FastTrainer(objective, opt, x0, crit, kernel=k, block_seconds=1.0)
-            t0 = time.process_time()
-            n = sum(len(b) for b in ft.blocks(emit_start=False))
-            dt = max(time.process_time() - t0, 1e-7)
-            best[k] = max(best.get(k, 0.0), n / dt)
+            dt = max(measure(objective, k, epochs[k]), 1e-7)
+            best[k] = max(best.get(k, 0.0), epochs[k] / dt)
             epochs[k] = int(max(2, min(100_000, best[k] * seconds)))
     return "blas" if best["blas"] > best["numba"] else "numba"
 
@@ -134,15 +123,23 @@ def cache_path() -> Path:
 
 
 def _machine() -> str:
-    return f"{platform.machine()} {platform.processor()} {os.cpu_count()} cores"
+    """The CPU model and core count: another machine's measurements do not apply."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh
+                          if ln.startswith("model name")), model)  # fmt: skip
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def _read() -> dict:
     try:
         with open(cache_path(), encoding="utf-8") as fh:
             doc = json.load(fh)
-        ok = (isinstance(doc, dict) and doc.get("version") == CACHE_VERSION
-              and doc.get("machine") == _machine() and isinstance(doc.get("choices"), dict))  # fmt: skip
+        ok = isinstance(doc, dict) and doc.get("version") == CACHE_VERSION
+        ok = ok and doc.get("machine") == _machine() and isinstance(doc.get("choices"), dict)
         return doc["choices"] if ok else {}
     except (OSError, ValueError):  # missing, unreadable or corrupt: measured again
         return {}

@@ -139,12 +139,13 @@ class FastTrainer:
             kernel = "blas"  # the only single-precision path
         # the kernel for the problem's size; while numba is still compiling (wait=False),
         # the cost model's guess, not a measurement
+        ready = wait or jit.row_kernels(False) is not None
         self._choice, self._why = choose_kernel(
-            objective, compiled, kernel, calibrate_now=wait or jit.kernels(False) is not None
+            objective, compiled, kernel, measure_kernel if ready else None
         )
         fast_obj = objective
         if self._choice == "blas":
-            fast_obj = objective.with_kernel(fast=True, dtype=dtype)
+            fast_obj = objective.with_kernel(jit.activations_module(), dtype=dtype)
             if not fast_obj._fused.fast and dtype == "float64":  # no compiled activations
                 self._choice, fast_obj = "numpy", objective
         self._numpy = Trainer(
@@ -156,7 +157,7 @@ class FastTrainer:
         self.epoch, self.val_best, self.val_fails = int(epoch), float(val_best), int(val_fails)
         self.block_seconds = float(block_seconds)
         self._compiled = compiled and self._choice == "numba"
-        self._mod = jit.kernels(wait) if self._compiled else None
+        self._mod = jit.row_kernels(wait) if self._compiled else None
         self._k = 64  # epochs in the next call, adapted to block_seconds
         #: at most this many epochs in the next block (read before every block; ``None``:
         #: as many as fit in ``block_seconds``).  ``0`` on the first block of a run with
@@ -218,7 +219,7 @@ class FastTrainer:
             finished = yield from self._numpy_blocks(emit_start)
             if finished:
                 return
-            self._mod = jit.kernels(False)
+            self._mod = jit.row_kernels(False)
             emit_start = False
         if (yield from self._compiled_blocks(emit_start)) == "layer rates":
             self._compiled, self._mod = False, None  # lr_layers set during the run
@@ -251,7 +252,7 @@ class FastTrainer:
                 cols, x = records_to_arrays(recs)
                 yield Block(cols, x, recs[-1].stop)
                 done = done or recs[-1].stop is not None
-            if not done and self._compiled and jit.kernels(False) is not None:
+            if not done and self._compiled and jit.row_kernels(False) is not None:
                 return False
         return True
 
@@ -321,6 +322,18 @@ class FastTrainer:
         return cols
 
 
+def measure_kernel(objective: Objective, kernel: str, epochs: int) -> float:
+    """CPU seconds of ``epochs`` epochs of steepest descent (a step too small to matter)
+    on ``kernel``: what :func:`bpgui_engine.train.choose.calibrate` compares."""
+    opt = OPTIMIZERS["sd"](OPTIMIZERS["sd"].Hyper.from_dict({"lr": 1e-12}))
+    crit = StopCriteria(epochs=int(epochs))
+    ft = FastTrainer(objective, opt, objective.x0(), crit, kernel=kernel, block_seconds=1.0)
+    t0 = time.process_time()
+    for _ in ft.blocks(emit_start=False):
+        pass
+    return time.process_time() - t0
+
+
 # ---- many starts at once ---------------------------------------------------------------------
 def fast_train_batch(
     objective: Objective,
@@ -355,9 +368,9 @@ def fast_train_batch(
     if layer_rates_active(hyper or {}):
         raise ValueError("batch: per-layer learning rates (lr_layers) are not supported here")
     mod = jit.kernels(wait) if method in COMPILED_BATCH_METHODS else None
-    if mod is not None and method != "vlbp":  # a large network: NumPy's batched GEMMs
-        if choose_kernel(objective, True, calibrate_now=wait)[0] != "numba":
-            mod = None
+    big = mod is not None and method != "vlbp"  # a large network: NumPy's batched GEMMs
+    if big and choose_kernel(objective, True, None, measure_kernel)[0] != "numba":
+        mod = None
     if mod is None:
         if method == "vlbp":
             why = jit.unavailable_reason() or "numba is still compiling"

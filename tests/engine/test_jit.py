@@ -419,7 +419,7 @@ def test_numpy_blocks_switch_to_compiled_when_ready(book, monkeypatch):
     for b in ft.blocks():
         blocks.append(b)
         kernels.append(ft.kernel)
-        jit._state["module"] = mod  # compiled now
+        jit._state["module"] = jit._state["row"] = mod  # compiled now
     assert kernels[0] == "numpy" and kernels[-1] == "numba"
     np.testing.assert_array_equal(cat(blocks, "epoch"), np.arange(len(cat(blocks, "epoch"))))
     assert_same_run(numpy_run(obj, "vlbp", [-4.0, -4.0], crit), blocks)

@@ -17,7 +17,7 @@ from bpgui_engine.model.transfer import get_transfer
 from bpgui_engine.optim import make_optimizer
 from bpgui_engine.train import choose
 from bpgui_engine.train.batch import train_batch
-from bpgui_engine.train.fast import FastTrainer, fast_train_batch
+from bpgui_engine.train.fast import FastTrainer, fast_train_batch, measure_kernel
 from bpgui_engine.train.trainer import StopCriteria
 
 from .conftest import random_problem
@@ -42,9 +42,10 @@ def ulps(got, ref):
 def test_compiled_activations_within_two_ulp_of_numpy():
     ew = jit.activations_module()
     rng = np.random.default_rng(0)
-    n = np.concatenate([rng.normal(0, 3, 200_000), np.linspace(-30, 30, 200_001),
-                        np.linspace(-0.7, 0.7, 100_001), rng.normal(0, 1e-9, 1000),
-                        [0.625, -0.625, 0.6249999999999999, 1e-300, -5e-324, 800.0, -800.0]])  # fmt: skip
+    edges = [0.625, -0.625, 0.6249999999999999, 1e-300, -5e-324, 800.0, -800.0]
+    parts = [rng.normal(0, 3, 200_000), np.linspace(-30, 30, 200_001)]
+    parts += [np.linspace(-0.7, 0.7, 100_001), rng.normal(0, 1e-9, 1000), edges]
+    n = np.concatenate(parts)
     a, Ib = np.empty_like(n), np.empty(n.size, dtype=np.int64)
     for name, fwd in (("tansig", ew.tansig_into), ("logsig", ew.logsig_into)):
         ref = get_transfer(name).forward(n)
@@ -69,7 +70,7 @@ def test_fused_blas_value_and_gradient_match_numpy(net):
     spec, perf = NETS[net]
     data, theta = random_problem(spec, perf, seed=net, Q=40)
     obj = Objective(spec, data, theta, performance=perf)
-    fast = obj.with_kernel(fast=True)
+    fast = obj.with_kernel(jit.activations_module())
     assert fast._fused.fast
     for k in range(5):
         x = obj.x0() * (1 + 0.3 * k)
@@ -78,7 +79,7 @@ def test_fused_blas_value_and_gradient_match_numpy(net):
         assert pytest.approx(F0, rel=1e-13, abs=1e-300) == F1
         np.testing.assert_allclose(g1, g0, rtol=1e-11, atol=1e-13 * np.abs(g0).max())
     # float32: the same function, to single precision
-    f32 = obj.with_kernel(fast=True, dtype="float32")
+    f32 = obj.with_kernel(jit.activations_module(), dtype="float32")
     F2, g2 = f32.value_and_grad(obj.x0())
     F0, g0 = obj.value_and_grad(obj.x0())
     assert g2.dtype == np.float64 and f32.kernel_dtype == "float32"
@@ -144,7 +145,7 @@ def test_float32_runs_close_to_float64():
     obj = playground(Q=300)
     crit = StopCriteria(epochs=200)
     recs = numpy_run(obj, "sd", obj.x0(), crit, lr=0.2)
-    ft, blocks = fast_run(obj, "sd", obj.x0(), crit, None, lr=0.2)
+    ft, _ = fast_run(obj, "sd", obj.x0(), crit, None, lr=0.2)
     ft32 = FastTrainer(obj, make_optimizer("sd", lr=0.2), obj.x0(), crit, dtype="float32")
     b32 = list(ft32.blocks())
     assert ft32.kernel == "blas" and ft32.dtype == "float32" and ft.dtype == "float64"
@@ -167,7 +168,7 @@ def cache(tmp_path, monkeypatch):
 @needs_numba
 def test_choice_by_size_forced_and_calibrated(cache, monkeypatch, book):
     small = Objective(book.spec, book.data, book.theta)
-    assert choose.choose(small, True) == ("numba", "")
+    assert choose.choose(small, True, measure=measure_kernel) == ("numba", "")
     assert choose.choose(small, False)[0] == "numpy"  # cg on the book: NumPy, as ever
     big = playground(Q=1000, hidden=(50, 50))
     assert choose.work(big) > choose.LARGE_WORK
@@ -183,34 +184,37 @@ def test_choice_by_size_forced_and_calibrated(cache, monkeypatch, book):
     mid = playground(Q=600)
     assert choose.SMALL_WORK < choose.work(mid) < choose.LARGE_WORK
     assert not cache.exists()
-    kernel, _ = choose.choose(mid, True)  # measured once, then cached
+    kernel, _ = choose.choose(mid, True, measure=measure_kernel)  # measured once, cached
     doc = json.loads(cache.read_text())
     assert doc["choices"] == {choose.signature(mid): kernel}
     calls = []
-    monkeypatch.setattr(choose, "calibrate", lambda obj: calls.append(obj) or "blas")
+    monkeypatch.setattr(choose, "calibrate", lambda obj, m: calls.append(obj) or "blas")
     choose._memo.clear()
-    assert choose.choose(mid, True)[0] == kernel and calls == []  # from the file
+    assert choose.choose(mid, True, measure=measure_kernel)[0] == kernel and calls == []
+    assert choose.choose(mid, True)[0] == kernel  # cached: no measuring needed
 
 
 @needs_numba
 def test_choice_cache_corrupt_foreign_or_unwritable(cache, monkeypatch, caplog):
     mid = playground(Q=600)
-    monkeypatch.setattr(choose, "calibrate", lambda obj: "blas")
+    monkeypatch.setattr(choose, "calibrate", lambda obj, m: "blas")
     cache.write_bytes(b"\x00{not json")
-    assert choose.choose(mid, True)[0] == "blas"  # corrupt: ignored ...
+    assert choose.choose(mid, True, measure=measure_kernel)[0] == "blas"  # corrupt: ignored ...
     assert json.loads(cache.read_text())["choices"] == {choose.signature(mid): "blas"}  # rewritten
     doc = json.loads(cache.read_text())
     doc["machine"], doc["choices"][choose.signature(mid)] = "another machine", "numba"
     cache.write_text(json.dumps(doc))
     choose._memo.clear()
-    assert choose.choose(mid, True)[0] == "blas"  # another machine's figures: measured again
+    # another machine's figures: measured again
+    assert choose.choose(mid, True, measure=measure_kernel)[0] == "blas"
     folder = cache.parent / "ro"
     folder.mkdir()
     folder.chmod(0o500)
     monkeypatch.setenv("BPGUI_KERNEL_CACHE", str(folder / "sub" / "k.json"))
     choose._memo.clear()
     with caplog.at_level(logging.WARNING):
-        assert choose.choose(mid, True)[0] == "blas"  # measured, not cached, no crash
+        # measured, not cached, no crash
+        assert choose.choose(mid, True, measure=measure_kernel)[0] == "blas"
     folder.chmod(0o700)
     with pytest.raises(ValueError, match="kernel: one of"):
         choose.choose(mid, True, "gpu")
@@ -230,7 +234,8 @@ def test_blas_without_compiled_activations_is_numpy(monkeypatch):
 @needs_numba
 @pytest.mark.parametrize("method", ["sd", "momentum"])
 def test_batches_of_a_large_network_take_numpy_batches(method, cache):
-    obj = playground(Q=700, hidden=(50, 50))
+    obj = playground(Q=1000, hidden=(50, 50))
+    assert choose.work(obj) > choose.LARGE_WORK
     assert choose.choose(obj, True)[0] == "blas"
     X0 = obj.x0() + np.random.default_rng(1).normal(0, 0.1, (3, obj.n_free))
     hyper = {"lr": 0.1, "gamma": 0.5} if method == "momentum" else {"lr": 0.1}
