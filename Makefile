@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-serial lint check-wheel bench bench-app bench-history bench-responsive bench-maps bench-session soak screenshots book clean
+.PHONY: run test test-slow test-all lint check-wheel bench bench-app bench-history bench-responsive bench-maps bench-session soak screenshots book clean
 
 # `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
@@ -25,15 +25,21 @@ run: $(STAMP)
 	$(BIN)/bpgui $(ARGS)
 
 # the suite on every core (pytest-xdist); the kernels are compiled (or loaded) once first,
-# so no test process compiles them.  `make test-serial` runs it in one process.
+# so no test process compiles them.  The tests marked slow (the randomized soak, the book
+# reproductions that run for minutes, a cold compile) run in `make test-slow`, which CI runs
+# after `make test`; `make test-all` runs both.
+PYTEST := QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n auto --dist worksteal
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m bpgui_engine.jit --quiet
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n auto
+	$(PYTEST) -m "not slow"
 
-test-serial: $(DEV_STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+test-slow: $(DEV_STAMP)
+	$(BIN)/python -m bpgui_engine.jit --quiet
+	$(PYTEST) -m slow
+
+test-all: test test-slow
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -52,6 +52,8 @@ def attach_error(widget: QWidget, label: str) -> ErrorLabel:
     err = getattr(widget, "error_label", None)
     if err is None:
         err = ErrorLabel()
+        # a label never placed in a layout has no parent: it goes with its field
+        widget.destroyed.connect(err.deleteLater)
         widget.error_label = err
     widget.field_name = label
     if not hasattr(widget, "tip"):
@@ -278,7 +280,16 @@ class LogNumber(QWidget):
 class WheelGuard(QObject):
     """An event filter: a wheel turned over a combo box, or over a spin box that does not
     have the keyboard focus, scrolls the panel around it instead of changing the value
-    (a list's choice is never changed by scrolling past it)."""
+    (a list's choice is never changed by scrolling past it).  One per application
+    (:meth:`install`): it sees every event, so one per window made each event cost more."""
+
+    @classmethod
+    def install(cls, app) -> None:
+        if app.property("bpgui_wheel_guard"):
+            return
+        guard = cls(app)
+        app.installEventFilter(guard)
+        app.setProperty("bpgui_wheel_guard", True)
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() != QEvent.Type.Wheel or not isinstance(obj, (QAbstractSpinBox, QComboBox)):

@@ -149,8 +149,12 @@ def style_legend(legend, theme: Theme, presentation: bool) -> None:
 def apply(win, theme: Theme, presentation: bool = False) -> None:
     """Colour ``win``'s widgets and plots for ``theme``, sized for ``presentation``."""
     app = QApplication.instance()
-    app.setPalette(dark_palette() if theme is DARK else light_palette())
-    app.setStyleSheet(app_stylesheet(theme.name))
+    palette = dark_palette() if theme is DARK else light_palette()
+    if app.palette() != palette:
+        app.setPalette(palette)
+    css = app_stylesheet(theme.name)
+    if app.styleSheet() != css:  # re-polishes every widget of the application: only on a change
+        app.setStyleSheet(css)
     width = PEN_SCALE if presentation else 1.0
     # plots made later (the sweep's heatmap, docks opened afterwards) start in the theme
     pg.setConfigOptions(background=theme.background, foreground=theme.foreground)

@@ -122,8 +122,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         # the wheel scrolls the setup panel; it changes a spin box or list only once that
         # field has been clicked (no silent changes while scrolling past)
-        self._wheel_guard = WheelGuard(self)
-        QApplication.instance().installEventFilter(self._wheel_guard)
+        WheelGuard.install(QApplication.instance())
 
         # the window's model; every view is redrawn from it by refresh()
         self.setup: Setup = setup or Setup.from_preset("book-1-2-1")

@@ -20,6 +20,7 @@ import pytest
 SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
 
 
+@pytest.mark.slow  # ~100 s each: `make test-slow` (CI runs it after `make test`)
 @pytest.mark.parametrize("seed", [11, 12])
 def test_a_random_walk_of_user_actions_finds_nothing(tmp_path, seed):
     env = dict(os.environ, BPGUI_CONFIG_DIR=str(tmp_path), QT_QPA_PLATFORM="offscreen")
