@@ -34,6 +34,7 @@ from bpgui_engine.train.batch import BatchResult
 from bpgui_engine.train.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS
 
 MAX_PATH_POINTS = 1500
+RESTARTS_GRACE_MS = 10_000  # a cancelled run stops at its next chunk; past this it is ended
 
 
 def classify(res: BatchResult, objective: Objective | None = None, tol: float = 1e-2) -> list[str]:
@@ -138,7 +139,8 @@ class RestartsPane(QWidget):
         self.objective: Objective | None = None
         self.result: BatchResult | None = None
         self.result_method: str | None = None  # the method that produced ``result``
-        self.runner = JobRunner(service, self)
+        # a first step includes loading the kernels into a fresh process: seconds when busy
+        self.runner = JobRunner(service, self, grace_ms=RESTARTS_GRACE_MS)
         self.runner.finished.connect(self._finished)
 
     def set_problem(self, setup: Setup, objective: Objective) -> None:

@@ -69,11 +69,13 @@ from bpgui_engine.train.trainer import StopCriteria
 log = logging.getLogger("bpgui.service.engine_host")
 
 MAX_QUEUED = 256 << 20  # bytes of frames waiting for the app at most (then training waits)
+WARM_DELAY_S = 1.5  # the kernels load this long after the start, or at the first run
 
 
 class Host(RaceJobs):
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
+        self.warm_now = threading.Event()  # set by the first run: load the kernels now
         self._cond = threading.Condition()
         self.jobs: queue.Queue = queue.Queue()
         self.run_id = -1  # the run the controls apply to
@@ -98,6 +100,7 @@ class Host(RaceJobs):
     def command(self, msg: dict[str, Any]) -> None:
         cmd = msg.get("cmd")
         if cmd in ("start", "continue", "restore", "race"):
+            self.warm_now.set()  # a run is asked for: load the kernels now, not later
             with self._cond:  # end the current run; the new one takes over the controls
                 self._stop = True
                 self._attention = True
@@ -418,13 +421,17 @@ def main() -> int:
     sys.stdout = sys.stderr  # nothing else may write to the frame stream
 
     read_commands(lambda header, _payload: host.command(header), log)
-    jit.warm_up_in_background()  # runs start on NumPy until the run loop is compiled
 
-    def announce() -> None:  # once the run loop is ready (the batch kernels follow)
+    def warm_and_announce() -> None:
+        # the kernels load (~0.6 s of CPU: numba's import and the cache) when the first run
+        # is asked for or WARM_DELAY_S after the start, whichever comes first: a window
+        # closed within seconds (a test, a mistaken launch) never pays for them, and a
+        # run asked for at once starts on NumPy and switches as soon as they are ready
+        host.warm_now.wait(WARM_DELAY_S)
         name = "numpy" if jit.row_kernels(True) is None else "numba"
         host.send_kernel(name, jit.unavailable_reason(), jit.compile_seconds(row=True))
 
-    threading.Thread(target=announce, name="kernel-ready", daemon=True).start()
+    threading.Thread(target=warm_and_announce, name="kernel-ready", daemon=True).start()
     host.serve()
     host.flush_output()
     leave(host.out)
