@@ -149,3 +149,24 @@ def test_the_contour_uses_numpys_surface_which_equals_the_compiled_one():
             book.spec, book.data, book.theta, "W1[1,1]", (-5, 15), "W2[1,1]", (-5, 15), 60
         )
         np.testing.assert_allclose(fast.values, ref, rtol=1e-12)
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba kernel unavailable")
+def test_a_large_network_trains_on_the_blas_kernel_and_the_status_bar_says_why(qtbot):
+    """Issue 20: a network with thousands of parameters runs on BLAS products (the fastest
+    path for its size); the status bar names the kernel and its tooltip says why."""
+    from bpgui_engine.model.network import NetworkSpec
+    from bpgui_engine.model.setup import DataRecipe
+    from bpgui_engine.train.trainer import StopCriteria
+
+    win = _window(qtbot)
+    c = win.controller
+    s = win.setup.replace(data=DataRecipe(kind="expression", points=1000, lo=-2.0, hi=2.0))
+    s = s.with_network(NetworkSpec(1, (50, 50, 1), ("tansig", "tansig", "purelin")))
+    win.apply_setup(s.replace(criteria=StopCriteria(epochs=30)), problem_changed=True)
+    win.runs.start_new_run(win.setup.start())
+    qtbot.waitUntil(lambda: c.state == "idle" and c.last_stop is not None, timeout=T)
+    assert c.last_stop == "epochs" and c.epoch == 30
+    field = win.status_fields["kernel"]
+    assert field.text() == "blas"
+    assert "BLAS" in field.toolTip() and "multiply-adds" in field.toolTip()
