@@ -153,8 +153,13 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
     if app.palette() != palette:
         app.setPalette(palette)
     css = app_stylesheet(theme.name)
-    if app.styleSheet() != css:  # re-polishes every widget of the application: only on a change
+    # setStyleSheet re-polishes every widget of the application (and so gives styled widgets
+    # a new application font, e.g. presentation mode's): only when the style or the font
+    # changed, not for every new window
+    key = f"{css}\n{app.font().toString()}"
+    if app.property("bpgui_style_key") != key:
         app.setStyleSheet(css)
+        app.setProperty("bpgui_style_key", key)
     width = PEN_SCALE if presentation else 1.0
     # plots made later (the sweep's heatmap, docks opened afterwards) start in the theme
     pg.setConfigOptions(background=theme.background, foreground=theme.foreground)

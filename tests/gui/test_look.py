@@ -102,3 +102,18 @@ def test_recent_files_and_the_last_folder_are_remembered(window, qtbot, tmp_path
     assert again.document.folder() == str(folder.resolve())
     again.document.modified = False
     again.close()
+
+
+def test_presentation_and_theme_switches_resize_every_widget_and_come_back(window, qtbot):
+    """The fonts follow presentation mode everywhere -- also after a theme switch made
+    while it was on -- and come back when it ends (the application is re-polished when
+    its font changes, not only when the theme does)."""
+    labels = [window.status_fields["kernel"], window.status_fields["epoch"]]
+    base = [w.fontInfo().pointSizeF() for w in labels]
+    window.actions.presentation.trigger()
+    assert all(w.fontInfo().pointSizeF() > 1.4 * b for w, b in zip(labels, base, strict=True))
+    current = window.view.theme_choice
+    window.view.set_theme("dark" if current == "light" else "light")
+    window.actions.presentation.trigger()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=T)
+    assert [w.fontInfo().pointSizeF() for w in labels] == base
