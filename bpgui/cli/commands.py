@@ -201,7 +201,8 @@ def _print_result(r: dict, s: Session) -> None:
         f"{r['elapsed_s']:.2f} s, SSE {_fmt(r['sse'])}{perf}, |grad| {_fmt(r['grad_norm'], 3)}"
     )
     stop = r["stop_reason"]
-    print(f"stopped: {STOP_REASONS.get(stop, stop)}")
+    kernel = r["kernel"] + (", float32" if r.get("dtype") == "float32" else "")
+    print(f"stopped: {STOP_REASONS.get(stop, stop)}  (kernel: {kernel})")
     print("  ".join(f"{lab} = {_fmt(r['params'][lab])}" for lab in s.setup.free))
     if r["history"] is not None and r["history"]["kept"] != "every epoch":
         print(f"history: {r['history']['rows']:,} epochs kept: {r['history']['kept']}")

@@ -129,6 +129,7 @@ class SurfaceService(QObject):
         self._generation = 0
         self._running = False
         self._queued: SurfaceRequest | None = None
+        self._job = None  # the compute service's job now running
         self._cache: OrderedDict[tuple, SurfaceResult] = OrderedDict()
 
     @property
@@ -145,6 +146,8 @@ class SurfaceService(QObject):
             return
         if self._running:
             self._queued = req
+            if self._job is not None and self.jobs is not None:  # a slow one gives way
+                self.jobs.cancel(self._job)
             return
         self._submit(req)
 
@@ -156,7 +159,7 @@ class SurfaceService(QObject):
             return
         fields = ("spec", "data", "theta", "axes", "ranges", "resolution", "performance")
         request = {f: getattr(req, f) for f in fields} | {"log_levels": req.log_levels}
-        job = self.jobs.submit("surface", request)
+        job = self._job = self.jobs.submit("surface", request)
         job.finished.connect(lambda out, err, g=self._generation: self._arrived(g, req, out, err))
 
     def _arrived(self, generation: int, req: SurfaceRequest, out, error: str) -> None:
@@ -167,6 +170,7 @@ class SurfaceService(QObject):
 
     def _next(self) -> None:
         self._running = False
+        self._job = None
         if self._queued is not None:
             req, self._queued = self._queued, None
             self._submit(req)

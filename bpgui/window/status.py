@@ -38,8 +38,7 @@ FIELDS = {
 }
 KERNEL_TIPS = {
     "numba": "compiled kernel (numba): sd, momentum, vlbp and sgd run compiled",
-    "blas": "BLAS kernel: every layer's product one matrix product over all samples, "
-    "the transfer functions compiled (the fastest for large networks)",
+    "blas": "BLAS kernel: each layer one matrix product over all samples",
     "numpy": "NumPy engine",
 }
 
@@ -110,7 +109,7 @@ class StatusLine:
         lab = self.fields["kernel"]
         lab.setText(kernel)
         tip = KERNEL_TIPS.get(kernel, kernel)
-        lab.setToolTip(f"{tip}: {note}" if note else tip)
+        lab.setToolTip(f"{tip}\n{note}" if note else tip)
 
     def show_fallback(self, why: str) -> None:
         """numba cannot be used: one message saying why."""

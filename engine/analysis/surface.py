@@ -18,7 +18,7 @@ from bpgui_engine.model.network import NetworkSpec
 from bpgui_engine.model.performance import get_performance
 from bpgui_engine.model.transfer import get_transfer
 
-__all__ = ["Surface", "evaluate_surface"]
+__all__ = ["Surface", "affordable_resolution", "evaluate_surface"]
 
 CHUNK_ELEMENTS = 100_000  # grid values per chunk (measured best: ~6 rows of a 200-point grid)
 MAX_RESOLUTION = 4000
@@ -35,6 +35,21 @@ class Surface:
     def argmin(self) -> tuple[float, float, float]:
         i, j = np.unravel_index(np.nanargmin(self.values), self.values.shape)
         return float(self.xs[i]), float(self.ys[j]), float(self.values[i, j])
+
+
+#: multiply-adds one contour may cost (~0.5 s with BLAS): a grid point is a forward pass
+SURFACE_WORK = 500_000_000
+MIN_AFFORDABLE = 16
+
+
+def affordable_resolution(spec, n_samples: int, resolution: int) -> int:
+    """``resolution`` (points per axis), or fewer for a network so large that the grid
+    would cost more than :data:`SURFACE_WORK` multiply-adds (a 200x200 contour of a
+    2,700-parameter network on 1,000 samples is 110 billion: minutes), never below
+    :data:`MIN_AFFORDABLE`.  The book's 1-2-1 is never coarsened."""
+    per_point = max(1, int(n_samples) * int(spec.n_params))
+    cap = int((SURFACE_WORK / per_point) ** 0.5)
+    return int(min(resolution, max(MIN_AFFORDABLE, cap)))
 
 
 def evaluate_surface(

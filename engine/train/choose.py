@@ -81,12 +81,12 @@ def choose(objective, compiled: bool, kernel: str | None = None, measure=None) -
     w = work(objective)
     if not compiled:
         if _activations(objective) >= ACTIVATIONS_MIN:
-            return "blas", f"BLAS products: a network this size ({w:,} multiply-adds an epoch)"
+            return "blas", _why_size(w)
         return "numpy", ""
     if w < SMALL_WORK:
         return "numba", ""
     if w > LARGE_WORK:
-        return "blas", f"BLAS products: a network this size ({w:,} multiply-adds an epoch)"
+        return "blas", _why_size(w)
     key = signature(objective)
     got = _memo.get(key) or _cached(key)
     if got is None and measure is not None:
@@ -95,8 +95,14 @@ def choose(objective, compiled: bool, kernel: str | None = None, measure=None) -
     if got is None:
         got = "numba" if w < (SMALL_WORK * LARGE_WORK) ** 0.5 else "blas"
     if got == "blas":
-        return "blas", f"BLAS products: faster than the compiled loops here (measured, {w:,})"
+        return "blas", f"chosen: measured faster than the compiled loops here ({w:,} an epoch)"
     return "numba", ""
+
+
+def _why_size(w: int) -> str:
+    return (
+        f"chosen for a network this size: {w:,} multiply-adds an epoch (BLAS from {LARGE_WORK:,})"
+    )
 
 
 def calibrate(objective, measure, seconds: float = 0.02) -> str:

@@ -105,3 +105,38 @@ def test_bad_surface_requests(book, kw, match):
             (0, 1),
             kw.get("res", 5),
         )
+
+
+def test_a_large_networks_contour_comes_on_a_grid_it_can_afford(book):
+    """Issue 20: a 200x200 contour of a 2,700-parameter network on 1,000 samples would
+    cost 110 billion multiply-adds (minutes): the surface job coarsens the grid to stay
+    within SURFACE_WORK; the book's 1-2-1 keeps its full grid."""
+    import threading
+
+    from bpgui_engine import jobs
+    from bpgui_engine.analysis import surface as srf
+    from bpgui_engine.model.data import Dataset
+    from bpgui_engine.model.network import NetworkSpec
+
+    assert srf.affordable_resolution(book.spec, book.data.n_samples, 200) == 200
+    spec = NetworkSpec(1, (50, 50, 1), ("tansig", "tansig", "purelin"))
+    P = np.linspace(-2, 2, 1000)[None, :]
+    data = Dataset(P, np.sin(P))
+    res = srf.affordable_resolution(spec, 1000, 200)
+    assert res == srf.MIN_AFFORDABLE  # sqrt(5e8 / 2.7e6) = 13, floored at 16
+    assert res**2 * 1000 * spec.n_params <= 1.5 * srf.SURFACE_WORK
+    theta = np.random.default_rng(0).normal(0, 0.3, spec.n_params)
+    req = {"spec": spec, "data": data, "theta": theta, "axes": (spec.label(0), spec.label(1)),
+           "ranges": ((-2.0, 2.0), (-2.0, 2.0)), "resolution": 200, "performance": "sse",
+           "log_levels": True}  # fmt: skip
+    gen = jobs.JOBS["surface"](req, threading.Event())
+    try:
+        next(gen)
+    except StopIteration as done:
+        (s, *_), err = done.value
+    assert err == "" and s.values.shape == (res, res)
+    # the coarse grid is the same function: a point of it equals the objective there
+    obj = Objective(spec, data, theta)
+    x = theta.copy()
+    x[0], x[1] = s.xs[3], s.ys[5]
+    assert s.values[3, 5] == pytest.approx(obj.value(x), rel=1e-12)  # values[ix, iy]

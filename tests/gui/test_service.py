@@ -268,3 +268,54 @@ def test_new_clears_every_tools_results_and_words(window, qtbot):
     assert crit.critical_marks.points == [] and len(crit.critical_marks.item.data) == 0
     assert sp.status.text() == "" and sp.bar.value() == 0
     assert maps.basins_pane.bar.value() == 0
+
+
+def test_a_slow_contour_gives_way_to_the_next_request(qtbot):
+    """Issue 20 (newcomer review): a large network's contour still computing when the
+    view asks for another is cancelled (its process ended after the grace), so the new
+    one does not wait minutes behind it; the old one's result is never shown."""
+    from PySide6.QtCore import QObject, Signal
+
+    from bpgui.service.surfaces import SurfaceRequest, SurfaceService
+    from bpgui_engine.model.presets import get_preset
+
+    class FakeJob(QObject):
+        finished = Signal(object, str)
+
+    class FakeJobs:
+        def __init__(self):
+            self.submitted, self.cancelled = [], []
+
+        def submit(self, kind, request, grace_ms=None):
+            self.submitted.append(FakeJob())
+            return self.submitted[-1]
+
+        def cancel(self, job):
+            self.cancelled.append(job)
+            job.finished.emit(None, "")  # what the service delivers for a cancelled job
+
+    b = get_preset("book-1-2-1")
+    fake = FakeJobs()
+    svc = SurfaceService(jobs=fake)
+    shown = []
+    svc.ready.connect(shown.append)
+
+    def req(lo):
+        return SurfaceRequest(b.spec, b.data, b.theta, ("W1[1,1]", "W2[1,1]"),
+                              ((lo, 15.0), (-5.0, 15.0)), resolution=20)  # fmt: skip
+
+    svc.request(req(-5.0))
+    assert len(fake.submitted) == 1 and fake.cancelled == []
+    svc.request(req(-4.0))  # while the first runs: it is cancelled, the second submitted
+    assert fake.cancelled == [fake.submitted[0]] and len(fake.submitted) == 2
+    from bpgui_engine.jobs import JOBS
+
+    gen = JOBS["surface"]({f: getattr(req(-4.0), f) for f in
+                           ("spec", "data", "theta", "axes", "ranges", "resolution",
+                            "performance")} | {"log_levels": True}, None)  # fmt: skip
+    try:
+        next(gen)
+    except StopIteration as done:
+        out, err = done.value
+    fake.submitted[1].finished.emit(out, err)
+    assert len(shown) == 1 and shown[0].request.ranges[0] == (-4.0, 15.0)
