@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -504,3 +505,19 @@ def test_race_at_a_limited_speed_and_a_bad_entry(host):
     h.command(start_msg(3, s.replace(criteria=StopCriteria(epochs=5)), x0))
     frames = sink.wait_for(finished(3))
     assert records(frames, 3)[:, 0].tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_processes_run_blas_on_one_thread_unless_told_otherwise():
+    """Issue 20: OpenBLAS's busy-waiting threads made the BLAS kernel 4-5x slower in the
+    window on a 2-core machine; bpgui (and bpgui_engine) set one thread before NumPy loads,
+    for the process and the ones it starts, unless the user set it."""
+    code = "import {}, numpy, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    for pkg in ("bpgui", "bpgui_engine", "bpgui.service.engine_host"):
+        out = subprocess.run([sys.executable, "-c", code.format(pkg)], env=env,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert out.stdout.strip() == "1", (pkg, out.stderr)
+    out = subprocess.run([sys.executable, "-c", code.format("bpgui")],
+                         env={**env, "OPENBLAS_NUM_THREADS": "2"},
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.stdout.strip() == "2"
