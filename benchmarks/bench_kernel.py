@@ -32,7 +32,8 @@ from bpgui_engine.model.objective import Objective  # noqa: E402
 from bpgui_engine.model.presets import get_preset  # noqa: E402
 from bpgui_engine.optim import make_optimizer  # noqa: E402
 from bpgui_engine.train.batch import train_batch  # noqa: E402
-from bpgui_engine.train.fast import FastTrainer, fast_surface, fast_train_batch  # noqa: E402
+from bpgui_engine.train.fast import FastTrainer, fast_train_batch  # noqa: E402
+from bpgui_engine.train.fast_surface import fast_surface  # noqa: E402
 from bpgui_engine.train.trainer import StopCriteria, Trainer  # noqa: E402
 
 BOOK = get_preset("book-1-2-1")

@@ -56,6 +56,26 @@ ROUND_BITS = 6755399441055744.0  # 1.5 * 2^52: x + ROUND_BITS holds round(x) in 
 ROUND_BITS_INT = 0x4338000000000000  # the bits of ROUND_BITS
 
 
+@njit(inline="always", **_opts)
+def _exp_taylor(r):
+    """``exp(r)`` for ``|r| <= ln2/2``: the degree-13 Taylor polynomial (Horner), inlined
+    into its callers' loops at numba's level so that they still vectorize."""
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    return p * r + 1.0
+
+
 @njit(**_opts)
 def _pow2_bits(Ib):
     """``Ib[k]`` holding the bits of ``kf + ROUND_BITS`` (``kf`` an integer-valued double)
@@ -78,20 +98,7 @@ def _logsig_row(n, a, Ib):
         x = -708.0 if x < -708.0 else x
         kf = math.floor(x * LOG2E + 0.5)
         r = (x - kf * LN2_HI) - kf * LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        a[k] = p * r + 1.0
+        a[k] = _exp_taylor(r)
         fb[k] = kf + ROUND_BITS  # k in the low bits of the mantissa
     _pow2_bits(Ib[: n.shape[0]])
     for k in range(n.shape[0]):
@@ -125,20 +132,7 @@ def _tanh_row(n, a, Ib):
         x = 40.0 if x > 40.0 else x
         kf = math.floor(x * LOG2E + 0.5)
         r = (x - kf * LN2_HI) - kf * LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        a[k] = p * r + 1.0
+        a[k] = _exp_taylor(r)
         fb[k] = kf + ROUND_BITS  # k in the low bits of the mantissa
     _pow2_bits(Ib[: n.shape[0]])
     for k in range(n.shape[0]):

@@ -30,14 +30,21 @@ from bpgui_engine.train.trainer import StopCriteria
 __all__ = ["warm_up_block", "warm_up_kernels", "warm_up_rest"]
 
 
-def warm_up_kernels(mod: ModuleType) -> None:
+def _tiny(samples: int = 5, epochs: int = 2):
+    """A 1-2-1 problem small enough that a call costs nothing but its compile: the
+    objective, its plan, the sd optimizer's hyperparameter and criteria vectors."""
     spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
-    P = np.linspace(-1.0, 1.0, 5)[None, :]
+    P = np.linspace(-1.0, 1.0, samples)[None, :]
     obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
     plan = build_plan(obj)
     opt = make_optimizer("sd")
     hyp = hyper_vector(opt, plan.lr_scale)
-    crit = crit_vector(StopCriteria(epochs=2), True)
+    crit = crit_vector(StopCriteria(epochs=epochs), True)
+    return obj, plan, opt, hyp, crit
+
+
+def warm_up_kernels(mod: ModuleType) -> None:
+    obj, plan, opt, hyp, crit = _tiny()
     st, dx = row_state(opt, obj.n_free, 0, np.inf, 0)
     x = obj.x0()
     perms = np.empty((0, plan.Q), dtype=np.int64)
@@ -49,13 +56,7 @@ def warm_up_kernels(mod: ModuleType) -> None:
 
 def warm_up_rest(mod: ModuleType) -> None:
     """The batch and surface kernels (after :func:`warm_up_kernels`, the run loop's)."""
-    spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
-    P = np.linspace(-1.0, 1.0, 5)[None, :]
-    obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
-    plan = build_plan(obj)
-    opt = make_optimizer("sd")
-    hyp = hyper_vector(opt, plan.lr_scale)
-    crit = crit_vector(StopCriteria(epochs=2), True)
+    obj, plan, _opt, hyp, crit = _tiny()
     x = obj.x0()
     B, nf = 2, obj.n_free
     path = np.empty((3, B, nf))
@@ -65,7 +66,7 @@ def warm_up_rest(mod: ModuleType) -> None:
         np.empty((3, B)), False,
     )  # fmt: skip
     surface(
-        mod, layer_table(spec), plan.perf, plan.P, plan.T, plan.Q, plan.theta, 0, 4, 2,
+        mod, layer_table(obj.spec), plan.perf, plan.P, plan.T, plan.Q, plan.theta, 0, 4, 2,
         np.zeros(2, dtype=np.int64), np.zeros(2), np.zeros(2),
     )  # fmt: skip
 
@@ -78,13 +79,7 @@ def warm_up_block(mod: ModuleType) -> SimpleNamespace:
 
     blk = SimpleNamespace(eligible=eligible, run_batch_block=run_batch_block)
 
-    spec = NetworkSpec(1, (2, 1), ("logsig", "purelin"))
-    P = np.linspace(-1.0, 1.0, 11)[None, :]
-    obj = Objective(spec, Dataset(P, np.sin(P)), np.full(spec.n_params, 0.5))
-    plan = build_plan(obj)
-    opt = make_optimizer("sd")
-    hyp = hyper_vector(opt, plan.lr_scale)
-    crit = crit_vector(StopCriteria(epochs=3), True)
+    obj, plan, _opt, hyp, crit = _tiny(samples=11, epochs=3)
     B, nf = 3, obj.n_free
     X0 = obj.x0() + np.arange(B)[:, None] * 0.1
     out = []

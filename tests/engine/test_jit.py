@@ -19,7 +19,8 @@ from bpgui_engine.model.network import NetworkSpec
 from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import make_optimizer
 from bpgui_engine.train.batch import train_batch
-from bpgui_engine.train.fast import FastTrainer, fast_surface, fast_train_batch
+from bpgui_engine.train.fast import FastTrainer, fast_train_batch
+from bpgui_engine.train.fast_surface import fast_surface
 from bpgui_engine.train.history import History
 from bpgui_engine.train.trainer import StopCriteria, Trainer
 

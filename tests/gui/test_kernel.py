@@ -136,7 +136,7 @@ def test_the_contour_uses_numpys_surface_which_equals_the_compiled_one():
     from bpgui.service import surfaces as ss
     from bpgui_engine.analysis.surface import evaluate_surface
     from bpgui_engine.model.presets import get_preset
-    from bpgui_engine.train.fast import fast_surface
+    from bpgui_engine.train.fast_surface import fast_surface
 
     book = get_preset("book-1-2-1")
     req = ss.SurfaceRequest(
