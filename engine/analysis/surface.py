@@ -18,7 +18,7 @@ from bpgui_engine.model.network import NetworkSpec
 from bpgui_engine.model.performance import get_performance
 from bpgui_engine.model.transfer import get_transfer
 
-__all__ = ["Surface", "affordable_resolution", "evaluate_surface"]
+__all__ = ["Surface", "affordable_resolution", "evaluate_surface", "surface_grid"]
 
 CHUNK_ELEMENTS = 100_000  # grid values per chunk (measured best: ~6 rows of a 200-point grid)
 MAX_RESOLUTION = 4000
@@ -52,18 +52,10 @@ def affordable_resolution(spec, n_samples: int, resolution: int) -> int:
     return int(min(resolution, max(MIN_AFFORDABLE, cap)))
 
 
-def evaluate_surface(
-    spec: NetworkSpec,
-    data: Dataset,
-    theta: np.ndarray,
-    x_label: str,
-    x_range: tuple[float, float],
-    y_label: str,
-    y_range: tuple[float, float],
-    resolution: int | tuple[int, int] = 100,
-    performance: str = "sse",
-) -> Surface:
-    """``F`` on a ``resolution``-point grid including both ends of each range."""
+def surface_grid(spec, x_label, x_range, y_label, y_range, resolution):
+    """The checked grid of a surface: ``(nx, ny, ix, iy, xs, ys)``; ``ValueError`` with one
+    line for a resolution outside [2, MAX_RESOLUTION], a range that is not finite
+    ``MIN < MAX`` (or too wide for a finite grid), or the same parameter on both axes."""
     nx, ny = (resolution, resolution) if np.isscalar(resolution) else resolution
     for k, v in (("x", nx), ("y", ny)):
         if int(v) != v or not 2 <= v <= MAX_RESOLUTION:
@@ -79,9 +71,25 @@ def evaluate_surface(
     ix, iy = spec.index(x_label), spec.index(y_label)
     if ix == iy:
         raise ValueError("surface: the two axes must be different parameters")
-    theta = np.asarray(theta, dtype=float)
     xs = np.linspace(x_range[0], x_range[1], int(nx))
     ys = np.linspace(y_range[0], y_range[1], int(ny))
+    return int(nx), int(ny), ix, iy, xs, ys
+
+
+def evaluate_surface(
+    spec: NetworkSpec,
+    data: Dataset,
+    theta: np.ndarray,
+    x_label: str,
+    x_range: tuple[float, float],
+    y_label: str,
+    y_range: tuple[float, float],
+    resolution: int | tuple[int, int] = 100,
+    performance: str = "sse",
+) -> Surface:
+    """``F`` on a ``resolution``-point grid including both ends of each range."""
+    nx, ny, ix, iy, xs, ys = surface_grid(spec, x_label, x_range, y_label, y_range, resolution)
+    theta = np.asarray(theta, dtype=float)
     perf = get_performance(performance)
     layer = spec.layer_of
     per_row = max(1, int(ny) * data.n_samples * max(spec.sizes))
