@@ -50,6 +50,7 @@ def test_saddle_point_at_the_origin_of_the_bias_surface(book):
     assert f > objb.value(np.array([-5.0, 5.0]))  # the two minima are lower
 
 
+@pytest.mark.slow  # ~9 s (the book's 324,000 epochs on NumPy): make test-slow, CI
 def test_trajectory_a_crawls_for_more_than_300000_epochs(obj):
     recs = run(obj, (-4, -4), "sd", hyper={"lr": 1.0}, epochs=10**6)
     end = recs[-1]

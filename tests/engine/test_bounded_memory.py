@@ -78,6 +78,7 @@ def _long_session(n: int) -> Session:
     return s
 
 
+@pytest.mark.slow  # 6-15 s each (a long run exported): make test-slow, CI
 @pytest.mark.parametrize("what", ["--history", "--trajectory"])
 def test_export_history_streams(what, tmp_path, capsys):
     n = 400_000

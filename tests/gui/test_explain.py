@@ -5,6 +5,7 @@ weights.  Every number shown is compared with the engine's headless result."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_window import T, epochs
@@ -80,6 +81,7 @@ def test_critical_points_saddle_experiment(window, qtbot):
     assert any(abs(x) < 1e-9 and abs(y) < 1e-9 for x, y in zip(xs, ys, strict=True))
 
 
+@pytest.mark.slow  # 8-18 s (searches in 7 dimensions): make test-slow, CI
 def test_critical_points_in_all_dimensions_and_nothing_found(window, qtbot):
     s = window.setup
     window.apply_setup(s.replace(free=("W1[1,1]", "W2[1,1]", "b2")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+import pytest
 from PySide6.QtGui import QImage
 from test_window import T
 
@@ -64,6 +65,7 @@ def test_theme_layout_and_presentation_are_remembered(qtbot, tmp_path, monkeypat
     again.close()
 
 
+@pytest.mark.slow  # ~8 s: make test-slow, CI
 def test_a_corrupt_settings_store_falls_back_with_a_note(qtbot, tmp_path, monkeypatch):
     cfg = tmp_path / "cfg"
     cfg.mkdir()

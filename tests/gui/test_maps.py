@@ -280,6 +280,7 @@ def test_csv_exports_and_bad_input_is_marked(window, qtbot, tmp_path):
     assert rows[0][:3] == ["lr", "gamma", "epochs_to_goal"] and len(rows) == 10
 
 
+@pytest.mark.slow  # ~11 s (network timeouts): make test-slow, CI
 def test_an_unreachable_scheduler_is_one_line_next_to_its_field(window, qtbot):
     pytest.importorskip("distributed")
     book_slice(window)

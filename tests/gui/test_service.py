@@ -181,6 +181,7 @@ SESSION = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # ~10 s (a whole app in a subprocess): make test-slow, CI
 def test_the_window_process_never_imports_numba(tmp_path):
     """A session that uses every tool: training, race, basin map, sweep, restarts,
     gradient check, critical points, curvature and equations, inspector, update vectors."""
