@@ -321,6 +321,10 @@ class PlotsPane(QWidget):
         drift = self.slice_drift(h.x[-1])
         at = "the start" if not self.slice_epoch else f"epoch {self.slice_epoch:,}"
         text = f"slice drawn at {at}; other {len(s.free) - 2} parameters moved by {drift:.3g}"
+        shown = self.surface
+        if shown is not None and shown.surface.xs.size < shown.request.resolution:
+            n = shown.surface.xs.size  # coarsened by the compute job for a large network
+            text += f"; a {n}x{n} grid for a network this size"
         if self.surfaces.busy and self._asked is not None and self._asked[1] != self.slice_epoch:
             asked = self._asked[1]
             text += f" (redrawing at epoch {asked:,}…)" if asked else " (redrawing…)"

@@ -170,3 +170,7 @@ def test_a_large_network_trains_on_the_blas_kernel_and_the_status_bar_says_why(q
     field = win.status_fields["kernel"]
     assert field.text() == "blas"
     assert "BLAS" in field.toolTip() and "multiply-adds" in field.toolTip()
+    # its contour came (on a grid it can afford) and the view says how coarse
+    qtbot.waitUntil(lambda: "grid for a network this size" in win.plots.slice_info.text(),
+                    timeout=T)  # fmt: skip
+    assert win.plots.surface.surface.xs.size < win.plots.surface.request.resolution
