@@ -131,12 +131,14 @@ def surface(req: dict, cancel: threading.Event) -> Job:
     """The performance over a grid of two parameters and its isolines."""
     from bpgui_engine.analysis.contour import contour_levels, isolines
     from bpgui_engine.analysis.surface import affordable_resolution, evaluate_surface
+    from bpgui_engine.model.penalty import Penalty
 
     # a large network's contour on a coarser grid: seconds, not minutes
     res = affordable_resolution(req["spec"], req["data"].n_samples, req["resolution"])
     s = evaluate_surface(
         req["spec"], req["data"], np.asarray(req["theta"], float), req["axes"][0],
         req["ranges"][0], req["axes"][1], req["ranges"][1], res, req["performance"],
+        Penalty(*req.get("penalty", (0.0, 0.0))),
     )  # fmt: skip
     levels = contour_levels(s.values, 12, log=req["log_levels"])
     ix, iy = isolines(s.xs, s.ys, s.values, levels)

@@ -21,6 +21,7 @@ import numpy as np
 from bpgui.cli.commands import CliError, export, session_surface, surface, train
 from bpgui.cli.critical import add_parsers as add_critical_parser
 from bpgui.cli.maps import add_parsers as add_map_parsers
+from bpgui.cli.plane import add_plane_flags
 from bpgui_engine.model.experiments import EXPERIMENTS, get_experiment
 from bpgui_engine.model.presets import PRESETS
 from bpgui_engine.optim import OPTIMIZERS
@@ -32,8 +33,7 @@ EXIT_USAGE = 2
 COMMANDS = ("train", "surface", "export", "race", "basins", "sweep", "critical")
 
 
-#: what argparse takes for a negative number, not an option: -1, -1.5, -.5, -1e1, -1E-3,
-#: -inf, -nan (argparse's own pattern misses exponents, so ``--x W1[1,1] -1e1 15`` failed)
+#: argparse's negative numbers (-1, -.5, -1e1, -inf, -nan; its own misses exponents)
 NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
 
 
@@ -169,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--seed", type=_seed, default=None, help="random seed (start point, SGD order; default 0)"
     )
+    add_plane_flags(t)  # --dataset, --layers, ... (bpgui.cli.plane)
     t.add_argument("--json", action="store_true", help="print one JSON object with the result")
 
     s = sub.add_parser(
@@ -226,8 +227,9 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar=("WHICH", "FILE"),
-        help="draw a plot (contour, curves or response) to FILE.png or FILE.svg; repeatable",
+        help="draw a plot (contour, curves, response, decision) to FILE.png/.svg; repeatable",
     )
+    e.add_argument("--decision", metavar="FILE", help="the decision map (--plot decision FILE)")
     e.add_argument(
         "--animation",
         metavar="FILE.gif|FILE.mp4",

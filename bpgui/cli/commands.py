@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from bpgui.cli.plane import class_report, plane_base
 from bpgui_engine.analysis.surface import Surface, evaluate_surface
 from bpgui_engine.memory import check_run, check_surface
 from bpgui_engine.model.presets import get_preset
@@ -60,8 +61,17 @@ SETUP_FLAGS = {
     "time_limit": "--time-limit",
     "performance": "--performance",
     "seed": "--seed",
+    "dataset": "--dataset",
+    "layers": "--layers",
+    "transfer": "--transfer",
+    "output": "--output",
+    "features": "--features",
+    "l2": "--l2",
+    "l1": "--l1",
 }
+
 DEFAULT_EPOCHS = 1000
+SHOWN_PARAMS = 12  # free parameters printed by train (all of them in --json)
 FLUSH = 65536  # records buffered before they go into the history
 
 
@@ -84,6 +94,7 @@ def train(args: argparse.Namespace) -> int:
         s, source = load_session(args.session), args.session
         extra = args.epochs
     else:
+        base = plane_base(args)
         setup, x0 = setup_from_options(
             preset=args.preset or "book-1-2-1",
             free=args.free,
@@ -94,8 +105,11 @@ def train(args: argparse.Namespace) -> int:
             goal=0.0 if args.goal is None else args.goal,
             min_grad=0.0 if args.min_grad is None else args.min_grad,
             time_limit=args.time_limit,
-            performance=args.performance or "sse",
+            performance=args.performance or (base.performance if base else "sse"),
             seed=0 if args.seed is None else args.seed,
+            base=base,
+            l2=args.l2 or 0.0,
+            l1=args.l1 or 0.0,
         )
         s, source, extra = Session(setup, start=x0), None, None
     # refuse with the estimate instead of running out of memory; a kept history thins
@@ -189,11 +203,12 @@ def run_session(
         "kernel": trainer.kernel,
         "dtype": trainer.dtype,
         "history": None if h is None else {"rows": len(h), "kept": h.describe()},
+        **class_report(setup, x),
     }
 
 
 def _print_result(r: dict, s: Session) -> None:
-    what = r["session"] or r["preset"] or "the problem"
+    what = r["session"] or r["preset"] or r.get("dataset") or "the problem"
     index = r["performance_index"]
     perf = "" if index == "sse" else f", {index} {_fmt(r['performance'])}"
     print(
@@ -203,7 +218,14 @@ def _print_result(r: dict, s: Session) -> None:
     stop = r["stop_reason"]
     kernel = r["kernel"] + (", float32" if r.get("dtype") == "float32" else "")
     print(f"stopped: {STOP_REASONS.get(stop, stop)}  (kernel: {kernel})")
-    print("  ".join(f"{lab} = {_fmt(r['params'][lab])}" for lab in s.setup.free))
+    shown = list(s.setup.free)[:SHOWN_PARAMS]
+    more = len(s.setup.free) - len(shown)
+    more = f"  … ({more:,} more: --json or --save)" if more > 0 else ""
+    print("  ".join(f"{lab} = {_fmt(r['params'][lab])}" for lab in shown) + more)
+    if r.get("train_accuracy") is not None:
+        test = r.get("test_accuracy")
+        test = "" if test is None else f", test {100 * test:.1f} %"
+        print(f"accuracy: training {100 * r['train_accuracy']:.1f} %{test}")
     if r["history"] is not None and r["history"]["kept"] != "every epoch":
         print(f"history: {r['history']['rows']:,} epochs kept: {r['history']['kept']}")
     if r["saved"]:
@@ -266,6 +288,8 @@ def surface(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     anim = getattr(args, "animation", None)
+    if getattr(args, "decision", None):
+        args.plot = [*args.plot, ("decision", args.decision)]
     outputs = [("--history", args.history), ("--trajectory", args.trajectory),
                ("--params", args.params), ("--contour", args.contour),
                ("--lighter", getattr(args, "lighter", None)),
@@ -399,7 +423,9 @@ def session_surface(s: Session, resolution: int) -> Surface:
     data, _ = setup.data.build()
     (xl, yl), (xr, yr) = setup.axes, setup.ranges
     check_surface(setup.spec, data.n_samples, resolution**2)
-    return evaluate_surface(setup.spec, data, theta, xl, xr, yl, yr, resolution, setup.performance)
+    return evaluate_surface(
+        setup.spec, data, theta, xl, xr, yl, yr, resolution, setup.performance, setup.penalty
+    )
 
 
 def _float(text: str, what: str) -> float:

@@ -216,7 +216,7 @@ class Scene:
         check_surface(s.spec, data.n_samples, res * res)
         (xl, yl), (xr, yr) = s.axes, s.ranges
         self.surf = evaluate_surface(
-            s.spec, data, r.slice_theta, xl, xr, yl, yr, res, s.performance
+            s.spec, data, r.slice_theta, xl, xr, yl, yr, res, s.performance, s.penalty
         )
         self.optimum = _optimum(s, r.slice_theta)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from bpgui_engine.safe_write import landed, replacing
 
 log = logging.getLogger(__name__)
-PLOT_NAMES = ("contour", "curves", "response")
+PLOT_NAMES = ("contour", "curves", "response", "decision")
 
 
 def _widget(plots, which: str):
@@ -20,6 +20,7 @@ def _widget(plots, which: str):
         "contour": plots.contour.widget,
         "curves": plots.curves.glw,
         "response": plots.response.widget,
+        "decision": plots.decision.widget,
     }[which]
 
 
@@ -79,6 +80,10 @@ def _item(plots, which: str):
         return plots.curves.glw.scene()  # SSE and gradient/lr panels together
     if which == "response":
         return plots.response.plot
+    if which == "decision":  # the map and its points
+        if not plots.decision.active:
+            raise ValueError("plot: the decision map needs data in the plane (two inputs)")
+        return plots.decision.plot
     raise ValueError(f"plot: choose one of {', '.join(PLOT_NAMES)}, not {which!r}")
 
 
@@ -151,6 +156,8 @@ def export_plots(session, pairs: list[tuple[str, str]], timeout_s: float = 60.0)
             start = session.start if session.start is not None else setup.start()
             plots.show_start(start)
             plots.response.set_theta(setup.full_theta(start))
+            if session.run is not None:  # a run saved without its history: where it is
+                plots.decision.set_theta(setup.full_theta(session.run.x))
             plots.request_surface()
         if session.restarts is not None:  # saved only with the problem they belong to
             plots.set_restarts(session.restarts)

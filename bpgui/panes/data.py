@@ -1,5 +1,6 @@
-"""The data form: preset targets, a function of p, or a CSV file; normalization and a
-validation split.  Each field shows its own error directly under it."""
+"""The data form: preset targets, a function of p, a CSV file or a data set in the plane
+(:mod:`bpgui.panes.plane_form`); normalization and a validation split.  Each field shows
+its own error directly under it."""
 
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpgui.panes.plane_form import PlaneFields, toy_tooltips
 from bpgui.widgets.fields import NumberEdit, attach_error, mark, problem_of, with_error
 from bpgui_engine.model.data import MAX_CSV_BYTES, METHODS, Dataset, default_columns, parse_csv
 from bpgui_engine.model.setup import DataRecipe
 from bpgui_engine.safe_write import open_regular
 
-KINDS = ("preset", "expression", "csv")
+KINDS = ("preset", "expression", "csv", "toy")
 #: files larger than this are read and parsed on a worker thread ("reading…" meanwhile)
 ASYNC_CSV_BYTES = 1_000_000
 
@@ -82,26 +84,28 @@ class DataForm(QGroupBox):
         self.kind.addItem("preset targets", "preset")
         self.kind.addItem("function of p", "expression")
         self.kind.addItem("CSV file", "csv")
+        self.kind.addItem("data set in the plane", "toy")
         self.kind.setToolTip("where the training data comes from")
         attach_error(self.kind, "source")
         f.addRow("source", with_error(self.kind, self.kind))
+        self._rows: list[tuple[str, QWidget]] = []  # (kind, field): shown for that kind
         self.expr = QLineEdit()
         self.expr.setToolTip(
             "targets t = g(p), e.g. 1 + sin(pi/4*p); + - * / **, sin, cos, exp, log, pi ..."
         )
         attach_error(self.expr, "t =")
-        f.addRow("t =", with_error(self.expr, self.expr))
+        self._row("expression", f, "t =", with_error(self.expr, self.expr))
         self.lo = NumberEdit(-2.0, "first input value", label="p from")
         self.hi = NumberEdit(2.0, "last input value", label="p to")
         rng = QHBoxLayout()
         rng.addWidget(self.lo)
         rng.addWidget(QLabel("to"))
         rng.addWidget(self.hi)
-        f.addRow("p from", with_error(rng, self.lo, self.hi))
+        self._row("expression", f, "p from", with_error(rng, self.lo, self.hi))
         self.points = NumberEdit(
             41, "number of equally spaced points", integer=True, lo=2, hi=1e6, label="points"
         )
-        f.addRow("points", with_error(self.points, self.points))
+        self._row("expression", f, "points", with_error(self.points, self.points))
         self.noise = NumberEdit(
             0.0, "standard deviation of Gaussian noise on t", lo=0, label="noise"
         )
@@ -112,7 +116,7 @@ class DataForm(QGroupBox):
         nz.addWidget(self.noise)
         nz.addWidget(QLabel("seed"))
         nz.addWidget(self.noise_seed)
-        f.addRow("noise", with_error(nz, self.noise, self.noise_seed))
+        self._row("expression", f, "noise", with_error(nz, self.noise, self.noise_seed))
         csv_row = QHBoxLayout()
         self.csv_button = QPushButton("Open CSV…")
         self.csv_button.setToolTip("load a CSV file (a first row of names is a header)")
@@ -121,14 +125,14 @@ class DataForm(QGroupBox):
         self.csv_label = QLabel("no file")
         csv_row.addWidget(self.csv_button)
         csv_row.addWidget(self.csv_label, 1)
-        f.addRow("CSV", with_error(csv_row, self.csv_button))
+        self._row("csv", f, "CSV", with_error(csv_row, self.csv_button))
         self.csv_info = QLabel("")
         self.csv_info.setWordWrap(True)
         self.csv_info.setToolTip(
             "a first row is a header only when a field is not a number "
             "(nan, inf and 0x1f are numbers)"
         )
-        f.addRow("", self.csv_info)
+        self._row("csv", f, "", self.csv_info)
         self.csv_inputs = QLineEdit("0")
         self.csv_inputs.setToolTip(
             "input columns: 0-based numbers or header names, comma separated; "
@@ -141,8 +145,13 @@ class DataForm(QGroupBox):
         )
         attach_error(self.csv_inputs, "input columns")
         attach_error(self.csv_targets, "target columns")
-        f.addRow("input columns", with_error(self.csv_inputs, self.csv_inputs))
-        f.addRow("target columns", with_error(self.csv_targets, self.csv_targets))
+        self._row("csv", f, "input columns", with_error(self.csv_inputs, self.csv_inputs))
+        self._row("csv", f, "target columns", with_error(self.csv_targets, self.csv_targets))
+        self.plane = PlaneFields()
+        toy_tooltips(self.plane.toy)
+        self.plane.changed.connect(self._changed)
+        self.plane.typed.connect(self.problems_changed)
+        f.addRow(self.plane)
         self.normalize = QComboBox()
         self.normalize.addItems(METHODS)
         self.normalize.setToolTip("minmax: inputs to [-1, 1]; standard: zero mean, unit variance")
@@ -164,7 +173,8 @@ class DataForm(QGroupBox):
         )  # fmt: skip
         self.fields = (
             *self.numbers, self.kind, self.expr, self.csv_button, self.csv_inputs,
-            self.csv_targets,
+            self.csv_targets, *self.plane.numbers, self.plane.toy, self.plane.feature_box,
+            self.plane.coding,
         )  # fmt: skip
         self.preset = "book-1-2-1"
         self._csv_text, self._csv_name = "", ""
@@ -175,6 +185,7 @@ class DataForm(QGroupBox):
         self.kind.currentIndexChanged.connect(self._changed)
         self.normalize.currentIndexChanged.connect(self._changed)
         self._quiet = False
+        self._kind = "preset"  # the source shown last (a switch to a toy set: test 0.5)
         self.loading = False
         self._csv_generation = 0
         self._csv_signals = _CsvSignals(self)
@@ -206,6 +217,8 @@ class DataForm(QGroupBox):
             self.normalize.setCurrentText(d.normalize)
             self.validation.set_value(d.validation)
             self.split_seed.set_value(d.split_seed)
+            self.plane.set_recipe(d)
+            self._kind = d.kind
             self._enable(d.kind)
         finally:
             self._quiet = False
@@ -220,28 +233,31 @@ class DataForm(QGroupBox):
         for w in self.fields:
             if not isinstance(w, NumberEdit):
                 mark(w, None, w.tip)
-        bad = [e for e in (w.check(typing=w.hasFocus()) for w in self.numbers) if e]
+        kind = self.kind.currentData()
+        numbers = self.numbers + (self.plane.numbers if kind in ("toy", "csv") else ())
+        bad = [e for e in (w.check(typing=w.hasFocus()) for w in numbers) if e]
         if bad:
             raise ValueError(bad[0])
-        kind = self.kind.currentData()
+        plane = self.plane.fields(kind) if kind in ("toy", "csv") else {}
+        fields = {
+            "kind": kind,
+            "preset": self.preset,
+            "expression": self.expr.text(),
+            "lo": float(self.lo.value()),
+            "hi": float(self.hi.value()),
+            "points": int(self.points.value()),
+            "noise": float(self.noise.value()),
+            "noise_seed": int(self.noise_seed.value()),
+            "csv_text": self._csv_text,
+            "csv_name": self._csv_name,
+            "inputs": _columns(self.csv_inputs.text()),
+            "targets": _columns(self.csv_targets.text()),
+            "normalize": self.normalize.currentText(),
+            "validation": float(self.validation.value()),
+            "split_seed": int(self.split_seed.value()),
+        }
         try:
-            recipe = DataRecipe(
-                kind=kind,
-                preset=self.preset,
-                expression=self.expr.text(),
-                lo=float(self.lo.value()),
-                hi=float(self.hi.value()),
-                points=int(self.points.value()),
-                noise=float(self.noise.value()),
-                noise_seed=int(self.noise_seed.value()),
-                csv_text=self._csv_text,
-                csv_name=self._csv_name,
-                inputs=_columns(self.csv_inputs.text()),
-                targets=_columns(self.csv_targets.text()),
-                normalize=self.normalize.currentText(),
-                validation=float(self.validation.value()),
-                split_seed=int(self.split_seed.value()),
-            )
+            recipe = DataRecipe(**(fields | plane))  # the plane's noise and seed for toys
             train, _ = recipe.build()
         except ValueError as exc:
             self._blame(str(exc), kind)
@@ -256,6 +272,8 @@ class DataForm(QGroupBox):
         text = message.split(": ", 1)[1] if ": " in message else message
         if message.startswith("validation split"):
             w = self.validation
+        elif self.plane.blame(message) is not None:
+            w = self.plane.blame(message)
         elif kind == "expression":
             w = self.expr
             if "range needs lo < hi" in message:
@@ -349,14 +367,25 @@ class DataForm(QGroupBox):
     def _changed(self, *_) -> None:
         if self._quiet:
             return
-        self._enable(self.kind.currentData())
+        kind = self.kind.currentData()
+        if kind == "toy" and self._kind != "toy" and not self.plane.test.value():
+            self.plane.test.set_value(0.5)  # a new toy set: half of it tests (Playground's)
+        self._kind = kind
+        self._enable(kind)
         self.edited.emit()
 
+    def _row(self, kind: str, form: QFormLayout, label: str, field: QWidget) -> None:
+        form.addRow(label, field)
+        self._rows.append((kind, field))
+
     def _enable(self, kind: str) -> None:
+        for k, field in self._rows:  # only the source's own fields are shown
+            self.layout().setRowVisible(field, k == kind)
         for w in (self.expr, self.lo, self.hi, self.points, self.noise, self.noise_seed):
             w.setEnabled(kind == "expression")
         for w in (self.csv_button, self.csv_inputs, self.csv_targets):
             w.setEnabled(kind == "csv")
+        self.plane.enable(kind)
         if self.loading:
             self.csv_button.setEnabled(False)
 

@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 from bpgui.panes.builder import NetworkForm
 from bpgui.panes.data import DataForm
 from bpgui.panes.params import ParamsTable
+from bpgui.panes.problem_text import problem_text
 from bpgui.plots.diagram import NetworkDiagram
-from bpgui.widgets.fields import attach_error, mark, problem_of, with_error
+from bpgui.widgets.fields import NumberEdit, attach_error, mark, problem_of, with_error
 from bpgui.widgets.theme import set_role
 from bpgui_engine.model.labels import ParamLabels
 from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.penalty import MAX_RATE
 from bpgui_engine.model.performance import PERFORMANCE
 from bpgui_engine.model.presets import PRESETS
 from bpgui_engine.model.setup import Setup
@@ -39,6 +41,11 @@ PERF_TIP = (
     "cross-entropy (needs a logsig or softmax output layer and targets in [0, 1])"
 )
 AXIS_X_TIP = "horizontal axis of the contour (a free parameter)"
+L2_TIP = (
+    "L2 weight penalty (weight decay): rate x the sum of the squared weights is added to the "
+    "performance index (biases are not penalized); can change during a run"
+)
+L1_TIP = "L1 weight penalty: rate x the sum of |w| added to the performance index"
 MAX_AXIS_CHOICES = 1000
 AXIS_Y_TIP = "vertical axis of the contour (a free parameter)"
 
@@ -121,6 +128,17 @@ class NetworkPane(QWidget):
         attach_error(self.performance, "performance index")
         self.performance.currentIndexChanged.connect(self._performance_edited)
         f.addRow("performance index", with_error(self.performance, self.performance))
+        self.l2 = NumberEdit(0.0, L2_TIP, lo=0, hi=MAX_RATE, label="L2")
+        self.l1 = NumberEdit(0.0, L1_TIP, lo=0, hi=MAX_RATE, label="L1")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("L2"))
+        row.addWidget(self.l2, 1)
+        row.addWidget(QLabel("L1"))
+        row.addWidget(self.l1, 1)
+        for w in (self.l2, self.l1):
+            w.editingFinished.connect(self._penalty_edited)
+            w.textEdited.connect(lambda _t: self._report())
+        f.addRow("weight penalty", with_error(row, self.l2, self.l1))
         v.addLayout(f)
         return box
 
@@ -161,6 +179,8 @@ class NetworkPane(QWidget):
             self._fill_axes(setup)
             self.preset.setCurrentIndex(max(0, self.preset.findData(setup.data.preset)))
             self.performance.setCurrentIndex(self.performance.findData(setup.performance))
+            self.l2.set_value(setup.l2)
+            self.l1.set_value(setup.l1)
         finally:
             self._quiet = False
         self.problem_label.setText(problem_text(setup))
@@ -233,11 +253,23 @@ class NetworkPane(QWidget):
 
         self._emit(make)
 
+    def _penalty_edited(self) -> None:
+        if any(w.check() for w in (self.l2, self.l1)):
+            self._report()
+            return
+
+        def make():
+            return self.setup.replace(l2=float(self.l2.value()), l1=float(self.l1.value()))
+
+        if (self.setup.l2, self.setup.l1) != (self.l2.value(), self.l1.value()):
+            self._emit(make)  # LM with L1 is refused under the performance index
+
     # ---- problems --------------------------------------------------------------------
     def problems(self) -> list[str]:
         """Why this pane's forms cannot be applied, one sentence per field."""
         out = [*self.network.problems(), *self.data.problems(), *self.params.problems()]
         out += [p for p in map(problem_of, (self.performance, self.axis_y)) if p]
+        out += [p for p in (w.check(typing=w.hasFocus()) for w in (self.l2, self.l1)) if p]
         if self._message and not out:
             out.append(self._message)
         return out
@@ -349,37 +381,6 @@ class NetworkPane(QWidget):
 
     def _add_layer(self) -> None:
         self.network._add_layer()
-
-
-def problem_text(setup: Setup) -> str:
-    """``book-1-2-1: <description>``, or ``custom (from book-1-2-1): …`` once the network
-    or the data is no longer the preset's."""
-    name = setup.data.preset
-    p = PRESETS.get(name)
-    d = setup.data
-    same = (
-        p is not None
-        and setup.spec == p.spec
-        and d.kind == "preset"
-        and d.normalize == "none"
-        and d.validation == 0
-    )
-    # what else differs from the preset: said, so the box never names a problem that is
-    # not the one on screen
-    changed = []
-    if setup.performance != "sse":
-        changed.append(f"performance index {setup.performance.upper()}")
-    if p is not None and tuple(setup.free) != tuple(p.free):
-        n = len(setup.free)
-        changed.append(", ".join(setup.free) + " free" if n <= 3 else f"{n} free parameters")
-    tail = f" — {'; '.join(changed)}" if changed else ""
-    if same:
-        return f"{name}: {p.description}{tail}"
-    sizes = "-".join(str(n) for n in (setup.spec.n_inputs, *setup.spec.sizes))
-    source = {"preset": f"{name} targets", "expression": f"t = {d.expression}"}.get(
-        d.kind, d.csv_name or "CSV"
-    )
-    return f"custom (from {name}): {sizes} network, data: {source}{tail}"
 
 
 def _default_ranges(setup: Setup, axes: tuple[str, str]):

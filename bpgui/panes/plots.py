@@ -1,5 +1,6 @@
 """The live-plot pane: contour (or 3-D surface) with its controls, error curves and the
-network's response.  It draws what it is given; the window decides when."""
+network's response or, for data in the plane, its decision map.  It draws what it is
+given; the window decides when."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpgui.panes.outputs import OutputTabs
+from bpgui.plots.accuracy import AccuracyCurves
 from bpgui.plots.contour import ContourPlot
 from bpgui.plots.curves import CurvesPlot
+from bpgui.plots.decision import DecisionPlot
 from bpgui.plots.response import ResponsePlot
 from bpgui.plots.surface3d import Surface3DView
 from bpgui.service.surfaces import SurfaceRequest, SurfaceResult, SurfaceService
@@ -46,7 +50,9 @@ class PlotsPane(QWidget):
         self.contour.start_requested.connect(self.start_requested)
         self.view3d = Surface3DView()
         self.curves = CurvesPlot()
+        self.accuracy = AccuracyCurves(self.curves)  # test error and accuracy
         self.response = ResponsePlot()
+        self.decision = DecisionPlot()
         self.decimator = Decimator(max_blocks=1024)
         self.pathdec = PathDecimator(2000)
         self._path_key: tuple | None = None
@@ -121,9 +127,10 @@ class PlotsPane(QWidget):
         self.tabs.addTab(self.view3d, "3-D surface")
         self.tabs.currentChanged.connect(self._tab_changed)
 
-        right = QSplitter(Qt.Orientation.Vertical)
+        self.outputs = OutputTabs(self.response, self.decision)
+        right = self.right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.curves)
-        right.addWidget(self.response)
+        right.addWidget(self.outputs)
         right.setSizes([500, 300])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.tabs)
@@ -151,6 +158,8 @@ class PlotsPane(QWidget):
         if problem_changed:
             self.response.set_problem(setup.spec, objective.data, objective.validation)
             self.response.set_theta(setup.theta_array)
+            self.accuracy.reset(setup)
+            self.outputs.set_problem(setup, self.right)
         self.contour.set_optimum(self._optimum(setup))
         self.contour.value_name = setup.performance.upper()
         if problem_changed:  # nothing of the old problem's run or slice is read again
@@ -196,6 +205,7 @@ class PlotsPane(QWidget):
                 s.performance,
                 log_levels=self.scale.currentIndex() == 0,
                 tag=epoch,
+                penalty=(s.l2, s.l1),
             )
         )
         self.update_slice_info(self._decimated)  # "(redrawing at epoch …)" until it comes
@@ -221,10 +231,13 @@ class PlotsPane(QWidget):
         self._last_path = None
         self.contour.clear_path()
         self.curves.set_history(None, np.empty(0, dtype=np.int64))
+        self.accuracy.clear()
         point = None
         if start is not None and self.setup is not None:
             x, y = self.setup.axis_values(np.asarray(start, float)[None, :])
             point = (float(x[0]), float(y[0]))
+            if len(start) == len(self.setup.free):
+                self.decision.set_theta(self.setup.full_theta(np.asarray(start, float)))
         self.contour.set_start(point)
         if self.tabs.currentIndex() == 1:
             self.view3d.set_path(np.empty(0), np.empty(0), np.empty(0))
@@ -267,6 +280,9 @@ class PlotsPane(QWidget):
         self.contour.set_path(xs, ys, finished)
         self.curves.set_history(h, idx)
         self._last_path = (xs, ys, h.column("performance")[pidx])
+        self.accuracy.update(h)
+        if self.decision.active:  # every frame: Playground's live regions
+            self.decision.set_theta(self.setup.full_theta(h.x[-1]))
         if slow_parts:
             self.response.set_theta(self.setup.full_theta(h.x[-1]))
             if self.tabs.currentIndex() == 1:

@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QToolTip, QVBoxLayout, QWidget
 
+from bpgui.plots.thumbnails import layer_thumbnails
 from bpgui.widgets.theme import repolish, set_role
 from bpgui_engine.model.network import NetworkSpec
 
@@ -45,8 +46,13 @@ class NetworkDiagram(QWidget):
         self.shown_weights: np.ndarray | None = None  # drawn instead of theta (inspector)
         self.editable = False
         self.editor: WeightEditor | None = None
+        #: per layer (inputs first) each neuron's map over the input plane (None: circles)
+        self.thumbs: list[list[QImage]] | None = None
+        self._hover: tuple[QPointF, QImage] | None = None  # a thumbnail shown large
 
     def set_network(self, spec: NetworkSpec, theta: np.ndarray, free_idx) -> None:
+        if spec != self.spec:
+            self.thumbs, self._hover = None, None  # the old network's maps
         self.spec = spec
         self.theta = np.asarray(theta, float)
         self.free = {int(i) for i in free_idx}
@@ -57,6 +63,15 @@ class NetworkDiagram(QWidget):
         self.theta = np.asarray(theta, float)
         self.update()
         self.theta_changed.emit(self.theta)
+
+    def set_maps(self, maps) -> None:
+        """Every neuron's activation over the input plane (from the decision map: per
+        layer, inputs first; None: plain circles)."""
+        ok = maps is not None and self.spec is not None and len(maps) == self.spec.n_layers + 1
+        self.thumbs = layer_thumbnails(maps, self.spec.transfers) if ok else None
+        if self.thumbs is None:
+            self._hover = None
+        self.update()
 
     def set_activity(self, fractions: list[np.ndarray] | None, weights=None) -> None:
         """Colour neurons by ``fractions`` (per layer, f'(n) over its largest value: 0 =
@@ -109,7 +124,10 @@ class NetworkDiagram(QWidget):
         for j, a in enumerate(cols[0]):
             p.setPen(QPen(QColor("#555555" if light else "#aaaaaa"), 1.2))
             p.setBrush(QColor("#dddddd" if light else "#333333"))
-            p.drawEllipse(a, 7, 7)
+            if self._thumb(0, j) is not None:
+                self._draw_thumb(p, a, self._thumb(0, j), QColor("#888888"), 1.2)
+            else:
+                p.drawEllipse(a, 7, 7)
             self._nodes.append((a, None, f"input p{j + 1}"))
         p.setPen(pal.color(QPalette.ColorRole.Text))
         last = len(cols) - 1
@@ -126,7 +144,37 @@ class NetworkDiagram(QWidget):
             else:
                 rect, align = QRectF(x - 60, 0, 120, 16), Qt.AlignmentFlag.AlignCenter
             p.drawText(rect, align, label)
+        if self._hover is not None:  # the neuron under the pointer, large
+            q, img = self._hover
+            side = min(170, self.height() - 8)
+            x = min(max(4.0, q.x() + 14), self.width() - side - 4)
+            y = min(max(4.0, q.y() - side / 2), self.height() - side - 4)
+            p.setPen(QPen(pal.color(QPalette.ColorRole.Text), 1))
+            p.drawImage(QRectF(x, y, side, side), img)
+            p.drawRect(QRectF(x, y, side, side))
         p.end()
+
+    def _thumb(self, layer: int, i: int):
+        t = self.thumbs
+        if t is None or layer >= len(t) or i >= len(t[layer]):
+            return None
+        return t[layer][i]
+
+    def thumb_side(self) -> float:
+        """A thumbnail's side: as large as the columns and rows leave room for."""
+        cols = self._layout()
+        rows = max(len(c) for c in cols)
+        dy = (self.height() - 44) / max(1, rows - 1) if rows > 1 else self.height() - 44
+        dx = (self.width() - 60) / max(1, len(cols) - 1)
+        return float(max(10.0, min(40.0, 0.85 * dy, 0.35 * dx)))
+
+    def _draw_thumb(self, p: QPainter, q: QPointF, img, edge: QColor, width: float) -> None:
+        s = self.thumb_side()
+        rect = QRectF(q.x() - s / 2, q.y() - s / 2, s, s)
+        p.drawImage(rect, img)
+        p.setPen(QPen(edge, width))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(rect)
 
     def _line(self, p: QPainter, a: QPointF, b: QPointF, k: int, wmax: float) -> None:
         w = float(self.theta[k] if self.shown_weights is None else self.shown_weights[k])
@@ -156,8 +204,20 @@ class NetworkDiagram(QWidget):
         p.setPen(QPen(text if k in self.free else QColor("#888888"), 1.5))
         p.setBrush(c)
         radius = 5 + 5 * math.sqrt(abs(b) / wmax) if activity is None else 9
-        p.drawEllipse(q, radius, radius)
+        img = self._thumb(*self._neuron_of(k)) if activity is None else None
+        if img is not None:  # its map, framed in the bias's sign colour, as thick as big
+            c.setAlpha(255)
+            self._draw_thumb(p, q, img, c, 1.0 + 3.0 * math.sqrt(abs(b) / wmax))
+        else:
+            p.drawEllipse(q, radius, radius)
         self._nodes.append((q, k, name))
+
+    def _neuron_of(self, k: int) -> tuple[int, int]:
+        """(layer, neuron) of bias ``k`` (layers from 1: 0 is the inputs)."""
+        for m, (_w, b) in enumerate(self.spec.slices, 1):
+            if b.start <= k < b.stop:
+                return m, k - b.start
+        return 0, 0
 
     # ---- hover -------------------------------------------------------------------------------
     def param_at(self, pos: QPointF) -> int | None:
@@ -235,11 +295,29 @@ class NetworkDiagram(QWidget):
         return menu
 
     def mouseMoveEvent(self, event) -> None:
+        pos = event.position()
+        hover = None
+        if self.thumbs is not None:
+            for q, k, name in self._nodes:
+                if abs(q.x() - pos.x()) <= 10 and abs(q.y() - pos.y()) <= 10:
+                    where = self._neuron_of(k) if k is not None else (0, int(name[7:]) - 1)
+                    img = self._thumb(*where)
+                    hover = None if img is None else (q, img)
+                    break
+        if (hover is None) != (self._hover is None) or hover is not None:
+            self._hover = hover
+            self.update()
         text = self.describe(event.position())
         if text:
             QToolTip.showText(event.globalPosition().toPoint(), text, self)
         else:
             QToolTip.hideText()
+
+    def leaveEvent(self, event) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.update()
+        super().leaveEvent(event)
 
 
 class WeightEditor(QWidget):

@@ -166,6 +166,8 @@ class TrainingController(RaceControl, QObject):
                 "from": self.run_id - 1,
                 "extra": int(extra_epochs),
             }
+            if self.setup is not None:  # changed since it stopped: it goes on with them
+                msg["penalty"] = [self.setup.l2, self.setup.l1]
         self.last_stop = None
         msg.update(paused=paused, rate=encode_float(self.rate))
         self._launch(msg, paused)
@@ -261,6 +263,15 @@ class TrainingController(RaceControl, QObject):
     def set_hyper(self, hyper: dict) -> None:
         """New hyperparameters for the current run, applied from its next epoch."""
         self._control("hyper", value=hyper)
+
+    def set_penalty(self, l2: float, l1: float) -> None:
+        """New weight penalties for the current run, applied from its next block (and
+        for the last run, when it is continued)."""
+        if self.setup is not None:
+            self.setup = self.setup.replace(l2=l2, l1=l1)
+        if self._restore is not None:
+            self._restore["setup"] = {**self._restore["setup"], "l2": l2, "l1": l1}
+        self._control("penalty", value=[l2, l1])
 
     def discard(self) -> None:
         """End the current run (or race) now; anything it still sends is ignored."""

@@ -54,6 +54,7 @@ from bpgui.service.stdio import leave, read_commands
 from bpgui.service.wire import decode_float, encode_frame
 from bpgui_engine import jit
 from bpgui_engine.memory import MemoryLimitError, check_run
+from bpgui_engine.model.penalty import Penalty
 from bpgui_engine.model.setup import setup_from_dict
 from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.session import (
@@ -84,6 +85,7 @@ class Host(RaceJobs):
         self._stop = False
         self._rate = math.inf
         self._hyper: dict | None = None
+        self._penalty: tuple[float, float] | None = None  # (l2, l1) for the current run
         self._attention = True
         # the last run, to continue: run id -> (trainer, criteria, start point)
         self._trainers: dict[int, tuple[FastTrainer, StopCriteria, np.ndarray]] = {}
@@ -138,6 +140,8 @@ class Host(RaceJobs):
             self._rate = decode_float(msg.get("value"))
         elif cmd == "hyper":
             self._hyper = dict(msg["value"])
+        elif cmd == "penalty":
+            self._penalty = tuple(float(v) for v in msg["value"])
         elif cmd == "snapshot":
             self._snapshot = True
         self._attention = True
@@ -200,7 +204,7 @@ class Host(RaceJobs):
         with self._cond:
             self.run_id = run
             self._paused = bool(job.get("paused", False))
-            self._steps, self._stop, self._hyper = 0, False, None
+            self._steps, self._stop, self._hyper, self._penalty = 0, False, None, None
             self._snapshot = False
             self._rate = decode_float(job.get("rate"))
             self._attention = True
@@ -248,6 +252,8 @@ class Host(RaceJobs):
             block_seconds=FLUSH_S,
             wait=False,
         )
+        if job.get("penalty") is not None:
+            trainer.set_penalty(Penalty(*job["penalty"]))
         self._trainers = {run: (trainer, crit, x0)}
         return trainer, False
 
@@ -337,6 +343,12 @@ class Host(RaceJobs):
                     except ValueError as exc:  # the app validates first; report, go on
                         log.warning("hyperparameters ignored: %s", exc)
                     self._hyper = None
+                if self._penalty is not None and trainer is not None:
+                    try:
+                        trainer.set_penalty(Penalty(*self._penalty))
+                    except ValueError as exc:  # the app validates first; report, go on
+                        log.warning("weight penalty ignored: %s", exc)
+                    self._penalty = None
                 if self._stop:
                     return False
                 if not self._paused:

@@ -20,6 +20,7 @@ from bpgui_engine.analysis.contour import contour_levels, isolines
 from bpgui_engine.analysis.surface import Surface, evaluate_surface
 from bpgui_engine.model.data import Dataset
 from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.penalty import Penalty
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class SurfaceRequest:
     performance: str = "sse"
     log_levels: bool = True
     tag: object = None  # echoed back (e.g. the epoch the slice was drawn at)
+    penalty: tuple[float, float] = (0.0, 0.0)  # (l2, l1): bpgui_engine.model.penalty
 
     def key(self) -> tuple:
         return (
@@ -46,6 +48,7 @@ class SurfaceRequest:
             self.resolution,
             self.performance,
             self.log_levels,
+            self.penalty,
         )
 
 
@@ -82,6 +85,7 @@ def compute_surface(req: SurfaceRequest) -> SurfaceResult:
         req.ranges[1],
         req.resolution,
         req.performance,
+        Penalty(*req.penalty),
     )
     levels = contour_levels(s.values, 12, log=req.log_levels)
     ix, iy = isolines(s.xs, s.ys, s.values, levels)
@@ -158,6 +162,7 @@ class SurfaceService(QObject):
             self._pool.start(_Job(self._generation, req, self._bridge))
             return
         fields = ("spec", "data", "theta", "axes", "ranges", "resolution", "performance")
+        fields += ("penalty",)
         request = {f: getattr(req, f) for f in fields} | {"log_levels": req.log_levels}
         job = self._job = self.jobs.submit("surface", request)
         job.finished.connect(lambda out, err, g=self._generation: self._arrived(g, req, out, err))

@@ -120,8 +120,7 @@ class MainWindow(QMainWindow):
         build_toolbar(self, SPEEDS)
         self.speed.valueChanged.connect(self._speed_changed)
         self._build_status()
-        # the wheel scrolls the setup panel; it changes a spin box or list only once that
-        # field has been clicked (no silent changes while scrolling past)
+        # the wheel scrolls the setup panel; it changes a field only once clicked
         WheelGuard.install(QApplication.instance())
 
         # the window's model; every view is redrawn from it by refresh()
@@ -180,6 +179,7 @@ class MainWindow(QMainWindow):
         c.run_failed.connect(r.run_failed)
         c.state_changed.connect(r.state_changed)
         self.plots.start_requested.connect(r.start_at)
+        self.plots.decision.maps_ready.connect(self.network_pane.diagram.set_maps)
         self.plots.ranges_edited.connect(lambda r: self.apply_setup(self.setup.replace(ranges=r)))
         self.network_pane.setup_edited.connect(self._setup_edited)
         self.network_pane.preset_requested.connect(
@@ -212,14 +212,18 @@ class MainWindow(QMainWindow):
         self.document.mark_modified()
         if problem_changed is None:
             problem_changed = old.differs(setup, "spec", "data", "free", "theta", "performance")
-        view_changed = problem_changed or (old.axes, old.ranges) != (setup.axes, setup.ranges)
+        penalty_changed = (old.l2, old.l1) != (setup.l2, setup.l1)  # F itself changed
+        view_changed = problem_changed or penalty_changed or old.differs(setup, "axes", "ranges")
         if problem_changed:
             # the run ends while its own setup is current: no view (they redraw on the
             # controller's state change) combines the new setup with the old run's point
             self.runs.end_run()
         self.setup = setup
-        if problem_changed:
+        if problem_changed or penalty_changed:
             self.objective = objective if objective is not None else setup.objective()
+        if penalty_changed and not problem_changed:  # live: the run goes on with it
+            self.controller.set_penalty(setup.l2, setup.l1)
+        if problem_changed:
             self.restored_epoch = None
             self.start_x = start_point(self.objective, None, setup.seed, setup.init)
             self.start_drawn = True
@@ -228,10 +232,9 @@ class MainWindow(QMainWindow):
             self.network_pane.set_data_warning(
                 targets_outside(setup.spec.transfers[-1], self.objective.data.T)
             )
-        self.optimizer_pane.set_performance(setup.performance)
-        # the same refusal beside the performance index (the field the user may have
-        # just changed), not only on the Optimizer tab
-        why = mismatch(setup.optimizer, get_performance(setup.performance))
+        self.optimizer_pane.set_performance(setup.performance, setup.l1)
+        # the refusal also beside the performance index, not only on the Optimizer tab
+        why = mismatch(setup.optimizer, get_performance(setup.performance), setup.l1)
         self.network_pane.performance.error_label.show_error(why)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)
@@ -263,7 +266,7 @@ class MainWindow(QMainWindow):
         False) the run itself."""
         e = get_experiment(key)
         self.apply_setup(e.setup(), problem_changed=True)
-        self.start_x = np.array(e.start, float)
+        self.start_x = np.array(e.start_point(), float)
         self.start_drawn = False
         self.note = (self._note_key(), f"{e.title}. {e.description}")
         self.experiment_key = key

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSlider
+from PySide6.QtWidgets import QLabel, QMenu, QSlider
 
 from bpgui.window import history_memory
 from bpgui_engine.model.experiments import EXPERIMENTS
@@ -62,15 +62,19 @@ def build_menus(win) -> None:
     mem = m.addAction("History &memory…")
     mem.setToolTip("the most memory one run's history keeps before it thins its middle")
     mem.triggered.connect(lambda _=False: history_memory.ask(win))
-    m = mb.addMenu("&Experiments")
+    top = m = mb.addMenu("&Experiments")
+    plane = QMenu("&Classification in the plane", top)  # after the book's
+    plane.setToolTipsVisible(True)
     for key, e in EXPERIMENTS.items():
-        act = m.addAction(e.title)
+        act = (plane if e.group == "plane" else top).addAction(e.title)
         act.setToolTip(e.description)
         act.setStatusTip(e.description)
         act.setData(key)
         act.triggered.connect(
             lambda _=False, k=key: win.document.may_replace() and win.load_experiment(k)
         )
+    top.addSeparator()
+    top.addMenu(plane)
     m.setToolTipsVisible(True)
     m = mb.addMenu("&View")
     for act in (a.fit, a.reslice, a.clear):

@@ -295,6 +295,7 @@ class RunCommands:
         self.win.status.performance_name = run.performance.upper()
         self.win.plots.curves.set_index_name(run.performance.upper())
         self.win.status.show_run(h, state, c.max_epochs)
+        self.win.status.show_accuracy(self.win.plots.accuracy.track.latest())
 
     def _sync_actions(self) -> None:
         """Start's text says what Space does now: pause, resume, continue or start."""

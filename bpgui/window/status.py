@@ -33,6 +33,10 @@ FIELDS = {
     "grad": ("norm of the gradient", "|grad| 8.88e-300"),
     "rate": ("learning rate or mu", "mu 8.88e+300"),
     "speed": ("epochs per second", "8,888,888 epochs/s"),
+    "accuracy": (
+        "the share of training (and test) points classified right",
+        "acc 100.0 % / 100.0 %",
+    ),
     "kernel": ("the training kernel: compiled (numba), BLAS products or NumPy", "numpy"),
     "history": ("which epochs the history keeps", "history thinned"),
 }
@@ -80,6 +84,7 @@ class StatusLine:
             bar.addPermanentWidget(lab)
             self.fields[key] = lab
         self.fields["history"].hide()  # shown once a run's history is thinned
+        self.fields["accuracy"].hide()  # shown for classes
         self._history_key: tuple | None = None
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(140)
@@ -183,6 +188,21 @@ class StatusLine:
             self._progress_at = (pct, top)
             self.progress.setToolTip(f"epoch {epoch:,} of at most {top:,}")
             self.progress.setValue(pct)
+
+    def show_accuracy(self, latest: dict | None) -> None:
+        """Training and test accuracy (:class:`~bpgui.plots.accuracy.MetricsTrack`'s
+        latest; None or no classes: hidden)."""
+        lab = self.fields["accuracy"]
+        train = None if latest is None else latest.get("train_acc")
+        if train is None or not math.isfinite(train):
+            lab.hide()
+            return
+        test = latest.get("test_acc", math.nan)
+        text = f"acc {100 * train:.1f} %"
+        if math.isfinite(test):
+            text += f" / {100 * test:.1f} %"
+        lab.setText(text)
+        lab.setVisible(True)
 
     def show_kept(self, h, live: bool = False) -> None:
         """The history field: shown while the run's history is thinned (its tooltip says

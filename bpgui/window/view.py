@@ -87,12 +87,12 @@ class ViewState:
             self.win.setFont(big)
             for dock in self.win.findChildren(QDockWidget):
                 dock.hide()
-            self.win.plots.response.hide()
+            self.win.plots.outputs.set_presentation(True)
             self.win.showFullScreen()
         else:
             app.setFont(self._base_font)
             self.win.setFont(self._base_font)
-            self.win.plots.response.show()
+            self.win.plots.outputs.set_presentation(False)
             state, maximized = self._before_presentation
             self.win.showNormal()
             if maximized:

@@ -122,7 +122,7 @@ def slice_objective(setup: Setup, x: np.ndarray | None = None, free: str = "slic
         raise ValueError(f"x: expected {obj.n_free} values, got {x.shape}")
     theta = obj.full(x)
     params = list(setup.axes) if free == "slice" else list(setup.free)
-    return Objective(obj.spec, obj.data, theta, params, obj.perf.name)
+    return Objective(obj.spec, obj.data, theta, params, obj.perf.name, penalty=obj.penalty)
 
 
 def find_critical_points(
@@ -191,7 +191,7 @@ def find_critical_points(
         if not len(X):
             return []
         X, F, g, H, gn, isolated = polish(obj, X, F, g, H, gn, grad_tol)
-        whole = Objective(obj.spec, obj.data, obj.base, None, obj.perf.name)
+        whole = Objective(obj.spec, obj.data, obj.base, None, obj.perf.name, penalty=obj.penalty)
         sym = Symmetries(obj.spec, whole.value)
         X2 = _images(obj, sym, X[isolated])  # the copies no start happened to reach
         if len(X2):

@@ -15,6 +15,7 @@ import numpy as np
 
 from bpgui_engine.model.data import Dataset
 from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.penalty import Penalty, grid_penalty
 from bpgui_engine.model.performance import get_performance
 from bpgui_engine.model.transfer import get_transfer
 
@@ -86,8 +87,10 @@ def evaluate_surface(
     y_range: tuple[float, float],
     resolution: int | tuple[int, int] = 100,
     performance: str = "sse",
+    penalty: Penalty | None = None,
 ) -> Surface:
-    """``F`` on a ``resolution``-point grid including both ends of each range."""
+    """``F`` on a ``resolution``-point grid including both ends of each range (plus the
+    weight ``penalty``, :mod:`bpgui_engine.model.penalty`)."""
     nx, ny, ix, iy, xs, ys = surface_grid(spec, x_label, x_range, y_label, y_range, resolution)
     theta = np.asarray(theta, dtype=float)
     perf = get_performance(performance)
@@ -105,6 +108,8 @@ def evaluate_surface(
             out[c0 : c0 + chunk] = _grid(
                 spec, data, theta, a, first, ix, xs[c0 : c0 + chunk], iy, ys, perf
             )
+    if penalty:
+        out += grid_penalty(penalty, spec, theta, ix, iy, xs, ys)
     return Surface(spec.labels[ix], spec.labels[iy], xs, ys, out)
 
 

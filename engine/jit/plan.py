@@ -78,6 +78,8 @@ def lowest_layer(spec: NetworkSpec, free_idx: Sequence[int]) -> tuple[int, np.nd
 
 
 def build_plan(objective) -> Plan:
+    if getattr(objective, "penalty", None):
+        raise ValueError("the compiled kernels have no weight penalty (L2/L1)")
     spec, data, val = objective.spec, objective.data, objective.validation
     free_idx = [int(i) for i in objective.free_idx]
     m0, const = lowest_layer(spec, free_idx)

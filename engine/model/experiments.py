@@ -13,6 +13,7 @@ import numpy as np
 
 from bpgui_engine.model.initialize import initialize
 from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.plane_experiments import PLANE_EXPERIMENTS
 from bpgui_engine.model.presets import get_preset
 from bpgui_engine.model.setup import Setup
 from bpgui_engine.train.trainer import StopCriteria
@@ -33,12 +34,28 @@ class Experiment:
     key: str
     title: str
     description: str  # what is run, then a paragraph "What to look for: ..."
-    start: tuple[float, ...]
+    start: tuple[float, ...]  # () : the network's seeded initial weights
     changes: dict[str, Any]
+    #: a data set in the plane: :func:`~bpgui_engine.model.problem.plane_setup`'s
+    #: arguments (None: the book's problem)
+    plane: dict[str, Any] | None = None
+
+    @property
+    def group(self) -> str:
+        return "plane" if self.plane is not None else "book"
 
     def setup(self) -> Setup:
         """The experiment's setup with its start point written into ``theta``."""
+        if self.plane is not None:
+            from bpgui_engine.model.problem import plane_setup
+
+            s = plane_setup(**self.plane).replace(**self.changes)
+            return s.with_start(self.start) if self.start else s
         return Setup.from_preset("book-1-2-1", **self.changes).with_start(self.start)
+
+    def start_point(self) -> tuple[float, ...]:
+        """Where the run starts: :attr:`start`, or the setup's drawn weights."""
+        return self.start or tuple(self.setup().start().tolist())
 
 
 def _book(optimizer: str, epochs: int, ranges=BOOK_RANGES, **hyper: Any) -> dict[str, Any]:
@@ -217,6 +234,11 @@ _LIST = [
         tuple(_DEEP_THETA),
         _deep(_DEEP_THETA),
     ),
+]
+
+_LIST += [
+    Experiment(key, title, text, start, changes, plane)
+    for key, title, text, plane, changes, start in PLANE_EXPERIMENTS
 ]
 
 EXPERIMENTS: dict[str, Experiment] = {e.key: e for e in _LIST}

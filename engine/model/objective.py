@@ -15,6 +15,7 @@ from bpgui_engine.model.data import Dataset
 from bpgui_engine.model.fused import Fused
 from bpgui_engine.model.labels import ParamLabels
 from bpgui_engine.model.network import NetworkSpec
+from bpgui_engine.model.penalty import BoundPenalty, Penalty
 from bpgui_engine.model.performance import Performance, get_performance
 from bpgui_engine.train.kernel import BatchKernel
 
@@ -63,6 +64,9 @@ class Objective:
     free : labels or indices  the trained parameters (default: all)
     performance : str         ``"sse"`` (default), ``"mse"`` or ``"ce"``
     validation : Dataset      optional validation set
+    penalty : Penalty         L2/L1 weight penalties added to ``F``
+                              (:mod:`bpgui_engine.model.penalty`); the validation set's
+                              value and :meth:`sse` stay plain
 
     Notes
     -----
@@ -81,6 +85,7 @@ class Objective:
         free: Sequence[str | int] | None = None,
         performance: str = "sse",
         validation: Dataset | None = None,
+        penalty: Penalty | None = None,
     ) -> None:
         self.perf: Performance = check_problem(spec, data, performance, validation)
         self.spec = spec
@@ -96,6 +101,7 @@ class Objective:
         free = ParamLabels.all(spec) if free is None else ParamLabels.free(spec, free)
         self.free_idx = free.idx
         self.all_free = free.is_all()
+        self.set_penalty(penalty or Penalty())
         self.lr_scale = self.perf.lr_scale(data.n_samples)
         self.n_value = 0  # evaluation counters
         self.n_grad = 0
@@ -104,6 +110,12 @@ class Objective:
         out_t = spec.transfers[-1]
         self._batch_fused = self.perf.name != "ce" and out_t != "softmax"  # BatchKernel's
         self._batch_kernel: BatchKernel | None = None  # built on first use
+
+    def set_penalty(self, penalty: Penalty) -> None:
+        """Change the weight penalties (a run's live edit: from the next evaluation)."""
+        self.penalty = penalty
+        #: the penalty over the free parameters (None without one)
+        self._pen = BoundPenalty(penalty, self.spec, self.base, self.free_idx) if penalty else None
 
     # ---- parameter mapping ----------------------------------------------------------------
     @property
@@ -135,6 +147,7 @@ class Objective:
             self.free_idx,
             self.perf.name,
             self.validation,
+            self.penalty,
         )
 
     # ---- general (batched) path -----------------------------------------------------------
@@ -156,6 +169,8 @@ class Objective:
         fw = self.spec.forward(self.full(x), d.P)
         with np.errstate(over="ignore", invalid="ignore"):
             F = self.perf.value(fw.n[-1], fw.a[-1], d.T, self.spec.transfers[-1])
+            if self._pen is not None and data is None:
+                F = F + self._pen.value(x)
         return float(F) if np.ndim(F) == 0 else F
 
     def sse(self, x: np.ndarray, data: Dataset | None = None) -> np.ndarray | float:
@@ -177,7 +192,7 @@ class Objective:
             self.n_grad += 1
             if self._batch_kernel is None:
                 self._batch_kernel = BatchKernel(self)
-            return self._batch_kernel(X)
+            return self._penalized(X, *self._batch_kernel(X))
         d = self.data if samples is None else self.data.subset(samples)
         rows = self._chunk(X, d.n_samples)
         if rows:
@@ -193,7 +208,14 @@ class Objective:
             F = self.perf.value(fw.n[-1], fw.a[-1], d.T, t_out.name)
             s = self.perf.output_sensitivity(fw.n[-1], fw.a[-1], d.T, t_out)
             g = self.spec.backward(theta, d.P, fw, s)
-        return F, g[..., self.free_idx]
+        return self._penalized(X, F, g[..., self.free_idx])
+
+    def _penalized(self, x, F, g):
+        """``F`` and ``g`` with the penalty's value and gradient added."""
+        if self._pen is None:
+            return F, g
+        with np.errstate(over="ignore", invalid="ignore"):
+            return F + self._pen.value(x), self._pen.add_grad(x, g)
 
     def residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scaled errors ``e`` (``F = e.e``) and ``J = de/dx`` for Levenberg-Marquardt.
@@ -210,6 +232,9 @@ class Objective:
         J = self.spec.jacobian(theta, self.data.P, fw)[..., self.free_idx]
         if c != 1.0:
             e, J = e * c, J * c
+        if self._pen is not None:  # the L2 penalty as more residuals (L1 raises)
+            r, Jr = self._pen.residuals(x)
+            e, J = np.concatenate([e, r], axis=-1), np.concatenate([J, Jr], axis=-2)
         return e, J
 
     def value_grad_hessian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -223,6 +248,9 @@ class Objective:
         F, g, H = value_grad_hessian(
             self.spec, self.data.P, self.data.T, self.perf, self.full(x), self.free_idx
         )
+        if self._pen is not None:
+            F, g = self._penalized(x, F, g)
+            H = self._pen.add_hessian(H)
         return (float(F) if np.ndim(F) == 0 else F), g, H
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
@@ -246,7 +274,11 @@ class Objective:
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """``F(x)`` and ``dF/dx`` for one vector of free parameters."""
         self.n_grad += 1
-        return self._fused(x)
+        if self._pen is None:
+            return self._fused(x)
+        F, g = self._fused(x)
+        F, g = self._penalized(x, F, g)
+        return float(F), g
 
     def with_kernel(self, activations=None, dtype: str = "float64") -> Objective:
         """A copy whose :meth:`value_and_grad` runs the BLAS path: compiled transfer

@@ -10,13 +10,22 @@ from typing import Any
 import numpy as np
 
 from bpgui_engine.model.initialize import initialize
+from bpgui_engine.model.network import NetworkSpec
 from bpgui_engine.model.objective import Objective
-from bpgui_engine.model.presets import Preset, get_preset
-from bpgui_engine.model.setup import Setup
+from bpgui_engine.model.presets import Preset
+from bpgui_engine.model.setup import DataRecipe, Setup
+from bpgui_engine.model.toy import get_toy
 from bpgui_engine.optim import OPTIMIZERS, Optimizer
 from bpgui_engine.train.trainer import StopCriteria
 
-__all__ = ["make_objective", "parse_hyper", "setup_from_options", "start_point"]
+__all__ = [
+    "make_objective",
+    "parse_dataset",
+    "parse_hyper",
+    "plane_setup",
+    "setup_from_options",
+    "start_point",
+]
 
 
 def make_objective(
@@ -95,6 +104,79 @@ def parse_hyper(optimizer: str, items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+DATASET_KEYS = {"noise": float, "samples": int, "test": float, "seed": int}
+
+
+def parse_dataset(text: str) -> tuple[str, dict[str, Any]]:
+    """``"spiral:noise=0.1,samples=400,test=0.5,seed=1"`` -> ``("spiral", {...})``."""
+    name, _, rest = text.partition(":")
+    name = name.strip()
+    get_toy(name)  # raises with the list of data sets
+    out: dict[str, Any] = {}
+    for item in filter(None, (t.strip() for t in rest.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in DATASET_KEYS:
+            raise ValueError(
+                f"--dataset: expected KEY=VALUE with KEY one of {', '.join(DATASET_KEYS)}, "
+                f"got {item!r}"
+            )
+        if key in out:
+            raise ValueError(f"--dataset: {key} given twice")
+        try:
+            v = float(value)
+        except ValueError:
+            raise ValueError(f"--dataset: {key} needs a number, got {value.strip()!r}") from None
+        if DATASET_KEYS[key] is int:
+            if not v.is_integer():
+                raise ValueError(f"--dataset: {key} needs a whole number, got {value.strip()!r}")
+            v = int(v)
+        out[key] = v
+    return name, out
+
+
+def plane_setup(
+    dataset: str,
+    layers: Sequence[int] = (8,),
+    transfer: str = "tansig",
+    output: str | None = None,
+    features: Sequence[str] = ("x1", "x2"),
+    performance: str | None = None,
+    l2: float = 0.0,
+    l1: float = 0.0,
+    seed: int = 0,
+    init: str = "uniform",
+) -> Setup:
+    """A setup for a data set in the plane (``dataset``: :func:`parse_dataset`'s text): the
+    hidden ``layers`` with ``transfer``, an output layer sized by the data (``output``:
+    logsig for one class output, softmax for several, purelin for regression), every
+    parameter free and drawn by ``init`` from ``seed``.  The performance index defaults
+    to cross-entropy for classes and the SSE for regression."""
+    name, opts = parse_dataset(dataset)
+    toy = get_toy(name)
+    test = opts.get("test", 0.5)
+    if not 0.0 < test < 1.0:
+        raise ValueError(f"--dataset: test must be in (0, 1), got {test:g}")
+    coding = "onehot" if output == "softmax" else "auto"
+    recipe = DataRecipe.plane(
+        name, samples=opts.get("samples", 500), noise=opts.get("noise", 0.0), test=test,
+        noise_seed=opts.get("seed", 0), split_seed=opts.get("seed", 0),
+        features=tuple(features), coding=coding,
+    )  # fmt: skip
+    n_out = recipe.build()[0].n_outputs
+    if output is None:
+        output = "purelin" if toy.regression else "logsig" if n_out == 1 else "softmax"
+    if output == "softmax" and n_out < 2:
+        raise ValueError("--output: softmax needs two or more outputs (a class each)")
+    if performance is None:
+        performance = "sse" if toy.regression or output not in ("logsig", "softmax") else "ce"
+    spec = NetworkSpec(
+        len(recipe.features), (*map(int, layers), n_out), (transfer,) * len(layers) + (output,)
+    )
+    base = Setup.from_preset().replace(data=recipe, l2=l2, l1=l1)
+    return base.with_network(spec, init=init, seed=seed).replace(performance=performance)
+
+
 def setup_from_options(
     preset: str = "book-1-2-1",
     free: Sequence[str] | None = None,
@@ -107,6 +189,9 @@ def setup_from_options(
     time_limit: float | None = None,
     performance: str = "sse",
     seed: int = 0,
+    base: Setup | None = None,
+    l2: float = 0.0,
+    l1: float = 0.0,
 ) -> tuple[Setup, np.ndarray]:
     """A :class:`~engine.model.setup.Setup` and its start point from plain options (the flags of
     ``bpgui train``), so that training from flags is training a fresh session.
@@ -114,14 +199,15 @@ def setup_from_options(
     ``free`` defaults to the preset's; the contour axes stay the preset's when they are
     free (else the first two free parameters, over [-10, 10]).  ``start`` is in the order
     of ``free``; without it the free parameters are drawn uniformly in [-1, 1] from
-    ``seed``.  ``goal`` applies to the performance index being minimized."""
-    p = get_preset(preset)
+    ``seed``.  ``goal`` applies to the performance index being minimized.  ``base`` (e.g.
+    :func:`plane_setup`'s) replaces the preset: its network, data, free parameters, axes,
+    performance index and penalties."""
+    p = base if base is not None else Setup.from_preset(preset, l2=l2, l1=l1)
     free = tuple(free or p.free)
     axes, ranges = p.axes, p.ranges
     if len(free) >= 2 and not set(axes) <= set(free):
         axes, ranges = (free[0], free[1]), ((-10.0, 10.0), (-10.0, 10.0))
-    setup = Setup.from_preset(
-        preset,
+    setup = p.replace(
         free=free,
         axes=axes,
         ranges=ranges,

@@ -15,77 +15,20 @@ from typing import Any
 
 import numpy as np
 
-from bpgui_engine.model.data import (
-    METHODS,
-    Dataset,
-    csv_dataset,
-    function_dataset,
-    normalize,
-    split,
-)
 from bpgui_engine.model.initialize import INITS, initialize
 from bpgui_engine.model.labels import ParamLabels
 from bpgui_engine.model.network import NetworkSpec
 from bpgui_engine.model.objective import Objective, check_problem
+from bpgui_engine.model.penalty import Penalty
 from bpgui_engine.model.performance import get_performance
-from bpgui_engine.model.presets import PRESETS, get_preset
+from bpgui_engine.model.presets import get_preset
+from bpgui_engine.model.recipe import DATA_KINDS, DataRecipe
 from bpgui_engine.optim import OPTIMIZERS, Optimizer, mismatch
 from bpgui_engine.train.trainer import StopCriteria
 
 __all__ = ["DATA_KINDS", "DataRecipe", "Setup", "setup_from_dict", "setup_to_dict"]
 
-DATA_KINDS = ("preset", "expression", "csv")
 DEFAULT_EPOCHS = 500_000
-
-
-@dataclass(frozen=True)
-class DataRecipe:
-    """How to make the training (and validation) data, exactly and repeatably."""
-
-    kind: str = "preset"  # preset | expression | csv
-    preset: str = "book-1-2-1"
-    expression: str = "1 + sin(pi/4*p)"
-    lo: float = -2.0
-    hi: float = 2.0
-    points: int = 41
-    noise: float = 0.0
-    noise_seed: int = 0
-    csv_text: str = ""
-    csv_name: str = ""
-    inputs: tuple[str, ...] = ("0",)
-    targets: tuple[str, ...] = ("1",)
-    normalize: str = "none"
-    validation: float = 0.0
-    split_seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in DATA_KINDS:
-            raise ValueError(
-                f"data: kind must be one of {', '.join(DATA_KINDS)}, not {self.kind!r}"
-            )
-        if self.kind == "preset" and self.preset not in PRESETS:
-            get_preset(self.preset)  # raises with the list of presets
-        if self.normalize not in METHODS:
-            raise ValueError(f"normalization: choose one of {', '.join(METHODS)}")
-        if not 0.0 <= self.validation < 1.0:
-            raise ValueError(f"validation split: must be in [0, 1), got {self.validation}")
-
-    def build(self) -> tuple[Dataset, Dataset | None]:
-        """Training and validation sets (validation is None without a split)."""
-        if self.kind == "preset":
-            data = get_preset(self.preset).data
-        elif self.kind == "expression":
-            data = function_dataset(
-                self.expression, self.lo, self.hi, self.points, self.noise, self.noise_seed
-            )
-        else:
-            if not self.csv_text.strip():
-                raise ValueError("csv: no file loaded")
-            data = csv_dataset(
-                self.csv_text, list(self.inputs), list(self.targets), self.csv_name or "csv"
-            )
-        data, _ = normalize(data, self.normalize)
-        return split(data, self.validation, self.split_seed)
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +53,13 @@ class Setup:
     init: str = "uniform"
     seed: int = 0
     performance: str = "sse"
+    l2: float = 0.0  # weight penalties added to the performance index
+    l1: float = 0.0  # (bpgui_engine.model.penalty)
 
     def __post_init__(self) -> None:
+        Penalty(self.l2, self.l1)  # validates
+        object.__setattr__(self, "l2", float(self.l2))
+        object.__setattr__(self, "l1", float(self.l1))
         spec = self.spec
         theta = _param_vector(self.theta)
         object.__setattr__(self, "theta", theta)
@@ -200,9 +148,23 @@ class Setup:
     def theta_array(self) -> np.ndarray:
         return np.array(self.theta)
 
+    @property
+    def penalty(self) -> Penalty:
+        return Penalty(self.l2, self.l1)
+
     def objective(self) -> Objective:
         train, val = self.data.build()
-        return Objective(self.spec, train, self.theta, self.free, self.performance, val)
+        return Objective(
+            self.spec, train, self.theta, self.free, self.performance, val, self.penalty
+        )
+
+    def test_objective(self) -> Objective | None:
+        """The objective on the test set (the plain index, no penalty), or None without
+        a test set."""
+        test = self.data.prepare().test
+        if test is None:
+            return None
+        return Objective(self.spec, test, self.theta, self.free, self.performance)
 
     def check(self) -> None:
         """Build the data and check that it fits the network and the performance index
@@ -213,7 +175,7 @@ class Setup:
     def make_optimizer(self, seed: int | None = None) -> Optimizer:
         """The setup's optimizer; ``ValueError`` when it cannot minimize the performance
         index (Levenberg-Marquardt with cross-entropy)."""
-        why = mismatch(self.optimizer, get_performance(self.performance))
+        why = mismatch(self.optimizer, get_performance(self.performance), self.l1)
         if why:
             raise ValueError(why)
         cls = OPTIMIZERS[self.optimizer]
@@ -290,6 +252,8 @@ def setup_to_dict(setup: Setup, arrays: dict[str, np.ndarray] | None = None) -> 
         "init": setup.init,
         "seed": setup.seed,
         "performance": setup.performance,
+        "l2": setup.l2,
+        "l1": setup.l1,
     }
 
 
@@ -299,7 +263,7 @@ def setup_from_dict(d: dict[str, Any]) -> Setup:
         raise ValueError("setup: expected an object")
     known = {
         "network", "data", "theta", "free", "axes", "ranges", "optimizer", "hyper",
-        "criteria", "init", "seed", "performance",
+        "criteria", "init", "seed", "performance", "l2", "l1",
     }  # fmt: skip
     extra = sorted(map(repr, set(d) - known))
     if extra:
@@ -312,7 +276,7 @@ def setup_from_dict(d: dict[str, Any]) -> Setup:
         raise ValueError(f"setup.data: unknown field {extra[0]}")
     try:
         data = dict(d["data"])
-        for k in ("inputs", "targets"):
+        for k in ("inputs", "targets", "features"):
             data[k] = tuple(str(c) for c in data.get(k, ()))
         return Setup(
             spec=NetworkSpec.from_dict(d["network"]),
@@ -327,11 +291,19 @@ def setup_from_dict(d: dict[str, Any]) -> Setup:
             init=str(d.get("init", "uniform")),
             seed=int(d.get("seed", 0)),
             performance=str(d.get("performance", "sse")),
+            l2=_rate(d.get("l2", 0.0), "l2"),
+            l1=_rate(d.get("l1", 0.0), "l1"),
         )
     except KeyError as exc:
         raise ValueError(f"setup: the field {exc} is missing") from None
     except TypeError as exc:
         raise ValueError(f"setup: a field has the wrong type ({exc})") from None
+
+
+def _rate(v: Any, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError(f"setup.{name}: expected a number")
+    return float(v)
 
 
 def _param_vector(theta: Any) -> np.ndarray:
@@ -374,6 +346,7 @@ def _free_field(v: Any) -> Any:
 
 def problem_key(setup: Setup) -> tuple:
     """What a run's path belongs to: everything but the start values, axes, ranges,
-    optimizer and criteria (a path stays meaningful when those change)."""
+    optimizer, criteria and weight penalties (a path stays meaningful when those change;
+    the penalties can change during a run)."""
     fixed = setup.theta[~setup.free.mask].tobytes()  # the fixed parameters' values
     return (setup.spec, setup.data, setup.free, fixed, setup.performance)

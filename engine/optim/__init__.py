@@ -6,13 +6,19 @@ from bpgui_engine.optim.base import OPTIMIZERS, Hyper, Optimizer, StepResult, ma
 __all__ = ["OPTIMIZERS", "Hyper", "Optimizer", "StepResult", "make_optimizer", "mismatch"]
 
 
-def mismatch(optimizer: str, performance) -> str | None:
-    """Why ``optimizer`` cannot minimize ``performance`` (a :class:`Performance`), or None:
-    Levenberg-Marquardt needs a sum of squares (SSE or MSE), not cross-entropy."""
+def mismatch(optimizer: str, performance, l1: float = 0.0) -> str | None:
+    """Why ``optimizer`` cannot minimize ``performance`` (a :class:`Performance`) with an
+    L1 penalty of rate ``l1``, or None: Levenberg-Marquardt needs a sum of squares (SSE
+    or MSE, an L2 penalty at most), not cross-entropy or an L1 penalty."""
     cls = OPTIMIZERS.get(optimizer)
     if cls is not None and cls.least_squares and not performance.least_squares:
         return (
             f"{cls.title} needs a sum-of-squares performance index (SSE or MSE); "
             f"{performance.name.upper()} is not one: choose another optimizer or index"
+        )
+    if cls is not None and cls.least_squares and l1:
+        return (
+            f"{cls.title} needs a sum of squares: an L1 penalty is not one; "
+            "set L1 to 0 or choose another optimizer"
         )
     return None

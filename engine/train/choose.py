@@ -76,6 +76,8 @@ def choose(objective, compiled: bool, kernel: str | None = None, measure=None) -
         return "numpy", "NumPy asked for" if kernel else "BPGUI_KERNEL=numpy"
     if want == "blas":
         return "blas", "BLAS asked for" if kernel else "BPGUI_KERNEL=blas"
+    if objective.penalty:  # the compiled loops have no penalty term
+        compiled = False
     if want == "numba" and compiled:
         return "numba", ""
     w = work(objective)

@@ -127,6 +127,7 @@ class FastTrainer:
     ) -> None:
         # per-layer learning rates: the compiled kernels take one rate for all layers
         compiled = optimizer.name in OPT_CODES and not layer_rates_active(optimizer.hyper)
+        compiled = compiled and not objective.penalty  # the compiled loops have none
         if dtype != "float64":
             kernel = "blas"  # the only single-precision path
         # the kernel for the problem's size; while numba is still compiling (wait=False),
@@ -156,6 +157,13 @@ class FastTrainer:
         #: ``emit_start`` yields the start record alone.
         self.max_block: int | None = None
 
+    def set_penalty(self, penalty) -> None:
+        """New weight penalties from the next block (a live edit; a run on the compiled
+        loops continues on NumPy once one is set)."""
+        self.objective.set_penalty(penalty)
+        if self._numpy.objective is not self.objective:
+            self._numpy.objective.set_penalty(penalty)
+
     @property
     def kernel(self) -> str:
         """``"numba"``, ``"blas"`` or ``"numpy"``: which path :meth:`blocks` takes
@@ -177,6 +185,8 @@ class FastTrainer:
             return self._why
         if self.optimizer.name in OPT_CODES and layer_rates_active(self.optimizer.hyper):
             return "per-layer learning rates (lr_layers) run on NumPy: the kernels take one rate"
+        if self.objective.penalty and self.optimizer.name in OPT_CODES:
+            return "a weight penalty (L2/L1) runs on NumPy: the compiled loops have none"
         if self.optimizer.name not in OPT_CODES:
             names = ", ".join(COMPILED_OPTIMIZERS)
             return f"{self.optimizer.name} runs on NumPy (compiled: {names})"
@@ -213,8 +223,8 @@ class FastTrainer:
                 return
             self._mod = jit.row_kernels(False)
             emit_start = False
-        if (yield from self._compiled_blocks(emit_start)) == "layer rates":
-            self._compiled, self._mod = False, None  # lr_layers set during the run
+        if (yield from self._compiled_blocks(emit_start)) == "numpy":
+            self._compiled, self._mod = False, None  # lr_layers or a penalty set during the run
             yield from self._numpy_blocks(False)
 
     # ---- the NumPy path -------------------------------------------------------------------
@@ -259,8 +269,8 @@ class FastTrainer:
         sgd = opt.name == "sgd"
         first = emit_start
         while True:
-            if layer_rates_active(opt.hyper):  # set during the run: continue on NumPy
-                return "layer rates"
+            if layer_rates_active(opt.hyper) or obj.penalty:  # set during the run
+                return "numpy"  # continue on NumPy
             hyp = driver.hyper_vector(opt, plan.lr_scale)  # read each block: live changes
             st, dx = driver.row_state(opt, nf, self.epoch, self.val_best, self.val_fails)
             k = int(min(self._k, max(1, crit.epochs - self.epoch), self._limit(first)))
@@ -359,7 +369,10 @@ def fast_train_batch(
         raise ValueError(f"batch: method must be one of {names}, not {method!r}")
     if layer_rates_active(hyper or {}):
         raise ValueError("batch: per-layer learning rates (lr_layers) are not supported here")
-    mod = jit.kernels(wait) if method in COMPILED_BATCH_METHODS else None
+    compiled = method in COMPILED_BATCH_METHODS and not objective.penalty
+    if method == "vlbp" and objective.penalty:
+        raise ValueError("batch: vlbp has no weight penalty (L2/L1) in its compiled kernel")
+    mod = jit.kernels(wait) if compiled else None
     big = mod is not None and method != "vlbp"  # a large network: NumPy's batched GEMMs
     if big and choose_kernel(objective, True, None, measure_kernel)[0] != "numba":
         mod = None

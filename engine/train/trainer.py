@@ -149,7 +149,7 @@ class Trainer:
             moved = not accepted or x_new[0] != x[0] or not array_equal(x_new, x)
             x_new.flags.writeable = False
             x = self.x = x_new
-            if fast and opt_stop is None:
+            if fast and opt_stop is None and obj._pen is None:  # (a penalty: F is not the SSE)
                 gn = sqrt(g.dot(g))
                 # the usual epoch (no criterion met, all finite) decides in one expression;
                 # NaN fails every comparison and so falls through to _stop
@@ -172,7 +172,10 @@ class Trainer:
         gn = math.sqrt(float(g @ g)) if np.all(np.isfinite(g)) else math.inf
         f = float(f)
         name = obj.perf.name
-        sse = f if name == "sse" else f * obj.data.T.size if name == "mse" else obj.sse(x)
+        if obj.penalty:
+            sse = obj.sse(x)
+        else:
+            sse = f if name == "sse" else f * obj.data.T.size if name == "mse" else obj.sse(x)
         vf = math.nan
         stop = self._stop(f, gn, accepted, moved) if opt_stop is None else opt_stop
         if obj.validation is not None:

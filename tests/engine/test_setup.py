@@ -106,7 +106,7 @@ def test_axis_values_and_points_from_axes():
 def test_experiments_set_the_books_start_and_optimizer(key):
     e = get_experiment(key)
     s = e.setup()
-    assert tuple(s.start()) == e.start
+    assert tuple(s.start()) == e.start_point()
     assert s.optimizer == e.changes["optimizer"]
     assert s.axes == s.free[:2]
     obj = s.objective()

@@ -109,12 +109,12 @@ def test_each_experiment_sets_its_start_and_optimizer(window, key):
     e = get_experiment(key)
     window.load_experiment(key, run=False)
     s = window.setup
-    assert window.start_x.tolist() == list(e.start)
+    assert window.start_x.tolist() == list(e.start_point())
     assert s.optimizer == e.changes["optimizer"] == window.optimizer_pane.name
     assert s.axes == s.free[:2]
     assert (window.plots.x0.value(), window.plots.x1.value()) == s.ranges[0]
     xs, ys = window.plots.contour.start_marker.getData()
-    sx, sy = s.axis_values(np.array(e.start)[None, :])  # the start on the contour's axes
+    sx, sy = s.axis_values(np.array(e.start_point())[None, :])  # the start on the contour's axes
     assert (xs[0], ys[0]) == (sx[0], sy[0])
 
 

@@ -1,0 +1,186 @@
+"""The decision map: the network's output over the input plane, coloured by class with the
+confidence as saturation (TensorFlow Playground's view), behind the training points (●)
+and the test points (○, a toggle); "discretize" shows hard class regions.  Every layer's
+activations over the same grid come with each redraw (``maps_ready``: the network
+diagram's thumbnails).
+
+One forward pass of the grid (100 x 100 points) per frame, in NumPy: a few milliseconds
+for a 2-8-8-1 network (``benchmarks/bench_decision.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+
+from bpgui.widgets.elided import ElidedLabel
+from bpgui.widgets.flow_layout import flow_row
+from bpgui_engine.analysis.classify import GridInputs, grid_inputs, layer_maps
+
+#: class colours: Playground's orange and blue first, then more for more classes
+CLASS_COLOURS = np.array(
+    [(245, 147, 34), (8, 119, 189), (58, 166, 85), (194, 24, 91), (126, 87, 194),
+     (0, 172, 193), (124, 179, 66), (255, 112, 67)], dtype=np.float64,
+)  # fmt: skip
+RESOLUTION = 100
+
+
+def class_colour(k: int) -> tuple[int, int, int]:
+    return tuple(int(v) for v in CLASS_COLOURS[k % len(CLASS_COLOURS)])
+
+
+def decision_rgba(out: np.ndarray, classes: int, discrete: bool, neutral) -> np.ndarray:
+    """RGBA (uint8, ``(n, n, 4)``) for outputs ``out (S, n, n)``: each point the colour of
+    its class, mixed towards ``neutral`` as the confidence falls (one output: ``|a - 0.5|``
+    scaled to [0, 1]; several: the top output's share above ``1/S``).  Regression (no
+    classes): a diverging orange-blue map of ``a`` over [-1, 1]."""
+    neutral = np.asarray(neutral, dtype=np.float64)
+    if classes == 0 or out.shape[0] == 1:
+        a = out[0]
+        if classes == 0:
+            t = np.clip(a, -1.0, 1.0)  # -1 orange .. 1 blue
+            k = (t > 0).astype(np.intp)
+            conf = np.abs(t)
+        else:
+            k = (a > 0.5).astype(np.intp)
+            conf = np.clip(np.abs(a - 0.5) * 2.0, 0.0, 1.0)
+    else:
+        k = np.argmax(out, axis=0)
+        top = np.take_along_axis(out, k[None], axis=0)[0]
+        S = out.shape[0]
+        conf = np.clip((top - 1.0 / S) / (1.0 - 1.0 / S), 0.0, 1.0)
+    if discrete:
+        conf = np.full_like(conf, 0.85)
+    conf = np.nan_to_num(conf)[..., None]
+    rgb = CLASS_COLOURS[k % len(CLASS_COLOURS)] * conf + neutral * (1.0 - conf)
+    img = np.empty((*k.shape, 4), dtype=np.uint8)
+    img[..., :3] = rgb
+    img[..., 3] = 255
+    return img
+
+
+class DecisionPlot(QWidget):
+    #: per layer (the inputs first) the (S_m, n, n) activations over the grid, or None
+    maps_ready = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        self.plot.setMenuEnabled(False)
+        self.plot.setAspectLocked(True)
+        self.plot.setLabel("bottom", "x₁")
+        self.plot.setLabel("left", "x₂")
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.plot.addItem(self.image)
+        # training points filled with a white rim (Playground's); test points rings in the
+        # class colour over a dark halo: both visible on either class's region
+        self.train_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#ffffff", width=1.0))
+        self.test_halo = pg.ScatterPlotItem(size=7, brush=None, pen=pg.mkPen("#202020", width=3))
+        self.test_points = pg.ScatterPlotItem(size=7, brush=None)
+        for z, item in enumerate((self.train_points, self.test_halo, self.test_points)):
+            item.setZValue(10 + z)
+            self.plot.addItem(item)
+        self.note = ElidedLabel("", "what the map shows: classes, training and test points")
+        self.show_test = QCheckBox("test points ○")
+        self.show_test.setChecked(True)
+        self.show_test.setToolTip("show the test set (not trained on) as hollow circles")
+        self.show_test.toggled.connect(self.test_points.setVisible)
+        self.show_test.toggled.connect(self.test_halo.setVisible)
+        self.discrete = QCheckBox("discretize")
+        self.discrete.setToolTip("hard class regions instead of confidence as saturation")
+        self.discrete.toggled.connect(lambda _on: self._redraw())
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.note)
+        # the toggles wrap onto a second line in a narrow pane: its width stays its own
+        lay.addWidget(flow_row(self.show_test, self.discrete))
+        lay.addWidget(self.widget, 1)
+        self.neutral = (235, 235, 235)
+        self.spec = None
+        self.classes = 0
+        self.grid: GridInputs | None = None
+        self.theta: np.ndarray | None = None
+        self.maps: list[np.ndarray] | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the data is in the plane (a map to draw)."""
+        return self.grid is not None
+
+    def set_problem(self, setup) -> None:
+        """The problem's data and network: the grid, the points; None/not in the plane:
+        nothing to draw."""
+        self.theta = self.maps = None
+        prep = None
+        if setup is not None:
+            try:
+                prep = setup.data.prepare()
+            except ValueError:
+                prep = None
+        if prep is None or not prep.in_plane:
+            self.grid, self.spec = None, None
+            self.image.clear()
+            for item in (self.train_points, self.test_points, self.test_halo):
+                item.setData([])
+            self.note.setText("the decision map needs data in the plane (two inputs)")
+            self.maps_ready.emit(None)
+            return
+        self.spec, self.classes = setup.spec, prep.classes
+        self.grid = grid_inputs(prep, RESOLUTION)
+        x0, x1, y0, y1 = self.grid.extent
+        n = self.grid.n
+        dx, dy = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
+        # placed after each image is set: pyqtgraph scales the rect by the image's size
+        self._rect = QRectF(x0 - dx / 2, y0 - dy / 2, dx * n, dy * n)
+        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        for item, plane, filled in ((self.train_points, prep.plane_train, True),
+                                    (self.test_points, prep.plane_test, False)):  # fmt: skip
+            if plane is None:
+                item.setData([])
+                continue
+            item.setData(plane.X[0], plane.X[1], **self._point_style(plane.y, filled))
+            if not filled:
+                self.test_halo.setData(plane.X[0], plane.X[1])
+        if prep.plane_test is None:
+            self.test_halo.setData([])
+        what = f"{prep.classes} classes" if prep.classes else "regression"
+        test = prep.test.n_samples if prep.test is not None else 0
+        self.note.setText(f"{what}: {prep.train.n_samples} training points ●, {test} test points ○")
+        self.show_test.setEnabled(test > 0)
+
+    def _point_style(self, y: np.ndarray, filled: bool) -> dict:
+        if self.classes:
+            cols = [pg.mkColor(*class_colour(int(k))) for k in y]
+        else:
+            t = np.clip(y, -1, 1)
+            cols = [pg.mkColor(*class_colour(int(v > 0))) for v in t]
+        if filled:
+            return {"brush": cols}
+        return {"pen": [pg.mkPen(c, width=2.0) for c in cols], "brush": None}
+
+    def set_theta(self, theta: np.ndarray) -> None:
+        """Redraw for the full parameter vector ``theta``."""
+        if self.grid is None or self.spec is None or len(theta) != self.spec.n_params:
+            return
+        self.theta = np.asarray(theta, float)
+        self._redraw()
+
+    def set_neutral(self, rgb) -> None:
+        """The colour of no confidence (the theme's background)."""
+        self.neutral = tuple(rgb)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.grid is None or self.theta is None:
+            return
+        with np.errstate(all="ignore"):
+            self.maps = layer_maps(self.spec, self.theta, self.grid)
+            img = decision_rgba(self.maps[-1], self.classes, self.discrete.isChecked(),
+                                self.neutral)  # fmt: skip
+        self.image.setImage(img, autoLevels=False)
+        self.image.setRect(self._rect)
+        g = self.grid
+        self.maps_ready.emit([g.inputs.reshape(-1, g.n, g.n), *self.maps])

@@ -1,0 +1,67 @@
+"""Screenshots of the classification experiments (Experiments ▸ Classification in the
+plane) for the README: each experiment run to its end, then the window grabbed.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots_plane.py [KEY ...]
+
+(``make screenshots`` runs it after ``scripts/screenshots.py``.)  Writes
+``docs/screenshots/plane-<key>.png`` and prints each run's accuracies.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QDockWidget
+
+from bpgui.window.app import make_application
+from bpgui.window.main import MainWindow
+from bpgui_engine.model.experiments import EXPERIMENTS
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def main(keys: list[str]) -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = make_application()
+    win = MainWindow()
+    win.resize(1400, 860)
+    win.show()
+    for d in win.findChildren(QDockWidget):  # the setup dock and the plots only
+        if d.objectName() != "setup-dock":
+            d.hide()
+
+    def wait(cond, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not cond() and time.monotonic() < end:
+            QApplication.processEvents()
+            time.sleep(0.01)
+
+    keys = keys or [k for k, e in EXPERIMENTS.items() if e.group == "plane"]
+    for key in keys:
+        win.document.modified = False
+        win.load_experiment(key)
+        wait(lambda: win.controller.state == "idle" and win.controller.history is not None, 120)
+        wait(lambda: False, 0.6)  # the last frame and the contour slice
+        # the diagram (with the neurons' maps) in view in the setup panel
+        win.network_pane.diagram.setMinimumHeight(220)
+        scroll = win.network_pane.diagram.parentWidget()
+        while scroll is not None and not hasattr(scroll, "ensureWidgetVisible"):
+            scroll = scroll.parentWidget()
+        if scroll is not None:
+            scroll.ensureWidgetVisible(win.network_pane.diagram)
+        wait(lambda: False, 0.3)
+        path = OUT / f"plane-{key}.png"
+        win.grab().save(str(path))
+        last = win.plots.accuracy.track.latest() or {}
+        acc = ", ".join(f"{k} {100 * v:.1f} %" for k, v in last.items() if k.endswith("acc"))
+        print(f"wrote {path.relative_to(OUT.parents[1])}: {acc}")
+    win.document.modified = False
+    win.close()
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
