@@ -27,8 +27,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "BPGUI_CONFIG_DIR" not in os.environ:  # the default layout, not this user's docks
+    import tempfile
 
-from bpgui.plots.decision import decision_rgba  # noqa: E402
+    os.environ["BPGUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="bpgui-bench-")
+
+from bpgui.plots.decision_colours import decision_rgba  # noqa: E402
 from bpgui_engine.analysis.classify import grid_inputs, layer_maps  # noqa: E402
 from bpgui_engine.model.problem import plane_setup  # noqa: E402
 

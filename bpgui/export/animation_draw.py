@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from bpgui.export.animation_plane import DecisionPanel
 from bpgui_engine.analysis.contour import contour_levels, isolines
 from bpgui_engine.analysis.surface import evaluate_surface
 from bpgui_engine.memory import check_surface
@@ -79,6 +80,7 @@ class RunData:
     slice_theta: np.ndarray  # the full parameter vector the surface is a slice through
     finished: bool  # the run has ended (its end marker is drawn on the last frame)
     kept: str = ""  # which epochs a thinned history keeps ("": every epoch)
+    x: np.ndarray | None = None  # (n, n_free) for data in the plane (its decision map)
 
 
 def run_data(session) -> RunData:
@@ -109,7 +111,7 @@ def run_data(session) -> RunData:
     finished = h.stop is not None or (run is not None and run.stop is not None)
     return RunData(
         setup, epochs, np.array(h.column("sse"), float), cols[0], cols[1], theta0, finished,
-        "" if h.kept is None else h.describe(),
+        "" if h.kept is None else h.describe(), x if DecisionPanel.wanted(setup) else None,
     )  # fmt: skip
 
 
@@ -171,6 +173,7 @@ class Scene:
     ) -> None:
         self.run, self.theme, self.log_x = run, THEMES[theme], log_x
         self.with_curve = with_curve
+        self.plane = with_curve and run.x is not None  # the decision map, not the curve
         self.W, self.H = size
         fs = int(min(28, max(10, round(self.H / 28))))
         self.fs = fs
@@ -201,11 +204,16 @@ class Scene:
         x0 = 0 if self.with_curve else (W - contour_w) // 2
         self.plot = (x0 + left, top, x0 + left + side, top + side)
         self.bar = (self.plot[2] + bar_gap, top, self.plot[2] + bar_gap + bar_w, top + side)
-        if self.with_curve:
+        self.curve = self.decision = None
+        if self.plane:  # a square beside the contour: the decision regions
+            rect = (x0 + contour_w + fs, top, x0 + contour_w + fs + side, top + side)
+            if rect[2] > W:
+                raise ValueError(f"size: {W} x {H} is too small for the animation with the "
+                                 f"decision map; make it at least {rect[2]} wide")  # fmt: skip
+            self.decision = DecisionPanel(self.run.setup, rect, SS, self.theme.background)
+        elif self.with_curve:
             cx0 = x0 + contour_w + curve_left
             self.curve = (cx0, top, W - right, top + side)
-        else:
-            self.curve = None
 
     # ---- the surface ---------------------------------------------------------------------
     def _surface(self) -> None:
@@ -330,7 +338,8 @@ class Scene:
             w = y1 - (v - lo) / (hi - lo) * (y1 - y0)
             d.line([(b1, w), (b1 + 3 * SS, w)], fill=self.theme.axis, width=SS)
             self._text(d, (b1 + 4 * SS, w), _fmt_tick(v), self.small, self.theme.dim, "lm")
-        name = f"log10 {self.run.setup.performance.upper()}"
+        name = self.run.setup.index_name
+        name = f"log10 ({name})" if " " in name else f"log10 {name}"
         self._vtext(im, b1 + round(2.7 * self.fs * SS), (y0 + y1) / 2, name, self.small)
 
     def _curve_background(self, im: Image.Image, d: ImageDraw.ImageDraw) -> None:
@@ -428,6 +437,10 @@ class Scene:
         top = round(1.1 * fs * SS)
         self._text(dr, (x0, top), f"epoch {epoch:,}", self.big, anchor="lm")
         self._text(dr, (x1, top), f"SSE {sse:.3g}", self.big, anchor="rm")
+        if self.decision is not None:
+            self.decision.draw(im, r.x[row])
+            acc = self.decision.accuracy_text(r.x[row])
+            self._text(dr, (self.decision.rect[0] * SS, top), acc, self.big, anchor="lm")
         if self.curve is not None:
             k = int(np.searchsorted(self.env_rows, row, side="right"))
             done = self.env_pts[: 2 * k]

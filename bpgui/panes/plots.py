@@ -161,7 +161,7 @@ class PlotsPane(QWidget):
             self.accuracy.reset(setup)
             self.outputs.set_problem(setup, self.right)
         self.contour.set_optimum(self._optimum(setup))
-        self.contour.value_name = setup.performance.upper()
+        self.contour.value_name = setup.index_name
         if problem_changed:  # nothing of the old problem's run or slice is read again
             self.slice_x = self.slice_epoch = self._asked = None
             self.reset_decimation()

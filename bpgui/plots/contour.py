@@ -138,7 +138,9 @@ class ContourPlot(QWidget):
         self.colorbar.setLevels((lo, hi))
         self.colorbar.setOpacity(1.0)
         name = self.value_name
-        self.colorbar.setLabel("left", f"log10 {name}" if self.log_scale else name)
+        if self.log_scale:  # a penalized index is a sum: log10 (CE + 0.01‖w‖²)
+            name = f"log10 ({name})" if " " in name else f"log10 {name}"
+        self.colorbar.setLabel("left", name)
         self.iso.setData(res.iso_x, res.iso_y)
         self.axes = (s.x_label, s.y_label)
         if self.readout.text().startswith("computing the surface"):

@@ -9,55 +9,20 @@ for a 2-8-8-1 network (``benchmarks/bench_decision.py``)."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
+from bpgui.plots.decision_colours import class_colour, decision_rgba
 from bpgui.widgets.elided import ElidedLabel
 from bpgui.widgets.flow_layout import flow_row
 from bpgui_engine.analysis.classify import GridInputs, grid_inputs, layer_maps
 
-#: class colours: Playground's orange and blue first, then more for more classes
-CLASS_COLOURS = np.array(
-    [(245, 147, 34), (8, 119, 189), (58, 166, 85), (194, 24, 91), (126, 87, 194),
-     (0, 172, 193), (124, 179, 66), (255, 112, 67)], dtype=np.float64,
-)  # fmt: skip
 RESOLUTION = 100
-
-
-def class_colour(k: int) -> tuple[int, int, int]:
-    return tuple(int(v) for v in CLASS_COLOURS[k % len(CLASS_COLOURS)])
-
-
-def decision_rgba(out: np.ndarray, classes: int, discrete: bool, neutral) -> np.ndarray:
-    """RGBA (uint8, ``(n, n, 4)``) for outputs ``out (S, n, n)``: each point the colour of
-    its class, mixed towards ``neutral`` as the confidence falls (one output: ``|a - 0.5|``
-    scaled to [0, 1]; several: the top output's share above ``1/S``).  Regression (no
-    classes): a diverging orange-blue map of ``a`` over [-1, 1]."""
-    neutral = np.asarray(neutral, dtype=np.float64)
-    if classes == 0 or out.shape[0] == 1:
-        a = out[0]
-        if classes == 0:
-            t = np.clip(a, -1.0, 1.0)  # -1 orange .. 1 blue
-            k = (t > 0).astype(np.intp)
-            conf = np.abs(t)
-        else:
-            k = (a > 0.5).astype(np.intp)
-            conf = np.clip(np.abs(a - 0.5) * 2.0, 0.0, 1.0)
-    else:
-        k = np.argmax(out, axis=0)
-        top = np.take_along_axis(out, k[None], axis=0)[0]
-        S = out.shape[0]
-        conf = np.clip((top - 1.0 / S) / (1.0 - 1.0 / S), 0.0, 1.0)
-    if discrete:
-        conf = np.full_like(conf, 0.85)
-    conf = np.nan_to_num(conf)[..., None]
-    rgb = CLASS_COLOURS[k % len(CLASS_COLOURS)] * conf + neutral * (1.0 - conf)
-    img = np.empty((*k.shape, 4), dtype=np.uint8)
-    img[..., :3] = rgb
-    img[..., 3] = 255
-    return img
+MAPS_INTERVAL_MS = 100  # the neurons' maps go to the diagram at most ten times a second
 
 
 class DecisionPlot(QWidget):
@@ -102,6 +67,10 @@ class DecisionPlot(QWidget):
         self.spec = None
         self.classes = 0
         self.grid: GridInputs | None = None
+        self._maps_at = -1e9
+        self._maps_timer = QTimer(self)
+        self._maps_timer.setSingleShot(True)
+        self._maps_timer.timeout.connect(self._emit_maps)
         self.theta: np.ndarray | None = None
         self.maps: list[np.ndarray] | None = None
 
@@ -182,5 +151,18 @@ class DecisionPlot(QWidget):
                                 self.neutral)  # fmt: skip
         self.image.setImage(img, autoLevels=False)
         self.image.setRect(self._rect)
+        self._emit_maps()
+
+    def _emit_maps(self) -> None:
+        """``maps_ready`` at most every :data:`MAPS_INTERVAL_MS` (the diagram's thumbnails
+        and repaint cost more than the map): the latest maps, always, once that passes."""
+        wait = MAPS_INTERVAL_MS - (time.monotonic() - self._maps_at) * 1000
+        if wait > 0:
+            if not self._maps_timer.isActive():
+                self._maps_timer.start(int(wait) + 1)
+            return
+        self._maps_at = time.monotonic()
+        if self.grid is None or self.maps is None:
+            return
         g = self.grid
         self.maps_ready.emit([g.inputs.reshape(-1, g.n, g.n), *self.maps])

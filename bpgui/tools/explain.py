@@ -12,12 +12,16 @@ else reconstructed from the history."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget
 
 from bpgui.tools.base import Tool
-from bpgui.tools.explain_live import update_live
+from bpgui.tools.explain_live import MAX_RECENT, update_live
+
+LIVE_INTERVAL_S = 1.0
 
 
 class ExplainTool(Tool):
@@ -38,6 +42,7 @@ class ExplainTool(Tool):
         self.lm_curve = None
         self._snapshot: tuple[int, int, dict] | None = None  # (run id, epoch, optimizer state)
         self._snapshot_wanted: tuple[int, int] | None = None
+        self._live_at = -1e9  # when sync_live last ran during a run (a large network's)
         self._snapshot_engine = None
         a, c = host.actions, host.controller
         a.explain.triggered.connect(self.show_explain)
@@ -103,7 +108,16 @@ class ExplainTool(Tool):
 
     def sync_live(self) -> None:
         """Curvature, the stability bound, the equations and the update vectors at the
-        current point (cheap: one Hessian, one step on a copy)."""
+        current point (cheap: one Hessian, one step on a copy).  While a network of more
+        than :data:`~bpgui.tools.explain_live.MAX_RECENT` free parameters trains, at most
+        once every :data:`LIVE_INTERVAL_S` (its Hessian's eigen-decomposition would cost
+        the frames; the run's end and a pause redraw at once)."""
+        running = self.host.controller.state == "running"
+        if running and self.host.objective.n_free > MAX_RECENT:
+            now = time.monotonic()
+            if now - self._live_at < LIVE_INTERVAL_S:
+                return
+            self._live_at = now
         update_live(self)
 
     # ---- the optimizer's state at the current point --------------------------------------------

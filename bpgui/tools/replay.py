@@ -201,6 +201,7 @@ class ReplayController(Tool):
             line.setValue(self._curve_x(epoch))
         theta = setup.full_theta(x)
         w.plots.response.set_theta(theta)
+        w.plots.decision.set_theta(theta)  # the regions at that epoch (data in the plane)
         w.network_pane.set_current(theta)
         f = w.status_fields
         f["epoch"].setText(f"epoch {epoch:,}")

@@ -182,6 +182,7 @@ class RunCommands:
             self.win.plots.show_start(self.win.start_x)
             theta = s.theta_array if self.win.start_x is None else s.full_theta(self.win.start_x)
             self.win.plots.response.set_theta(theta)
+            self.win.plots.decision.set_theta(theta)
         else:
             self.win.plots.show_history(h, c.state == "idle" and h.stop is not None, True)
             theta = s.full_theta(h.x[-1])
@@ -292,8 +293,8 @@ class RunCommands:
         c = self.win.controller
         run = c.setup if c.setup is not None else self.win.setup
         self.win.status.rate_name = "step" if run.optimizer == "cg" else "lr"
-        self.win.status.performance_name = run.performance.upper()
-        self.win.plots.curves.set_index_name(run.performance.upper())
+        self.win.status.performance_name = run.index_name
+        self.win.plots.curves.set_index_name(run.index_name)
         self.win.status.show_run(h, state, c.max_epochs)
         self.win.status.show_accuracy(self.win.plots.accuracy.track.latest())
 

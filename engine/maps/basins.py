@@ -148,6 +148,7 @@ def basin_chunk(
     obj = setup_from_dict(setup_doc).objective()
     X0 = np.asarray(X0, dtype=np.float64)
     compiled = optimizer in COMPILED_BATCH and jit.kernels() is not None
+    compiled = compiled and not obj.penalty  # a weight penalty: NumPy (vlbp: one by one)
     with np.errstate(all="ignore"):
         if compiled or optimizer in BATCH_METHODS:
             r = fast_train_batch(

@@ -152,6 +152,12 @@ class Setup:
     def penalty(self) -> Penalty:
         return Penalty(self.l2, self.l1)
 
+    @property
+    def index_name(self) -> str:
+        """The performance index training minimizes, as shown: ``SSE``, or with its
+        penalties ``CE + 0.01‖w‖²``."""
+        return self.performance.upper() + self.penalty.text()
+
     def objective(self) -> Objective:
         train, val = self.data.build()
         return Objective(

@@ -189,3 +189,16 @@ def test_penalty_fields_are_checked():
             Penalty(l2=bad)
     assert Penalty(1e-3, 0).text() == " + 0.001‖w‖²" and not Penalty()
     assert DataRecipe.plane("xor").test == 0.5
+
+
+@pytest.mark.parametrize("opt", ["sd", "momentum", "vlbp", "lm", "adam"])
+def test_basin_maps_train_the_regularized_index(opt):
+    from bpgui_engine.maps.basins import basin_chunk
+    from bpgui_engine.model.setup import setup_to_dict
+
+    s = _setup("sse", l1=0.0)
+    X0 = np.random.default_rng(0).uniform(-1, 1, (3, len(s.free)))
+    end, F, *_rest, kernel = basin_chunk(setup_to_dict(s), X0, opt, {}, 20, 0.0, 0.0)
+    obj = s.objective()
+    np.testing.assert_allclose(F, [obj.value(x) for x in end], rtol=1e-10)
+    assert kernel == "numpy"

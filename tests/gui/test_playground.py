@@ -43,7 +43,9 @@ def test_choosing_a_plane_data_set_shows_its_decision_map_and_follows_the_featur
         QTest.mouseClick(pane.data.plane.features[name], Qt.MouseButton.LeftButton)
     assert window.setup.data.features == ("x1", "x2", "x1sq", "x2sq")
     assert window.setup.spec.n_inputs == 4
-    # the diagram draws a thumbnail of every neuron's map, the inputs' too
+    # the diagram draws a thumbnail of every neuron's map, the inputs' too (the maps
+    # reach it at most ten times a second: the latest within 0.1 s)
+    qtbot.waitUntil(lambda: pane.diagram.thumbs is not None and len(pane.diagram.thumbs[0]) == 4)
     thumbs = pane.diagram.thumbs
     assert [len(t) for t in thumbs] == [4, *window.setup.spec.sizes]
     assert all(isinstance(i, QImage) and not i.isNull() for t in thumbs for i in t)
@@ -168,3 +170,24 @@ def test_a_book_session_has_no_decision_map_export(window, tmp_path):
     with pytest.raises(ValueError, match="plane"):
         export_plot(window.plots, "decision", tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_neuron_maps_reach_the_diagram_throttled_and_the_last_always(qtbot):
+    from bpgui.plots.decision import DecisionPlot
+    from bpgui_engine.analysis.classify import layer_maps
+    from bpgui_engine.model.problem import plane_setup
+
+    dec = DecisionPlot()
+    qtbot.addWidget(dec)
+    s = plane_setup("moons", layers=(3,))
+    dec.set_problem(s)
+    qtbot.wait(150)
+    got = []
+    dec.maps_ready.connect(got.append)
+    for k in range(5):  # five frames in a burst: one emission now, the latest after
+        dec.set_theta(s.theta_array * (1 + k / 10))
+    assert len(got) <= 1
+    qtbot.waitUntil(lambda: len(got) >= 2, timeout=2000)
+    want = layer_maps(s.spec, s.theta_array * 1.4, dec.grid)
+    np.testing.assert_array_equal(got[-1][-1], want[-1])
+    assert got[-1][0].shape == (2, 100, 100)  # the inputs' maps first
