@@ -86,11 +86,17 @@ class NetworkDiagram(QWidget):
         spec = self.spec
         sizes = (spec.n_inputs, *spec.sizes)
         w, h = self.width(), self.height()
+        top = bottom = 22.0
+        side = 30.0
+        if self.thumbs is not None:  # pictures, not dots: below the labels, inside the edges
+            half = self.thumb_side() / 2
+            top, bottom, side = max(top, 18 + half), max(bottom, 4 + half), max(side, 4 + half)
         cols = []
         for k, n in enumerate(sizes):
-            x = 30 + (w - 60) * k / max(1, len(sizes) - 1)
+            x = side + (w - 2 * side) * k / max(1, len(sizes) - 1)
             shown = min(n, 24)  # very wide layers: the first 24 neurons
-            ys = [h / 2] if shown == 1 else [22 + (h - 44) * i / (shown - 1) for i in range(shown)]
+            span = h - top - bottom
+            ys = [h / 2] if shown == 1 else [top + span * i / (shown - 1) for i in range(shown)]
             cols.append([QPointF(x, y) for y in ys])
         return cols
 
@@ -166,10 +172,11 @@ class NetworkDiagram(QWidget):
 
     def thumb_side(self) -> float:
         """A thumbnail's side: as large as the columns and rows leave room for."""
-        cols = self._layout()
-        rows = max(len(c) for c in cols)
-        dy = (self.height() - 44) / max(1, rows - 1) if rows > 1 else self.height() - 44
-        dx = (self.width() - 60) / max(1, len(cols) - 1)
+        spec = self.spec
+        rows = min(24, max(spec.n_inputs, *spec.sizes))
+        h = self.height() - 60
+        dy = h / max(1, rows - 1) if rows > 1 else h
+        dx = (self.width() - 60) / max(1, spec.n_layers)
         return float(max(10.0, min(40.0, 0.85 * dy, 0.35 * dx)))
 
     def _draw_thumb(self, p: QPainter, q: QPointF, img, edge: QColor, width: float) -> None:

@@ -28,6 +28,7 @@ PAGES = (
     ("start.md", "Getting started"),
     ("plots.md", "The contour and the plots"),
     ("network.md", "Network & data"),
+    ("plane.md", "Classification in the plane"),
     ("optimizer.md", "Optimizer"),
     ("experiments.md", "Experiments"),
     ("tools.md", "Tools"),
