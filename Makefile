@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-slow test-all lint check-wheel bench bench-app bench-history bench-responsive bench-maps bench-session soak screenshots book clean
+.PHONY: run test test-slow test-all lint check-wheel bench bench-decision bench-app bench-history bench-responsive bench-maps bench-session soak screenshots book clean
 
 # `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
@@ -49,6 +49,9 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_kernel.py
 	$(BIN)/python benchmarks/bench_sizes.py --markdown
 
+bench-decision: $(DEV_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_decision.py
+
 # the long randomized soak of user actions (issue 25): 30 minutes offscreen, then 30 under Xvfb
 SOAK_MINUTES ?= 30
 soak: $(DEV_STAMP)
@@ -76,6 +79,8 @@ bench-session: $(DEV_STAMP)
 
 screenshots: $(DEV_STAMP)
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots_plane.py
+	cp docs/screenshots/plane.png bpgui/guide/images/plane.png
 
 book: $(DEV_STAMP)
 	$(BIN)/python scripts/book_chapter12.py > docs/book-chapter-12.md
