@@ -9,6 +9,8 @@ a playground network."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 
@@ -26,6 +28,7 @@ class MetricsTrack:
         self.clear()
 
     def clear(self) -> None:
+        self._next = 0.0  # no sample before this (monotonic seconds)
         self.history = None
         self.epochs = np.empty(0)
         self.values: dict[str, np.ndarray] = {}
@@ -58,7 +61,12 @@ class MetricsTrack:
             return True
         if len(self.epochs) and ep[-1] <= self.epochs[-1]:
             return False
+        now = time.monotonic()
+        if now < self._next and h.stop is None:  # large sets: a tenth of the GUI's time
+            # at most (the run's last epoch is always sampled)
+            return False
         self._add(ep[-1:], h.x[-1:])
+        self._next = now + 9 * (time.monotonic() - now)
         return True
 
     def _set(self, epochs, X) -> None:

@@ -22,7 +22,15 @@ from bpgui.widgets.flow_layout import flow_row
 from bpgui_engine.analysis.classify import GridInputs, grid_inputs, layer_maps
 
 RESOLUTION = 100
+MAX_POINTS = 2000  # points drawn per set: more hide the map and slow every frame
 MAPS_INTERVAL_MS = 100  # the neurons' maps go to the diagram at most ten times a second
+
+
+def _shown(n: int) -> np.ndarray | slice:
+    """Which of ``n`` points are drawn: all, or :data:`MAX_POINTS` evenly spread."""
+    if n <= MAX_POINTS:
+        return slice(None)
+    return np.linspace(0, n - 1, MAX_POINTS).astype(np.intp)
 
 
 class DecisionPlot(QWidget):
@@ -110,14 +118,19 @@ class DecisionPlot(QWidget):
             if plane is None:
                 item.setData([])
                 continue
-            item.setData(plane.X[0], plane.X[1], **self._point_style(plane.y, filled))
+            k = _shown(len(plane.y))  # a large set: an even sample of its points
+            X, y = plane.X[:, k], plane.y[k]
+            item.setData(X[0], X[1], **self._point_style(y, filled))
             if not filled:
-                self.test_halo.setData(plane.X[0], plane.X[1])
+                self.test_halo.setData(X[0], X[1])
         if prep.plane_test is None:
             self.test_halo.setData([])
         what = f"{prep.classes} classes" if prep.classes else "regression"
         test = prep.test.n_samples if prep.test is not None else 0
-        self.note.setText(f"{what}: {prep.train.n_samples} training points ●, {test} test points ○")
+        text = f"{what}: {prep.train.n_samples:,} training points ●, {test:,} test points ○"
+        if max(prep.train.n_samples, test) > MAX_POINTS:
+            text += f" ({MAX_POINTS:,} of each drawn)"
+        self.note.setText(text)
         self.show_test.setEnabled(test > 0)
 
     def _point_style(self, y: np.ndarray, filled: bool) -> dict:

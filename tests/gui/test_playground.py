@@ -191,3 +191,15 @@ def test_neuron_maps_reach_the_diagram_throttled_and_the_last_always(qtbot):
     want = layer_maps(s.spec, s.theta_array * 1.4, dec.grid)
     np.testing.assert_array_equal(got[-1][-1], want[-1])
     assert got[-1][0].shape == (2, 100, 100)  # the inputs' maps first
+
+
+def test_a_large_data_set_draws_a_sample_of_its_points_and_says_so(qtbot):
+    from bpgui.plots.decision import MAX_POINTS, DecisionPlot
+    from bpgui_engine.model.problem import plane_setup
+
+    dec = DecisionPlot()
+    qtbot.addWidget(dec)
+    s = plane_setup("gauss:samples=20000", layers=(2,))
+    dec.set_problem(s)
+    assert len(dec.train_points.data) == MAX_POINTS == len(dec.test_points.data)
+    assert "10,000 training points" in dec.note.text() and "2,000 of each drawn" in dec.note.text()
