@@ -209,8 +209,8 @@ def run_session(
 
 def _print_result(r: dict, s: Session) -> None:
     what = r["session"] or r["preset"] or r.get("dataset") or "the problem"
-    index = r["performance_index"]
-    perf = "" if index == "sse" else f", {index} {_fmt(r['performance'])}"
+    index = s.setup.index_name  # with its penalties: "SSE + 0.1‖w‖²"
+    perf = "" if index == "SSE" else f", {index} {_fmt(r['performance'])}"
     print(
         f"{r['optimizer']} on {what}: epoch {r['epochs']:,} ({r['epochs_run']:,} run) in "
         f"{r['elapsed_s']:.2f} s, SSE {_fmt(r['sse'])}{perf}, |grad| {_fmt(r['grad_norm'], 3)}"

@@ -81,6 +81,7 @@ class RunData:
     finished: bool  # the run has ended (its end marker is drawn on the last frame)
     kept: str = ""  # which epochs a thinned history keeps ("": every epoch)
     x: np.ndarray | None = None  # (n, n_free) for data in the plane (its decision map)
+    performance: np.ndarray | None = None  # (n,) the index trained, when it is not the SSE
 
 
 def run_data(session) -> RunData:
@@ -112,6 +113,7 @@ def run_data(session) -> RunData:
     return RunData(
         setup, epochs, np.array(h.column("sse"), float), cols[0], cols[1], theta0, finished,
         "" if h.kept is None else h.describe(), x if DecisionPanel.wanted(setup) else None,
+        None if setup.index_name == "SSE" else np.array(h.column("performance"), float),
     )  # fmt: skip
 
 
@@ -436,7 +438,10 @@ class Scene:
         epoch, sse = int(r.epochs[row]), float(r.sse[row])
         top = round(1.1 * fs * SS)
         self._text(dr, (x0, top), f"epoch {epoch:,}", self.big, anchor="lm")
-        self._text(dr, (x1, top), f"SSE {sse:.3g}", self.big, anchor="rm")
+        value = f"SSE {sse:.3g}"
+        if r.performance is not None:  # the index trained first (the colour bar's)
+            value = f"{r.setup.index_name} {float(r.performance[row]):.3g}"
+        self._text(dr, (x1, top), value, self.big, anchor="rm")
         if self.decision is not None:
             self.decision.draw(im, r.x[row])
             acc = self.decision.accuracy_text(r.x[row])

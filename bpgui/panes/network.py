@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from bpgui.panes.builder import NetworkForm
 from bpgui.panes.data import DataForm
 from bpgui.panes.params import ParamsTable
-from bpgui.panes.problem_text import problem_text
+from bpgui.panes.problem_text import plane_output, problem_text
 from bpgui.plots.diagram import NetworkDiagram
 from bpgui.widgets.fields import NumberEdit, attach_error, mark, problem_of, with_error
 from bpgui.widgets.theme import set_role
@@ -70,13 +70,7 @@ class NetworkPane(QWidget):
         set_role(self.error, "error")
         self.error.hide()
         lay.addWidget(self.error)
-        self.network = NetworkForm()
-        self.network.build_requested.connect(self._build_network)
-        lay.addWidget(self.network)
-        self.diagram = NetworkDiagram()
-        self.diagram.editable = True  # double-click: a value; right-click: free or fixed
-        lay.addWidget(self.diagram)
-        lay.addWidget(self._params_box())
+        # the data first (what the network learns), then the network and its parameters
         self.data = DataForm()
         self.data.edited.connect(self._data_edited)
         self.data.problems_changed.connect(self._report)
@@ -88,6 +82,13 @@ class NetworkPane(QWidget):
         set_role(self.data_warning, "warning")
         self.data_warning.hide()
         lay.addWidget(self.data_warning)
+        self.network = NetworkForm()
+        self.network.build_requested.connect(self._build_network)
+        lay.addWidget(self.network)
+        self.diagram = NetworkDiagram()
+        self.diagram.editable = True  # double-click: a value; right-click: free or fixed
+        lay.addWidget(self.diagram)
+        lay.addWidget(self._params_box())
         lay.addStretch(1)
         self.diagram.theta_changed.connect(self.params.set_current)
         self.diagram.value_edited.connect(self.weight_edited)
@@ -216,8 +217,7 @@ class NetworkPane(QWidget):
 
     def _fill_axes(self, setup: Setup) -> None:
         labels = setup.free if len(setup.free) >= 2 else ParamLabels.all(setup.spec)
-        # a combo of millions of labels is unusable (and takes a minute to fill): the first
-        # MAX_AXIS_CHOICES, and the current axes wherever they are
+        # millions of labels are unusable: the first MAX_AXIS_CHOICES, and the axes
         choices = list(labels[:MAX_AXIS_CHOICES])
         choices += [a for a in setup.axes if a not in choices]
         more = len(labels) - MAX_AXIS_CHOICES
@@ -317,16 +317,23 @@ class NetworkPane(QWidget):
 
         def make():
             recipe, train = self.data.build()
-            new = self.setup.replace(data=recipe)
-            spec = self.setup.spec
-            if (train.n_inputs, train.n_outputs) != (spec.n_inputs, spec.n_outputs):
+            old = self.setup
+            new = old.replace(data=recipe)
+            spec, perf = old.spec, old.performance
+            # a new data set in the plane: the output and index a playground expects
+            toy = recipe.kind == "toy" and (old.data.kind, old.data.toy) != ("toy", recipe.toy)
+            transfers = spec.transfers
+            if toy:
+                out, perf = plane_output(recipe.prepare().classes, train.n_outputs, old)
+                transfers = (*transfers[:-1], out)
+            if toy or (train.n_inputs, train.n_outputs) != (spec.n_inputs, spec.n_outputs):
                 sizes = (*spec.sizes[:-1], train.n_outputs)
                 try:
-                    spec = NetworkSpec(train.n_inputs, sizes, spec.transfers)
+                    spec = NetworkSpec(train.n_inputs, sizes, transfers)
                 except ValueError as exc:
                     self.network.show_error(str(exc))
                     raise
-                new = new.with_network(spec)
+                new = new.with_network(spec).replace(performance=perf)
             return new
 
         self._emit(make)

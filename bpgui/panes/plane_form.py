@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QWidget,
 )
@@ -52,11 +51,8 @@ class PlaneFields(QWidget):
                                   label="samples")  # fmt: skip
         self.noise = NumberEdit(0.0, "noise as a fraction (Playground's slider: 0 to 0.5)",
                                 lo=0, hi=MAX_NOISE, label="noise")  # fmt: skip
-        row = QHBoxLayout()
-        row.addWidget(self.samples)
-        row.addWidget(QLabel("noise"))
-        row.addWidget(self.noise)
-        f.addRow("samples", with_error(row, self.samples, self.noise))
+        f.addRow("samples", with_error(self.samples, self.samples))
+        f.addRow("noise", with_error(self.noise, self.noise))  # its error under it
         self.seed = NumberEdit(0, "seed of the points", integer=True, lo=0, hi=2**31 - 1,
                                label="seed")  # fmt: skip
         self.regenerate = QPushButton("Regenerate")
@@ -67,7 +63,7 @@ class PlaneFields(QWidget):
         row.addWidget(self.regenerate)
         f.addRow("seed", with_error(row, self.seed))
         self.test = NumberEdit(0.5, "share of the points held out as the test set (○ on the "
-                               "decision map; not trained on)", lo=0, hi=0.95,
+                               "decision map; not trained on)", lo=0, hi=0.99,
                                label="test share")  # fmt: skip
         f.addRow("test share", with_error(self.test, self.test))
         feats = QWidget()
@@ -108,9 +104,9 @@ class PlaneFields(QWidget):
         try:
             self.toy.setCurrentIndex(max(0, self.toy.findData(d.toy)))
             self.samples.set_value(d.samples)
-            if d.kind == "toy":
-                self.noise.set_value(d.noise)
-                self.seed.set_value(d.noise_seed)
+            toy = d.kind == "toy"  # else a toy set starts from no noise and seed 0
+            self.noise.set_value(d.noise if toy else 0.0)
+            self.seed.set_value(d.noise_seed if toy else 0)
             self.test.set_value(d.test)
             chosen = set(d.features) if d.features else {"x1", "x2"}
             for name, box in self.features.items():
@@ -159,7 +155,7 @@ class PlaneFields(QWidget):
         for w in (self.toy, self.samples, self.noise, self.seed, self.regenerate):
             w.setEnabled(toy)
         self.layout().setRowVisible(self.classes, kind == "csv")
-        for w in (self.toy, self.samples, self.seed):  # a CSV file has its own points
+        for w in (self.toy, self.samples, self.noise, self.seed):  # a CSV has its points
             self.layout().setRowVisible(w.error_label.parentWidget(), toy)
         self.setVisible(kind in ("toy", "csv"))
 

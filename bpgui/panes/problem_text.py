@@ -1,10 +1,12 @@
-"""The Problem box's line: which problem is on screen and how it differs from its preset."""
+"""The Problem box's line: which problem is on screen and how it differs from its preset;
+the output layer and index a data set in the plane starts with."""
 
 from __future__ import annotations
 
 from bpgui_engine.model.presets import PRESETS
 from bpgui_engine.model.setup import Setup
 from bpgui_engine.model.toy import TOYS
+from bpgui_engine.optim import OPTIMIZERS
 
 
 def problem_text(setup: Setup) -> str:
@@ -39,4 +41,17 @@ def problem_text(setup: Setup) -> str:
         "expression": f"t = {d.expression}",
         "toy": f"{TOYS[d.toy].title}, {d.samples} points" if d.toy in TOYS else d.toy,
     }.get(d.kind, d.csv_name or "CSV")
+    if d.kind == "toy":  # not derived from a preset
+        return f"custom: {sizes} network, data: {source}{tail}"
     return f"custom (from {name}): {sizes} network, data: {source}{tail}"
+
+
+def plane_output(classes: int, n_out: int, setup: Setup) -> tuple[str, str]:
+    """The output transfer function and performance index for a data set in the plane:
+    logsig and cross-entropy for one 0/1 output, softmax for one output per class,
+    purelin and the SSE for regression (and the SSE while the optimizer needs a sum of
+    squares, e.g. Levenberg-Marquardt)."""
+    if not classes:
+        return "purelin", "sse"
+    least_squares = OPTIMIZERS[setup.optimizer].least_squares
+    return ("logsig" if n_out == 1 else "softmax"), ("sse" if least_squares else "ce")

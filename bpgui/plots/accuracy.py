@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 
+from bpgui.plots.curves import LEFT_AXIS_PX
 from bpgui_engine.analysis.classify import metrics
 
 BACKFILL = 200
@@ -103,6 +104,7 @@ class AccuracyCurves:
         self.plot.setMenuEnabled(False)
         self.plot.setXLink(curves.sse_plot)
         self.plot.setLabel("left", "accuracy")
+        self.plot.getAxis("left").setWidth(LEFT_AXIS_PX)  # lined up with the curves above
         self.plot.setYRange(0.0, 1.0, padding=0.04)
         self.plot.addLegend(offset=(-10, -10))
         self.train = self.plot.plot(name="training", pen=pg.mkPen("#2ec4b6", width=1.5))

@@ -17,6 +17,7 @@ from bpgui.widgets.elided import ElidedLabel
 from bpgui_engine.train.history import History
 
 FLOOR = 1e-300  # log axes: the last resort when a curve has no positive value at all
+LEFT_AXIS_PX = 56  # every plot's left axis (ticks and title) in the same width
 HOVER_HINT = "hover over the curves to read values"
 PREVIOUS_PEN = pg.mkPen((255, 255, 255, 60), width=1)
 OVERLAY_PEN = pg.mkPen((255, 159, 28, 90), width=1)
@@ -33,12 +34,12 @@ def _positive(y: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(y), np.maximum(y, floor), np.nan)
 
 
-def sse_name(h: History | None) -> str:
-    """The SSE curve's legend: says when the history is thinned (what the curve shows of
-    its middle)."""
+def sse_name(h: History | None, base: str = "SSE") -> str:
+    """The SSE curve's legend (``base``: "SSE", or what training minimizes): says when
+    the history is thinned (what the curve shows of its middle)."""
     if h is None or h.kept is None:
-        return "SSE"
-    return f"SSE (thinned: extremes of each {h.kept.block:,} epochs)"
+        return base
+    return f"{base} (thinned: extremes of each {h.kept.block:,} epochs)"
 
 
 class CurvesPlot(QWidget):
@@ -60,6 +61,8 @@ class CurvesPlot(QWidget):
                 p.getAxis(name).enableAutoSIPrefix(False)
             # log axes: label the decades only (minor labels overlap them)
             p.getAxis("left").setStyle(maxTextLevel=0)
+            # one width for every plot's left axis: the linked epoch axes line up
+            p.getAxis("left").setWidth(LEFT_AXIS_PX)
         self.sse_plot.setLabel("left", "SSE")
         self.aux_plot.setLabel("bottom", "epoch")
         self.aux_plot.setLabel("left", "grad norm, lr, mu")
@@ -94,6 +97,7 @@ class CurvesPlot(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.glw)
         self._history: History | None = None
+        self._index_label = "SSE"  # the SSE curve's legend (set_index_name)
         self._idx = np.empty(0, dtype=np.int64)
         self._drawn: tuple[int, np.ndarray] | None = None  # (thins, epochs of _idx)
         self.growing = False  # a run is going on: the epoch axis grows in steps
@@ -105,12 +109,10 @@ class CurvesPlot(QWidget):
         )
 
     def set_index_name(self, name: str) -> None:
-        """The curve is the SSE; when training minimizes another index, the axis says so
-        (the contour and the status bar show that index)."""
-        label = "SSE" if name == "SSE" else f"SSE (training minimizes {name})"
-        if label != getattr(self, "_index_label", "SSE"):
-            self._index_label = label
-            self.sse_plot.setLabel("left", label)
+        """The curve is the SSE; when training minimizes another index, its legend says
+        so (the contour and the status bar show that index); the axis title stays short."""
+        self._index_label = "SSE" if name == "SSE" else f"SSE (minimizing {name})"
+        self._rename(self.sse_curve, sse_name(self._history, self._index_label))
 
     def set_log_x(self, on: bool) -> None:
         for p in (self.sse_plot, self.aux_plot):
@@ -175,7 +177,7 @@ class CurvesPlot(QWidget):
             self.readout.setText(HOVER_HINT)
             for c in (self.val_curve, self.mu_curve, self.lr_curve):
                 self._legend_entry(c, False)  # no run: no legend of the last one's curves
-            self._rename(self.sse_curve, sse_name(None))
+            self._rename(self.sse_curve, sse_name(None, self._index_label))
             self.sse_plot.setXRange(0.0, 10.0, padding=0)
             for c in (
                 self.val_curve,
@@ -193,7 +195,7 @@ class CurvesPlot(QWidget):
             ep = np.maximum(ep, 0.5)  # epoch 0 on a log axis
         sse = _positive(history.column("sse")[idx])
         self.sse_curve.setData(ep, sse, connect="finite")
-        self._rename(self.sse_curve, sse_name(history))
+        self._rename(self.sse_curve, sse_name(history, self._index_label))
         shown = {"sse": [sse], "aux": []}
         for curve, name in (
             (self.val_curve, "val_performance"),

@@ -14,12 +14,12 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from bpgui.plots.decision_colours import class_colour, decision_rgba
 from bpgui.widgets.elided import ElidedLabel
-from bpgui.widgets.flow_layout import flow_row
 from bpgui_engine.analysis.classify import GridInputs, grid_inputs, layer_maps
+from bpgui_engine.analysis.contour import isolines
 
 RESOLUTION = 100
 MAX_POINTS = 2000  # points drawn per set: more hide the map and slow every frame
@@ -64,13 +64,24 @@ class DecisionPlot(QWidget):
         self.discrete = QCheckBox("discretize")
         self.discrete.setToolTip("hard class regions instead of confidence as saturation")
         self.discrete.toggled.connect(lambda _on: self._redraw())
+        self.show_test.setText("test ○")
+        top = QHBoxLayout()
+        top.addWidget(self.note, 1)  # elided in a narrow pane (its tooltip has it all)
+        top.addWidget(self.show_test)
+        top.addWidget(self.discrete)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addWidget(self.note)
-        # the toggles wrap onto a second line in a narrow pane: its width stays its own
-        lay.addWidget(flow_row(self.show_test, self.discrete))
+        lay.addLayout(top)
         lay.addWidget(self.widget, 1)
+        # where the class changes (one output: 0.5; several: the top two are equal)
+        self.boundary = pg.PlotCurveItem(pen=pg.mkPen("#202020", width=1.5))
+        self.boundary.setZValue(5)
+        self.plot.addItem(self.boundary)
+        self.key = self.plot.addLegend(offset=(4, 4), brush=(255, 255, 255, 170),
+                                       labelTextColor="#202020")  # fmt: skip
+        self.key.setZValue(20)
+        self._key_items: list = []  # legend-only samples: a class's colour, a test ring
         self.neutral = (235, 235, 235)
         self.spec = None
         self.classes = 0
@@ -97,9 +108,11 @@ class DecisionPlot(QWidget):
                 prep = setup.data.prepare()
             except ValueError:
                 prep = None
+        self._set_key(prep)
         if prep is None or not prep.in_plane:
             self.grid, self.spec = None, None
             self.image.clear()
+            self.boundary.setData([], [])
             for item in (self.train_points, self.test_points, self.test_halo):
                 item.setData([])
             self.note.setText("the decision map needs data in the plane (two inputs)")
@@ -133,6 +146,23 @@ class DecisionPlot(QWidget):
         self.note.setText(text)
         self.show_test.setEnabled(test > 0)
 
+    def _set_key(self, prep) -> None:
+        """The colour key: each class's colour (filled: training), a ring: test."""
+        self.key.clear()
+        self._key_items = []
+        if prep is None or not prep.in_plane:
+            return
+        names = [f"class {k}" for k in range(prep.classes)] or ["target < 0", "target > 0"]
+        for k, name in enumerate(names):
+            item = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(*class_colour(k)),
+                                      pen=pg.mkPen("#ffffff", width=1.0))  # fmt: skip
+            self._key_items.append(item)
+            self.key.addItem(item, name)
+        if prep.plane_test is not None:
+            ring = pg.ScatterPlotItem(size=8, brush=None, pen=pg.mkPen("#202020", width=2))
+            self._key_items.append(ring)
+            self.key.addItem(ring, "test ○")
+
     def _point_style(self, y: np.ndarray, filled: bool) -> dict:
         if self.classes:
             cols = [pg.mkColor(*class_colour(int(k))) for k in y]
@@ -164,7 +194,26 @@ class DecisionPlot(QWidget):
                                 self.neutral)  # fmt: skip
         self.image.setImage(img, autoLevels=False)
         self.image.setRect(self._rect)
+        self._draw_boundary(self.maps[-1])
         self._emit_maps()
+
+    def _draw_boundary(self, out: np.ndarray) -> None:
+        """The decision boundary as a line: one output at 0.5 (regression: 0); several
+        where each class's output equals the largest of the others'."""
+        x0, x1, y0, y1 = self.grid.extent
+        xs, ys = np.linspace(x0, x1, self.grid.n), np.linspace(y0, y1, self.grid.n)
+        with np.errstate(all="ignore"):
+            if out.shape[0] == 1:
+                fields = [out[0] - (0.5 if self.classes else 0.0)]
+            else:
+                fields = [out[k] - np.delete(out, k, axis=0).max(axis=0) for k in range(len(out))]
+            parts = [isolines(xs, ys, f, np.array([0.0])) for f in fields if np.isfinite(f).all()]
+        if not parts:
+            self.boundary.setData([], [])
+            return
+        bx = np.concatenate([p[0] for p in parts])
+        by = np.concatenate([p[1] for p in parts])
+        self.boundary.setData(bx, by, connect="pairs")
 
     def _emit_maps(self) -> None:
         """``maps_ready`` at most every :data:`MAPS_INTERVAL_MS` (the diagram's thumbnails

@@ -119,14 +119,14 @@ class NetworkDiagram(QWidget):
         # antialiased wide lines cost ~60 µs each: smooth for the book's few connections,
         # plain beyond (a 2-8-8-1's 88 draw in a quarter of the time, every frame)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, n_conn <= SMOOTH_LINES)
-        for m, ((wsl, bsl), r) in enumerate(zip(spec.slices, spec.fan_ins, strict=True)):
-            src, dst = cols[m], cols[m + 1]
-            if n_conn <= MAX_DRAWN:
-                for i, q in enumerate(dst):
-                    for j, a in enumerate(src):
-                        k = wsl.start + i * r + j
-                        self._line(p, a, q, k, wmax)
-            for i, q in enumerate(dst):
+        layers = list(enumerate(zip(spec.slices, spec.fan_ins, strict=True)))
+        for m, ((wsl, _bsl), r) in layers if n_conn <= MAX_DRAWN else ():  # lines first:
+            for i, q in enumerate(cols[m + 1]):  # no line crosses a neuron's picture
+                for j, a in enumerate(cols[m]):
+                    self._line(p, a, q, wsl.start + i * r + j, wmax)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for m, ((_wsl, bsl), _r) in layers:
+            for i, q in enumerate(cols[m + 1]):
                 act = None
                 if self.activity is not None and i < len(self.activity[m]):
                     act = float(self.activity[m][i])
@@ -157,7 +157,9 @@ class NetworkDiagram(QWidget):
         if self._hover is not None:  # the neuron under the pointer, large
             q, img = self._hover
             side = min(170, self.height() - 8)
-            x = min(max(4.0, q.x() + 14), self.width() - side - 4)
+            x = q.x() - side - 14  # left of the pointer (its tooltip opens to the right)
+            if x < 4:
+                x = min(q.x() + 14, self.width() - side - 4)
             y = min(max(4.0, q.y() - side / 2), self.height() - side - 4)
             p.setPen(QPen(pal.color(QPalette.ColorRole.Text), 1))
             p.drawImage(QRectF(x, y, side, side), img)

@@ -243,7 +243,12 @@ class RunCommands:
             self.win.plots.request_surface(h.x[-1], int(h.column("epoch")[-1]))
         text = STOP_REASONS.get(reason, reason)
         h = self.win.controller.history
-        sse = f", SSE {h.last()['sse']:.4g}" if h is not None and len(h) else ""
+        sse = ""
+        if h is not None and len(h):
+            row, name = h.last(), self.win.setup.index_name
+            sse = f", SSE {row['sse']:.4g}"
+            if name != "SSE":  # what training minimized first
+                sse = f", {name} {row['performance']:.4g}{sse}"
         self.win.show_message(f"run ended: {text}{sse}", error=reason == "diverged")
         if reason == "diverged":
             self.win.show_message(
@@ -291,7 +296,7 @@ class RunCommands:
 
     def _show_status(self, h, state: str) -> None:
         c = self.win.controller
-        run = c.setup if c.setup is not None else self.win.setup
+        run = c.setup if c.setup is not None and h is not None else self.win.setup
         self.win.status.rate_name = "step" if run.optimizer == "cg" else "lr"
         self.win.status.performance_name = run.index_name
         self.win.plots.curves.set_index_name(run.index_name)

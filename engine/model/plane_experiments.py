@@ -134,7 +134,8 @@ PLANE_EXPERIMENTS: list[tuple[str, str, str, dict[str, Any], dict[str, Any], tup
             (
                 "tansig",
                 "tanh (tansig)",
-                "100 % training, about 95 % test accuracy",
+                "100 % training, about 95 % test accuracy (the deep spiral experiment's run, "
+                "for the comparison)",
                 "smooth, curved boundaries.",
             ),
             (

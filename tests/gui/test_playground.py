@@ -110,8 +110,11 @@ def test_spiral_experiment_trains_to_its_accuracy_with_live_maps(window, qtbot):
     # hovering a neuron shows its map large
     diagram = window.network_pane.diagram
     show_tab(window, window.network_pane)
-    diagram.resize(400, 240)
-    diagram.repaint()
+    area = diagram.parentWidget()
+    while not hasattr(area, "ensureWidgetVisible"):  # the setup panel scrolls it into view
+        area = area.parentWidget()
+    area.ensureWidgetVisible(diagram)
+    qtbot.waitUntil(lambda: any(n[1] is not None for n in diagram._nodes), timeout=3000)
     q = next(n[0] for n in diagram._nodes if n[1] is not None)
     QTest.mouseMove(diagram, q.toPoint())
     qtbot.waitUntil(lambda: diagram._hover is not None, timeout=2000)
@@ -203,3 +206,17 @@ def test_a_large_data_set_draws_a_sample_of_its_points_and_says_so(qtbot):
     dec.set_problem(s)
     assert len(dec.train_points.data) == MAX_POINTS == len(dec.test_points.data)
     assert "10,000 training points" in dec.note.text() and "2,000 of each drawn" in dec.note.text()
+
+
+def test_a_three_class_set_gets_a_softmax_output_and_cross_entropy(window, qtbot):
+    plane_tab(window, qtbot, "three Gaussians (3 classes)")
+    s = window.setup
+    assert s.spec.n_outputs == 3 and s.spec.transfers[-1] == "softmax"
+    assert s.performance == "ce" and s.data.prepare().classes == 3
+    assert window.plots.decision.key.items  # the colour key lists the classes
+    assert [lab.text for _, lab in window.plots.decision.key.items][:3] == [
+        "class 0", "class 1", "class 2"]  # fmt: skip
+    # the curves' plots share one left-axis width: their epoch axes line up
+    c = window.plots.curves
+    axes = [p.getAxis("left") for p in (c.sse_plot, c.aux_plot, window.plots.accuracy.plot)]
+    assert len({a.fixedWidth for a in axes}) == 1 and axes[0].fixedWidth
