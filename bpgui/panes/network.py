@@ -70,7 +70,13 @@ class NetworkPane(QWidget):
         set_role(self.error, "error")
         self.error.hide()
         lay.addWidget(self.error)
-        # the data first (what the network learns), then the network and its parameters
+        self.network = NetworkForm()
+        self.network.build_requested.connect(self._build_network)
+        lay.addWidget(self.network)
+        self.diagram = NetworkDiagram()
+        self.diagram.editable = True  # double-click: a value; right-click: free or fixed
+        lay.addWidget(self.diagram)
+        # the data before the parameter table (long for a large network): easy to find
         self.data = DataForm()
         self.data.edited.connect(self._data_edited)
         self.data.problems_changed.connect(self._report)
@@ -82,12 +88,6 @@ class NetworkPane(QWidget):
         set_role(self.data_warning, "warning")
         self.data_warning.hide()
         lay.addWidget(self.data_warning)
-        self.network = NetworkForm()
-        self.network.build_requested.connect(self._build_network)
-        lay.addWidget(self.network)
-        self.diagram = NetworkDiagram()
-        self.diagram.editable = True  # double-click: a value; right-click: free or fixed
-        lay.addWidget(self.diagram)
         lay.addWidget(self._params_box())
         lay.addStretch(1)
         self.diagram.theta_changed.connect(self.params.set_current)
