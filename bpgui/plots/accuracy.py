@@ -19,6 +19,7 @@ from bpgui_engine.analysis.classify import metrics
 
 BACKFILL = 200
 MAX_POINTS = 4000  # past this, every other point is dropped (memory stays bounded)
+MIN_INTERVAL_S = 0.1  # a run's metrics are sampled at most ten times a second
 
 
 class MetricsTrack:
@@ -67,7 +68,7 @@ class MetricsTrack:
             # at most (the run's last epoch is always sampled)
             return False
         self._add(ep[-1:], h.x[-1:])
-        self._next = now + 9 * (time.monotonic() - now)
+        self._next = now + max(MIN_INTERVAL_S, 9 * (time.monotonic() - now))
         return True
 
     def _set(self, epochs, X) -> None:

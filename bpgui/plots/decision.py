@@ -23,7 +23,7 @@ from bpgui_engine.analysis.contour import isolines
 
 RESOLUTION = 100
 MAX_POINTS = 2000  # points drawn per set: more hide the map and slow every frame
-MAPS_INTERVAL_MS = 100  # the neurons' maps go to the diagram at most ten times a second
+MAPS_INTERVAL_MS = 150  # the neurons' maps go to the diagram about seven times a second
 
 
 def _shown(n: int) -> np.ndarray | slice:
@@ -189,7 +189,7 @@ class DecisionPlot(QWidget):
         if self.grid is None or self.theta is None:
             return
         with np.errstate(all="ignore"):
-            self.maps = layer_maps(self.spec, self.theta, self.grid)
+            self.maps = layer_maps(self.spec, self.theta, self.grid, single=True)
             img = decision_rgba(self.maps[-1], self.classes, self.discrete.isChecked(),
                                 self.neutral)  # fmt: skip
         self.image.setImage(img, autoLevels=False)

@@ -24,14 +24,30 @@ def signed(a: np.ndarray, transfer: str | None) -> np.ndarray:
     return a / m if m > 0 else a
 
 
-def thumbnail(a: np.ndarray, transfer: str | None) -> QImage:
-    """One neuron's map ``a (n, n)`` (x1 along axis 0) as an RGB image, x2 upwards."""
-    step = max(1, a.shape[0] // THUMB)
-    t = np.clip(np.nan_to_num(signed(a[::step, ::step], transfer)), -1.0, 1.0)
-    t = t.T[::-1]  # rows from the top: x2 descending
+def layer_rgb(a: np.ndarray, transfer: str | None) -> np.ndarray:
+    """A layer's maps ``a (S, n, n)`` (x1 along axis 1) as RGB pictures ``(S, h, w, 3)``,
+    x2 upwards, sampled down to about :data:`THUMB` pixels: one vectorized pass."""
+    step = max(1, a.shape[1] // THUMB)
+    s = a[:, ::step, ::step]
+    if transfer in ("logsig", "softmax", "tansig"):
+        t = signed(s, transfer)
+    else:  # scaled per neuron by its largest magnitude
+        m = np.nanmax(np.abs(s), axis=(1, 2), keepdims=True)
+        t = np.divide(s, m, out=np.zeros_like(s), where=m > 0)
+    t = np.clip(np.nan_to_num(t), -1.0, 1.0)
+    t = np.transpose(t, (0, 2, 1))[:, ::-1]  # rows from the top: x2 descending
     w = np.abs(t)[..., None]
     end = np.where(t[..., None] >= 0, POS, NEG)
-    rgb = np.ascontiguousarray((WHITE * (1 - w) + end * w).astype(np.uint8))
+    return (WHITE * (1 - w) + end * w).astype(np.uint8)
+
+
+def thumbnail(a: np.ndarray, transfer: str | None) -> QImage:
+    """One neuron's map ``a (n, n)`` (x1 along axis 0) as an RGB image, x2 upwards."""
+    return _image(layer_rgb(a[None], transfer)[0])
+
+
+def _image(rgb: np.ndarray) -> QImage:
+    rgb = np.ascontiguousarray(rgb)
     h, wd = rgb.shape[:2]
     img = QImage(rgb.data, wd, h, 3 * wd, QImage.Format.Format_RGB888)
     return img.copy()  # owns its pixels (the array goes away)
@@ -45,5 +61,5 @@ def layer_thumbnails(maps, transfers) -> list[list[QImage]] | None:
     out = []
     for m, a in enumerate(maps):
         tr = None if m == 0 else transfers[m - 1]
-        out.append([thumbnail(a[i], tr) for i in range(min(len(a), 24))])
+        out.append([_image(rgb) for rgb in layer_rgb(a[:24], tr)])
     return out

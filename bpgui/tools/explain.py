@@ -52,6 +52,7 @@ class ExplainTool(Tool):
         host.slow_frame.connect(self.sync_live)
         c.state_changed.connect(lambda _s: self.sync_live())
         c.records_added.connect(self._explain_records)
+        host.left_tabs.currentChanged.connect(lambda _i: self.sync_live())  # the bound shown
 
     # ---- the panel and the overlays -----------------------------------------------------------
     def _explain_ui(self):
@@ -106,6 +107,13 @@ class ExplainTool(Tool):
         if self.host.controller.state == "paused":
             QTimer.singleShot(0, self.sync_live)
 
+    def _on_screen(self) -> bool:
+        """Whether anything drawn from the live curvature is on screen: the panel, the
+        update vectors or the optimizer form's stability bound."""
+        panel = self.explain_dock is not None and self.explain_dock.isVisible()
+        vectors = self.host.actions.vectors.isChecked()
+        return panel or vectors or self.host.optimizer_pane.isVisible()
+
     def sync_live(self) -> None:
         """Curvature, the stability bound, the equations and the update vectors at the
         current point (cheap: one Hessian, one step on a copy).  While a network of more
@@ -113,6 +121,8 @@ class ExplainTool(Tool):
         once every :data:`LIVE_INTERVAL_S` (its Hessian's eigen-decomposition would cost
         the frames; the run's end and a pause redraw at once)."""
         running = self.host.controller.state == "running"
+        if running and not self._on_screen():  # nothing shows it: drawn when it is shown
+            return
         if running and self.host.objective.n_free > MAX_RECENT:
             now = time.monotonic()
             if now - self._live_at < LIVE_INTERVAL_S:

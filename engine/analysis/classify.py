@@ -83,6 +83,7 @@ class GridInputs:
     extent: tuple[float, float, float, float]  # x1 min, x1 max, x2 min, x2 max
     n: int
     inputs: np.ndarray  # (R, n * n), x1 along the first grid axis
+    inputs32: np.ndarray  # the same in single precision (a picture's forward pass)
 
 
 def grid_inputs(prepared, n: int = 100, extent=None) -> GridInputs:
@@ -95,11 +96,18 @@ def grid_inputs(prepared, n: int = 100, extent=None) -> GridInputs:
     x0, x1, y0, y1 = extent or prepared.extent()
     xs, ys = np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n))
     X = np.stack(np.meshgrid(xs, ys, indexing="ij")).reshape(2, -1)
-    return GridInputs((x0, x1, y0, y1), int(n), np.ascontiguousarray(prepared.inputs(X)))
+    P = np.ascontiguousarray(prepared.inputs(X))
+    return GridInputs((x0, x1, y0, y1), int(n), P, P.astype(np.float32))
 
 
-def layer_maps(spec: NetworkSpec, theta: np.ndarray, grid: GridInputs) -> list[np.ndarray]:
+def layer_maps(
+    spec: NetworkSpec, theta: np.ndarray, grid: GridInputs, single: bool = False
+) -> list[np.ndarray]:
     """Every layer's activations over the grid: per layer ``(S_m, n, n)``, indexed
-    ``[neuron, i1, i2]`` (x1 along axis 1, as pyqtgraph's images)."""
-    fw = spec.forward(np.asarray(theta, float), grid.inputs)
+    ``[neuron, i1, i2]`` (x1 along axis 1, as pyqtgraph's images).  ``single``: in
+    float32, about 3x faster and within ~1e-6 of float64 (for pictures)."""
+    if single:
+        fw = spec.forward(np.asarray(theta, np.float32), grid.inputs32)
+    else:
+        fw = spec.forward(np.asarray(theta, float), grid.inputs)
     return [a.reshape(a.shape[0], grid.n, grid.n) for a in fw.a]
