@@ -202,3 +202,12 @@ def test_basin_maps_train_the_regularized_index(opt):
     obj = s.objective()
     np.testing.assert_allclose(F, [obj.value(x) for x in end], rtol=1e-10)
     assert kernel == "numpy"
+
+
+def test_single_precision_maps_agree_with_double():
+    s = _setup("ce")
+    grid = grid_inputs(s.data.prepare(), 40)
+    for a, b in zip(layer_maps(s.spec, s.theta, grid, single=True),
+                    layer_maps(s.spec, s.theta, grid), strict=True):  # fmt: skip
+        assert a.dtype == np.float32 and b.dtype == np.float64
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -191,8 +191,8 @@ def test_neuron_maps_reach_the_diagram_throttled_and_the_last_always(qtbot):
         dec.set_theta(s.theta_array * (1 + k / 10))
     assert len(got) <= 1
     qtbot.waitUntil(lambda: len(got) >= 2, timeout=2000)
-    want = layer_maps(s.spec, s.theta_array * 1.4, dec.grid)
-    np.testing.assert_array_equal(got[-1][-1], want[-1])
+    want = layer_maps(s.spec, s.theta_array * 1.4, dec.grid)  # float64: the window's float32
+    np.testing.assert_allclose(got[-1][-1], want[-1], atol=1e-6)
     assert got[-1][0].shape == (2, 100, 100)  # the inputs' maps first
 
 
@@ -220,3 +220,17 @@ def test_a_three_class_set_gets_a_softmax_output_and_cross_entropy(window, qtbot
     c = window.plots.curves
     axes = [p.getAxis("left") for p in (c.sse_plot, c.aux_plot, window.plots.accuracy.plot)]
     assert len({a.fixedWidth for a in axes}) == 1 and axes[0].fixedWidth
+
+
+def test_the_live_curvature_is_not_computed_while_nothing_shows_it(window, qtbot, monkeypatch):
+    import bpgui.tools.explain as explain
+
+    calls = []
+    monkeypatch.setattr(explain, "update_live", lambda tool: calls.append(1))
+    tool = window.tools["explain"]
+    show_tab(window, window.network_pane)  # the optimizer form (its bound) is hidden
+    monkeypatch.setattr(window.controller, "state", "running")
+    tool.sync_live()
+    assert calls == []
+    show_tab(window, window.optimizer_pane)  # the bound on screen: drawn at once
+    assert calls
