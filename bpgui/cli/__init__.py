@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bpgui.cli import spectrum
 from bpgui.cli.commands import CliError, export, session_surface, surface, train
 from bpgui.cli.critical import add_parsers as add_critical_parser
 from bpgui.cli.maps import add_parsers as add_map_parsers
@@ -30,7 +31,7 @@ from bpgui_engine.session import Session, load_session
 __all__ = ["CliError", "main", "session_surface"]
 
 EXIT_USAGE = 2
-COMMANDS = ("train", "surface", "export", "race", "basins", "sweep", "critical")
+COMMANDS = ("train", "surface", "export", "race", "basins", "sweep", "critical", "spectrum")
 
 
 #: argparse's negative numbers (-1, -.5, -1e1, -inf, -nan; its own misses exponents)
@@ -258,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
         help="animation: frame size in pixels (default 900x420, 480x420 without the curve)",
     )
     add_map_parsers(sub)  # race, basins, sweep (bpgui.cli.maps)
-    add_critical_parser(sub)  # critical (bpgui.cli.critical)
+    add_critical_parser(sub), spectrum.add_parsers(sub)  # critical, spectrum
     return p
 
 
@@ -295,10 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _flushed(surface(args))
             if args.command == "export":
                 return _flushed(export(args))
-            if getattr(args, "func", None) is not None:  # race, basins, sweep, critical
+            if getattr(args, "func", None) is not None:  # race, basins, sweep, critical, …
                 return _flushed(args.func(args))
-        # a bad session is a clear error before any window opens; the window reuses it
-        loaded = load_session(session_path) if session_path is not None else None
+        loaded = load_session(session_path) if session_path is not None else None  # errs early
         return _default(args.experiment, session_path, loaded)
     except (CliError, ValueError, OverflowError, csv.Error) as exc:
         return _fail(str(exc))
