@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bpgui.cli import spectrum
+from bpgui.cli import landscape, spectrum
 from bpgui.cli.commands import CliError, export, session_surface, surface, train
 from bpgui.cli.critical import add_parsers as add_critical_parser
 from bpgui.cli.maps import add_parsers as add_map_parsers
@@ -31,7 +31,7 @@ from bpgui_engine.session import Session, load_session
 __all__ = ["CliError", "main", "session_surface"]
 
 EXIT_USAGE = 2
-COMMANDS = ("train", "surface", "export", "race", "basins", "sweep", "critical", "spectrum")
+COMMANDS = tuple("train surface export race basins sweep critical spectrum landscape".split())  # noqa: SIM905
 
 
 #: argparse's negative numbers (-1, -.5, -1e1, -inf, -nan; its own misses exponents)
@@ -259,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
         help="animation: frame size in pixels (default 900x420, 480x420 without the curve)",
     )
     add_map_parsers(sub)  # race, basins, sweep (bpgui.cli.maps)
-    add_critical_parser(sub), spectrum.add_parsers(sub)  # critical, spectrum
+    add_critical_parser(sub), spectrum.add_parsers(sub), landscape.add_parsers(sub)
     return p
 
 

@@ -1,0 +1,141 @@
+"""Loss landscapes of any network: the performance index over a plane through a point,
+spanned by two directions, or along the line between two points.
+
+- **Random directions, filter-normalized** (Li, Xu, Taylor, Studer & Goldstein, NeurIPS
+  2018, "Visualizing the Loss Landscape of Neural Nets"): each direction is Gaussian,
+  then every filter — here a neuron's incoming weights, one row of ``W^m`` — is scaled to
+  the norm of the same row of the parameters: ``d_row <- d_row / ||d_row|| * ||theta_row||``.
+  Biases get a zero direction (the paper's ``ignore='biasbn'``, the default of its plots)
+  unless ``biases=True``, which scales them like a filter of one.  Fixed parameters never
+  move.
+- **The PCA plane of a trajectory**: the first two principal components of
+  ``x_k - x_final`` over the recorded epochs (the paper's section 7), their explained
+  variance, and the trajectory's coordinates in that plane.
+- **1-D interpolation** (Goodfellow, Vinyals & Saxe, ICLR 2015): ``F((1 - t) a + t b)``.
+
+Directions live in the free parameters' space (shape ``(n_free,)``); the grid's centre,
+coordinate (0, 0), is the point itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpgui_engine.memory import check_surface
+
+__all__ = ["Landscape", "interpolate", "landscape", "pca_directions", "random_directions"]
+
+
+def _filters(spec, free_idx: np.ndarray, biases: bool) -> list[np.ndarray]:
+    """The free parameters' positions (within the free vector) of each filter."""
+    pos = np.full(spec.n_params, -1)
+    pos[free_idx] = np.arange(free_idx.size)
+    out = []
+    for (w, b), r in zip(spec.slices, spec.fan_ins, strict=True):
+        rows = np.arange(w.start, w.stop).reshape(-1, r)
+        groups = [*rows, *([np.array([k]) for k in range(b.start, b.stop)] if biases else [])]
+        for g in groups:
+            p = pos[g]
+            p = p[p >= 0]
+            if p.size:
+                out.append(p)
+    return out
+
+
+def random_directions(objective, x: np.ndarray, seed: int = 0, biases: bool = False):
+    """Two filter-normalized Gaussian directions at free vector ``x`` (see the module)."""
+    if objective.n_free < 2:
+        raise ValueError("directions: a plane needs at least two free parameters")
+    x = np.asarray(x, dtype=float)
+    theta = objective.full(x)
+    rng = np.random.default_rng(seed)
+    dirs = []
+    for _ in range(2):
+        d = np.zeros(objective.n_free)
+        raw = rng.standard_normal(objective.n_free)
+        for p in _filters(objective.spec, objective.free_idx, biases):
+            norm = np.linalg.norm(raw[p])
+            scale = np.linalg.norm(theta[objective.free_idx[p]])
+            d[p] = raw[p] / norm * scale if norm > 0 else 0.0
+        dirs.append(d)
+    if not np.any(dirs[0]) or not np.any(dirs[1]):
+        raise ValueError("directions: every filter's weights are zero here (nothing to scale)")
+    return dirs[0], dirs[1]
+
+
+@dataclass(frozen=True)
+class PCAPlane:
+    d1: np.ndarray
+    d2: np.ndarray
+    explained: tuple[float, float]  # the share of the variance each component explains
+    coords: np.ndarray  # (K, 2): the trajectory in the plane (the final point at (0, 0))
+
+
+def pca_directions(X: np.ndarray) -> PCAPlane:
+    """The first two principal components of ``X[k] - X[-1]`` (rows: epochs)."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError("pca: a plane needs at least two free parameters")
+    M = X - X[-1]
+    if len(np.unique(X, axis=0)) < 3:
+        raise ValueError("pca: the trajectory has fewer than 3 distinct points (no plane)")
+    _, s, Vt = np.linalg.svd(M, full_matrices=False)
+    var = s**2
+    total = var.sum()
+    d1, d2 = Vt[0], Vt[1]
+    return PCAPlane(
+        d1, d2, (float(var[0] / total), float(var[1] / total)), M @ np.stack([d1, d2]).T
+    )
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """``values[i, j]`` = F(center + a[i] d1 + b[j] d2)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    values: np.ndarray
+    center: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+
+
+def landscape(
+    objective, center, d1, d2, span: float = 1.0, resolution: int = 51, chunk: int = 64
+) -> Landscape:
+    """The performance index over ``[-span, span]^2`` (``resolution`` points per axis,
+    odd: the centre is a grid point), in batches of ``chunk`` points (memory: a batch's
+    parameter vectors, not the grid's)."""
+    n = int(resolution)
+    if n < 3:
+        raise ValueError(f"landscape: resolution must be at least 3, got {n}")
+    if n % 2 == 0:
+        n += 1  # the centre on the grid
+    if not (np.isfinite(span) and span > 0):
+        raise ValueError(f"landscape: span must be a finite number > 0, got {span}")
+    check_surface(objective.spec, objective.data.n_samples, n * n)
+    center, d1, d2 = (np.asarray(v, dtype=float) for v in (center, d1, d2))
+    a = np.linspace(-span, span, n)
+    A, B = (g.reshape(-1, 1) for g in np.meshgrid(a, a, indexing="ij"))
+    F = np.empty(n * n)
+    for i in range(0, n * n, chunk):
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = center + A[i : i + chunk] * d1 + B[i : i + chunk] * d2
+        if not np.all(np.isfinite(X)):
+            raise ValueError("landscape: the span makes the parameters non-finite; a smaller one")
+        F[i : i + chunk] = objective.value(X)
+    return Landscape(a, a.copy(), F.reshape(n, n), center, d1, d2)
+
+
+def interpolate(objective, xa, xb, points: int = 51, beyond: float = 0.25):
+    """``(t, F((1 - t) xa + t xb))`` for ``t`` in ``[-beyond, 1 + beyond]`` (both
+    endpoints, t = 0 and 1, on the grid)."""
+    xa, xb = np.asarray(xa, dtype=float), np.asarray(xb, dtype=float)
+    n = max(int(points), 3)
+    step = 1.0 / (n - 1)
+    k = round(beyond / step)
+    t = np.arange(-k, n + k) * step
+    X = (1 - t)[:, None] * xa + t[:, None] * xb
+    return t, np.atleast_1d(objective.value(X))
