@@ -46,6 +46,14 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--trace", action="store_true", help="Hutchinson's trace estimate")
     c.add_argument("--density", action="store_true", help="the eigenvalue density (SLQ)")
     c.add_argument("--seed", type=int, default=0, help="random vectors' seed (default 0)")
+    c.add_argument(
+        "--along",
+        type=int,
+        default=None,
+        metavar="K",
+        help="a SESSION's run: the sharpness (lambda_max of the per-sample mean index's "
+        "Hessian) at K epochs spread over the run, beside steepest descent's bound 2/lr",
+    )
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(func=spectrum_command)
 
@@ -67,7 +75,41 @@ def _point(args: argparse.Namespace):
     return setup, x0
 
 
+def _along(args: argparse.Namespace) -> int:
+    """The sharpness along a session's run (the edge of stability, Cohen et al. 2021)."""
+    from bpgui_engine.analysis.spectrum import sharpness
+    from bpgui_engine.session import load_session
+
+    if args.session is None:
+        raise ValueError("--along: needs a SESSION with a run")
+    s = load_session(args.session)
+    h = s.history
+    if h is None or len(h) < 2:
+        raise ValueError("--along: the session has no run history")
+    if not 1 <= args.along <= 10_000:
+        raise ValueError(f"--along: K must be in [1, 10000], got {args.along}")
+    obj = s.setup.objective()
+    rows = np.unique(np.linspace(0, len(h) - 1, args.along).astype(int))
+    lr = s.setup.hyper.get("lr")
+    bound = 2.0 / lr if s.setup.optimizer in ("sd", "sgd") and lr else None
+    pts = [{"epoch": int(h.column("epoch")[r]), "performance": float(h.column("performance")[r]),
+            "sharpness": sharpness(obj, h.x[r], seed=args.seed)} for r in rows]  # fmt: skip
+    out = {"performance_index": s.setup.index_name, "lr_scale": obj.lr_scale,
+           "stability_bound": bound, "along": pts}  # fmt: skip
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    bound_text = f"; steepest descent is stable below 2/lr = {bound:.6g}" if bound else ""
+    name = out["performance_index"]
+    print(f"sharpness (lambda_max of the per-sample mean {name}'s Hessian){bound_text}")
+    for p in pts:
+        print(f"  epoch {p['epoch']:>10,}  {p['performance']:.6g}  sharpness {p['sharpness']:.6g}")
+    return 0
+
+
 def spectrum_command(args: argparse.Namespace) -> int:
+    if args.along is not None:
+        return _along(args)
     top = int(args.top)
     bottom = top if args.bottom is None else int(args.bottom)
     if top < 0 or bottom < 0 or top + bottom == 0:

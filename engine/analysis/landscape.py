@@ -102,12 +102,28 @@ class Landscape:
     d2: np.ndarray
 
 
+def _values(obj, X: np.ndarray) -> np.ndarray:
+    """``F`` at the rows of ``X``: one batched forward pass (the objective's own batches
+    are sized for many small restarts; a landscape's for large matrix products)."""
+    d = obj.data
+    with np.errstate(over="ignore", invalid="ignore"):
+        fw = obj.spec.forward(obj.full(X), d.P)
+        F = obj.perf.value(fw.n[-1], fw.a[-1], d.T, obj.spec.transfers[-1])
+        if obj._pen is not None:
+            F = F + obj._pen.value(X)
+    return np.asarray(F, dtype=float)
+
+
 def landscape(
-    objective, center, d1, d2, span: float = 1.0, resolution: int = 51, chunk: int = 64
-) -> Landscape:
+    objective, center, d1, d2, span: float = 1.0, resolution: int = 51,
+    chunk: int | None = None,
+) -> Landscape:  # fmt: skip
     """The performance index over ``[-span, span]^2`` (``resolution`` points per axis,
-    odd: the centre is a grid point), in batches of ``chunk`` points (memory: a batch's
-    parameter vectors, not the grid's)."""
+    odd: the centre is a grid point), in batches of ``chunk`` points (default: about
+    four million activations a batch; memory: a batch's, not the grid's)."""
+    if chunk is None:
+        q = objective.data.n_samples * max(objective.spec.sizes)
+        chunk = int(max(1, min(256, 4_000_000 // q)))
     n = int(resolution)
     if n < 3:
         raise ValueError(f"landscape: resolution must be at least 3, got {n}")
@@ -125,7 +141,7 @@ def landscape(
             X = center + A[i : i + chunk] * d1 + B[i : i + chunk] * d2
         if not np.all(np.isfinite(X)):
             raise ValueError("landscape: the span makes the parameters non-finite; a smaller one")
-        F[i : i + chunk] = objective.value(X)
+        F[i : i + chunk] = _values(objective, X)
     return Landscape(a, a.copy(), F.reshape(n, n), center, d1, d2)
 
 

@@ -16,7 +16,14 @@ import numpy as np
 
 from bpgui_engine.analysis.hessian import _hessian_rows, _Layer
 
-__all__ = ["HessianOperator", "Spectrum", "hutchinson_trace", "lanczos", "slq_density"]
+__all__ = [
+    "HessianOperator",
+    "Spectrum",
+    "hutchinson_trace",
+    "lanczos",
+    "sharpness",
+    "slq_density",
+]
 
 
 class HessianOperator:
@@ -144,6 +151,14 @@ def lanczos(
             order = np.argsort(theta[sel])
             return Spectrum(theta[sel][order], Y[:, order], res[order], op.count - start, ok)
         m = min(n, 2 * m)
+
+
+def sharpness(objective, x: np.ndarray, tol: float = 1e-6, seed: int = 0) -> float:
+    """``lambda_max`` of the Hessian of the per-sample mean of the index (the Hessian of F
+    times ``objective.lr_scale``): the sharpness a learning rate meets, stable for
+    steepest descent below ``2 / lr`` (Cohen et al. 2021's "edge of stability")."""
+    sp = lanczos(HessianOperator(objective, x), k=1, which="top", tol=tol, seed=seed)
+    return float(sp.values[-1] * objective.lr_scale)
 
 
 def hutchinson_trace(op: HessianOperator, samples: int = 100, seed: int = 0) -> tuple[float, float]:

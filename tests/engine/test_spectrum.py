@@ -101,3 +101,38 @@ def test_spectrum_cli_json_matches_the_exact_hessian(capsys, tmp_path):
     assert out["performance_index"] == "CE + 0.01‖w‖²" and out["bottom"] == []
     assert main(["spectrum", str(tmp_path / "s.bpgui"), "--preset", "book-1-2-1"]) == 2
     assert "not with a SESSION" in capsys.readouterr().err
+
+
+def test_the_edge_of_stability_along_a_run(tmp_path, capsys):
+    """Full-batch steepest descent on a tanh MLP: the sharpness rises (progressive
+    sharpening) and hovers at 2/lr for the larger rate, stays far below it for the
+    smaller (Cohen et al. 2021)."""
+    import json
+
+    from bpgui.cli import main
+    from bpgui_engine.model.network import NetworkSpec
+    from bpgui_engine.model.setup import DataRecipe
+    from bpgui_engine.session import save_session
+    from bpgui_engine.train.trainer import StopCriteria
+    from tests.engine.test_animation import trained
+
+    data = DataRecipe(kind="expression", expression="sin(2*p)", lo=-2, hi=2, points=40)
+    base = Setup.from_preset().replace(data=data)
+    base = base.with_network(NetworkSpec(1, (20, 20, 1), ("tansig", "tansig", "purelin")),
+                             init="glorot", seed=0)  # fmt: skip
+    found = {}
+    for lr in (0.05, 0.01):
+        s = base.replace(performance="mse", optimizer="sd", hyper={"lr": lr},
+                         criteria=StopCriteria(epochs=3000))  # fmt: skip
+        path = tmp_path / f"lr{lr}.bpgui"
+        save_session(trained(s), path)
+        assert main(["spectrum", str(path), "--along", "16", "--json"]) == 0
+        found[lr] = json.loads(capsys.readouterr().out)
+    big = found[0.05]
+    sharp = np.array([p["sharpness"] for p in big["along"]])
+    assert big["stability_bound"] == pytest.approx(40.0)
+    assert sharp[0] < 20 and sharp.max() > 38  # sharpening up to the bound
+    late = sharp[len(sharp) // 2 :]
+    assert np.all(np.abs(late - 40.0) < 5.0)  # hovering at 2/lr
+    small = np.array([p["sharpness"] for p in found[0.01]["along"]])
+    assert small.max() < 0.5 * found[0.01]["stability_bound"]  # far from its 2/lr = 200
