@@ -234,3 +234,28 @@ def test_the_live_curvature_is_not_computed_while_nothing_shows_it(window, qtbot
     assert calls == []
     show_tab(window, window.optimizer_pane)  # the bound on screen: drawn at once
     assert calls
+
+
+def test_the_inspector_refills_a_large_networks_table_without_resizing_per_cell(qtbot):
+    """The soak found a 40 s hang: with ResizeToContents every setItem re-measured the
+    column, quadratic in the rows (a 2-20-20-1 network's 501). The refill sizes once."""
+    from PySide6.QtWidgets import QHeaderView
+
+    from bpgui.panes.inspector import InspectorPane
+    from bpgui_engine.analysis.inspect import inspect_sample
+    from bpgui_engine.model.problem import plane_setup
+
+    s = plane_setup("gauss:samples=40", layers=(20, 20))
+    ins = inspect_sample(s.objective(), s.start(), 0)
+    pane = InspectorPane()
+    qtbot.addWidget(pane)
+    pane.show()
+    pane.show_inspection(ins, s.spec, s.theta_array, s.free_idx, "x")
+    modes = []
+    table, header = pane.params, pane.params.horizontalHeader()
+    set_item = table.setItem
+    table.setItem = lambda *a: (modes.append(header.sectionResizeMode(0)), set_item(*a))
+    pane.show_inspection(ins, s.spec, s.theta_array, s.free_idx, "x")  # the refill
+    assert len(modes) == 6 * 501
+    assert set(modes) == {QHeaderView.ResizeMode.Interactive}
+    assert header.sectionResizeMode(0) == QHeaderView.ResizeMode.ResizeToContents
