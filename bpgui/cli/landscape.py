@@ -17,6 +17,7 @@ import io
 
 import numpy as np
 
+from bpgui.cli.point import session_or_preset
 from bpgui_engine.analysis.landscape import (
     interpolate,
     landscape,
@@ -24,7 +25,6 @@ from bpgui_engine.analysis.landscape import (
     random_directions,
 )
 from bpgui_engine.model.presets import PRESETS
-from bpgui_engine.model.problem import setup_from_options
 from bpgui_engine.session.export import atomic_write_text
 
 __all__ = ["add_parsers", "landscape_command"]
@@ -53,23 +53,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     c.set_defaults(func=landscape_command)
 
 
-def _problem(args):
-    if args.session is not None:
-        given = [f for f in ("preset", "free", "start") if getattr(args, f)]
-        if given:
-            raise ValueError(f"--{given[0]}: not with a SESSION, which brings its own")
-        from bpgui_engine.session import load_session
-
-        s = load_session(args.session)
-        x = s.run.x if s.run is not None else s.start if s.start is not None else None
-        return s.setup, np.array(s.setup.start() if x is None else x, float), s.history
-    setup, x0 = setup_from_options(preset=args.preset or "book-1-2-1", free=args.free,
-                                   start=args.start)  # fmt: skip
-    return setup, x0, None
-
-
 def landscape_command(args: argparse.Namespace) -> int:
-    setup, x, h = _problem(args)
+    setup, x, h = session_or_preset(args, ("preset", "free", "start"))
     obj = setup.objective()
     name = setup.index_name
     if args.directions == "line":

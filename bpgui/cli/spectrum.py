@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 
+from bpgui.cli.point import session_or_preset
 from bpgui_engine.analysis.spectrum import HessianOperator, hutchinson_trace, lanczos, slq_density
 from bpgui_engine.model.presets import PRESETS
-from bpgui_engine.model.problem import setup_from_options
 
 __all__ = ["add_parsers", "spectrum_command"]
+
+FLAGS = ("preset", "free", "start", "performance")  # a SESSION brings its own
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -56,23 +59,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(func=spectrum_command)
-
-
-def _point(args: argparse.Namespace):
-    if args.session is not None:
-        given = [f for f in ("preset", "free", "start", "performance") if getattr(args, f)]
-        if given:
-            raise ValueError(f"--{given[0]}: not with a SESSION, which brings its own")
-        from bpgui_engine.session import load_session
-
-        s = load_session(args.session)
-        x = s.run.x if s.run is not None else s.start if s.start is not None else None
-        return s.setup, np.array(s.setup.start() if x is None else x, float)
-    setup, x0 = setup_from_options(
-        preset=args.preset or "book-1-2-1", free=args.free, start=args.start,
-        performance=args.performance or "sse",
-    )  # fmt: skip
-    return setup, x0
 
 
 def _along(args: argparse.Namespace) -> int:
@@ -114,7 +100,7 @@ def spectrum_command(args: argparse.Namespace) -> int:
     bottom = top if args.bottom is None else int(args.bottom)
     if top < 0 or bottom < 0 or top + bottom == 0:
         raise ValueError("--top/--bottom: ask for at least one eigenvalue (K >= 0)")
-    setup, x = _point(args)
+    setup, x, _h = session_or_preset(args, FLAGS)
     obj = setup.objective()
     op = HessianOperator(obj, x)
     out: dict = {"performance_index": setup.index_name, "n_free": obj.n_free}
@@ -150,7 +136,5 @@ def spectrum_command(args: argparse.Namespace) -> int:
         if "trace" in out:
             print(f"  trace:  {out['trace']:.6g} ± {out['trace_stderr']:.2g}")
     for n in notes:
-        import sys
-
         print(f"bpgui: {n}", file=sys.stderr)
     return 0
