@@ -111,11 +111,38 @@ def app_round(timeout: float = 60.0) -> dict:
     return out
 
 
+class GapProbe:
+    """A 10 ms timer on the GUI thread: the gaps between its ticks (a blocked GUI thread
+    shows as a long gap).  ``start()``, run the event loop, ``stop()``, then :meth:`p99`."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def p99(self) -> float:
+        return float(np.percentile(np.array(self.gaps) * 1000, 99))
+
+
 def sustained_round(seconds: float = 3.0) -> dict:
     """Trajectory b (millions of epochs) animating for ``seconds``: frames drawn per
     second and GUI timer gaps while the window keeps up with the compiled kernel."""
-    from PySide6.QtCore import QTimer
-
     from bpgui.window.main import MainWindow
 
     win = MainWindow()
@@ -126,17 +153,7 @@ def sustained_round(seconds: float = 3.0) -> dict:
     _wait(0.5)
     win.load_experiment("trajectory-b")
     _wait(0.3)  # past the start
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    probe = QTimer()
-    probe.setInterval(10)
-    probe.timeout.connect(tick)
+    probe = GapProbe()
     f0, e0, t0 = win.runs.frames_drawn, c.epoch, time.perf_counter()
     probe.start()
     _wait(seconds)
@@ -145,7 +162,7 @@ def sustained_round(seconds: float = 3.0) -> dict:
     out = {
         "fps": (win.runs.frames_drawn - f0) / dt,
         "epochs_per_s": (c.epoch - e0) / dt,
-        "p99": float(np.percentile(np.array(gaps) * 1000, 99)),
+        "p99": probe.p99(),
     }
     c.stop()
     _wait(0.2)

@@ -22,15 +22,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if "BPGUI_CONFIG_DIR" not in os.environ:  # the default layout, not this user's docks
     import tempfile
 
     os.environ["BPGUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="bpgui-bench-")
+
+from bench_app import GapProbe, _wait  # noqa: E402  (the same folder)
 
 from bpgui.plots.decision_colours import decision_rgba  # noqa: E402
 from bpgui_engine.analysis.classify import grid_inputs, layer_maps  # noqa: E402
@@ -67,16 +68,7 @@ def redraw_table() -> None:
         print(f"| {name} | {fwd:.2f} | {full:.2f} | {target} |")
 
 
-def _wait(s: float) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(int(s * 1000), loop.quit)
-    loop.exec()
-
-
 def window_round(seconds: float) -> dict:
-    from PySide6.QtCore import QTimer
 
     from bpgui.window.app import make_application
     from bpgui.window.main import MainWindow
@@ -105,17 +97,7 @@ def window_round(seconds: float) -> dict:
     dec._redraw = timed
     win.runs.start_new_run(win.start_x)
     _wait(0.5)  # past the start
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    probe = QTimer()
-    probe.setInterval(10)
-    probe.timeout.connect(tick)
+    probe = GapProbe()
     f0, e0, t0 = win.runs.frames_drawn, c.epoch, time.perf_counter()
     cpu0 = time.process_time()
     n0 = len(costs)
@@ -128,7 +110,7 @@ def window_round(seconds: float) -> dict:
         "gui_cpu": 100 * cpu,
         "fps": (win.runs.frames_drawn - f0) / dt,
         "epochs_per_s": (c.epoch - e0) / dt,
-        "p99": float(np.percentile(np.array(gaps) * 1000, 99)),
+        "p99": probe.p99(),
         "redraw_ms": 1000 * statistics.median(costs[n0:]) if len(costs) > n0 else float("nan"),
         "redraws_per_s": (len(costs) - n0) / dt,
         "kernel": c.engine_kernel,

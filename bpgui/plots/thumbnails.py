@@ -41,11 +41,6 @@ def layer_rgb(a: np.ndarray, transfer: str | None) -> np.ndarray:
     return (WHITE * (1 - w) + end * w).astype(np.uint8)
 
 
-def thumbnail(a: np.ndarray, transfer: str | None) -> QImage:
-    """One neuron's map ``a (n, n)`` (x1 along axis 0) as an RGB image, x2 upwards."""
-    return _image(layer_rgb(a[None], transfer)[0])
-
-
 def _image(rgb: np.ndarray) -> QImage:
     rgb = np.ascontiguousarray(rgb)
     h, wd = rgb.shape[:2]

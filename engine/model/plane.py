@@ -23,7 +23,7 @@ from bpgui_engine.model.data import (
     normalize,
     split,
 )
-from bpgui_engine.model.features import FEATURES, apply_features, encode_classes
+from bpgui_engine.model.features import apply_features, encode_classes
 from bpgui_engine.model.presets import get_preset
 from bpgui_engine.model.toy import get_toy, make_toy
 
@@ -62,10 +62,6 @@ class Prepared:
         lead = F.shape[1:]
         F = self.normalizer.apply(F.reshape(F.shape[0], -1))
         return F.reshape(F.shape[0], *lead)
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return tuple(FEATURES[f][0] for f in self.features) if self.features else ()
 
     def extent(self) -> tuple[float, float, float, float]:
         """``(x1 min, x1 max, x2 min, x2 max)`` covering every point with a margin."""
