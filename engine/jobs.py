@@ -146,6 +146,31 @@ def surface(req: dict, cancel: threading.Event) -> Job:
     yield  # a generator
 
 
+def landscape(req: dict, cancel: threading.Event) -> Job:
+    """A landscape (:func:`~bpgui_engine.analysis.views.compute_landscape`), coarse first:
+    every better picture as progress; cancelled, the last picture is the result."""
+    from bpgui_engine.analysis.views import compute_landscape
+
+    opts = dict(req.get("options", {}))
+    last = None
+    for view in compute_landscape(req["setup"], req["mode"], req.get("x"),
+                                  should_stop=cancel.is_set, **opts):  # fmt: skip
+        last = view
+        if not view.done:
+            yield view
+        if cancel.is_set():
+            break
+    return last, ""
+
+
+def spectrum(req: dict, cancel: threading.Event) -> Job:
+    """The Hessian's spectrum at ``x`` (:func:`~bpgui_engine.analysis.views.compute_spectrum`)."""
+    from bpgui_engine.analysis.views import compute_spectrum
+
+    return compute_spectrum(req["setup"], np.asarray(req["x"], float), **req.get("options", {})), ""
+    yield  # a generator
+
+
 def crash(req: dict, cancel: threading.Event) -> Job:
     """For the tests, a job that misbehaves as ``how`` says: ``"raise"`` an error,
     ``"abort"`` its process (a native crash), ``"wait"`` until cancelled, or ``"spin"``
@@ -178,5 +203,7 @@ JOBS: dict[str, Callable[[dict, threading.Event], Job]] = {
     "gradcheck": gradcheck,
     "curvature": curvature,
     "surface": surface,
+    "landscape": landscape,
+    "spectrum": spectrum,
     "crash": crash,
 }

@@ -276,3 +276,18 @@ def check_surface(spec, n_samples: int, points: int) -> int:
             f"than the {fmt_bytes(have)} of {source}"
         )
     return need
+
+
+def check_spectrum(spec, n_samples: int, n_free: int, basis: int, batch: int = 1) -> int:
+    """Refuse a spectrum whose Lanczos basis (``basis`` vectors of the free parameters)
+    and Hessian-vector products (``batch`` directions at once: the R-operator's forward
+    and backward passes) would not fit."""
+    n_params, acts = _network_terms(spec, n_samples)
+    need = F8 * (basis * n_free + batch * (4 * acts + 2 * n_params) + 3 * acts)
+    have, source = available_bytes()
+    if need > have:
+        raise MemoryLimitError(
+            f"the spectrum needs about {fmt_bytes(need)} ({n_free:,} free parameters, "
+            f"{basis} Lanczos vectors), more than the {fmt_bytes(have)} of {source}"
+        )
+    return need

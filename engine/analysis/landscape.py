@@ -25,7 +25,16 @@ import numpy as np
 
 from bpgui_engine.memory import check_surface
 
-__all__ = ["Landscape", "interpolate", "landscape", "pca_directions", "random_directions"]
+__all__ = [
+    "Landscape",
+    "interpolate",
+    "landscape",
+    "lattice",
+    "pca_directions",
+    "progressive",
+    "random_directions",
+    "strides",
+]
 
 
 def _filters(spec, free_idx: np.ndarray, biases: bool) -> list[np.ndarray]:
@@ -102,28 +111,78 @@ class Landscape:
     d2: np.ndarray
 
 
-def _values(obj, X: np.ndarray) -> np.ndarray:
+def _forward_out(obj, X: np.ndarray, dtype, ew) -> tuple[np.ndarray, np.ndarray]:
+    """``(n^M, a^M)`` for the rows of ``X``: one batched pass; the hidden layers in
+    ``dtype`` with the compiled transfer functions ``ew`` (when given), the output layer
+    in float64 (the error of a good fit is small: its last digits matter)."""
+    spec = obj.spec
+    theta = obj.full(X)
+    a = obj.data.P.astype(dtype)
+    L = spec.n_layers
+    for m, ((W, b), f) in enumerate(zip(spec.unpack(theta), spec._t, strict=True)):
+        last = m == L - 1
+        dt = np.float64 if last else dtype
+        n = np.matmul(W.astype(dt, copy=False), a.astype(dt, copy=False))
+        n += b.astype(dt, copy=False)[..., None]
+        if last:
+            return n, f.forward(n)
+        f32 = dtype == np.float32
+        into = getattr(ew, f"{f.name}{'32' if f32 else ''}_into", None) if ew else None
+        if into is None:
+            a = f.forward(n)
+        else:
+            a = np.empty_like(n)
+            extra = () if f32 else (np.empty(n.size, dtype=np.int64),)
+            into(n.reshape(-1), a.reshape(-1), *extra)
+    raise AssertionError("a network has at least one layer")
+
+
+def _values(obj, X: np.ndarray, dtype=np.float64, ew=None) -> np.ndarray:
     """``F`` at the rows of ``X``: one batched forward pass (the objective's own batches
     are sized for many small restarts; a landscape's for large matrix products)."""
     d = obj.data
     with np.errstate(over="ignore", invalid="ignore"):
-        fw = obj.spec.forward(obj.full(X), d.P)
-        F = obj.perf.value(fw.n[-1], fw.a[-1], d.T, obj.spec.transfers[-1])
+        n, a = _forward_out(obj, X, dtype, ew)
+        F = obj.perf.value(n, a, d.T, obj.spec.transfers[-1])
         if obj._pen is not None:
             F = F + obj._pen.value(X)
     return np.asarray(F, dtype=float)
 
 
+#: above this many parameters the hidden layers of a landscape run in float32 (twice the
+#: GEMM speed; a picture needs ~6 digits, the output layer and the index stay float64)
+FLOAT32_ABOVE = 500
+
+
+def precision_for(objective, precision: str = "auto"):
+    """``(dtype, compiled transfer functions or None)`` for a landscape's hidden layers."""
+    if precision not in ("auto", "float32", "float64"):
+        raise ValueError(f"landscape: precision is auto, float32 or float64, not {precision!r}")
+    if precision == "auto":
+        precision = "float32" if objective.spec.n_params > FLOAT32_ABOVE else "float64"
+    return np.dtype(precision), jit_activations()
+
+
+def jit_activations():
+    """The compiled transfer functions, or None (no numba, ``BPGUI_KERNEL=numpy``)."""
+    from bpgui_engine import jit
+
+    return jit.activations_module()
+
+
 def landscape(
     objective, center, d1, d2, span: float = 1.0, resolution: int = 51,
-    chunk: int | None = None,
+    chunk: int | None = None, precision: str = "auto", rows=None,
 ) -> Landscape:  # fmt: skip
     """The performance index over ``[-span, span]^2`` (``resolution`` points per axis,
     odd: the centre is a grid point), in batches of ``chunk`` points (default: about
-    four million activations a batch; memory: a batch's, not the grid's)."""
+    half a million activations a layer; memory: a batch's, not the grid's).  ``precision``:
+    the hidden layers' (:func:`precision_for`).  ``rows``: compute only these grid points
+    (flat indices; the others are NaN) — a coarse picture first, see :func:`progressive`."""
     if chunk is None:
+        # ~half a million activations a layer: the batch stays in the caches
         q = objective.data.n_samples * max(objective.spec.sizes)
-        chunk = int(max(1, min(256, 4_000_000 // q)))
+        chunk = int(max(1, min(1024, 500_000 // q)))
     n = int(resolution)
     if n < 3:
         raise ValueError(f"landscape: resolution must be at least 3, got {n}")
@@ -133,16 +192,60 @@ def landscape(
         raise ValueError(f"landscape: span must be a finite number > 0, got {span}")
     check_surface(objective.spec, objective.data.n_samples, n * n)
     center, d1, d2 = (np.asarray(v, dtype=float) for v in (center, d1, d2))
-    a = np.linspace(-span, span, n)
+    dtype, ew = precision_for(objective, precision)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = np.linspace(-span, span, n)
     A, B = (g.reshape(-1, 1) for g in np.meshgrid(a, a, indexing="ij"))
-    F = np.empty(n * n)
-    for i in range(0, n * n, chunk):
+    F = np.full(n * n, np.nan)
+    idx = np.arange(n * n) if rows is None else np.asarray(rows, dtype=np.intp)
+    for i in range(0, idx.size, chunk):
+        k = idx[i : i + chunk]
         with np.errstate(over="ignore", invalid="ignore"):
-            X = center + A[i : i + chunk] * d1 + B[i : i + chunk] * d2
+            X = center + A[k] * d1 + B[k] * d2
         if not np.all(np.isfinite(X)):
             raise ValueError("landscape: the span makes the parameters non-finite; a smaller one")
-        F[i : i + chunk] = _values(objective, X)
+        F[k] = _values(objective, X, dtype, ew)
     return Landscape(a, a.copy(), F.reshape(n, n), center, d1, d2)
+
+
+def strides(resolution: int) -> list[int]:
+    """The lattice strides of a progressive landscape, coarse to fine: a first picture
+    of about 13 x 13 points, then every level halves the stride (the last is 1)."""
+    n = int(resolution) | 1
+    out, s = [], 1
+    while (n - 1) // s > 12:
+        s *= 2
+    while s >= 1:
+        out.append(s)
+        s //= 2
+    return out
+
+
+def lattice(n: int, stride: int) -> np.ndarray:
+    """The grid indices (per axis) on the lattice of ``stride`` through the centre."""
+    c = (n - 1) // 2
+    return np.arange(c % stride, n, stride)
+
+
+def progressive(objective, center, d1, d2, span=1.0, resolution=51, should_stop=None,
+                precision="auto"):  # fmt: skip
+    """:func:`landscape`, coarse first: yields ``(stride, Landscape)`` after every level
+    of :func:`strides` (the values off the lattices computed so far are NaN), computing
+    each point once; stops early when ``should_stop()`` says so."""
+    n = int(resolution) | 1  # odd: the centre on the grid
+    done = np.zeros((n, n), dtype=bool)
+    values = None
+    for s in strides(n):
+        idx = lattice(n, s)
+        want = np.zeros((n, n), dtype=bool)
+        want[np.ix_(idx, idx)] = True
+        rows = np.flatnonzero(want & ~done)
+        part = landscape(objective, center, d1, d2, span, n, precision=precision, rows=rows)
+        values = part.values if values is None else np.where(want & ~done, part.values, values)
+        done |= want
+        yield s, Landscape(part.a, part.b, values, part.center, part.d1, part.d2)
+        if should_stop is not None and should_stop():
+            return
 
 
 def interpolate(objective, xa, xb, points: int = 51, beyond: float = 0.25):

@@ -16,7 +16,17 @@ from numba import njit
 
 from bpgui_engine.jit.compiled import _logsig_row, _opts, _tanh_row
 
-__all__ = ["logsig_back", "logsig_into", "tansig_back", "tansig_into", "warm"]
+__all__ = [
+    "logsig32_into", "logsig_back", "logsig_into", "tansig32_into", "tansig_back",
+    "tansig_into", "warm",
+]  # fmt: skip
+
+# float32 tanh as Eigen computes it (``generic_fast_tanh_float``): a 13/6 rational
+# approximation on [-7.9053, 7.9053] (beyond, tanh is 1 in float32), within a few ulp
+_A = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
+      -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)  # fmt: skip
+_B = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
+_CLAMP = 7.90531110763549805
 
 
 @njit(**_opts)
@@ -39,6 +49,33 @@ def tansig_back(a, g):
 def logsig_back(a, g):
     for k in range(g.shape[0]):
         g[k] = g[k] * (a[k] * (1.0 - a[k]))
+
+
+@njit(fastmath={"contract"}, **_opts)
+def _tanh32(x):
+    x = min(max(x, np.float32(-_CLAMP)), np.float32(_CLAMP))
+    x2 = x * x
+    p = np.float32(_A[6])
+    for c in (_A[5], _A[4], _A[3], _A[2], _A[1], _A[0]):
+        p = p * x2 + np.float32(c)
+    q = np.float32(_B[3])
+    for c in (_B[2], _B[1], _B[0]):
+        q = q * x2 + np.float32(c)
+    return x * p / q
+
+
+@njit(fastmath={"contract"}, **_opts)
+def tansig32_into(n, a):
+    """``a = tanh(n)`` for float32 arrays (landscapes: a picture's precision)."""
+    for k in range(n.shape[0]):
+        a[k] = _tanh32(n[k])
+
+
+@njit(fastmath={"contract"}, **_opts)
+def logsig32_into(n, a):
+    """``a = 1 / (1 + e^-n) = (1 + tanh(n / 2)) / 2`` for float32 arrays."""
+    for k in range(n.shape[0]):
+        a[k] = np.float32(0.5) + np.float32(0.5) * _tanh32(np.float32(0.5) * n[k])
 
 
 def warm() -> None:

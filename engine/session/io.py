@@ -29,6 +29,7 @@ from bpgui_engine.session.arrays import (
     _restarts_plan,
     _ZipArrays,
 )
+from bpgui_engine.session.landscape import landscape_plan, landscape_read
 from bpgui_engine.session.maps import maps_plan, maps_read
 from bpgui_engine.session.schema import (
     DAMAGE,
@@ -158,7 +159,7 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
         raise SessionError(f"not a bpgui session (format is not {FORMAT!r})")
     doc = migrate(doc)
     known = {"format", "schema_version", "setup", "start", "run", "history", "restarts", "view",
-             "basins", "sweep", "race"}  # fmt: skip
+             "basins", "sweep", "race", "landscape", "sharpness"}  # fmt: skip
     extra = sorted(set(doc) - known)
     if extra:
         raise SessionError(
@@ -189,6 +190,8 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
         plan.update(_restarts_plan(rs, n, src))
     maps, maps_ctx = maps_plan(doc, setup)
     plan.update(maps)
+    lplan, lctx = landscape_plan(doc, n)
+    plan.update(lplan)
     src.check(plan)  # every declared size against the archive and the memory budget
     if hist is not None:
         s.history, last = _history(hist, src, n, plan)
@@ -198,6 +201,7 @@ def _from_doc(doc: Any, src: _ZipArrays | _MemArrays) -> Session:
     if rs is not None:
         s.restarts, s.restarts_settings = _restarts(rs, src, n, plan)
     maps_read(s, maps_ctx, src, plan)
+    landscape_read(s, lctx, src, plan)
     view = _want(doc, "view", dict, "session", optional=True) or {}
     s.view = {}
     for k, v in view.items():

@@ -21,7 +21,7 @@ from bpgui_engine.train.history import History
 from bpgui_engine.train.thinning import MAX_ROWS
 
 FORMAT = "bpgui-session"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SUFFIX = ".bpgui"
 MAX_FILE_BYTES = 4 << 30  # 4 GiB: far above any real session
 MAX_JSON_BYTES = 256 << 20
@@ -58,9 +58,16 @@ def _v3_to_v4(doc: dict) -> dict:
     return dict(doc, schema_version=4)
 
 
+def _v4_to_v5(doc: dict) -> dict:
+    """Version 5 adds the optional ``landscape`` and ``sharpness`` sections (absent in
+    version 4: nothing to convert)."""
+    return dict(doc, schema_version=5)
+
+
 MIGRATIONS[1] = _v1_to_v2
 MIGRATIONS[2] = _v2_to_v3
 MIGRATIONS[3] = _v3_to_v4
+MIGRATIONS[4] = _v4_to_v5
 
 VIEW_KEYS = {
     "colour_scale": str,  # "log" | "linear"
@@ -111,6 +118,9 @@ class Session:
     sweep: Any = None  # bpgui_engine.maps.sweep.SweepResult
     sweep_start: np.ndarray | None = None  # the free vector the sweep's runs started from
     race: Any = None  # bpgui_engine.maps.race.RaceRecord
+    # since schema 5 (issue 22): the landscape view and the run's sampled sharpness
+    landscape: Any = None  # bpgui_engine.analysis.views.LandscapeView
+    sharpness: tuple | None = None  # (epochs, values, every)
     # a lighter copy (bpgui_engine.session.lighter): the history keeps some of the epochs,
     # sampled from this many; None: every epoch is there
     history_sampled_from: int | None = None

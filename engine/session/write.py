@@ -19,6 +19,7 @@ from bpgui_engine.model.setup import setup_to_dict
 from bpgui_engine.safe_write import OutputError, landed, replacing
 from bpgui_engine.session.arrays import _MemArrays
 from bpgui_engine.session.io import _from_doc, _reject_constant
+from bpgui_engine.session.landscape import landscape_arrays, landscape_sections
 from bpgui_engine.session.maps import maps_arrays, maps_sections
 from bpgui_engine.session.schema import (
     FORMAT,
@@ -49,6 +50,7 @@ def session_to_dict(s: Session, arrays: dict[str, np.ndarray] | None = None) -> 
         "restarts": None,
         "view": _enc({k: v for k, v in s.view.items() if k in VIEW_KEYS}),
         **maps_sections(s),
+        **landscape_sections(s),
     }
     if s.run is not None:
         doc["run"] = run_state_to_dict(s.run)
@@ -97,6 +99,7 @@ def _arrays(s: Session) -> dict[str, np.ndarray]:
         if r.grad_norm is not None:
             out["restarts.grad_norm"] = r.grad_norm
     out.update(maps_arrays(s))
+    out.update(landscape_arrays(s))
     return out
 
 
