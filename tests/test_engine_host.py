@@ -521,3 +521,35 @@ def test_processes_run_blas_on_one_thread_unless_told_otherwise():
                          env={**env, "OPENBLAS_NUM_THREADS": "2"},
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert out.stdout.strip() == "2"
+
+
+def test_live_sharpness_frames_at_multiples_and_within_the_budget(host, kernel):
+    """Issue 22 #3: a run asked for its sharpness sends ``sharpness`` frames on multiples
+    of ``every`` (the budget may skip some), each λmax of the per-sample mean's Hessian
+    at that epoch's point; the ``sharpness`` control turns sampling off mid-run."""
+    from bpgui_engine.analysis.spectrum import sharpness
+
+    h, sink = host
+    s = get_experiment("trajectory-a").setup().replace(criteria=StopCriteria(epochs=3000))
+    h.command(start_msg(1, s, [-4.0, -4.0], sharpness=50))
+    frames = sink.wait_for(finished(1))
+    table = records(frames, 1)
+    sh = headers(frames, 1, "sharpness")
+    assert sh and sh[0]["epoch"] == 0
+    assert all(hd["epoch"] % 50 == 0 for hd in sh)
+    obj = s.objective()
+    for hd in sh[:: max(1, len(sh) // 5)]:
+        x = table[hd["epoch"], len(COLUMNS) :]
+        assert hd["value"] == pytest.approx(sharpness(obj, x, tol=1e-10), rel=1e-4)
+    # the records are the same run as without sampling (blocks split, numbers unchanged)
+    ref = direct(s, np.array([-4.0, -4.0]), 3000)
+    assert np.array_equal(table[:, len(COLUMNS) :], np.array([r.x for r in ref]))
+    # off mid-run: no frame after the control has been applied
+    s2 = s.replace(criteria=StopCriteria(epochs=400_000))
+    h.command(start_msg(2, s2, [-4.0, -4.0], sharpness=100, paused=True))
+    h.command({"cmd": "sharpness", "run": 2, "value": 0})
+    h.command({"cmd": "resume", "run": 2})
+    frames = sink.wait_for(lambda fs: len(records(fs, 2)) > 50_000)
+    h.command({"cmd": "stop", "run": 2})
+    frames = sink.wait_for(finished(2))
+    assert [hd["epoch"] for hd in headers(frames, 2, "sharpness")] in ([], [0])

@@ -35,6 +35,7 @@ from PySide6.QtCore import QObject, Signal
 from bpgui.service.controller_race import RaceControl
 from bpgui.service.engine_process import EngineProcess
 from bpgui.service.race_run import RaceRun
+from bpgui.service.sharpness import SharpnessTrack
 from bpgui.service.snapshots import Done, SnapshotRequests, extend_from_frame
 from bpgui.service.wire import encode_float
 from bpgui_engine.memory import history_budget, history_rows
@@ -86,6 +87,7 @@ class TrainingController(RaceControl, QObject):
         #: the history budget in bytes set in the window (None: the default), see
         #: :func:`bpgui_engine.memory.history_budget`
         self.history_setting: int | None = None
+        self.sharpness = SharpnessTrack()  # the run's live λmax samples
         self.ensure_engine()
 
     def history_rows(self, n_free: int, share: int = 1) -> int:
@@ -126,14 +128,10 @@ class TrainingController(RaceControl, QObject):
         self.last_stop = self.last_error = None
         self.last_state = self._restore = None
         self.max_epochs = setup.criteria.epochs
-        msg = {
-            "cmd": "start",
-            "run": self.run_id,
-            "setup": setup_to_dict(setup),
-            "x0": [float(v) for v in x0],
-            "paused": paused,
-            "rate": encode_float(self.rate),
-        }
+        self.sharpness.clear()
+        msg = {"cmd": "start", "run": self.run_id, "setup": setup_to_dict(setup),
+               "x0": [float(v) for v in x0], "paused": paused,
+               "rate": encode_float(self.rate), "sharpness": self.sharpness.every}  # fmt: skip
         if self.fail_next:
             msg["fail"], self.fail_next = self.fail_next, None
         self._launch(msg, paused)
@@ -160,16 +158,12 @@ class TrainingController(RaceControl, QObject):
             }
         else:
             self.max_epochs = self.epoch + extra_epochs
-            msg = {
-                "cmd": "continue",
-                "run": self.run_id,
-                "from": self.run_id - 1,
-                "extra": int(extra_epochs),
-            }
+            msg = {"cmd": "continue", "run": self.run_id, "from": self.run_id - 1,
+                   "extra": int(extra_epochs)}  # fmt: skip
             if self.setup is not None:  # changed since it stopped: it goes on with them
                 msg["penalty"] = [self.setup.l2, self.setup.l1]
         self.last_stop = None
-        msg.update(paused=paused, rate=encode_float(self.rate))
+        msg.update(paused=paused, rate=encode_float(self.rate), sharpness=self.sharpness.every)
         self._launch(msg, paused)
         return True
 
@@ -196,6 +190,7 @@ class TrainingController(RaceControl, QObject):
         self.epoch = 0
         self.last_stop = self.last_error = None
         self.last_state = self._restore = None
+        self.sharpness.clear()
         if not keep_race:
             self.race = None
 
@@ -273,6 +268,11 @@ class TrainingController(RaceControl, QObject):
             self._restore["setup"] = {**self._restore["setup"], "l2": l2, "l1": l1}
         self._control("penalty", value=[l2, l1])
 
+    def set_sharpness(self, every: int) -> None:
+        """Sample λmax every ``every`` epochs from now on (0: stop sampling)."""
+        self.sharpness.every = max(int(every), 0)
+        self._control("sharpness", value=self.sharpness.every)
+
     def discard(self) -> None:
         """End the current run (or race) now; anything it still sends is ignored."""
         if self.racing:
@@ -325,6 +325,8 @@ class TrainingController(RaceControl, QObject):
             if header.get("kernel") != self.kernel:  # switched from NumPy once compiled
                 self._set_kernel(header.get("kernel"), None)
             self.records_added.emit()
+        elif kind == "sharpness":
+            self.sharpness.add(header["epoch"], header["value"])
         elif kind == "started":
             self._set_kernel(header.get("kernel"), header.get("note"))
         elif kind == "state":

@@ -19,6 +19,8 @@ take ~20 ms at full speed, exactly the stepped epochs when stepping, and the epo
 
 Frames out: ``started`` and ``finished`` (with ``kernel``: ``"numba"``/``"numpy"`` and
 ``note``, why NumPy), ``batch`` (one block, with ``kernel``), ``state`` (a snapshot),
+``sharpness`` (λmax at ``epoch``, when the job or the ``sharpness`` control asked for a
+sample every so many epochs: :class:`~bpgui_engine.train.sharpness.SharpnessProbe`),
 ``failed``, and ``kernel`` once the background compilation has ended (``run`` -1).
 
 A ``race`` job (:class:`bpgui_engine.maps.race.Race`) is driven like a run: every entry advances on
@@ -65,6 +67,7 @@ from bpgui_engine.session import (
 )
 from bpgui_engine.train.fast import Block, FastTrainer
 from bpgui_engine.train.history import COLUMNS
+from bpgui_engine.train.sharpness import SharpnessProbe
 from bpgui_engine.train.trainer import StopCriteria
 
 log = logging.getLogger("bpgui.service.engine_host")
@@ -86,6 +89,8 @@ class Host(RaceJobs):
         self._rate = math.inf
         self._hyper: dict | None = None
         self._penalty: tuple[float, float] | None = None  # (l2, l1) for the current run
+        self._sharp_every: int | None = None  # the app changed the sharpness sampling
+        self.probe = SharpnessProbe(0)  # the current run's live sharpness
         self._attention = True
         # the last run, to continue: run id -> (trainer, criteria, start point)
         self._trainers: dict[int, tuple[FastTrainer, StopCriteria, np.ndarray]] = {}
@@ -144,6 +149,8 @@ class Host(RaceJobs):
             self._penalty = tuple(float(v) for v in msg["value"])
         elif cmd == "snapshot":
             self._snapshot = True
+        elif cmd == "sharpness":
+            self._sharp_every = max(int(msg.get("value", 0)), 0)
         self._attention = True
         self._cond.notify_all()
 
@@ -205,6 +212,8 @@ class Host(RaceJobs):
             self.run_id = run
             self._paused = bool(job.get("paused", False))
             self._steps, self._stop, self._hyper, self._penalty = 0, False, None, None
+            self._sharp_every = None
+            self.probe = SharpnessProbe(int(job.get("sharpness", 0) or 0))
             self._snapshot = False
             self._rate = decode_float(job.get("rate"))
             self._attention = True
@@ -278,6 +287,7 @@ class Host(RaceJobs):
                 self._send_block(run, block, trainer.kernel)
                 if block.stop:
                     return block.stop
+            self._sharpness(run, trainer)
             next_due = perf()
             grant: int | None = None
             while True:
@@ -290,13 +300,19 @@ class Host(RaceJobs):
                 if math.isfinite(rate):  # slow motion: the epochs of one time slot
                     per_slot = max(1, int(rate * FLUSH_S))
                     limit = per_slot if limit is None else min(limit, per_slot)
+                cap = self.probe.cap(trainer.epoch)  # end the block on a sample's epoch
+                if cap is not None:
+                    limit = cap if limit is None else min(limit, cap)
                 trainer.max_block = limit
+                t0 = perf()
                 block = next(gen, None)
+                self.probe.trained(perf() - t0)
                 if block is None:  # not reached: the last block carries a reason
                     return "epochs"
                 self._send_block(run, block, trainer.kernel)
                 if block.stop:
                     return block.stop
+                self._sharpness(run, trainer)
                 if grant is not None:  # stepping: epochs granted but not run come back
                     left, grant = grant - len(block), None
                     if left > 0:
@@ -309,6 +325,18 @@ class Host(RaceJobs):
                     if next_due > now:
                         with self._cond:
                             self._cond.wait_for(lambda: self._attention, next_due - now)
+
+    def _sharpness(self, run: int, trainer: FastTrainer) -> None:
+        """λmax at the run's point when a sample is due (see
+        :class:`~bpgui_engine.train.sharpness.SharpnessProbe`): one ``sharpness`` frame."""
+        try:
+            lam = self.probe.sample(trainer.objective, trainer.x, trainer.epoch)
+        except Exception as exc:  # a sample that fails stops sampling, never the run
+            log.warning("sharpness sampling stopped: %s", exc)
+            self.probe.set_every(0)
+            return
+        if lam is not None:
+            self._send({"type": "sharpness", "run": run, "epoch": trainer.epoch, "value": lam})
 
     def _turn(self, trainer: FastTrainer | None, grant: int | None) -> Any:
         """Between blocks, when the app asked for attention: :data:`STOPPED`, or the
@@ -343,6 +371,9 @@ class Host(RaceJobs):
                     except ValueError as exc:  # the app validates first; report, go on
                         log.warning("hyperparameters ignored: %s", exc)
                     self._hyper = None
+                if self._sharp_every is not None:
+                    self.probe.set_every(self._sharp_every)
+                    self._sharp_every = None
                 if self._penalty is not None and trainer is not None:
                     try:
                         trainer.set_penalty(Penalty(*self._penalty))

@@ -123,19 +123,22 @@ def _ritz(alpha, beta):
 
 def lanczos(
     op: HessianOperator, k: int = 3, which: str = "top", tol: float = 1e-8,
-    max_hvps: int = 200, seed: int = 0,
+    max_hvps: int = 200, seed: int = 0, v0: np.ndarray | None = None, steps: int | None = None,
 ) -> Spectrum:  # fmt: skip
     """The ``k`` largest (``which="top"``) or smallest (``"bottom"``) eigenvalues of the
     operator: Lanczos restarted with more steps until the wanted Ritz pairs' residuals
-    fall below ``tol`` times the largest Ritz value's magnitude (or ``max_hvps``)."""
+    fall below ``tol`` times the largest Ritz value's magnitude (or ``max_hvps``).
+    ``v0``: the start vector (default: Gaussian from ``seed``); ``steps``: the first
+    basis's size (default ``max(2k + 10, 20)``)."""
     if which not in ("top", "bottom"):
         raise ValueError(f"lanczos: which must be top or bottom, not {which!r}")
     n = op.n
     k = int(min(k, n))
     if k < 1:
         raise ValueError("lanczos: ask for at least one eigenvalue")
-    v0 = np.random.default_rng(seed).standard_normal(n)
-    m = min(n, max(2 * k + 10, 20))
+    if v0 is None or not np.any(v0) or not np.all(np.isfinite(v0)):
+        v0 = np.random.default_rng(seed).standard_normal(n)
+    m = min(n, max(2 * k + 10, 20) if steps is None else max(int(steps), k + 1))
     start = op.count
     while True:
         Qm, alpha, beta = _lanczos_basis(op, v0, m)

@@ -1,0 +1,96 @@
+"""The sharpness along a run, sampled live: λmax of the Hessian of the per-sample mean of
+the performance index (the curvature a learning rate meets: steepest descent is stable
+on a quadratic while ``lr * λmax < 2``), every ``every`` epochs, within a time budget.
+
+:class:`SharpnessProbe` is driven by the run loop (the engine process's, or a script's):
+after every block (the start point's included), :meth:`~SharpnessProbe.sample` computes
+λmax when the run stands on a sample's epoch; before the next,
+:meth:`~SharpnessProbe.cap` says how many epochs it may run so that it ends on the next
+sample's epoch (``None``: sampling is off or over its budget: run freely).
+Sampling never takes more than ``budget`` (20 %) of the training time: a sample due
+while the probe is over its budget is skipped, so samples land on multiples of
+``every`` but may be sparser.  Each Lanczos run starts from the previous top
+eigenvector (the top eigenvector moves slowly along a run): a few Hessian-vector
+products a sample.  Qt-free.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from bpgui_engine.analysis.spectrum import HessianOperator, lanczos
+from bpgui_engine.optim.base import layer_rates_active
+
+__all__ = ["SharpnessProbe", "stability_bound"]
+
+BUDGET = 0.2  # the share of the training time sampling may take at most
+TOL = 1e-5  # Lanczos's relative residual (a curve's precision)
+MAX_HVPS = 60
+
+
+def stability_bound(optimizer: str, hyper) -> tuple[float, str] | None:
+    """The largest sharpness a run of ``optimizer`` is stable under on a quadratic, and
+    its formula: ``2/lr`` for steepest descent; ``2(1+γ)/((1-γ) lr)`` for the book's
+    momentum (its step carries a factor ``1 - γ``: with ``c = (1-γ) lr λ`` the iteration
+    ``x+ = x + γ (x - x-) - c x`` is stable for ``0 < c < 2 (1 + γ)``).  ``None`` when
+    there is no fixed bound (adaptive or second-order methods, per-layer rates)."""
+    if layer_rates_active(hyper):
+        return None
+    lr = float(getattr(hyper, "lr", 0.0) or 0.0)
+    if not lr > 0:
+        return None
+    if optimizer == "sd":
+        return 2.0 / lr, "2/lr"
+    if optimizer == "momentum":
+        g = float(hyper.gamma)
+        if g >= 1.0:
+            return None
+        return 2.0 * (1.0 + g) / ((1.0 - g) * lr), "2(1+γ)/((1−γ)·lr)"
+    return None
+
+
+class SharpnessProbe:
+    def __init__(self, every: int, budget: float = BUDGET) -> None:
+        self.every = max(int(every), 0)
+        self.budget = float(budget)
+        self.train_s = 0.0  # training time seen (blocks)
+        self.probe_s = 0.0  # time spent sampling
+        self.vector: np.ndarray | None = None  # the last top eigenvector
+        self.last_epoch = -1
+
+    def set_every(self, every: int) -> None:
+        self.every = max(int(every), 0)
+
+    def _allowed(self) -> bool:
+        return self.probe_s <= self.budget * self.train_s
+
+    def cap(self, epoch: int) -> int | None:
+        """Epochs the next block may run so that it ends on the next sample's epoch, or
+        ``None`` (sampling off, or over the budget: run freely)."""
+        if self.every <= 0 or not self._allowed():
+            return None
+        return (epoch // self.every + 1) * self.every - epoch
+
+    def trained(self, seconds: float) -> None:
+        self.train_s += max(float(seconds), 0.0)
+
+    def sample(self, objective, x: np.ndarray, epoch: int) -> float | None:
+        """λmax × ``lr_scale`` at ``x`` when ``epoch`` is due (within the budget), else
+        ``None``."""
+        if (self.every <= 0 or epoch % self.every or epoch == self.last_epoch
+                or not self._allowed()):  # fmt: skip
+            return None
+        t0 = time.perf_counter()
+        try:
+            with np.errstate(all="ignore"):
+                op = HessianOperator(objective, x)
+                sp = lanczos(op, k=1, which="top", tol=TOL, max_hvps=MAX_HVPS, v0=self.vector,
+                             steps=8)  # fmt: skip
+            lam = float(sp.values[-1] * objective.lr_scale)
+            self.vector = sp.vectors[:, -1].copy()
+        finally:
+            self.probe_s += time.perf_counter() - t0
+        self.last_epoch = int(epoch)
+        return lam if np.isfinite(lam) else None
