@@ -131,7 +131,7 @@ class TrainingController(RaceControl, QObject):
         self.sharpness.clear()
         msg = {"cmd": "start", "run": self.run_id, "setup": setup_to_dict(setup),
                "x0": [float(v) for v in x0], "paused": paused,
-               "rate": encode_float(self.rate), "sharpness": self.sharpness.every}  # fmt: skip
+               "rate": encode_float(self.rate), **self.sharpness.request()}  # fmt: skip
         if self.fail_next:
             msg["fail"], self.fail_next = self.fail_next, None
         self._launch(msg, paused)
@@ -163,7 +163,7 @@ class TrainingController(RaceControl, QObject):
             if self.setup is not None:  # changed since it stopped: it goes on with them
                 msg["penalty"] = [self.setup.l2, self.setup.l1]
         self.last_stop = None
-        msg.update(paused=paused, rate=encode_float(self.rate), sharpness=self.sharpness.every)
+        msg.update(paused=paused, rate=encode_float(self.rate), **self.sharpness.request())
         self._launch(msg, paused)
         return True
 
@@ -268,10 +268,13 @@ class TrainingController(RaceControl, QObject):
             self._restore["setup"] = {**self._restore["setup"], "l2": l2, "l1": l1}
         self._control("penalty", value=[l2, l1])
 
-    def set_sharpness(self, every: int) -> None:
-        """Sample λmax every ``every`` epochs from now on (0: stop sampling)."""
+    def set_sharpness(self, every: int, budget: float | None = None) -> None:
+        """Sample λmax every ``every`` epochs from now on (0: stop sampling) within
+        ``budget`` of the run's time (0: no limit; None: as before)."""
         self.sharpness.every = max(int(every), 0)
-        self._control("sharpness", value=self.sharpness.every)
+        if budget is not None:
+            self.sharpness.budget = max(float(budget), 0.0)
+        self._control("sharpness", value=self.sharpness.every, budget=self.sharpness.budget)
 
     def discard(self) -> None:
         """End the current run (or race) now; anything it still sends is ignored."""

@@ -67,7 +67,7 @@ from bpgui_engine.session import (
 )
 from bpgui_engine.train.fast import Block, FastTrainer
 from bpgui_engine.train.history import COLUMNS
-from bpgui_engine.train.sharpness import SharpnessProbe
+from bpgui_engine.train.sharpness import BUDGET, SharpnessProbe
 from bpgui_engine.train.trainer import StopCriteria
 
 log = logging.getLogger("bpgui.service.engine_host")
@@ -89,7 +89,7 @@ class Host(RaceJobs):
         self._rate = math.inf
         self._hyper: dict | None = None
         self._penalty: tuple[float, float] | None = None  # (l2, l1) for the current run
-        self._sharp_every: int | None = None  # the app changed the sharpness sampling
+        self._sharp_every: tuple[int, float] | None = None  # new sampling: (every, budget)
         self.probe = SharpnessProbe(0)  # the current run's live sharpness
         self._attention = True
         # the last run, to continue: run id -> (trainer, criteria, start point)
@@ -150,7 +150,7 @@ class Host(RaceJobs):
         elif cmd == "snapshot":
             self._snapshot = True
         elif cmd == "sharpness":
-            self._sharp_every = max(int(msg.get("value", 0)), 0)
+            self._sharp_every = (int(msg.get("value", 0)), float(msg.get("budget", BUDGET)))
         self._attention = True
         self._cond.notify_all()
 
@@ -213,7 +213,9 @@ class Host(RaceJobs):
             self._paused = bool(job.get("paused", False))
             self._steps, self._stop, self._hyper, self._penalty = 0, False, None, None
             self._sharp_every = None
-            self.probe = SharpnessProbe(int(job.get("sharpness", 0) or 0))
+            self.probe = SharpnessProbe(
+                int(job.get("sharpness", 0) or 0), float(job.get("sharpness_budget", BUDGET))
+            )
             self._snapshot = False
             self._rate = decode_float(job.get("rate"))
             self._attention = True
@@ -221,6 +223,9 @@ class Host(RaceJobs):
             for msg in early:
                 if msg.get("run") == run:
                     self._apply(msg["cmd"], msg)
+            if self._sharp_every is not None:  # asked before the run began: from epoch 0
+                self.probe.set_every(*self._sharp_every)
+                self._sharp_every = None
 
     def _prepare(self, job: dict) -> tuple[FastTrainer, bool]:
         run = int(job["run"])
@@ -288,10 +293,12 @@ class Host(RaceJobs):
                 if block.stop:
                     return block.stop
             self._sharpness(run, trainer)
-            next_due = perf()
+            next_due = mark = perf()
             grant: int | None = None
             while True:
+                t_turn = perf()
                 grant = self._turn(trainer, grant)
+                mark += perf() - t_turn  # paused time is not the run's either
                 if grant is STOPPED:
                     gen.close()
                     return "stopped"
@@ -304,15 +311,17 @@ class Host(RaceJobs):
                 if cap is not None:
                     limit = cap if limit is None else min(limit, cap)
                 trainer.max_block = limit
-                t0 = perf()
                 block = next(gen, None)
-                self.probe.trained(perf() - t0)
+                now = perf()
+                self.probe.trained(now - mark)  # this block and any wait before it
+                mark = now
                 if block is None:  # not reached: the last block carries a reason
                     return "epochs"
                 self._send_block(run, block, trainer.kernel)
+                self._sharpness(run, trainer)  # the last epoch's too
                 if block.stop:
                     return block.stop
-                self._sharpness(run, trainer)
+                mark = perf()  # the sample's own time is not the run's
                 if grant is not None:  # stepping: epochs granted but not run come back
                     left, grant = grant - len(block), None
                     if left > 0:
@@ -372,7 +381,7 @@ class Host(RaceJobs):
                         log.warning("hyperparameters ignored: %s", exc)
                     self._hyper = None
                 if self._sharp_every is not None:
-                    self.probe.set_every(self._sharp_every)
+                    self.probe.set_every(*self._sharp_every)
                     self._sharp_every = None
                 if self._penalty is not None and trainer is not None:
                     try:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 DEFAULT_EVERY = 10  # epochs between samples when sampling is on (the budget may thin them)
+BUDGET = 0.2  # the share of the run's time sampling may take (0: no limit)
 
 
 class SharpnessTrack:
     def __init__(self) -> None:
         self.every = 0  # 0: not sampled
+        self.budget = BUDGET
         self.epochs: list[int] = []
         self.values: list[float] = []
 
@@ -32,6 +34,10 @@ class SharpnessTrack:
             del self.epochs[k:], self.values[k:]
         self.epochs.append(int(epoch))
         self.values.append(float(value))
+
+    def request(self) -> dict:
+        """The sampling asked of the engine with a run."""
+        return {"sharpness": self.every, "sharpness_budget": self.budget}
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(self.epochs, dtype=np.int64), np.asarray(self.values, dtype=float)

@@ -13,6 +13,7 @@ from bpgui.tools.critical import CriticalTool
 from bpgui.tools.explain import ExplainTool
 from bpgui.tools.help_menu import HelpTool
 from bpgui.tools.inspector import InspectorTool
+from bpgui.tools.landscape import LandscapeTool
 from bpgui.tools.maps import MapsTool
 from bpgui.tools.race import RaceTool
 from bpgui.tools.replay import ReplayController
@@ -27,5 +28,6 @@ TOOLS = (
     CriticalTool,
     ExplainTool,
     InspectorTool,
+    LandscapeTool,
     AnimationTool,
 )

@@ -52,6 +52,7 @@ class ToolHost(Protocol):
     frame_timer: Any  # QTimer: the frame clock (40 a second)
     runs: Any  # bpgui.window.runs.RunCommands: start, end, the current point
     view: Any  # bpgui.window.view.ViewState: theme, presentation, the tools' docks
+    archive: Any  # bpgui.document.runs.RunArchive: the earlier runs
     # the model
     setup: Any  # bpgui_engine.model.setup.Setup
     objective: Any

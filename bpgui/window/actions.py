@@ -104,6 +104,13 @@ SPECS = {
         "the minima, saddles and maxima of the contour's slice, classified by the Hessian",
         "SP_FileDialogContentsView",
     ),
+    "landscape": (
+        "&Landscape and spectrum…",
+        "Ctrl+Shift+L",
+        "the loss landscape of any network (random or PCA directions, a line), the "
+        "Hessian's spectrum and the sharpness along the run",
+        "SP_FileDialogInfoView",
+    ),
     "inspect": (
         "&Inspect backprop…",
         "Ctrl+Shift+I",

@@ -93,7 +93,7 @@ def build_menus(win) -> None:
     for act in (a.race, a.basins, a.sweep):
         m.addAction(act)
     m.addSeparator()
-    for act in (a.critical, a.inspect):
+    for act in (a.critical, a.inspect, a.landscape):
         m.addAction(act)
     m = mb.addMenu("&Help")
     for act in (a.guide, a.shortcuts, a.about):

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpgui_engine.analysis.contour import contour_levels, isolines
 from bpgui_engine.analysis.landscape import (
     interpolate,
+    lattice,
     pca_directions,
     progressive,
     random_directions,
@@ -54,6 +56,9 @@ class LandscapeView:
     seed: int
     span: float
     index_name: str  # what the values are: "SSE", "CE + 0.01‖w‖²", …
+    # isolines of the picture (its lattice): segment endpoints, pairs (grids; else empty)
+    iso_x: np.ndarray
+    iso_y: np.ndarray
 
     @property
     def done(self) -> bool:
@@ -116,7 +121,8 @@ def compute_landscape(setup, mode: str, x, *, seed: int = 0, span: float = 1.0,
             raise ValueError("line: its two ends are the same point (nothing to draw)")
         t, F = interpolate(obj, a, bb, points=max(int(resolution), 3))
         yield LandscapeView(mode, t, empty, np.asarray(F, float), 1, a, bb, bb - a, empty,
-                            np.zeros((0, 2)), int(seed), float(span), name)  # fmt: skip
+                            np.zeros((0, 2)), int(seed), float(span), name, empty,
+                            empty)  # fmt: skip
         return
     if mode == "random":
         center = np.asarray(x, dtype=float)
@@ -136,8 +142,19 @@ def compute_landscape(setup, mode: str, x, *, seed: int = 0, span: float = 1.0,
             raise ValueError("pca: the trajectory does not move in its plane")
         half = float(span) * 1.1 * extent
     for stride, L in progressive(obj, center, d1, d2, half, resolution, should_stop):
+        ix, iy = _isolines(L.a, L.values, stride)
         yield LandscapeView(mode, L.a, L.b, L.values, stride, L.center, L.d1, L.d2,
-                            explained, coords, int(seed), float(span), name)  # fmt: skip
+                            explained, coords, int(seed), float(span), name, ix, iy)  # fmt: skip
+
+
+def _isolines(a: np.ndarray, values: np.ndarray, stride: int):
+    """Twelve isolines of the computed lattice (geometric levels when every value is
+    positive, as the contour's log colour scale)."""
+    idx = lattice(len(a), stride)
+    v = values[np.ix_(idx, idx)]
+    finite = v[np.isfinite(v)]
+    levels = contour_levels(v, 12, log=bool(finite.size and finite.min() > 0))
+    return isolines(a[idx], a[idx], v, levels)
 
 
 @dataclass(frozen=True)

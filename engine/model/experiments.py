@@ -39,6 +39,8 @@ class Experiment:
     #: a data set in the plane: :func:`~bpgui_engine.model.problem.plane_setup`'s
     #: arguments (None: the book's problem)
     plane: dict[str, Any] | None = None
+    #: the window samples the sharpness every so many epochs while it runs (0: not asked)
+    sharpness: int = 0
 
     @property
     def group(self) -> str:
@@ -233,6 +235,54 @@ _LIST = [
         "layer towards the input. Set lr_layers to 1 to see the crawl.",
         tuple(_DEEP_THETA),
         _deep(_DEEP_THETA),
+    ),
+]
+
+EDGE_SPEC = NetworkSpec(1, (20, 20, 1), ("tansig", "tansig", "purelin"))
+
+
+def _edge(lr: float) -> dict[str, Any]:
+    """A tanh MLP fitting sin(2p) on [-2, 2] (40 points) by full-batch steepest descent
+    on the MSE (Cohen et al. 2021's setting, small)."""
+    from bpgui_engine.model.recipe import DataRecipe
+
+    data = DataRecipe(kind="expression", expression="sin(2*p)", lo=-2, hi=2, points=40)
+    s = Setup.from_preset("book-1-2-1", data=data).with_network(EDGE_SPEC, init="glorot", seed=0)
+    return {"data": data, "spec": EDGE_SPEC, "theta": tuple(s.theta.tolist()), "free": s.free,
+            "axes": s.axes, "ranges": s.ranges, "init": "glorot", "seed": 0,
+            "performance": "mse", "optimizer": "sd", "hyper": {"lr": lr},
+            "criteria": StopCriteria(epochs=3000)}  # fmt: skip
+
+
+_EDGE_TEXT = (
+    "A 1-20-20-1 tanh network fits sin(2p) (40 points) by full-batch steepest descent on "
+    "the MSE for 3,000 epochs, the sharpness λmax (the Hessian's largest eigenvalue) "
+    "sampled every 20 epochs: Landscape ▸ Sharpness along the run.\n\n"
+    "What to look for: {}"
+)
+_LIST += [
+    Experiment(
+        "edge-of-stability",
+        "Edge of stability: the sharpness rises to 2/lr and hovers there (lr 0.05)",
+        _EDGE_TEXT.format(
+            "λmax climbs from about 13 (progressive sharpening) to 2/lr = 40 and stays "
+            "near it, while the loss keeps falling, not monotonically (Cohen et al. 2021). "
+            "Then run the lr 0.01 experiment: its bound, 200, is never approached."
+        ),
+        _edge(0.05)["theta"],
+        _edge(0.05),
+        sharpness=20,
+    ),
+    Experiment(
+        "edge-of-stability-small",
+        "Edge of stability: a small rate stays far below its 2/lr (lr 0.01)",
+        _EDGE_TEXT.format(
+            "λmax stays far below 2/lr = 200 and the loss falls smoothly: the larger "
+            "rate's run is held at its edge, this one never reaches it."
+        ),
+        _edge(0.01)["theta"],
+        _edge(0.01),
+        sharpness=20,
     ),
 ]
 

@@ -34,6 +34,7 @@ def landscape_sections(s) -> dict[str, Any]:
             "seed": int(v.seed), "span": _enc(float(v.span)), "index_name": v.index_name,
             "explained": _enc(np.asarray(v.explained, float)),
             "shape": list(v.values.shape), "path_points": len(v.path),
+            "iso_points": len(v.iso_x),
         }  # fmt: skip
     if s.sharpness is not None:
         ep, _val, every = s.sharpness
@@ -45,7 +46,7 @@ def landscape_arrays(s) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     v: LandscapeView | None = s.landscape
     if v is not None:
-        for k in ("x_axis", "y_axis", "values", "path", *_VECTORS):
+        for k in ("x_axis", "y_axis", "values", "path", "iso_x", "iso_y", *_VECTORS):
             out[f"landscape.{k}"] = np.asarray(getattr(v, k), dtype="<f8")
     if s.sharpness is not None:
         ep, val, _ = s.sharpness
@@ -80,6 +81,10 @@ def landscape_plan(doc: dict, n_free: int) -> tuple[Plan, dict[str, Any]]:
         plan["landscape.y_axis.npy"] = ((0 if mode == "line" else shape[1],), "<f8")
         plan["landscape.values.npy"] = (tuple(shape), "<f8")
         plan["landscape.path.npy"] = ((k, 2), "<f8")
+        iso = _count(d, "iso_points", "landscape", 50_000_000)
+        if iso % 2:
+            raise SessionError("landscape.iso_points: segment endpoints come in pairs")
+        plan["landscape.iso_x.npy"] = plan["landscape.iso_y.npy"] = ((iso,), "<f8")
         for name in _VECTORS:
             plan[f"landscape.{name}.npy"] = ((n_free,), "<f8")
         ctx["landscape"] = d
@@ -98,7 +103,7 @@ def landscape_read(s, ctx: dict[str, Any], src, plan: Plan) -> None:
         d = ctx["landscape"]
         got = {n[len("landscape.") : -4]: src.get(n, *plan[n])
                for n in plan if n.startswith("landscape.")}  # fmt: skip
-        for name in ("x_axis", "y_axis", "path", *_VECTORS):
+        for name in ("x_axis", "y_axis", "path", "iso_x", "iso_y", *_VECTORS):
             if not np.all(np.isfinite(got[name])):
                 raise SessionError(f"landscape.{name}.npy: values must be finite")
         stride = _want(d, "stride", int, "landscape")
@@ -112,7 +117,7 @@ def landscape_read(s, ctx: dict[str, Any], src, plan: Plan) -> None:
         s.landscape = LandscapeView(
             d["mode"], got["x_axis"], got["y_axis"], got["values"], stride, got["center"],
             got["d1"], got["d2"], explained, got["path"], seed, span,
-            str(d.get("index_name", "")),
+            str(d.get("index_name", "")), got["iso_x"], got["iso_y"],
         )  # fmt: skip
     if "sharpness" in ctx:
         ep = src.get("sharpness.epoch.npy", *plan["sharpness.epoch.npy"])

@@ -53,18 +53,22 @@ def stability_bound(optimizer: str, hyper) -> tuple[float, str] | None:
 
 class SharpnessProbe:
     def __init__(self, every: int, budget: float = BUDGET) -> None:
+        """``budget``: the share of the run's time sampling may take; 0: no limit (every
+        multiple of ``every`` is sampled, however long it takes)."""
         self.every = max(int(every), 0)
-        self.budget = float(budget)
+        self.budget = max(float(budget), 0.0)
         self.train_s = 0.0  # training time seen (blocks)
         self.probe_s = 0.0  # time spent sampling
         self.vector: np.ndarray | None = None  # the last top eigenvector
         self.last_epoch = -1
 
-    def set_every(self, every: int) -> None:
+    def set_every(self, every: int, budget: float | None = None) -> None:
         self.every = max(int(every), 0)
+        if budget is not None:
+            self.budget = max(float(budget), 0.0)
 
     def _allowed(self) -> bool:
-        return self.probe_s <= self.budget * self.train_s
+        return self.budget == 0.0 or self.probe_s <= self.budget * self.train_s
 
     def cap(self, epoch: int) -> int | None:
         """Epochs the next block may run so that it ends on the next sample's epoch, or
@@ -74,6 +78,8 @@ class SharpnessProbe:
         return (epoch // self.every + 1) * self.every - epoch
 
     def trained(self, seconds: float) -> None:
+        """The run went on for ``seconds`` (training, and waiting at a limited speed:
+        sampling in a slow run's idle time slows nothing)."""
         self.train_s += max(float(seconds), 0.0)
 
     def sample(self, objective, x: np.ndarray, epoch: int) -> float | None:

@@ -185,7 +185,8 @@ def test_landscape_and_sharpness_survive_a_session_round_trip(tmp_path):
     back = read_session_bytes(path.read_bytes())
     w = back.landscape
     assert w.mode == "random" and w.stride == 1 and w.index_name == v.index_name
-    for f in ("x_axis", "y_axis", "values", "center", "d1", "d2", "path"):
+    assert len(v.iso_x) > 0 and len(v.iso_x) % 2 == 0
+    for f in ("x_axis", "y_axis", "values", "center", "d1", "d2", "path", "iso_x", "iso_y"):
         np.testing.assert_array_equal(getattr(w, f), getattr(v, f))
     ep, val, every = back.sharpness
     assert list(ep) == [0, 10, 20] and list(val) == [1, 2, 3] and every == 10
