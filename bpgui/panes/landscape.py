@@ -114,16 +114,20 @@ class LandscapePane(QWidget):
         self.k.setValue(5)
         self.k.setPrefix("top/bottom ")
         self.k.setToolTip("how many of the largest and of the smallest eigenvalues (Lanczos)")
-        self.spectrum_compute = _button("Compute spectrum", "the Hessian's eigenvalues at the "
-                                        "point shown: Lanczos, Hutchinson, SLQ density")  # fmt: skip
+        self.spectrum_compute = _button(
+            "Compute spectrum",
+            "the Hessian's eigenvalues at the point shown: Lanczos for the "
+            "largest and smallest, stochastic Lanczos quadrature for the density",
+        )
         self.spectrum_compute.clicked.connect(self.spectrum_requested)
         self.spectrum = SpectrumPlot()
         self.stack.addWidget(self._page(_row(self.k, self.spectrum_compute), self.spectrum))
 
         # the sharpness
         self.sample = QCheckBox("Sample λmax every")
-        self.sample.setToolTip("while training, the engine computes λmax (Lanczos) every so "
-                               "many epochs, using at most a fifth of the training time")  # fmt: skip
+        self.sample.setToolTip(
+            "while training, the engine computes λmax (Lanczos) every so many epochs"
+        )
         self.every = QSpinBox()
         self.every.setRange(1, 10**6)
         self.every.setValue(10)

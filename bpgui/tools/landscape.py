@@ -53,8 +53,10 @@ class LandscapeTool(Tool):
         self.page = QWidget()  # the tab; its content is built when first shown
         QVBoxLayout(self.page).setContentsMargins(0, 0, 0, 0)
         self.index = host.plots.tabs.addTab(self.page, "Landscape")
-        host.plots.tabs.setTabToolTip(self.index, "the loss landscape of any network, the "
-                                      "Hessian's spectrum and the sharpness along the run")  # fmt: skip
+        host.plots.tabs.setTabToolTip(
+            self.index,
+            "the loss landscape of any network, the Hessian's spectrum and the sharpness",
+        )
         self.cache: collections.OrderedDict[tuple, object] = collections.OrderedDict()
         self.view = None  # the LandscapeView shown
         self.view_key: tuple | None = None
@@ -238,7 +240,8 @@ class LandscapeTool(Tool):
     # ---- the sharpness ------------------------------------------------------------------------
     def _sharpness_changed(self, every: int, budget: float) -> None:
         self.host.controller.set_sharpness(every, budget)
-        self.host.show_message(f"sharpness: sampled every {every:,} epochs from the next block" if every else "sharpness: not sampled")  # fmt: skip
+        text = f"sampled every {every:,} epochs from the next block" if every else "off"
+        self.host.show_message(f"sharpness: {text}")
 
     def _experiment_loaded(self) -> None:
         """An experiment about the sharpness (Experiments ▸ Edge of stability), loaded
@@ -281,9 +284,9 @@ class LandscapeTool(Tool):
 
     # ---- sessions -------------------------------------------------------------------------------
     def save(self, session) -> None:
-        if self.view is not None and self.view_key is not None:
-            if self.view_key[0] == problem_key(session.setup):
-                session.landscape = self.view
+        key = self.view_key
+        if self.view is not None and key is not None and key[0] == problem_key(session.setup):
+            session.landscape = self.view
         session.sharpness = self.host.controller.sharpness.saved()
 
     def restore(self, session) -> None:
