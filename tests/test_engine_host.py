@@ -531,12 +531,11 @@ def test_live_sharpness_frames_at_multiples_and_within_the_budget(host, kernel):
 
     h, sink = host
     s = get_experiment("trajectory-a").setup().replace(criteria=StopCriteria(epochs=3000))
-    h.command(start_msg(1, s, [-4.0, -4.0], sharpness=50))
+    h.command(start_msg(1, s, [-4.0, -4.0], sharpness=50, sharpness_budget=0))  # exact
     frames = sink.wait_for(finished(1))
     table = records(frames, 1)
     sh = headers(frames, 1, "sharpness")
-    assert sh and sh[0]["epoch"] == 0
-    assert all(hd["epoch"] % 50 == 0 for hd in sh)
+    assert [hd["epoch"] for hd in sh] == list(range(0, 3001, 50))
     obj = s.objective()
     for hd in sh[:: max(1, len(sh) // 5)]:
         x = table[hd["epoch"], len(COLUMNS) :]
@@ -544,12 +543,17 @@ def test_live_sharpness_frames_at_multiples_and_within_the_budget(host, kernel):
     # the records are the same run as without sampling (blocks split, numbers unchanged)
     ref = direct(s, np.array([-4.0, -4.0]), 3000)
     assert np.array_equal(table[:, len(COLUMNS) :], np.array([r.x for r in ref]))
+    # within the default budget: at least 50 epochs apart, at most 20 % of the run's time
+    h.command(start_msg(3, s, [-4.0, -4.0], sharpness=50))
+    frames = sink.wait_for(finished(3))
+    ep = [hd["epoch"] for hd in headers(frames, 3, "sharpness")]
+    assert ep[0] == 0 and np.all(np.diff(ep) >= 50)
     # off mid-run: no frame after the control has been applied
     s2 = s.replace(criteria=StopCriteria(epochs=400_000))
-    h.command(start_msg(2, s2, [-4.0, -4.0], sharpness=100, paused=True))
-    h.command({"cmd": "sharpness", "run": 2, "value": 0})
-    h.command({"cmd": "resume", "run": 2})
-    frames = sink.wait_for(lambda fs: len(records(fs, 2)) > 50_000)
-    h.command({"cmd": "stop", "run": 2})
-    frames = sink.wait_for(finished(2))
-    assert [hd["epoch"] for hd in headers(frames, 2, "sharpness")] in ([], [0])
+    h.command(start_msg(4, s2, [-4.0, -4.0], sharpness=100, paused=True))
+    h.command({"cmd": "sharpness", "run": 4, "value": 0})
+    h.command({"cmd": "resume", "run": 4})
+    frames = sink.wait_for(lambda fs: len(records(fs, 4)) > 50_000)
+    h.command({"cmd": "stop", "run": 4})
+    frames = sink.wait_for(finished(4))
+    assert [hd["epoch"] for hd in headers(frames, 4, "sharpness")] in ([], [0])

@@ -177,7 +177,10 @@ class LandscapePane(QWidget):
     def settings(self) -> dict:
         """The form's landscape settings (raises ValueError with the field's reason)."""
         label, mode, first = MODES[self.mode.currentIndex()]
-        span = self.span.value()
+        try:
+            span = self.span.value()
+        except ValueError as exc:
+            raise ValueError(f"span: {exc}") from None
         if span is None:
             raise ValueError("span: a number > 0")
         return {"mode": mode, "first": first, "seed": self.seed.value(), "span": float(span),

@@ -4,12 +4,15 @@ on a quadratic while ``lr * λmax < 2``), every ``every`` epochs, within a time 
 
 :class:`SharpnessProbe` is driven by the run loop (the engine process's, or a script's):
 after every block (the start point's included), :meth:`~SharpnessProbe.sample` computes
-λmax when the run stands on a sample's epoch; before the next,
-:meth:`~SharpnessProbe.cap` says how many epochs it may run so that it ends on the next
-sample's epoch (``None``: sampling is off or over its budget: run freely).
-Sampling never takes more than ``budget`` (20 %) of the training time: a sample due
-while the probe is over its budget is skipped, so samples land on multiples of
-``every`` but may be sparser.  Each Lanczos run starts from the previous top
+λmax when a sample is due.  Two ways:
+
+- **within a budget** (the default, 20 %): sampling never takes more than that share of
+  the run's time (the next sample is expected to cost the last one's); a sample is due
+  at the first block end ``every`` epochs or more after the last sample when the budget
+  allows — blocks are not split (at full speed a block is ~20 ms of epochs), so samples
+  are at least ``every`` epochs apart, often more;
+- **exact** (budget 0): before each block :meth:`~SharpnessProbe.cap` makes it end on the
+  next multiple of ``every``, and every multiple is sampled, however long it takes.  Each Lanczos run starts from the previous top
 eigenvector (the top eigenvector moves slowly along a run): a few Hessian-vector
 products a sample.  Qt-free.
 """
@@ -60,6 +63,7 @@ class SharpnessProbe:
         self.train_s = 0.0  # training time seen (blocks)
         self.probe_s = 0.0  # time spent sampling
         self.vector: np.ndarray | None = None  # the last top eigenvector
+        self.last_cost = 0.0  # the last sample's seconds: the next is expected to cost as much
         self.last_epoch = -1
 
     def set_every(self, every: int, budget: float | None = None) -> None:
@@ -68,14 +72,27 @@ class SharpnessProbe:
             self.budget = max(float(budget), 0.0)
 
     def _allowed(self) -> bool:
-        return self.budget == 0.0 or self.probe_s <= self.budget * self.train_s
+        """Within the budget after the next sample (expected to cost the last one's)?"""
+        return self.budget == 0.0 or self.probe_s + self.last_cost <= self.budget * self.train_s
 
     def cap(self, epoch: int) -> int | None:
-        """Epochs the next block may run so that it ends on the next sample's epoch, or
-        ``None`` (sampling off, or over the budget: run freely)."""
-        if self.every <= 0 or not self._allowed():
+        """Epochs the next block may run so that it ends on the next sample's epoch —
+        exact sampling only (no budget): within a budget, samples are taken at the block
+        ends that come due (splitting blocks would cost more than the samples) — or
+        ``None``: run freely."""
+        if self.every <= 0 or self.budget > 0.0:
             return None
         return (epoch // self.every + 1) * self.every - epoch
+
+    def due(self, epoch: int) -> bool:
+        """Is a sample due at ``epoch`` (a block's end)?  Exact: on multiples of
+        ``every``; within a budget: ``every`` epochs or more after the last sample, when
+        the budget allows it."""
+        if self.every <= 0 or epoch == self.last_epoch:
+            return False
+        if self.budget == 0.0:
+            return epoch % self.every == 0
+        return (self.last_epoch < 0 or epoch - self.last_epoch >= self.every) and self._allowed()
 
     def trained(self, seconds: float) -> None:
         """The run went on for ``seconds`` (training, and waiting at a limited speed:
@@ -85,8 +102,7 @@ class SharpnessProbe:
     def sample(self, objective, x: np.ndarray, epoch: int) -> float | None:
         """λmax × ``lr_scale`` at ``x`` when ``epoch`` is due (within the budget), else
         ``None``."""
-        if (self.every <= 0 or epoch % self.every or epoch == self.last_epoch
-                or not self._allowed()):  # fmt: skip
+        if not self.due(epoch):
             return None
         t0 = time.perf_counter()
         try:
@@ -97,6 +113,7 @@ class SharpnessProbe:
             lam = float(sp.values[-1] * objective.lr_scale)
             self.vector = sp.vectors[:, -1].copy()
         finally:
-            self.probe_s += time.perf_counter() - t0
+            self.last_cost = time.perf_counter() - t0
+            self.probe_s += self.last_cost
         self.last_epoch = int(epoch)
         return lam if np.isfinite(lam) else None
