@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-slow test-all lint check-wheel bench bench-decision bench-app bench-history bench-responsive bench-maps bench-session soak screenshots book clean
+.PHONY: run test test-slow test-all lint check-wheel bench bench-decision bench-landscape bench-app bench-history bench-responsive bench-maps bench-session soak screenshots book clean
 
 # `make run` installs what the app needs; `make test` adds the dev tools (pytest, ruff, ...)
 $(STAMP): pyproject.toml
@@ -52,6 +52,10 @@ bench: $(DEV_STAMP)
 bench-decision: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_decision.py
 
+bench-landscape: $(DEV_STAMP)
+	$(BIN)/python benchmarks/bench_landscape.py --markdown
+	$(BIN)/python benchmarks/bench_sharpness.py
+
 # the long randomized soak of user actions (issue 25): 30 minutes offscreen, then 30 under Xvfb
 SOAK_MINUTES ?= 30
 soak: $(DEV_STAMP)
@@ -81,6 +85,8 @@ screenshots: $(DEV_STAMP)
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots_plane.py
 	cp docs/screenshots/plane.png bpgui/guide/images/plane.png
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots_landscape.py
+	cp docs/screenshots/edge-of-stability.png bpgui/guide/images/edge-of-stability.png
 
 book: $(DEV_STAMP)
 	$(BIN)/python scripts/book_chapter12.py > docs/book-chapter-12.md

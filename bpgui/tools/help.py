@@ -29,6 +29,7 @@ PAGES = (
     ("plots.md", "The contour and the plots"),
     ("network.md", "Network & data"),
     ("plane.md", "Classification in the plane"),
+    ("landscape.md", "Landscapes, spectra and the sharpness"),
     ("optimizer.md", "Optimizer"),
     ("experiments.md", "Experiments"),
     ("tools.md", "Tools"),
