@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 
 from bpgui.plots.landscape import LandscapePlot, SharpnessPlot, SpectrumPlot
 from bpgui.widgets.fields import NumberEdit, with_error
-from bpgui.widgets.flow_layout import flow_row
 from bpgui.widgets.theme import set_role
 
 #: the landscape's modes: (label, engine mode, line's first end)
@@ -104,9 +103,19 @@ class LandscapePane(QWidget):
         self.cancel.clicked.connect(self.cancel_requested)
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.plot = LandscapePlot()
-        row = flow_row(self.mode, self.seed, QLabel("span"), self.span, self.resolution,
-                       self.compute, self.cancel)  # fmt: skip
-        self.stack.addWidget(self._page(with_error(row, self.span), self.plot))
+        # two fixed rows (a flow layout on a page shown later keeps a stale geometry)
+        span = QWidget()
+        sl = QHBoxLayout(span)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(QLabel("span"))
+        sl.addWidget(self.span)
+        rows = QWidget()
+        rl = QVBoxLayout(rows)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(2)
+        rl.addWidget(_row(self.mode, self.seed))
+        rl.addWidget(_row(span, self.resolution, self.compute, self.cancel))
+        self.stack.addWidget(self._page(with_error(rows, self.span), self.plot))
 
         # the spectrum
         self.k = QSpinBox()

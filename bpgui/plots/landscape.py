@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from bpgui.widgets.elided import ClampedLabel, ElidedLabel
@@ -44,6 +45,18 @@ def _stack(owner: QWidget, widget: QWidget, readout: QWidget) -> None:
     lay.addWidget(readout)
 
 
+def style_label(label, presentation: bool) -> None:
+    """A line's label in the theme's text colour, larger in presentation mode."""
+    if label is None:
+        return
+    from bpgui.widgets.theme import current
+
+    label.setColor("#e6e6e6" if current() == "dark" else "#1a1a1a")
+    font = QFont()
+    font.setPointSizeF(13.0 if presentation else 9.0)
+    label.setFont(font)
+
+
 class LandscapePlot(QWidget):
     """A grid as a colour image with isolines (log colour for a positive index), the
     centre marked, the PCA's projected trajectory; a line as a curve with both ends."""
@@ -59,6 +72,7 @@ class LandscapePlot(QWidget):
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False,
                                         width=14, label="")  # fmt: skip
         self.colorbar.setImageItem(self.image, insert_in=pi)
+        self.colorbar.axis.enableAutoSIPrefix(False)  # log10 values: no "(x0.001)"
         self.iso = pg.PlotCurveItem(connect="pairs", pen=ISO_PEN)
         self.path = pg.PlotDataItem(pen=PATH_PEN, connect="finite")
         self.curve = pg.PlotDataItem(pen=CURVE_PEN)
@@ -77,12 +91,18 @@ class LandscapePlot(QWidget):
         self.clear("")
 
     def clear(self, message: str) -> None:
-        """Nothing drawn; ``message`` says why (or what to do)."""
+        """Nothing drawn (no axis of an earlier picture either); ``message`` says why (or
+        what to do)."""
         self.view = None
         self.image.clear()
         for item in (self.iso, self.path, self.curve, self.start, self.centre):
             item.setData([], [])
         self.colorbar.setOpacity(0.0)
+        pi = self.plot_item
+        pi.setLogMode(x=False, y=False)
+        pi.setLabel("bottom", "")
+        pi.setLabel("left", "")
+        pi.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)
         self.readout.setText(message)
 
     def show_view(self, v, caption: str) -> None:
@@ -125,6 +145,7 @@ class LandscapePlot(QWidget):
                                   len(a) * step))  # fmt: skip
         self.colorbar.setLevels((lo, hi))
         self.colorbar.setOpacity(1.0)
+        self.colorbar.setVisible(True)
         self.colorbar.axis.setLabel(f"log10 {v.index_name}" if log else v.index_name)
         self.iso.setData(v.iso_x, v.iso_y)
         self.centre.setData([0.0], [0.0])
@@ -156,7 +177,12 @@ class SpectrumPlot(QWidget):
         self.readout = ClampedLabel("", max_lines=3)
         _stack(self, self.widget, self.readout)
         self.view = None
+        self.presentation = False
         self.clear("")
+
+    def style_labels(self) -> None:
+        for m in self.marks:
+            style_label(getattr(m, "label", None), self.presentation)
 
     def clear(self, message: str) -> None:
         self.view = None
@@ -164,21 +190,25 @@ class SpectrumPlot(QWidget):
         for m in self.marks:
             self.plot_item.removeItem(m)
         self.marks = []
-        self.readout.setText(message)
+        self.plot_item.setLabel("bottom", "eigenvalue λ of the Hessian")
+        hint = "Compute spectrum: the Hessian's extreme eigenvalues and density at the point shown"
+        self.readout.setText(message or hint)
 
     def show_view(self, v, caption: str) -> None:
         self.clear("")
         self.view = v
         pi = self.plot_item
         pi.setLabel("bottom", f"eigenvalue λ of the Hessian of the {v.index_name}")
-        y = np.maximum(v.density_y, 1e-12 * max(float(v.density_y.max()), 1e-300))
-        self.density.setData(v.density_x, y)
+        # below a billionth of the peak: no density to speak of (a gap, not a floor line)
+        y = np.where(v.density_y > 1e-9 * float(v.density_y.max()), v.density_y, np.nan)
+        self.density.setData(v.density_x, y, connect="finite")
         for k, lam in enumerate(v.top):
             self.marks.append(pg.InfiniteLine(float(lam), angle=90, pen=TOP_PEN,
                                               label=f"λ{k + 1}" if k < 3 else None,
-                                              labelOpts={"position": 0.9}))  # fmt: skip
-        for lam in v.bottom[v.bottom < 0]:
+                                              labelOpts={"position": 0.9 - 0.07 * k}))  # fmt: skip
+        for lam in v.saddle_directions():
             self.marks.append(pg.InfiniteLine(float(lam), angle=90, pen=NEG_PEN))
+        self.style_labels()
         for m in self.marks:
             pi.addItem(m)
         pi.enableAutoRange()
@@ -203,6 +233,10 @@ class SharpnessPlot(QWidget):
         pi.addItem(self.bound)
         self.readout = ElidedLabel("", "the sharpness along the run")
         _stack(self, self.widget, self.readout)
+        self.presentation = False
+
+    def style_labels(self) -> None:
+        style_label(self.bound.label, self.presentation)
 
     def set_data(self, epochs, values, bound: tuple[float, str] | None, text: str) -> None:
         self.curve.setData(np.asarray(epochs, float), np.asarray(values, float))
@@ -213,4 +247,5 @@ class SharpnessPlot(QWidget):
             self.bound.setValue(value)
             self.bound.label.setFormat(f"{formula} = {value:.4g}")
             self.bound.setVisible(True)
+            self.style_labels()
         self.readout.setText(text)

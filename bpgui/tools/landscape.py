@@ -27,12 +27,22 @@ import numpy as np
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from bpgui.service.runner import JobRunner
+from bpgui.service.sharpness import BUDGET
 from bpgui.tools.base import Tool
 from bpgui_engine.model.setup import problem_key
 from bpgui_engine.train.sharpness import stability_bound
 
 CACHE = 8  # finished landscapes kept (per problem, settings and point)
 PCA_ROWS = 2000  # trajectory rows sent for a PCA at most (the engine thins further)
+
+
+def describe(v) -> str:
+    """What a landscape view is, in words (for a picture reopened from a session)."""
+    if v.mode == "random":
+        return f"random directions (seed {v.seed}, span {v.span:g})"
+    if v.mode == "pca":
+        return f"the PCA plane of a trajectory (span {v.span:g})"
+    return "a line between two points"
 
 
 def _digest(*arrays) -> str:
@@ -76,6 +86,8 @@ class LandscapeTool(Tool):
         host.slow_frame.connect(self.sync_sharpness)
         host.refreshed.connect(self.sync_sharpness)
         self._experiment: str | None = None  # the experiment seen last
+        self._experiment_sampling = False  # the sampling on screen is an experiment's
+        host.theme_changed.connect(self._theme_changed)
         host.refreshed.connect(self._experiment_loaded)  # before its run starts
         host.closing.connect(self._closing)
 
@@ -159,9 +171,8 @@ class LandscapeTool(Tool):
         try:
             st = pane.settings()
             req, key, caption = self._request(st)
-        except ValueError as exc:
+        except ValueError as exc:  # the picture on screen stays (it is what a save keeps)
             self.host.show_message(f"landscape: {exc}", error=True)
-            pane.plot.clear(f"landscape: {exc}")
             return
         if key in self.cache:  # computed before: at once
             self.cache.move_to_end(key)
@@ -171,7 +182,7 @@ class LandscapeTool(Tool):
         self._asked = (key, caption)
         if self.runner.start("landscape", req):
             pane.set_busy(True)
-            pane.plot.clear(f"computing {caption}…")
+            self.host.show_message(f"landscape: computing {caption}…")
 
     def _show(self, view, key, caption: str) -> None:
         self.view, self.view_key, self.caption = view, key, caption
@@ -179,19 +190,21 @@ class LandscapeTool(Tool):
         self.host.document.mark_modified()
 
     def _progress(self, view, _parts: int) -> None:
-        if self._asked is not None and self.pane is not None:
-            self.pane.plot.show_view(view, self._asked[1])
+        """A better picture: it is the one shown (and saved) from now on."""
+        if self._asked is not None:
+            key, caption = self._asked
+            self.view, self.view_key, self.caption = view, key, caption
+            self._redraw()
 
     def _finished(self, view, error: str) -> None:
         key, caption = self._asked or (None, "")
         self._asked = None
         if self.pane is not None:
             self.pane.set_busy(False)
-        if view is None:
+        if view is None:  # failed, or cancelled before a first picture: the last one stays
             msg = error or "cancelled"
             self.host.show_message(f"landscape: {msg}", error=bool(error))
-            if self.pane is not None:
-                self.pane.plot.clear(f"landscape: {msg}")
+            self._redraw()
             return
         if view.done:
             self.cache[key] = view
@@ -213,6 +226,10 @@ class LandscapeTool(Tool):
     def _setup_applied(self, problem_changed: bool, _view_changed: bool) -> None:
         if problem_changed:
             self._drop_pictures()
+            self._experiment = None  # the same experiment loaded again applies again
+            if self._experiment_sampling:  # an experiment's sampling ends with its problem
+                self._experiment_sampling = False
+                self.host.controller.set_sharpness(0, BUDGET)
         self.sync_sharpness()
 
     # ---- the spectrum -------------------------------------------------------------------------
@@ -239,6 +256,7 @@ class LandscapeTool(Tool):
 
     # ---- the sharpness ------------------------------------------------------------------------
     def _sharpness_changed(self, every: int, budget: float) -> None:
+        self._experiment_sampling = False  # the user's own setting from now on
         self.host.controller.set_sharpness(every, budget)
         text = f"sampled every {every:,} epochs from the next block" if every else "off"
         self.host.show_message(f"sharpness: {text}")
@@ -253,7 +271,8 @@ class LandscapeTool(Tool):
             return
         self._experiment = key
         every = get_experiment(key).sharpness if key is not None else 0
-        if every:
+        if every:  # every sample, however long: the experiment's curve
+            self._experiment_sampling = True
             self.host.controller.set_sharpness(every, 0.0)
             self.host.plots.tabs.setCurrentIndex(self.index)
             self.ui().page.setCurrentIndex(2)
@@ -294,7 +313,7 @@ class LandscapeTool(Tool):
         self.cache.clear()
         v = session.landscape
         if v is not None:
-            self.view, self.caption = v, "saved with the session"
+            self.view, self.caption = v, f"{describe(v)}, saved with the session"
             self.view_key = (problem_key(session.setup), "saved")
         track = self.host.controller.sharpness
         track.restore(session.sharpness, None if session.run is None else session.run.epoch)
@@ -302,6 +321,13 @@ class LandscapeTool(Tool):
             self.pane.set_sharpness_every(track.every, track.budget)
         self._redraw()
         self.sync_sharpness()
+
+    def _theme_changed(self) -> None:
+        if self.pane is not None:
+            on = bool(self.host.view.presentation)
+            for plot in (self.pane.spectrum, self.pane.sharpness):
+                plot.presentation = on
+                plot.style_labels()
 
     def _closing(self) -> None:
         self.runner.shutdown()

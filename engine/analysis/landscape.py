@@ -172,13 +172,14 @@ def jit_activations():
 
 def landscape(
     objective, center, d1, d2, span: float = 1.0, resolution: int = 51,
-    chunk: int | None = None, precision: str = "auto", rows=None,
+    chunk: int | None = None, precision: str = "auto", rows=None, should_stop=None,
 ) -> Landscape:  # fmt: skip
     """The performance index over ``[-span, span]^2`` (``resolution`` points per axis,
     odd: the centre is a grid point), in batches of ``chunk`` points (default: about
     half a million activations a layer; memory: a batch's, not the grid's).  ``precision``:
     the hidden layers' (:func:`precision_for`).  ``rows``: compute only these grid points
-    (flat indices; the others are NaN) — a coarse picture first, see :func:`progressive`."""
+    (flat indices; the others are NaN) — a coarse picture first, see :func:`progressive`.
+    ``should_stop()``: asked between batches; when it says so, the rest stays NaN."""
     if chunk is None:
         # ~half a million activations a layer: the batch stays in the caches
         q = objective.data.n_samples * max(objective.spec.sizes)
@@ -199,6 +200,8 @@ def landscape(
     F = np.full(n * n, np.nan)
     idx = np.arange(n * n) if rows is None else np.asarray(rows, dtype=np.intp)
     for i in range(0, idx.size, chunk):
+        if i and should_stop is not None and should_stop():
+            break
         k = idx[i : i + chunk]
         with np.errstate(over="ignore", invalid="ignore"):
             X = center + A[k] * d1 + B[k] * d2
@@ -228,24 +231,30 @@ def lattice(n: int, stride: int) -> np.ndarray:
 
 
 def progressive(objective, center, d1, d2, span=1.0, resolution=51, should_stop=None,
-                precision="auto"):  # fmt: skip
+                precision="auto", chunk=None):  # fmt: skip
     """:func:`landscape`, coarse first: yields ``(stride, Landscape)`` after every level
     of :func:`strides` (the values off the lattices computed so far are NaN), computing
-    each point once; stops early when ``should_stop()`` says so."""
+    each point once.  When ``should_stop()`` says so (asked between batches, after the
+    first level), it yields the picture so far with the last complete level's stride and
+    ends."""
     n = int(resolution) | 1  # odd: the centre on the grid
     done = np.zeros((n, n), dtype=bool)
-    values = None
+    values, last = None, None
     for s in strides(n):
         idx = lattice(n, s)
         want = np.zeros((n, n), dtype=bool)
         want[np.ix_(idx, idx)] = True
         rows = np.flatnonzero(want & ~done)
-        part = landscape(objective, center, d1, d2, span, n, precision=precision, rows=rows)
+        stop = None if last is None else should_stop  # the first picture always comes
+        part = landscape(objective, center, d1, d2, span, n, chunk=chunk, precision=precision,
+                         rows=rows, should_stop=stop)  # fmt: skip
         values = part.values if values is None else np.where(want & ~done, part.values, values)
-        done |= want
-        yield s, Landscape(part.a, part.b, values, part.center, part.d1, part.d2)
-        if should_stop is not None and should_stop():
+        if stop is not None and stop():  # stopped in this level: the last complete one
+            yield last, Landscape(part.a, part.b, values, part.center, part.d1, part.d2)
             return
+        done |= want
+        last = s
+        yield s, Landscape(part.a, part.b, values, part.center, part.d1, part.d2)
 
 
 def interpolate(objective, xa, xb, points: int = 51, beyond: float = 0.25):

@@ -175,17 +175,42 @@ class SpectrumView:
     n: int
     index_name: str
 
+    def curvature_words(self) -> str:
+        """What λmin says about the point, in words."""
+        return _words(float(self.top[0]), float(self.bottom[0]))
+
+    def saddle_directions(self) -> np.ndarray:
+        """The negative eigenvalues that count (below -SADDLE_SHARE x λmax)."""
+        return self.bottom[self.bottom < -SADDLE_SHARE * abs(float(self.top[0]))]
+
     def message(self) -> str:
         """One line: what was found (and when Lanczos did not converge, its residuals)."""
         lam = ", ".join(f"{v:.4g}" for v in self.top[:3])
-        neg = int(np.sum(self.bottom < 0))
         text = (f"Hessian of the {self.index_name} ({self.n:,} parameters): λmax {lam}; "
-                f"λmin {self.bottom[0]:.4g}" + (" (a saddle: negative curvature)" if neg else "")
-                + f"; trace ≈ {self.trace:.4g}; {self.hvps} Hessian-vector products")  # fmt: skip
+                f"λmin {self.bottom[0]:.4g}{self.curvature_words()}; trace ≈ {self.trace:.4g}; "
+                f"{self.hvps} Hessian-vector products")  # fmt: skip
         if not self.converged:
             r = max(np.max(self.top_residuals, initial=0), np.max(self.bottom_residuals, initial=0))
             text += f" — Lanczos did not converge (largest residual {r:.2g})"
         return text
+
+
+#: a negative eigenvalue smaller than this share of λmax is "nearly flat", not a saddle:
+#: trained networks keep many such directions (Sagun et al. 2017)
+SADDLE_SHARE = 1e-3
+
+
+def _words(top: float, low: float) -> str:
+    if low >= 0:
+        return " (no negative curvature: a minimum's shape here)"
+    share = -low / max(abs(top), 1e-300)
+    if share < SADDLE_SHARE:
+        return (f" (slightly negative: {100 * share:.2g} % of λmax — nearly flat directions, "
+                "as training leaves them; not a saddle to speak of)")  # fmt: skip
+    if share < 0.05:
+        return (f" (small negative curvature, {100 * share:.2g} % of λmax: not a minimum "
+                "yet — a direction still goes down)")  # fmt: skip
+    return f" (negative curvature, {100 * share:.2g} % of λmax: a saddle, not a minimum)"
 
 
 def _broaden(nodes: np.ndarray, weights: np.ndarray, points: int = 400):

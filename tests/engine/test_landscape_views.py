@@ -134,7 +134,10 @@ def test_spectrum_view_against_the_exact_hessian():
     np.testing.assert_allclose(v.bottom, lam[:3], rtol=1e-6, atol=1e-8 * abs(lam).max())
     assert np.trapezoid(v.density_y, v.density_x) == pytest.approx(1.0, abs=1e-3)
     assert v.weights.sum() == pytest.approx(1.0)
-    assert (lam[0] < 0) == ("saddle" in v.message()) and "CE" in v.message()
+    saddle = lam[0] < -1e-3 * lam[-1]
+    assert saddle == ("not a minimum" in v.message()) and "CE" in v.message()
+    assert (lam[0] >= 0) == ("no negative curvature" in v.message())
+    np.testing.assert_allclose(v.saddle_directions(), v.bottom[v.bottom < -1e-3 * lam[-1]])
     assert v.n == obj.n_free
 
 
@@ -215,3 +218,25 @@ def test_a_malformed_landscape_section_is_one_line():
                 z.writestr(info.filename, data)
         with pytest.raises(SessionError, match=match):
             read_session_bytes(out.getvalue())
+
+
+def test_a_stop_inside_a_level_keeps_the_last_complete_picture():
+    s = _setup()
+    obj, x = s.objective(), s.start()
+    d1, d2 = random_directions(obj, x, seed=3)
+    asked = []
+
+    def stop():  # stop in the middle of the second level (batches of 4 points)
+        asked.append(1)
+        return len(asked) >= 3
+
+    pics = list(progressive(obj, x, d1, d2, 0.8, 41, should_stop=stop, chunk=4))
+    strides = [st for st, _ in pics]
+    assert strides == [4, 4]  # the first level, then the picture so far at its stride
+    full = landscape(obj, x, d1, d2, 0.8, 41)
+    idx = lattice(41, 4)
+    got = pics[-1][1].values
+    np.testing.assert_array_equal(got[np.ix_(idx, idx)], full.values[np.ix_(idx, idx)])
+    computed = np.isfinite(got)
+    np.testing.assert_array_equal(got[computed], full.values[computed])  # never a guess
+    assert computed.sum() > len(idx) ** 2  # some of the second level was computed

@@ -152,3 +152,24 @@ def test_a_landscape_is_saved_with_the_session(window, qtbot, tmp_path):
     assert window.document.open(path)
     np.testing.assert_array_equal(tool.view.values, shown.values)
     assert pane.plot.view is tool.view and "saved with the session" in pane.plot.readout.text()
+
+
+def test_an_experiments_sampling_ends_with_it_and_a_failed_request_keeps_the_picture(
+    window, qtbot
+):
+    window.load_experiment("edge-of-stability", run=False)
+    track = window.controller.sharpness
+    assert track.every == 20 and track.budget == 0.0  # exact: the experiment's curve
+    window.load_experiment("xor-hidden", run=False)
+    assert track.every == 0 and track.budget == 0.2  # not carried to the next problem
+    tool, pane = open_tab(window, qtbot)
+    assert not pane.sample.isChecked() and pane.budget.isChecked()
+    choose(qtbot, pane.resolution, "21 x 21")
+    click(qtbot, pane.compute)
+    qtbot.waitUntil(lambda: not tool.runner.busy and tool.view is not None, timeout=T)
+    shown = tool.view
+    assert not pane.plot.colorbar.axis.autoSIPrefix  # log10 values, no "(x0.001)"
+    type_into(qtbot, pane.span, "-3")
+    click(qtbot, pane.compute)
+    assert "span" in window.last_message and not tool.runner.busy
+    assert tool.view is shown and pane.plot.view is shown  # on screen what a save keeps
