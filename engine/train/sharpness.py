@@ -12,9 +12,10 @@ after every block (the start point's included), :meth:`~SharpnessProbe.sample` c
   allows — blocks are not split (at full speed a block is ~20 ms of epochs), so samples
   are at least ``every`` epochs apart, often more;
 - **exact** (budget 0): before each block :meth:`~SharpnessProbe.cap` makes it end on the
-  next multiple of ``every``, and every multiple is sampled, however long it takes.  Each Lanczos run starts from the previous top
-eigenvector (the top eigenvector moves slowly along a run): a few Hessian-vector
-products a sample.  Qt-free.
+  next multiple of ``every``, and every multiple is sampled, however long it takes.
+
+Each Lanczos run starts from the previous top eigenvector (the top eigenvector moves
+slowly along a run): a few Hessian-vector products a sample.  Qt-free.
 """
 
 from __future__ import annotations

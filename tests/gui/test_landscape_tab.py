@@ -109,7 +109,7 @@ def test_cancel_keeps_the_picture_so_far(window, qtbot):
 
 def test_spectrum_at_the_point_shown(window, qtbot):
     window.load_experiment("xor-hidden", run=False)
-    tool, pane = open_tab(window, qtbot)
+    _tool, pane = open_tab(window, qtbot)
     choose(qtbot, pane.page, "Hessian spectrum")
     click(qtbot, pane.spectrum_compute)
     qtbot.waitUntil(lambda: pane.spectrum.view is not None, timeout=T)
@@ -154,9 +154,7 @@ def test_a_landscape_is_saved_with_the_session(window, qtbot, tmp_path):
     assert pane.plot.view is tool.view and "saved with the session" in pane.plot.readout.text()
 
 
-def test_an_experiments_sampling_ends_with_it_and_a_failed_request_keeps_the_picture(
-    window, qtbot
-):
+def test_an_experiments_sampling_ends_with_it_and_a_failed_request_keeps_the_picture(window, qtbot):
     window.load_experiment("edge-of-stability", run=False)
     track = window.controller.sharpness
     assert track.every == 20 and track.budget == 0.0  # exact: the experiment's curve
