@@ -1,6 +1,6 @@
 """The live sharpness's cost (issue 22 #3): a run in the engine process's own loop
 (:class:`bpgui.service.engine_host.Host`, frames to a sink), without sampling and with
-the default sampling (λmax every 10 epochs within a fifth of the run's time), at three
+the default sampling (λmax every 10 epochs within 15 % of the run's time), at three
 sizes; the wall time of each run, medians of ``--repeat`` interleaved pairs, and the
 slowdown (target: <= 20 %).  Also the samples taken.
 
@@ -84,7 +84,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     jit.kernels()  # the compiled kernels loaded, as after the engine's warm-up
-    print("| run | epochs | without | with (every 10, budget 20 %) | slowdown | samples |")
+    print("| run | epochs | without | with (every 10, budget 15 %) | slowdown | samples |")
     print("|---|---|---|---|---|---|")
     for name, s in cases():
         one_run(s.replace(criteria=StopCriteria(epochs=10)), 10)  # warm

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from bpgui.plots.landscape import LandscapePlot, SharpnessPlot, SpectrumPlot
 from bpgui.widgets.fields import NumberEdit, with_error
 from bpgui.widgets.theme import set_role
+from bpgui_engine.train.sharpness import BUDGET
 
 #: the landscape's modes: (label, engine mode, line's first end)
 MODES = (
@@ -141,9 +142,9 @@ class LandscapePane(QWidget):
         self.every.setRange(1, 10**6)
         self.every.setValue(10)
         self.every.setSuffix(" epochs")
-        self.budget = QCheckBox("within a fifth of the run's time")
+        self.budget = QCheckBox(f"within {BUDGET:.0%} of the run's time")
         self.budget.setChecked(True)
-        self.budget.setToolTip("ticked: samples due while sampling has taken more than 20 % "
+        self.budget.setToolTip(f"ticked: samples due while sampling has taken more than {BUDGET:.0%} "
                                "of the run's time are skipped (training stays fast); "
                                "unticked: every one is taken, however long it takes")  # fmt: skip
         self.sample.toggled.connect(lambda _on: self._sharpness_edited())
@@ -180,7 +181,7 @@ class LandscapePane(QWidget):
 
     def _sharpness_edited(self) -> None:
         every = self.every.value() if self.sample.isChecked() else 0
-        self.sharpness_changed.emit(every, 0.2 if self.budget.isChecked() else 0.0)
+        self.sharpness_changed.emit(every, BUDGET if self.budget.isChecked() else 0.0)
 
     # ---- what the tool reads and sets ---------------------------------------------------
     def settings(self) -> dict:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpgui_engine.train.sharpness import BUDGET  # the share of the run's time (0: no limit)
+
 DEFAULT_EVERY = 10  # epochs between samples when sampling is on (the budget may thin them)
-BUDGET = 0.2  # the share of the run's time sampling may take (0: no limit)
 
 
 class SharpnessTrack:

@@ -6,7 +6,7 @@ on a quadratic while ``lr * λmax < 2``), every ``every`` epochs, within a time 
 after every block (the start point's included), :meth:`~SharpnessProbe.sample` computes
 λmax when a sample is due.  Two ways:
 
-- **within a budget** (the default, 20 %): sampling never takes more than that share of
+- **within a budget** (the default, 15 %: with the loop's own costs, about a fifth): sampling never takes more than that share of
   the run's time (the next sample is expected to cost the last one's); a sample is due
   at the first block end ``every`` epochs or more after the last sample when the budget
   allows — blocks are not split (at full speed a block is ~20 ms of epochs), so samples
@@ -29,7 +29,7 @@ from bpgui_engine.optim.base import layer_rates_active
 
 __all__ = ["SharpnessProbe", "stability_bound"]
 
-BUDGET = 0.2  # the share of the training time sampling may take at most
+BUDGET = 0.15  # the share of the run's time sampling may take at most
 TOL = 1e-5  # Lanczos's relative residual (a curve's precision)
 MAX_HVPS = 60
 

@@ -159,7 +159,7 @@ def test_an_experiments_sampling_ends_with_it_and_a_failed_request_keeps_the_pic
     track = window.controller.sharpness
     assert track.every == 20 and track.budget == 0.0  # exact: the experiment's curve
     window.load_experiment("xor-hidden", run=False)
-    assert track.every == 0 and track.budget == 0.2  # not carried to the next problem
+    assert track.every == 0 and track.budget == 0.15  # not carried to the next problem
     tool, pane = open_tab(window, qtbot)
     assert not pane.sample.isChecked() and pane.budget.isChecked()
     choose(qtbot, pane.resolution, "21 x 21")
