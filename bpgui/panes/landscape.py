@@ -144,9 +144,11 @@ class LandscapePane(QWidget):
         self.every.setSuffix(" epochs")
         self.budget = QCheckBox(f"within {BUDGET:.0%} of the run's time")
         self.budget.setChecked(True)
-        self.budget.setToolTip(f"ticked: samples due while sampling has taken more than {BUDGET:.0%} "
-                               "of the run's time are skipped (training stays fast); "
-                               "unticked: every one is taken, however long it takes")  # fmt: skip
+        self.budget.setToolTip(
+            f"ticked: samples due while sampling has taken more than {BUDGET:.0%} of the "
+            "run's time are skipped (training stays fast); unticked: every one is taken, "
+            "however long it takes"
+        )
         self.sample.toggled.connect(lambda _on: self._sharpness_edited())
         self.budget.toggled.connect(lambda _on: self._sharpness_edited())
         self.every.editingFinished.connect(self._sharpness_edited)

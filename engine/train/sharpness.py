@@ -6,11 +6,12 @@ on a quadratic while ``lr * λmax < 2``), every ``every`` epochs, within a time 
 after every block (the start point's included), :meth:`~SharpnessProbe.sample` computes
 λmax when a sample is due.  Two ways:
 
-- **within a budget** (the default, 15 %: with the loop's own costs, about a fifth): sampling never takes more than that share of
-  the run's time (the next sample is expected to cost the last one's); a sample is due
-  at the first block end ``every`` epochs or more after the last sample when the budget
-  allows — blocks are not split (at full speed a block is ~20 ms of epochs), so samples
-  are at least ``every`` epochs apart, often more;
+- **within a budget** (the default, 15 %; with the samples' other costs the run slows by
+  up to about a fifth): sampling never takes more than that share of the run's time
+  (the next sample is expected to cost the last one's); a sample is due at the first
+  block end ``every`` epochs or more after the last sample when the budget allows.
+  Blocks are not split (at full speed a block is ~20 ms of epochs), so samples are at
+  least ``every`` epochs apart, often more;
 - **exact** (budget 0): before each block :meth:`~SharpnessProbe.cap` makes it end on the
   next multiple of ``every``, and every multiple is sampled, however long it takes.
 
