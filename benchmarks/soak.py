@@ -240,6 +240,31 @@ def main() -> int:
         a.trigger()
         return f"menu {text!r}"
 
+    def landscape():
+        """The contour pane's Landscape tab: its pages, modes and buttons (small grids)."""
+        tool = win.tools["landscape"]
+        tabs = win.plots.tabs
+        if tabs.currentIndex() != tool.index or tool.pane is None:
+            tabs.setCurrentIndex(rng.choice([tool.index, tool.index, 0]))
+            return f"plot tab {tabs.currentIndex()}"
+        pane = tool.pane
+        op = rng.choice(["page", "mode", "resolution", "button", "button"])
+        if op == "page":
+            pane.page.setCurrentIndex(rng.randrange(pane.page.count()))
+            return f"landscape page {pane.page.currentText()!r}"
+        if op == "mode":
+            pane.mode.setCurrentIndex(rng.randrange(pane.mode.count()))
+            return f"landscape mode {pane.mode.currentText()!r}"
+        if op == "resolution":
+            pane.resolution.setCurrentIndex(rng.randrange(2))  # 21 or 51: seconds at most
+            return f"landscape resolution {pane.resolution.currentText()!r}"
+        buttons = [b for b in pane.findChildren(QAbstractButton) if b.isEnabled() and b.isVisible()]
+        if not buttons:
+            return "landscape: no button"
+        b = rng.choice(buttons)
+        QTest.mouseClick(b, Qt.MouseButton.LeftButton)
+        return f"landscape: click {b.text()!r}"
+
     def key():
         k = rng.choice([Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_Escape])
         QTest.keyClick(win, k)
@@ -256,6 +281,7 @@ def main() -> int:
         (slider, 5),
         (save_then, 2),
         (key, 8),
+        (landscape, 6),
     ]
     funcs = [f for f, _ in ops]
     weights = [w for _, w in ops]
