@@ -15,6 +15,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from bpgui.panes.equations_family import WATCH as FAMILY_WATCH
+from bpgui.panes.equations_family import family_lines
 from bpgui.widgets.theme import set_role
 from bpgui_engine.analysis.steps import UpdateVectors
 from bpgui_engine.model.experiments import EXPERIMENTS
@@ -47,6 +49,7 @@ WATCH = {  # one or two sentences per method
     "is ragged where batch steepest descent is smooth.",
     "adam": "Each parameter gets its own step size from running averages of the gradient and "
     "its square: steps of about α regardless of the gradient's scale.",
+    **FAMILY_WATCH,
 }
 
 
@@ -170,6 +173,12 @@ def equation_html(optimizer: str, hyper: dict, uv: UpdateVectors, lr_scale: floa
         lines.append(f"α = {float(hyper['lr']):g}, β<sub>1</sub> = {hyper['beta1']:g}, "
                      f"β<sub>2</sub> = {hyper['beta2']:g}")  # fmt: skip
         lines.append(f"{dx} = {vec(uv.step)}")
+    else:
+        family = family_lines(optimizer, hyper, uv, lr_scale, state, vec, k, dx)
+        if family is not None:
+            head, more = family
+            lines.insert(0, head)
+            lines.extend(more)
     return "<br>".join(lines)
 
 

@@ -165,7 +165,7 @@ class ExplainTool(Tool):
         elif name == "lm" and np.isfinite(mu):
             opt.mu = mu
         else:
-            if name in ("cg", "sgd", "adam"):
+            if name != "sd":  # every other method carries state of its own
                 return opt, (
                     f"{name}'s state is read from the run when it is paused or ends: these "
                     "numbers start it afresh"

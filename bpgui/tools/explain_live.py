@@ -137,7 +137,10 @@ def _equations(tool, name, hyper, uv, obj, epoch, note) -> None:
         ep.show_update(title, name, "undefined at this point", note, tool.host.current_experiment())
         return
     opt, _ = tool.optimizer_now()
-    state = {k: getattr(opt, k) for k in ("lr", "mu", "momentum_on") if hasattr(opt, k)}
+    state = {
+        **opt.state_dict(),  # the rule's own state (Rprop's Δ, RMSprop's v, …)
+        **{k: getattr(opt, k) for k in ("lr", "mu", "momentum_on") if hasattr(opt, k)},
+    }
     try:
         html = equation_html(name, hyper, uv, obj.lr_scale, state, epoch)
     except Exception as exc:  # a value the text cannot show: say so, never crash

@@ -1,6 +1,7 @@
 """Optimizers, one per module, registered by stable name in :data:`OPTIMIZERS`."""
 
 from bpgui_engine.optim import sd, sgd, momentum, vlbp, cg, lm, adam  # noqa: F401, I001  (registration order)
+from bpgui_engine.optim import rprop, quickprop, modern  # noqa: F401
 from bpgui_engine.optim.base import OPTIMIZERS, Hyper, Optimizer, StepResult, make_optimizer
 
 __all__ = ["OPTIMIZERS", "Hyper", "Optimizer", "StepResult", "make_optimizer", "mismatch"]

@@ -15,7 +15,8 @@ ALL = list(OPTIMIZERS)
 
 
 def test_registry_has_the_issue_names():
-    assert ALL == ["sd", "sgd", "momentum", "vlbp", "cg", "lm", "adam"]
+    assert ALL == ["sd", "sgd", "momentum", "vlbp", "cg", "lm", "adam", "rprop", "quickprop",
+                   "nesterov", "rmsprop", "adagrad", "adamw"]  # fmt: skip
     for name, cls in OPTIMIZERS.items():
         for f in dataclasses.fields(cls.Hyper):
             assert f.metadata["label"], (name, f.name)
@@ -57,7 +58,8 @@ def quadratic_objective():
 def test_each_optimizer_solves_a_quadratic(name):
     obj = quadratic_objective()
     # per-sample curvature of ||e||^2 is 2 p^2 <= 2: lr = 1 would oscillate on the bias
-    kw = {"lr": 0.05} if name == "adam" else {"lr": 0.3} if name in ("sd", "sgd") else {}
+    kw = {"adam": {"lr": 0.05}, "sd": {"lr": 0.3}, "sgd": {"lr": 0.3},
+          "adamw": {"lr": 0.05, "weight_decay": 0.0}}.get(name, {})  # fmt: skip
     tr = Trainer(obj, make_optimizer(name, **kw), [5.0, 5.0], StopCriteria(epochs=5000, goal=1e-10))
     recs = list(tr.run())
     assert recs[-1].sse < 1e-8, (name, recs[-1])

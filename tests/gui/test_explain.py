@@ -460,3 +460,33 @@ def test_an_edit_applies_to_the_point_on_screen(window, qtbot):
     window.runs.set_weight(k, -1.5)
     last[i] = -1.5
     assert np.array_equal(window.start_x, last)
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [("rprop", "sign(g<sub>i</sub>) Δ<sub>i</sub>"), ("quickprop", "s⁻<sub>i</sub>"),
+     ("nesterov", "b ← μ b + g"), ("rmsprop", "v ← α v + (1−α) g²"),
+     ("adagrad", "G ← G + g²"), ("adamw", "w ← (1 − lr λ) w")],
+)  # fmt: skip
+def test_the_added_methods_show_their_rule_and_step(window, qtbot, name, rule):
+    """Issue 23: chosen in the optimizer form, trained from (-4, -4), each method's rule
+    with the step it takes next (the engine's, on a copy in the run's state)."""
+    from bpgui_engine.analysis.steps import update_vectors
+    from bpgui_engine.session.schema import run_state_from_dict
+
+    window.actions.explain.trigger()
+    crit = window.setup.criteria.__class__(epochs=12)
+    window.apply_setup(window.setup.replace(optimizer=name, hyper={}, criteria=crit))
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.runs.start_at(-4.0, -4.0)
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+    window.refresh()
+    s = window.setup
+    opt = s.make_optimizer()
+    opt.load_state_dict(run_state_from_dict(window.controller.last_state).optimizer_state)
+    uv = update_vectors(s.objective(), opt, window.controller.history.x[-1])
+    panel = window.tools["explain"].equations_panel
+    text = panel.text.text()
+    assert rule in text, text
+    assert f"Δx<sub>12</sub> = [{uv.step[0]:.4g}, {uv.step[1]:.4g}]" in text
+    assert panel.watch.text()  # what to watch for this method

@@ -1,0 +1,89 @@
+"""The update rules of the methods added in issue 23 (Rprop, Quickprop, Nesterov, RMSprop,
+Adagrad, AdamW) for the equations panel, with the current epoch's numbers; the panel
+(:mod:`bpgui.panes.equations`) adds the first line (the point and the gradient)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+WATCH = {
+    "rprop": "Only the gradient's sign counts: each parameter's step Δ grows by η⁺ while its "
+    "slope keeps its sign and shrinks by η⁻ when it flips. Flat plateaus are crossed at full "
+    "speed; the path moves along the axes' diagonals.",
+    "quickprop": "Each parameter jumps to the minimum of the parabola through its last two "
+    "slopes, at most μ times its previous step: a few huge steps along a valley, then a "
+    "stall where the parabola guess is wrong.",
+    "nesterov": "The momentum buffer b remembers past gradients; the step looks ahead along it "
+    "(g + μ b), so it brakes before a valley's far wall instead of after.",
+    "rmsprop": "Each gradient is divided by the running root mean square of its own history: "
+    "every parameter moves at about the same speed, and flat directions are not starved.",
+    "adagrad": "The divisor is the root of all past squared gradients: steps shrink for ever, "
+    "quickly where gradients were large. Good on sparse features, slow at the end.",
+    "adamw": "Adam's step plus a decay of the weights by lr·λ every epoch, outside the "
+    "gradient: the weights are pulled to 0 at a rate that does not depend on their gradient's "
+    "size (an L2 penalty in Adam would be divided by √v̂).",
+}
+
+
+def _v(vec, x) -> str:
+    return vec(None if x is None else np.asarray(x, float))
+
+
+def family_lines(optimizer, hyper, uv, lr_scale, state, vec, k: str, dx: str):
+    """(the rule's first line, the lines with numbers), or None for another method."""
+    g = "g<sub>" + k + "</sub>"
+    q = round(1 / lr_scale) if lr_scale and lr_scale < 1 else None
+    gq = f"∇F/{q}" if q else "∇F"
+    if optimizer == "rprop":
+        plus = hyper.get("variant") == "irprop+"
+        head = ("<b>Δ<sub>i</sub> ← min(η⁺Δ<sub>i</sub>, Δmax) if g<sub>i</sub> kept its sign, "
+                "max(η⁻Δ<sub>i</sub>, Δmin) if it flipped; &nbsp; Δx<sub>i</sub> = −sign("
+                "g<sub>i</sub>) Δ<sub>i</sub></b>")  # fmt: skip
+        lines = [
+            f"η⁺ = {hyper['eta_plus']:g}, η⁻ = {hyper['eta_minus']:g}, Δ0 = "
+            f"{hyper['delta0']:g}, Δmax = {hyper['delta_max']:g}, Δmin = "
+            f"{hyper['delta_min']:g} ({hyper['variant']})",
+            f"Δ (per parameter, before this epoch) = {_v(vec, state.get('delta'))}",
+        ]
+        if plus:
+            lines.append("iRprop+: where the sign flipped, no step (and the last one is taken "
+                         "back if F rose); that gradient counts as 0 next epoch")  # fmt: skip
+        lines.append(f"{dx} = {vec(uv.step)}")
+        return head, lines
+    if optimizer == "quickprop":
+        head = ("<b>Δx<sub>i</sub> = Δx⁻<sub>i</sub> s<sub>i</sub> / (s⁻<sub>i</sub> − "
+                "s<sub>i</sub>) (at most μ Δx⁻<sub>i</sub>) + ε s<sub>i</sub> while the slope "
+                f"keeps its sign</b>, s = −{gq}")  # fmt: skip
+        lines = [f"ε = {hyper['lr']:g}, μ = {hyper['mu']:g}",
+                 f"Δx⁻ = {_v(vec, state.get('dx_prev'))}, s⁻ = {_v(vec, state.get('s_prev'))}",
+                 f"{dx} = {vec(uv.step)}"]  # fmt: skip
+        return head, lines
+    if optimizer == "nesterov":
+        head = f"<b>b ← μ b + {g}, &nbsp; {dx} = −lr ({g} + μ b)</b>, {g} = {gq}"
+        lines = [
+            f"lr = {hyper['lr']:g}, μ = {hyper['momentum']:g}",
+            f"b (before this epoch) = {_v(vec, state.get('buf'))}",
+            f"{dx} = {vec(uv.step)}",
+        ]
+        return head, lines
+    if optimizer in ("rmsprop", "adagrad"):
+        acc = "v ← α v + (1−α) g²" if optimizer == "rmsprop" else "G ← G + g²"
+        den = "√v" if optimizer == "rmsprop" else "√G"
+        head = f"<b>{acc}, &nbsp; {dx} = −lr {g} / ({den} + ε)</b>, {g} = {gq}"
+        key = "v" if optimizer == "rmsprop" else "G"
+        extra = f", α = {hyper['alpha']:g}" if optimizer == "rmsprop" else ""
+        lines = [
+            f"lr = {hyper['lr']:g}{extra}, ε = {hyper['eps']:g}",
+            f"{key} (before this epoch) = {_v(vec, state.get(key))}",
+            f"{dx} = {vec(uv.step)}",
+        ]
+        return head, lines
+    if optimizer == "adamw":
+        b1, b2 = "β<sub>1</sub>", "β<sub>2</sub>"
+        head = (f"<b>w ← (1 − lr λ) w, &nbsp; then Adam: m ← {b1} m + (1−{b1}) g, v ← {b2} v + "
+                f"(1−{b2}) g², Δx = −lr m̂ / (√v̂ + ε)</b>")  # fmt: skip
+        lines = [f"lr = {hyper['lr']:g}, λ = {hyper['weight_decay']:g} (weights only), "
+                 f"β<sub>1</sub> = {hyper['beta1']:g}, β<sub>2</sub> = {hyper['beta2']:g}",
+                 f"{dx} = {vec(uv.step)} (the decay included)"]  # fmt: skip
+        return head, lines
+    return None
