@@ -203,6 +203,8 @@ def run_session(
         "kernel": trainer.kernel,
         "dtype": trainer.dtype,
         "history": None if h is None else {"rows": len(h), "kept": h.describe()},
+        # what the method estimates as it goes (Bayesian regularization's γ, α, β)
+        "optimizer_report": {k: _num(v) for k, v in trainer.optimizer.report().items()},
         **class_report(setup, x),
     }
 

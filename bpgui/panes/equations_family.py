@@ -19,6 +19,18 @@ WATCH = {
     "every parameter moves at about the same speed, and flat directions are not starved.",
     "adagrad": "The divisor is the root of all past squared gradients: steps shrink for ever, "
     "quickly where gradients were large. Good on sparse features, slow at the end.",
+    "scg": "No line search: the curvature along p comes from one extra gradient a small "
+    "distance σ/|p| away, and λ (a trust region) keeps it positive; a failed step raises λ "
+    "and the point stays.",
+    "bfgs": "H learns the inverse Hessian from the steps taken: the first steps are steepest "
+    "descent, then the direction turns towards Newton's and the last steps are long.",
+    "lbfgs": "BFGS from the last m steps only: the same directions while m covers them, memory "
+    "n·m instead of n².",
+    "oss": "BFGS that forgets: each direction uses only the last step's secant pair, starting "
+    "from H = I — between conjugate gradient and BFGS.",
+    "br": "Levenberg-Marquardt on β E<sub>D</sub> + α E<sub>W</sub>; γ, the number of "
+    "parameters the data can pin down, sets α and β each epoch: large weights are pulled in "
+    "unless the data needs them.",
     "adamw": "Adam's step plus a decay of the weights by lr·λ every epoch, outside the "
     "gradient: the weights are pulled to 0 at a rate that does not depend on their gradient's "
     "size (an L2 penalty in Adam would be divided by √v̂).",
@@ -75,6 +87,47 @@ def family_lines(optimizer, hyper, uv, lr_scale, state, vec, k: str, dx: str):
         lines = [
             f"lr = {hyper['lr']:g}{extra}, ε = {hyper['eps']:g}",
             f"{key} (before this epoch) = {_v(vec, state.get(key))}",
+            f"{dx} = {vec(uv.step)}",
+        ]
+        return head, lines
+    if optimizer == "scg":
+        head = ("<b>s = (∇F(x + σ<sub>k</sub>p) − ∇F(x))/σ<sub>k</sub>, δ = pᵀs + (λ − λ̄)|p|², "
+                f"α = pᵀr/δ, &nbsp; {dx} = α p</b> if Δ = 2δ(F(x) − F(x + αp))/μ² ≥ 0")  # fmt: skip
+        lam = state.get("lam")
+        lines = [
+            f"σ = {hyper['sigma']:g}, λ = {lam if lam is not None else hyper['lam']:.4g}"
+            f" (now), p = {_v(vec, state.get('p'))}",
+            f"{dx} = {vec(uv.step)}" + ("" if uv.accepted else " (Δ < 0: no step, λ rises)"),
+        ]
+        return head, lines
+    if optimizer in ("bfgs", "lbfgs", "oss"):
+        which = {"bfgs": "H ← (I − ρsyᵀ)H(I − ρysᵀ) + ρssᵀ",
+                 "lbfgs": f"H from the last m = {hyper.get('memory', 10)} pairs (s, y)",
+                 "oss": "H = I updated once with the last (s, y)"}[optimizer]  # fmt: skip
+        head = (f"<b>d = −H {g}, &nbsp; {dx} = α d</b> (α = 1, ½, ¼, … until F(x+αd) ≤ F + "
+                f"10⁻⁴ α {g}ᵀd); {which}")  # fmt: skip
+        lines = []
+        H = state.get("H")
+        if H is not None:
+            lines.append(f"d = −H {g} = {vec(np.asarray(H, float) @ uv.neg_gradient)}")
+            with np.errstate(all="ignore"):
+                B = np.linalg.inv(np.asarray(H, float))  # the approximate Hessian
+                lam = np.sort(np.linalg.eigvalsh((B + B.T) / 2))
+            lines.append("eigenvalues of H⁻¹ (the approximate Hessian): "
+                         + ", ".join(f"{v:.4g}" for v in lam[:6])
+                         + " — the exact ones are in the curvature panel")  # fmt: skip
+        lines.append(f"{dx} = {vec(uv.step)}")
+        return head, lines
+    if optimizer == "br":
+        head = (
+            "<b>Δx = −(β JᵀJ + (α + μ) I)⁻¹ (β Jᵀe + α x)</b>, then γ = N − "
+            "α tr((β JᵀJ + α I)⁻¹), α = γ/2E<sub>W</sub>, β = (n − γ)/2E<sub>D</sub>"
+        )
+        gm = state.get("gamma")
+        lines = [
+            f"γ = {'—' if gm is None else f'{gm:.4g}'} effective parameters, "
+            f"α = {state.get('alpha', 0.0):.4g}, β = {state.get('beta', 1.0):.4g}, "
+            f"μ = {state.get('mu', hyper['mu']):.4g}",
             f"{dx} = {vec(uv.step)}",
         ]
         return head, lines

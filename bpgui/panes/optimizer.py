@@ -47,7 +47,7 @@ class OptimizerPane(QWidget):
         self.combo.setToolTip("the training algorithm; its settings appear below")
         attach_error(self.combo, "optimizer")
         self.performance = get_performance("sse")  # the index it minimizes (set_performance)
-        self.l1 = 0.0  # its L1 penalty's rate (set_performance)
+        self.l1 = self.l2 = 0.0  # its penalties' rates (set_performance)
         self.combo.currentIndexChanged.connect(self._optimizer_picked)
         self.form_box = QGroupBox("Hyperparameters")
         self.form = QFormLayout(self.form_box)
@@ -139,11 +139,11 @@ class OptimizerPane(QWidget):
             self._quiet = False
         self._report_validity()
 
-    def set_performance(self, name: str, l1: float = 0.0) -> None:
-        """The performance index the optimizer is to minimize, with its L1 penalty's
-        rate (not every optimizer can)."""
+    def set_performance(self, name: str, l1: float = 0.0, l2: float = 0.0) -> None:
+        """The performance index the optimizer is to minimize, with its penalties'
+        rates (not every optimizer can)."""
         self.performance = get_performance(name)
-        self.l1 = l1
+        self.l1, self.l2 = l1, l2
         self._report_validity()
 
     def set_layers(self, n: int) -> None:
@@ -176,7 +176,7 @@ class OptimizerPane(QWidget):
     def problems(self) -> list[str]:
         """Why the form cannot be used, one sentence per bad field ("goal: must be >= 0")."""
         out = []
-        why = mismatch(self.name, self.performance, self.l1)
+        why = mismatch(self.name, self.performance, self.l1, self.l2)
         mark(self.combo, why, self.combo.tip)
         if why:
             out.append(f"optimizer: {why}")

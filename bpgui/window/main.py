@@ -232,9 +232,9 @@ class MainWindow(QMainWindow):
             self.network_pane.set_data_warning(
                 targets_outside(setup.spec.transfers[-1], self.objective.data.T)
             )
-        self.optimizer_pane.set_performance(setup.performance, setup.l1)
+        self.optimizer_pane.set_performance(setup.performance, setup.l1, setup.l2)
         # the refusal also beside the performance index, not only on the Optimizer tab
-        why = mismatch(setup.optimizer, get_performance(setup.performance), setup.l1)
+        why = mismatch(setup.optimizer, get_performance(setup.performance), setup.l1, setup.l2)
         self.network_pane.performance.error_label.show_error(why)
         self.optimizer_pane.set_state(setup.optimizer, setup.hyper, setup.criteria)
         self.plots.set_setup(setup, self.objective, problem_changed)

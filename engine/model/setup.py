@@ -181,7 +181,7 @@ class Setup:
     def make_optimizer(self, seed: int | None = None) -> Optimizer:
         """The setup's optimizer; ``ValueError`` when it cannot minimize the performance
         index (Levenberg-Marquardt with cross-entropy)."""
-        why = mismatch(self.optimizer, get_performance(self.performance), self.l1)
+        why = mismatch(self.optimizer, get_performance(self.performance), self.l1, self.l2)
         if why:
             raise ValueError(why)
         cls = OPTIMIZERS[self.optimizer]

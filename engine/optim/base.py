@@ -246,6 +246,11 @@ class Optimizer:
         """State worth showing per epoch: ``lr`` and/or ``mu``."""
         return {}
 
+    def report(self) -> dict[str, float]:
+        """Quantities worth reporting besides ``show`` (``bpgui train --json``): e.g.
+        Bayesian regularization's γ, α and β."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 

@@ -10,7 +10,10 @@ search down to ``tol`` times the bracket.  Then ``p_{k+1} = -g_{k+1} + beta_k p_
 * ``pr+`` Polak-Ribiere-plus ``beta = max(0, PR)`` (a negative beta restarts along ``-g``)
 
 The search also restarts along ``-g`` every ``restart`` epochs (0 = the number of free
-parameters) or when ``p`` is not downhill.
+parameters) or when ``p`` is not downhill, and with ``powell="on"`` when successive
+gradients are far from orthogonal, ``|g_{k-1}ᵀ g_k| ≥ 0.2 |g_k|²`` (Powell 1977's restart
+test, the one MATLAB's ``traincgb`` names; its Beale three-term direction is not used:
+the restart is along ``-g``).
 
 ``trace`` (an attribute, ``None`` by default; not part of the state) is called during a
 step with ``("direction", p)`` and then ``("locate", (a, F))`` / ``("golden", (a, F))`` for
@@ -35,6 +38,7 @@ from bpgui_engine.optim.base import Hyper, Optimizer, StepResult, arr, hyper, ls
 GOLD = (math.sqrt(5.0) - 1.0) / 2.0  # 0.618...
 MAX_DOUBLINGS = 60
 BETAS = ("fr", "pr", "pr+")
+POWELL = 0.2  # Powell (1977): successive gradients far from orthogonal: restart
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ class CGHyper(Hyper):
     restart: int = hyper(
         0, "restart every n epochs", 0, 1_000_000, help="0 = the number of free parameters"
     )
+    powell: str = hyper(
+        "off", "Powell-Beale restarts", choices=("off", "on"),
+        help="on: also restart along −g when |g_k−1ᵀg_k| ≥ 0.2 |g_k|² (MATLAB's traincgb)",
+    )  # fmt: skip
 
 
 def conjugate_beta(kind: str, g: np.ndarray, g_prev: np.ndarray) -> float:
@@ -96,7 +104,9 @@ class ConjugateGradient(Optimizer):
     def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
         h = self.hyper
         n_restart = h.restart or x.size
-        if self.p is None or self.g_prev is None or self.k >= n_restart:
+        lost = (h.powell == "on" and self.g_prev is not None
+                and abs(float(self.g_prev @ g)) >= POWELL * float(g @ g))  # fmt: skip
+        if self.p is None or self.g_prev is None or self.k >= n_restart or lost:
             p, self.k = -g, 0
         else:
             beta = conjugate_beta(h.beta, g, self.g_prev)

@@ -16,7 +16,8 @@ ALL = list(OPTIMIZERS)
 
 def test_registry_has_the_issue_names():
     assert ALL == ["sd", "sgd", "momentum", "vlbp", "cg", "lm", "adam", "rprop", "quickprop",
-                   "nesterov", "rmsprop", "adagrad", "adamw"]  # fmt: skip
+                   "nesterov", "rmsprop", "adagrad", "adamw", "scg", "bfgs", "lbfgs", "oss",
+                   "br"]  # fmt: skip
     for name, cls in OPTIMIZERS.items():
         for f in dataclasses.fields(cls.Hyper):
             assert f.metadata["label"], (name, f.name)
@@ -99,7 +100,7 @@ def test_state_dict_round_trip_resumes_exactly(name, book):
     """N epochs, state through JSON, a fresh optimizer, M more == N+M in one go, bit for bit."""
     obj = Objective(book.spec, book.data, book.theta, book.spec.labels)
     x0 = book.theta + np.random.default_rng(0).uniform(-1, 1, 7)
-    n, total = (5, 10) if name == "lm" else (25, 40)  # LM converges in ~13 epochs here
+    n, total = (5, 10) if name in ("lm", "br") else (25, 40)  # LM converges in ~13 epochs here
     full = list(Trainer(obj, make_optimizer(name, seed=7), x0, StopCriteria(epochs=total)).run())
     opt = make_optimizer(name, seed=7)
     first = list(Trainer(obj, opt, x0, StopCriteria(epochs=n)).run())

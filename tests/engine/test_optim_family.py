@@ -233,3 +233,244 @@ def test_modern_methods_against_pytorchs_algorithms(name, hyper, rule):
 def test_hyperparameters_are_bounded_with_their_reason(name, kw, match):
     with pytest.raises(ValueError, match=match):
         make_optimizer(name, **kw)
+
+
+def moller_scg(obj, x0, sigma=5e-5, lam1=5e-7, n_iter=N):
+    """Møller (1993)'s algorithm, steps 1-8, as printed (vectors as NumPy arrays, the
+    control flow his)."""
+    w = np.array(x0, float)
+    E = lambda v: float(obj.value_and_grad(v)[0])  # noqa: E731  (as the trainer evaluates)
+    dE = lambda v: obj.value_and_grad(v)[1]  # noqa: E731
+    r = -dE(w)
+    p = r.copy()
+    lam, lam_bar, success, k = lam1, 0.0, True, 1
+    delta = 0.0
+    out = [w.copy()]
+    n = w.size
+    for _ in range(n_iter):
+        pp = p @ p
+        if success:
+            sk_sigma = sigma / math.sqrt(pp)
+            s = (dE(w + sk_sigma * p) - dE(w)) / sk_sigma
+            delta = p @ s
+        delta = delta + (lam - lam_bar) * pp
+        if delta <= 0:
+            lam_bar = 2 * (lam - delta / pp)
+            delta = -delta + lam * pp
+            lam = lam_bar
+        mu = p @ r
+        alpha = mu / delta
+        Delta = 2 * delta * (E(w) - E(w + alpha * p)) / mu**2
+        if Delta >= 0:
+            w = w + alpha * p
+            r_new = -dE(w)
+            lam_bar, success = 0.0, True
+            if k % n == 0:
+                p = r_new
+            else:
+                beta = (r_new @ r_new - r_new @ r) / mu
+                p = r_new + beta * p
+            r = r_new
+            if Delta >= 0.75:
+                lam = lam / 4
+        else:
+            lam_bar, success = lam, False
+        if Delta < 0.25:
+            lam = lam + delta * (1 - Delta) / pp
+        k += 1
+        out.append(w.copy())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("all_free", [False, True])
+def test_scg_against_mollers_algorithm(all_free):
+    obj = _book(all_free)
+    x0 = np.array(X0) if not all_free else obj.base[obj.free_idx] + 0.5
+    got = _engine(obj, "scg", x0)
+    want = moller_scg(obj, x0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+def _armijo(obj, x, f, g, d):
+    """Nocedal & Wright, Algorithm 3.1: α = 1, ½, ¼, … until the Armijo condition."""
+    a = 1.0
+    for _ in range(60):
+        fn, gn = obj.value_and_grad(x + a * d)
+        if np.isfinite(fn) and fn <= f + 1e-4 * a * (g @ d):
+            return x + a * d, float(fn), gn
+        a /= 2
+    raise AssertionError("the line search failed on the book problem")
+
+
+def _bfgs_update(H, s, y):
+    """The inverse-Hessian BFGS update (N&W eq. 6.17) as matrices."""
+    n = s.size
+    rho = 1 / (y @ s)
+    I = np.eye(n)
+    return (I - rho * np.outer(s, y)) @ H @ (I - rho * np.outer(y, s)) + rho * np.outer(s, s)
+
+
+def quasi_newton_reference(obj, x0, kind, memory=10):
+    x = np.array(x0, float)
+    f, g = obj.value_and_grad(x)
+    H, pairs, out = None, [], [x.copy()]
+    n = x.size
+    for k in range(N):
+        if kind == "bfgs":
+            d = -g if H is None else -H @ g
+        elif kind == "lbfgs":  # N&W Algorithm 7.4, the two-loop recursion
+            q, alphas = g.copy(), []
+            for s, y in pairs[::-1]:
+                alphas.append((s @ q) / (y @ s))
+                q = q - alphas[-1] * y
+            r = (pairs[-1][0] @ pairs[-1][1]) / (pairs[-1][1] @ pairs[-1][1]) * q if pairs else q
+            for (s, y), a in zip(pairs, alphas[::-1], strict=True):
+                r = r + s * (a - (y @ r) / (y @ s))
+            d = -r
+        elif kind == "lbfgs-matrix":  # the same H_k as BFGS matrices from H0 = (s'y/y'y) I
+            if pairs:
+                s, y = pairs[-1]
+                Hk = (s @ y) / (y @ y) * np.eye(n)
+                for s, y in pairs:
+                    Hk = _bfgs_update(Hk, s, y)
+                d = -Hk @ g
+            else:
+                d = -g
+        elif kind == "oss":  # Battiti 1992 / trainoss: d = -g + A s + B y, -g every n
+            if pairs and k % n:
+                s, y = pairs[-1]
+                B = (s @ g) / (s @ y)
+                A = -(1 + (y @ y) / (s @ y)) * B + (y @ g) / (s @ y)
+                d = -g + A * s + B * y
+            else:
+                d = -g
+        else:  # "oss-matrix": oss as the memoryless BFGS matrix from I
+            d = -_bfgs_update(np.eye(n), *pairs[-1]) @ g if pairs and k % n else -g
+        assert g @ d < 0
+        x_new, f_new, g_new = _armijo(obj, x, f, g, d)
+        s, y = x_new - x, g_new - g
+        if y @ s > 0:
+            if kind == "bfgs":
+                H = _bfgs_update((y @ s) / (y @ y) * np.eye(n) if H is None else H, s, y)
+            pairs = ([*pairs, (s, y)])[-memory:]
+        x, f, g = x_new, f_new, g_new
+        out.append(x.copy())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kind", ["bfgs", "lbfgs", "oss"])
+@pytest.mark.parametrize("all_free", [False, True])
+def test_quasi_newton_methods_against_nocedal_wright_and_battiti(kind, all_free):
+    obj = _book(all_free)
+    x0 = np.array(X0) if not all_free else obj.base[obj.free_idx] + 0.5
+    kw = {"memory": 3} if kind == "lbfgs" else {}
+    got = _engine(obj, kind, x0, **kw)
+    want = quasi_newton_reference(obj, x0, kind, memory=3)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    if kind != "bfgs":  # the formulas are BFGS matrices of the kept pairs (rounding aside)
+        matrices = quasi_newton_reference(obj, x0, f"{kind}-matrix", memory=3)
+        np.testing.assert_allclose(got, matrices, rtol=1e-6)
+
+
+def test_powell_beale_restarts_follow_powells_test():
+    """cg with powell="on" is the plain cg except that it restarts along -g where
+    |g_{k-1}'g_k| >= 0.2 |g_k|^2 (checked by replaying the run: every epoch's direction is
+    -g exactly where the test fires)."""
+    from bpgui_engine.analysis.steps import copy_optimizer
+
+    obj = _book(all_free=True)
+    x0 = obj.base[obj.free_idx] + 0.5
+    opt = make_optimizer("cg", powell="on")
+    x = np.array(x0)
+    f, g = obj.value_and_grad(x)
+    fired = 0
+    g_prev = None
+    for _ in range(N):
+        twin = copy_optimizer(opt)
+        dirs = []
+        twin.trace = lambda kind, v, d=dirs: d.append(v) if kind == "direction" else None
+        twin.step(x, f, g, obj)
+        res = opt.step(x, f, g, obj)
+        if g_prev is not None and abs(g_prev @ g) >= 0.2 * (g @ g):
+            fired += 1
+            np.testing.assert_array_equal(dirs[0], -g)
+        g_prev = g
+        x, f, g = res.x, res.value, res.grad
+    assert fired >= 1  # the test exercised a Powell restart
+    plain = _engine(obj, "cg", x0)
+    assert not np.allclose(plain, _engine(obj, "cg", x0, powell="on"))
+
+
+def foresee_hagan(obj, x0, mu=0.005, mu_dec=0.1, mu_inc=10.0, n_iter=N):
+    """Foresee & Hagan (1997)'s steps 1-4 with trainbr's LM step, as matrices."""
+    x = np.array(x0, float)
+    alpha, beta = 0.0, 1.0
+    out, report = [x.copy()], None
+    for _ in range(n_iter):
+        e, J = obj.residuals_and_jacobian(x)
+        F = beta * (e @ e) + alpha * (x @ x)
+        while True:
+            A = beta * J.T @ J + (alpha + mu) * np.eye(x.size)
+            dx = -np.linalg.solve(A, beta * J.T @ e + alpha * x)
+            e2, J2 = obj.residuals_and_jacobian(x + dx)
+            if beta * (e2 @ e2) + alpha * ((x + dx) @ (x + dx)) < F:
+                mu *= mu_dec
+                break
+            mu *= mu_inc
+        x = x + dx
+        Ngam = x.size
+        H = 2 * beta * J2.T @ J2 + 2 * alpha * np.eye(Ngam)  # the Gauss-Newton Hessian
+        gamma = Ngam - 2 * alpha * np.trace(np.linalg.inv(H)) if alpha > 0 else Ngam
+        alpha = gamma / (2 * (x @ x))
+        beta = (e2.size - gamma) / (2 * (e2 @ e2))
+        report = {"gamma": gamma, "alpha": alpha, "beta": beta}
+        out.append(x.copy())
+    return np.array(out), report
+
+
+def test_bayesian_regularization_against_foresee_and_hagan():
+    obj = _book(all_free=True)
+    rng = np.random.default_rng(5)  # the book's targets are noise free: β grows, γ → N
+    x0 = obj.base[obj.free_idx] + rng.uniform(-0.5, 0.5, obj.n_free)
+    opt = make_optimizer("br")
+    recs = list(Trainer(obj, opt, x0, StopCriteria(epochs=8)).run())
+    want, rep = foresee_hagan(obj, x0, n_iter=8)
+    np.testing.assert_allclose(np.array([r.x for r in recs]), want, rtol=1e-12, atol=1e-13)
+    got = opt.report()
+    for k in ("gamma", "alpha", "beta"):
+        assert got[k] == pytest.approx(rep[k], rel=1e-10), k
+    assert 0 < got["gamma"] <= obj.n_free
+
+
+def test_bayesian_regularization_on_noisy_data_keeps_fewer_effective_parameters():
+    """A 1-10-1 network on 100 noisy samples of a sine: γ near the sine's needs (about 9),
+    well below the 31 parameters.  (With 40 samples for 31 parameters the evidence
+    collapses to γ = 0, the weights to 0: MacKay's framework needs more errors than
+    parameters by a margin.)"""
+    from bpgui_engine.model.network import NetworkSpec
+    from bpgui_engine.model.recipe import DataRecipe
+    from bpgui_engine.model.setup import Setup
+
+    data = DataRecipe(kind="expression", expression="sin(2*p)", lo=-2, hi=2, points=100,
+                      noise=0.1, noise_seed=1)  # fmt: skip
+    s = Setup.from_preset("book-1-2-1", data=data).with_network(
+        NetworkSpec(1, (10, 1), ("tansig", "purelin")), init="glorot", seed=0
+    )
+    obj = s.objective()
+    opt = make_optimizer("br")
+    recs = list(Trainer(obj, opt, s.start(), StopCriteria(epochs=300)).run())
+    rep = opt.report()
+    assert 5 < rep["gamma"] < 0.5 * obj.n_free, rep
+    # β estimates the noise: 1/(2β) ≈ its variance 0.01 (the SSE per error, n - γ of them)
+    assert 0.5 < 1 / (2 * rep["beta"]) / 0.01 < 2, rep
+    assert recs[-1].sse / 100 < 0.02
+
+
+def test_br_and_lm_refuse_what_they_cannot_minimize():
+    from bpgui_engine.model.performance import get_performance
+    from bpgui_engine.optim import mismatch
+
+    assert "sum-of-squares" in mismatch("br", get_performance("ce"))
+    assert "sets its own weight penalty" in mismatch("br", get_performance("sse"), l2=0.01)
+    assert mismatch("br", get_performance("mse")) is None
+    assert mismatch("lm", get_performance("sse"), l2=0.01) is None

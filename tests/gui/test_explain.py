@@ -466,7 +466,9 @@ def test_an_edit_applies_to_the_point_on_screen(window, qtbot):
     ("name", "rule"),
     [("rprop", "sign(g<sub>i</sub>) Δ<sub>i</sub>"), ("quickprop", "s⁻<sub>i</sub>"),
      ("nesterov", "b ← μ b + g"), ("rmsprop", "v ← α v + (1−α) g²"),
-     ("adagrad", "G ← G + g²"), ("adamw", "w ← (1 − lr λ) w")],
+     ("adagrad", "G ← G + g²"), ("adamw", "w ← (1 − lr λ) w"),
+     ("scg", "σ<sub>k</sub>p"), ("bfgs", "eigenvalues of H⁻¹"), ("lbfgs", "last m = 10 pairs"),
+     ("oss", "H = I updated once"), ("br", "effective parameters")],
 )  # fmt: skip
 def test_the_added_methods_show_their_rule_and_step(window, qtbot, name, rule):
     """Issue 23: chosen in the optimizer form, trained from (-4, -4), each method's rule
