@@ -82,10 +82,13 @@ def sweep_bound(req: dict, cancel: threading.Event) -> Job:
 
 
 def restarts(req: dict, cancel: threading.Event) -> Job:
-    """Random restarts: one batch of runs from ``starts`` (rows of free parameters)."""
-    from bpgui_engine.train.fast import fast_train_batch
+    """Random restarts: one batch of runs from ``starts`` (rows of free parameters); a
+    method with no batch kernel runs start by start (:mod:`bpgui_engine.train.rowwise`)."""
+    from bpgui_engine.train.fast import FAST_BATCH_METHODS, fast_train_batch
+    from bpgui_engine.train.rowwise import rowwise_batch
 
-    res = fast_train_batch(
+    batch = fast_train_batch if req["method"] in FAST_BATCH_METHODS else rowwise_batch
+    res = batch(
         req["setup"].objective(),
         np.asarray(req["starts"], float),
         req["method"],

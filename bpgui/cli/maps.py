@@ -21,6 +21,7 @@ from bpgui.cli.commands import CliError
 from bpgui_engine.analysis.curvature import KIND_WORDS, kinds_at
 from bpgui_engine.maps.basins import BasinJob
 from bpgui_engine.maps.race import COLOURS, Race, RaceEntry, race_preset
+from bpgui_engine.maps.race import PRESETS as RACE_PRESETS
 from bpgui_engine.maps.sweep import SweepJob
 from bpgui_engine.memory import check_race
 from bpgui_engine.model.presets import PRESETS, get_preset
@@ -61,6 +62,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="add the seed's five methods with its experiments' settings (sd lr 1, momentum "
         "lr 100 gamma 0.8, vlbp, cg, lm)",
     )
+    r.add_argument(
+        "--preset-entries", choices=RACE_PRESETS, metavar="NAME",
+        help="add a preset's entries: seed (as --seed-entries), matlab (traingd … trainbr: "
+        "the toolbox's twelve as bpgui's methods) or modern (Nesterov, RMSprop, Adagrad, "
+        "Adam, AdamW, iRprop+)",
+    )  # fmt: skip
     r.add_argument("--epochs", type=int, default=10_000, help="maximum epochs (default 10000)")
     _stop_flags(r)
     r.add_argument("--json", action="store_true", help="print a JSON list, one object per entry")
@@ -149,9 +156,11 @@ def parse_entry(text: str, index: int) -> RaceEntry:
 
 def race_command(args: argparse.Namespace) -> int:
     entries = race_preset() if args.seed_entries else []
+    if args.preset_entries:
+        entries += race_preset(args.preset_entries)
     entries += [parse_entry(t, len(entries) + i) for i, t in enumerate(args.entry)]
     if not entries:
-        raise CliError("race: add at least one --entry (or --seed-entries)")
+        raise CliError("race: add at least one --entry (or --seed-entries, --preset-entries)")
     _check_epochs(args.epochs, 0)
     setup, x0 = _setup(args, "sd", [])
     check_race(setup, [e.optimizer for e in entries])  # the estimate, not an OOM kill

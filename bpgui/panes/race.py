@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -107,12 +107,25 @@ class RacePane(QWidget):
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("remove the selected entries")
         self.remove_button.clicked.connect(self.remove_selected)
+        # a combo and a button, not a menu button: a popup menu's modal loop would stop
+        # the window's scripted users (the soak) until it closes
+        self.preset_choice = QComboBox()
+        for name, text, tip in (
+            ("seed", "the seed's five", "steepest descent, momentum, variable learning rate, "
+             "conjugate gradient, Levenberg-Marquardt (the experiments' settings)"),
+            ("matlab", "the MATLAB family", "traingd, traingdm, traingdx, traincgf, traincgp, "
+             "traincgb, trainscg, trainbfg, trainoss, trainrp, trainlm, trainbr"),
+            ("modern", "modern", "Nesterov, RMSprop, Adagrad, Adam, AdamW, iRprop+"),
+        ):  # fmt: skip
+            self.preset_choice.addItem(text, name)
+            self.preset_choice.setItemData(self.preset_choice.count() - 1, tip,
+                                           Qt.ItemDataRole.ToolTipRole)  # fmt: skip
+        self.preset_choice.setToolTip("which preset the Preset button puts in the table")
         self.preset_button = QPushButton("Preset")
-        self.preset_button.setToolTip(
-            "the seed's five methods with the experiments' settings: steepest descent, "
-            "momentum, variable learning rate, conjugate gradient, Levenberg-Marquardt"
+        self.preset_button.setToolTip("replace the entries with the chosen preset's")
+        self.preset_button.clicked.connect(
+            lambda: self.set_entries(race_preset(self.preset_choice.currentData()))
         )
-        self.preset_button.clicked.connect(lambda: self.set_entries(race_preset()))
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 100_000_000)
         self.epochs.setGroupSeparatorShown(True)
@@ -152,7 +165,7 @@ class RacePane(QWidget):
         self.summary.setWordWrap(True)
 
         top = QHBoxLayout()
-        for w in (self.add_button, self.remove_button, self.preset_button):
+        for w in (self.add_button, self.remove_button, self.preset_choice, self.preset_button):
             top.addWidget(w)
         top.addSpacing(8)
         top.addWidget(QLabel("epochs"))
@@ -350,7 +363,8 @@ class RacePane(QWidget):
         self.pause_button.setText("Resume" if st == "paused" else "Pause")
         self.step_button.setEnabled(st != "idle")
         self.stop_button.setEnabled(st != "idle")
-        for w in (self.add_button, self.remove_button, self.preset_button, self.table):
+        for w in (self.add_button, self.remove_button, self.preset_choice, self.preset_button,
+                  self.table):  # fmt: skip
             w.setEnabled(st == "idle")
 
     def show_race(

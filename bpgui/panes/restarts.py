@@ -30,8 +30,9 @@ from bpgui_engine.analysis.minima import DIVERGED, NOT_CONVERGED, find_minima
 from bpgui_engine.model.initialize import initialize
 from bpgui_engine.model.objective import Objective
 from bpgui_engine.model.setup import Setup
+from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.train.batch import BatchResult
-from bpgui_engine.train.fast import COMPILED_BATCH_METHODS, FAST_BATCH_METHODS
+from bpgui_engine.train.fast import COMPILED_BATCH_METHODS
 
 MAX_PATH_POINTS = 1500
 RESTARTS_GRACE_MS = 10_000  # a cancelled run stops at its next chunk; past this it is ended
@@ -85,11 +86,12 @@ class RestartsPane(QWidget):
         self.count.setValue(20)
         self.count.setToolTip("number of random starts")
         self.method = QComboBox()
-        self.method.addItems(FAST_BATCH_METHODS)
+        self.method.addItems(list(OPTIMIZERS))
         self.method.setToolTip(
             "trained at once for all starts: "
             + ", ".join(COMPILED_BATCH_METHODS)
-            + " compiled (numba, rows in parallel), lm vectorized in NumPy"
+            + " compiled (numba, rows in parallel), lm vectorized in NumPy; the others "
+            "start by start, each as its own run"
         )
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10_000_000)
@@ -145,7 +147,7 @@ class RestartsPane(QWidget):
 
     def set_problem(self, setup: Setup, objective: Objective) -> None:
         self.setup, self.objective = setup, objective
-        if setup.optimizer in FAST_BATCH_METHODS:
+        if setup.optimizer in OPTIMIZERS:
             self.method.setCurrentText(setup.optimizer)
 
     @property
@@ -210,7 +212,7 @@ class RestartsPane(QWidget):
             v = settings.get(key)
             if isinstance(v, int) and not isinstance(v, bool):
                 box.setValue(v)
-        if settings.get("method") in FAST_BATCH_METHODS:
+        if settings.get("method") in OPTIMIZERS:
             self.method.setCurrentText(settings["method"])
         self.result_method = (
             settings.get("method") if isinstance(settings.get("method"), str) else None

@@ -36,7 +36,10 @@ class RpropHyper(Hyper):
     )  # fmt: skip
     delta0: float = hyper(0.07, "Δ0 (initial step)", 0.0, 1e6, lo_open=True, log=True)
     delta_max: float = hyper(50.0, "Δmax", 0.0, 1e6, lo_open=True, log=True)
-    delta_min: float = hyper(1e-6, "Δmin", 0.0, 1e6, log=True)
+    delta_min: float = hyper(
+        0.0, "Δmin", 0.0, 1e6,
+        help="the smallest step (trainrp has none: 0; Riedmiller & Braun used 1e-6)",
+    )  # fmt: skip
     variant: str = hyper(
         "rprop-", "variant", choices=("rprop-", "irprop+"),
         help="rprop-: MATLAB's trainrp; irprop+: with weight backtracking",

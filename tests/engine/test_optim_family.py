@@ -77,7 +77,7 @@ def rprop_rule(h, variant):
     return rule
 
 
-RPROP = {"eta_plus": 1.2, "eta_minus": 0.5, "delta0": 0.07, "delta_max": 50.0, "delta_min": 1e-6}
+RPROP = {"eta_plus": 1.2, "eta_minus": 0.5, "delta0": 0.07, "delta_max": 50.0, "delta_min": 0.0}
 
 
 def quickprop_rule(lr, mu, q):
@@ -474,3 +474,75 @@ def test_br_and_lm_refuse_what_they_cannot_minimize():
     assert "sets its own weight penalty" in mismatch("br", get_performance("sse"), l2=0.01)
     assert mismatch("br", get_performance("mse")) is None
     assert mismatch("lm", get_performance("sse"), l2=0.01) is None
+
+
+def test_the_matlab_family_races_from_minus_four_as_each_method_alone():
+    """The race preset "matlab": the toolbox's twelve as bpgui's methods; raced from
+    (-4, -4) on the book slice to SSE 1e-6, each entry's end is that of its method run
+    alone (the race's clock never changes a method's numbers)."""
+    from bpgui_engine.maps.race import Race, race_preset
+
+    entries = race_preset("matlab")
+    assert [e.label for e in entries][:3] == ["traingd", "traingdm", "traingdx"]
+    assert {e.label: e.optimizer for e in entries}["trainbr"] == "br"
+    assert {e.label: e.hyper.get("powell") for e in entries}["traincgb"] == "on"
+    assert len({e.colour for e in entries}) == 12
+    setup = get_experiment("trajectory-a").setup()
+    race = Race(setup, entries, np.array(X0), epochs=200_000, goal=1e-6, keep_history=False)
+    with np.errstate(all="ignore"):
+        for _ in race.steps(20_000):
+            pass
+    res = {r.label: r for r in race.results()}
+    obj = setup.objective()
+    for e in entries:
+        if e.optimizer in ("sd", "momentum"):
+            continue  # long runs: their ends are checked by the kernel tests
+        opt = make_optimizer(e.optimizer, **e.hyper)
+        recs = list(Trainer(obj, opt, np.array(X0), StopCriteria(epochs=200_000, goal=1e-6)).run())
+        r = res[e.label]
+        assert r.epochs == recs[-1].epoch and r.stop == recs[-1].stop, e.label
+        np.testing.assert_allclose(r.end, recs[-1].x, rtol=1e-9, err_msg=e.label)
+    assert {k for k, r in res.items() if r.epochs_to_goal is not None} >= {
+        "traingd",
+        "traingdm",
+        "traingdx",
+        "traincgf",
+        "trainscg",
+        "trainoss",
+    }
+    with pytest.raises(ValueError, match="race preset"):
+        race_preset("fortran")
+
+
+def test_restarts_of_a_method_without_a_batch_kernel_are_its_single_runs():
+    """Random restarts with rprop (no batch kernel): each start's end, epochs and stop are
+    those of its own run; the path keeps a stopped start's last point; the same rows as
+    the batch kernel give for sd (where both exist)."""
+    import threading
+
+    from bpgui_engine import jobs
+    from bpgui_engine.train.fast import fast_train_batch
+    from bpgui_engine.train.rowwise import rowwise_batch
+
+    s = get_experiment("trajectory-a").setup()
+    obj = s.objective()
+    X0 = np.random.default_rng(2).uniform(-6, 6, (5, 2))
+    req = {"setup": s, "starts": X0, "method": "rprop", "hyper": {}, "epochs": 300, "stride": 7}
+    gen = jobs.JOBS["restarts"](req, threading.Event())
+    with pytest.raises(StopIteration) as stop:
+        next(gen)
+    res, error = stop.value.value
+    assert error == "" and res.path.shape[1:] == (5, 2) and res.path_epochs[0] == 0
+    for b in range(5):
+        recs = list(Trainer(obj, make_optimizer("rprop"), X0[b], StopCriteria(epochs=300)).run())
+        assert res.epochs[b] == recs[-1].epoch and res.stop[b] == recs[-1].stop
+        np.testing.assert_array_equal(res.x[b], recs[-1].x)
+        np.testing.assert_array_equal(res.path[-1, b], recs[-1].x)
+        at = {r.epoch: r.x for r in recs}
+        for k, e in enumerate(res.path_epochs):
+            np.testing.assert_array_equal(res.path[k, b], at[min(int(e), recs[-1].epoch)])
+    a = rowwise_batch(obj, X0, "sd", {"lr": 1.0}, 500, stride=50)
+    b = fast_train_batch(obj, X0, "sd", {"lr": 1.0}, 500, stride=50)
+    np.testing.assert_allclose(a.x, b.x, rtol=1e-9)
+    np.testing.assert_array_equal(a.epochs, b.epochs)
+    np.testing.assert_allclose(a.path, b.path, rtol=1e-9)
