@@ -87,6 +87,7 @@ screenshots: $(DEV_STAMP)
 	cp docs/screenshots/plane.png bpgui/guide/images/plane.png
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots_landscape.py
 	cp docs/screenshots/edge-of-stability.png bpgui/guide/images/edge-of-stability.png
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots_optimizers.py
 
 book: $(DEV_STAMP)
 	$(BIN)/python scripts/book_chapter12.py > docs/book-chapter-12.md

@@ -188,7 +188,16 @@ class VectorsOverlay:
             scale = "" if abs(f - 1) < 1e-9 else f", drawn ×{f:.3g}"
             self.legend.addItem(self.samples[key], f"{name}: |·| {norm:.3g}{scale}")
         self.arrows.set(arrows)
+        self._place_legend(point, ranges)
         self.legend.setVisible(bool(vectors))
+
+    def _place_legend(self, point, ranges) -> None:
+        """Bottom left, unless the point is there (the book's start (−4, −4) is): then top
+        left, so the legend never hides the arrows' foot."""
+        (x0, x1), (y0, y1) = ranges
+        low = (point[1] - y0) < 0.45 * (y1 - y0) and (point[0] - x0) < 0.55 * (x1 - x0)
+        self.legend.anchor(itemPos=(0, 0 if low else 1), parentPos=(0, 0 if low else 1),
+                           offset=(8, 8 if low else -8))  # fmt: skip
 
     def add_legend_note(self, item, text: str) -> None:
         self.legend.addItem(item, text)
