@@ -108,8 +108,10 @@ class CurvaturePanel(QWidget):
         self.unstable = False
 
     def show_curvature(self, curv: Curvature | None, where: str, optimizer: str,
-                       hyper: dict, note: str = "", recent=()) -> None:  # fmt: skip
-        """``curv`` at ``where`` ("epoch 12", "the start point"); None: nothing to show."""
+                       hyper: dict, note: str = "", recent=(), approx=None) -> None:  # fmt: skip
+        """``curv`` at ``where`` ("epoch 12", "the start point"); None: nothing to show.
+        ``approx``: a quasi-Newton method's approximate Hessian's eigenvalues (BFGS's
+        H⁻¹), listed beside the exact ones."""
         self.curvature = curv
         if curv is None:
             self.text.setText(note or "no current point")
@@ -130,6 +132,12 @@ class CurvaturePanel(QWidget):
             f"<b>{num(curv.condition)}</b>",
             f"the Hessian here is {KIND_TEXT.get(curv.kind, curv.kind)}",
         ]
+        if approx is not None and len(approx):
+            a = sorted(float(v) for v in approx)
+            if len(a) > MAX_SHOWN:
+                a = [*a[: MAX_SHOWN // 2], *a[-MAX_SHOWN // 2 :]]
+            rows.insert(2, f"BFGS's approximate Hessian H⁻¹ learned so far (ascending): "
+                           f"<b>{', '.join(num(v) for v in a)}</b>")  # fmt: skip
         if note:
             rows.append(f'<span style="color:#aaaaaa">{note}</span>')
         self.text.setText("<br>".join(rows))

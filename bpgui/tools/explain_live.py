@@ -62,7 +62,17 @@ def update_live(tool) -> None:
         tool.request_snapshot()
     if panel:
         too_big = f"more than {MAX_LIVE} free parameters: no live Hessian" if big else ""
-        tool.curvature_panel.show_curvature(curv, where, s.optimizer, s.hyper, too_big, recent)
+        approx = None
+        H = getattr(opt, "H", None) if uv is not None and name == "bfgs" else None
+        if H is not None:
+            with np.errstate(all="ignore"):
+                try:  # the approximate Hessian BFGS has learned, beside the exact one
+                    B = np.linalg.inv(H)
+                    approx = np.linalg.eigvalsh((B + B.T) / 2)
+                except np.linalg.LinAlgError:
+                    approx = None
+        tool.curvature_panel.show_curvature(curv, where, s.optimizer, s.hyper, too_big, recent,
+                                            approx)  # fmt: skip
         _equations(tool, name, hyper, uv, obj, epoch, note)
     _curvature_overlay(tool, curv, point, panel)
     _vectors_overlay(tool, uv, point, vectors_on, name, x, note)

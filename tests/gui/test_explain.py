@@ -492,3 +492,23 @@ def test_the_added_methods_show_their_rule_and_step(window, qtbot, name, rule):
     assert rule in text, text
     assert f"Δx<sub>12</sub> = [{uv.step[0]:.4g}, {uv.step[1]:.4g}]" in text
     assert panel.watch.text()  # what to watch for this method
+
+
+def test_bfgs_shows_its_approximate_hessian_beside_the_exact_one(window, qtbot):
+    """Issue 23 #4: the curvature panel lists the eigenvalues of the Hessian BFGS has learned
+    (H⁻¹ from the run's state) beside the exact Hessian's."""
+    from bpgui_engine.session.schema import run_state_from_dict
+
+    window.actions.explain.trigger()
+    crit = window.setup.criteria.__class__(epochs=10)
+    window.apply_setup(window.setup.replace(optimizer="bfgs", hyper={}, criteria=crit))
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.runs.start_at(-4.0, -4.0)
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=T)
+    window.refresh()
+    st = run_state_from_dict(window.controller.last_state).optimizer_state
+    lam = np.linalg.eigvalsh(np.linalg.inv(np.array(st["H"])))
+    text = window.tools["explain"].curvature_panel.text.text()
+    assert "BFGS's approximate Hessian" in text
+    assert f"{lam[0]:.4g}" in text and f"{lam[-1]:.4g}" in text
+    assert "eigenvalues of the Hessian over the 2 free parameter(s)" in text
