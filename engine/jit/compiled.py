@@ -32,6 +32,7 @@ from numba import njit, prange
 LOGSIG, TANSIG, PURELIN, POSLIN, SOFTMAX = 0, 1, 2, 3, 4
 SSE, MSE, CE = 0, 1, 2
 SD, MOMENTUM, VLBP, SGD = 0, 1, 2, 3
+NESTEROV, RMSPROP, ADAGRAD, RPROP = 4, 5, 6, 7  # issue 23 (the row kernel only)
 NONE, EPOCHS, GOAL, MIN_GRAD, NO_CHANGE, VALIDATION, DIVERGED = 0, 1, 2, 3, 4, 5, 6
 # state vector of one run
 S_LR, S_MOM_ON, S_HAS_DX, S_EPOCH, S_VAL_BEST, S_VAL_FAILS, S_STARTED = range(7)
@@ -610,7 +611,7 @@ def run_row(
         if not math.isfinite(f):
             stop = DIVERGED
         sse_col = f if perf == SSE else (f * (SM * Q) if perf == MSE else sse)
-        lr = st[S_LR] if opt == VLBP else lr_h
+        lr = _shown_lr(opt, st, lr_h, dx, nf)
         _record(mode, cols, xs, path, path_f, row, nrec, epoch, stride, x, f, sse_col, gn, lr, vf)
         nrec += 1
         if stop != NONE:
@@ -675,6 +676,29 @@ def run_row(
                 dx[:] = dxn
                 f, sse = ft, sset
                 g, gt = gt, g
+        elif opt == NESTEROV:  # b = mu b + g; x -= lr (g + mu b)   (gamma: mu)
+            for k in range(nf):
+                gk = lr_scale * g[k]
+                if st[S_HAS_DX] != 0.0:
+                    dx[k] = gamma * dx[k] + gk
+                else:
+                    dx[k] = gk
+                xn[k] = x[k] - lr_h * (gk + gamma * dx[k])
+            st[S_HAS_DX] = 1.0
+        elif opt == RMSPROP:  # v = a v + (1 - a) g^2; x -= lr g / (sqrt v + eps)
+            for k in range(nf):
+                gk = lr_scale * g[k]
+                dx[k] = gamma * dx[k] + (1.0 - gamma) * gk * gk
+                xn[k] = x[k] - lr_h * gk / (math.sqrt(dx[k]) + hyp[H_ZETA])
+            st[S_HAS_DX] = 1.0
+        elif opt == ADAGRAD:  # G += g^2; x -= lr g / (sqrt G + eps)
+            for k in range(nf):
+                gk = lr_scale * g[k]
+                dx[k] = dx[k] + gk * gk
+                xn[k] = x[k] - lr_h * gk / (math.sqrt(dx[k]) + hyp[H_ZETA])
+            st[S_HAS_DX] = 1.0
+        elif opt == RPROP:
+            _rprop_step(hyp, st, x, f, g, dx, xn, nf)
         else:  # SGD: mini-batches in the order perms[kk]
             xn[:] = x
             for s0 in range(0, Q, sgd_b):
@@ -756,13 +780,63 @@ def run_row(
                 if st[S_VAL_FAILS] >= crit[C_MAX_FAIL] and stop == NONE:
                     stop = VALIDATION
         sse_col = f if perf == SSE else (f * (SM * Q) if perf == MSE else sse)
-        lr = st[S_LR] if opt == VLBP else lr_h
+        lr = _shown_lr(opt, st, lr_h, dx, nf)
         _record(mode, cols, xs, path, path_f, row, nrec, epoch, stride, x, f, sse_col, gn, lr, vf)
         nrec += 1
         if stop != NONE:
             break
     st[S_EPOCH] = epoch
     return nrec, stop, f
+
+
+@njit(**_opts)
+def _shown_lr(opt, st, lr_h, dx, nf):
+    """The ``lr`` column: VLBP's current rate, Rprop's mean step Δ, else the rate."""
+    if opt == VLBP:
+        return st[S_LR]
+    if opt == RPROP:
+        if st[S_HAS_DX] == 0.0:
+            return math.nan
+        t = 0.0
+        for k in range(nf):
+            t += dx[k]
+        return t / nf
+    return lr_h
+
+
+@njit(**_opts)
+def _rprop_step(hyp, st, x, f, g, dx, xn, nf):
+    """Rprop (:mod:`bpgui_engine.optim.rprop`): ``dx`` holds ``[Δ | g_prev | dx_prev]``,
+    ``st[S_LR]`` the previous error (NaN: none); hyperparameters: ``H_LR`` Δ0, ``H_ETA``
+    η⁺, ``H_RHO`` η⁻, ``H_ZETA`` Δmax, ``H_GAMMA`` Δmin, ``H_BATCH`` 0 rprop- / 1 irprop+."""
+    if st[S_HAS_DX] == 0.0:
+        for k in range(nf):
+            dx[k] = hyp[H_LR]
+            dx[nf + k] = 0.0
+            dx[2 * nf + k] = 0.0
+        st[S_LR] = math.nan
+    plus = hyp[H_BATCH] != 0.0
+    rose = st[S_LR] == st[S_LR] and f > st[S_LR]  # not NaN, and higher
+    for k in range(nf):
+        prod = dx[nf + k] * g[k]
+        d = dx[k]
+        if prod > 0.0:
+            d = min(d * hyp[H_ETA], hyp[H_ZETA])
+        elif prod < 0.0:
+            d = max(d * hyp[H_RHO], hyp[H_GAMMA])
+        dx[k] = d
+        gk = g[k]
+        sg = 1.0 if gk > 0.0 else (-1.0 if gk < 0.0 else (0.0 if gk == 0.0 else gk))
+        if plus and prod < 0.0:
+            step = -dx[2 * nf + k] if rose else 0.0
+            dx[nf + k] = 0.0
+        else:
+            step = -sg * d
+            dx[nf + k] = gk
+        dx[2 * nf + k] = step
+        xn[k] = x[k] + step
+    st[S_LR] = f
+    st[S_HAS_DX] = 1.0
 
 
 @njit(parallel=True, **_opts)

@@ -12,7 +12,9 @@ import numpy as np
 
 from bpgui_engine.jit.plan import OPT_CODES, Plan
 
-__all__ = ["crit_vector", "hyper_vector", "row_state", "run_batch", "run_row", "surface"]
+__all__ = [
+    "crit_vector", "hyper_vector", "row_state", "run_batch", "run_row", "store_state", "surface",
+]
 
 N_STATE = 7  # compiled.N_STATE
 #: one parallel region at a time per process: numba's ``workqueue`` threading layer (the
@@ -22,12 +24,22 @@ _PARALLEL = threading.Lock()
 
 
 def hyper_vector(optimizer, lr_scale: float) -> np.ndarray:
+    """The kernel's seven hyperparameter slots (``compiled.H_*``); the methods of issue 23
+    reuse them: Nesterov's μ and RMSprop's α in ``gamma``, ε in ``zeta``; Rprop's Δ0,
+    Δmin, Δmax, η⁻, η⁺ in ``lr``, ``gamma``, ``zeta``, ``rho``, ``eta`` and its variant
+    in ``batch_size`` (0 rprop-, 1 irprop+)."""
     h = optimizer.hyper
+    name = optimizer.name
+    if name == "rprop":
+        return np.array([h.delta0, h.delta_min, h.delta_max, h.eta_minus, h.eta_plus,
+                         float(lr_scale), 1.0 if h.variant == "irprop+" else 0.0])  # fmt: skip
+    gamma = {"nesterov": "momentum", "rmsprop": "alpha"}.get(name, "gamma")
+    zeta = "eps" if name in ("rmsprop", "adagrad") else "zeta"
     return np.array(
         [
             float(getattr(h, "lr", 1.0)),
-            float(getattr(h, "gamma", 0.0)),
-            float(getattr(h, "zeta", 0.0)),
+            float(getattr(h, gamma, 0.0)),
+            float(getattr(h, zeta, 0.0)),
             float(getattr(h, "rho", 1.0)),
             float(getattr(h, "eta", 1.0)),
             float(lr_scale),
@@ -51,16 +63,47 @@ def crit_vector(criteria, fast: bool) -> np.ndarray:
 def row_state(
     optimizer, n_free: int, epoch: int, val_best: float, val_fails: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The kernel's state vector and ``dx`` from an optimizer object (its state_dict form)."""
+    """The kernel's state vector and ``dx`` from an optimizer object (its state_dict form):
+    ``dx`` is momentum's and VLBP's last step, Nesterov's buffer, RMSprop's ``v``,
+    Adagrad's ``G``, and Rprop's ``[Δ | g_prev | dx_prev]`` (its previous error in
+    ``st[0]``)."""
     st = np.zeros(N_STATE)
-    dx = getattr(optimizer, "dx", None)
-    st[0] = float(getattr(optimizer, "lr", math.nan)) if optimizer.name == "vlbp" else math.nan
+    name = optimizer.name
+    dx = {"nesterov": "buf", "rmsprop": "v", "adagrad": "G"}.get(name, "dx")
+    dx = getattr(optimizer, dx, None)
+    st[0] = float(getattr(optimizer, "lr", math.nan)) if name == "vlbp" else math.nan
     st[1] = 1.0 if getattr(optimizer, "momentum_on", True) else 0.0
     st[2] = 0.0 if dx is None else 1.0
     st[3] = float(epoch)
     st[4] = float(val_best)
     st[5] = float(val_fails)
+    if name == "rprop":
+        d = optimizer.delta
+        st[2] = 0.0 if d is None else 1.0
+        fp = optimizer.f_prev
+        st[0] = math.nan if fp is None else float(fp)
+        if d is None:
+            return st, np.zeros(3 * n_free)
+        return st, np.concatenate([d, optimizer.g_prev, optimizer.dx_prev]).astype(np.float64)
     return st, (np.zeros(n_free) if dx is None else np.array(dx, dtype=np.float64))
+
+
+def store_state(optimizer, st: np.ndarray, dx: np.ndarray) -> None:
+    """The kernel's state back into the optimizer object (see :func:`row_state`)."""
+    name = optimizer.name
+    if name == "momentum":
+        optimizer.dx = dx.copy() if st[2] else None
+    elif name == "vlbp":
+        optimizer.lr = float(st[0])
+        optimizer.momentum_on = bool(st[1])
+        optimizer.dx = dx.copy() if st[2] else None
+    elif name in ("nesterov", "rmsprop", "adagrad") and st[2]:
+        setattr(optimizer, {"nesterov": "buf", "rmsprop": "v", "adagrad": "G"}[name], dx.copy())
+    elif name == "rprop" and st[2]:
+        n = dx.size // 3
+        optimizer.delta, optimizer.g_prev = dx[:n].copy(), dx[n : 2 * n].copy()
+        optimizer.dx_prev = dx[2 * n :].copy()
+        optimizer.f_prev = None if math.isnan(st[0]) else float(st[0])
 
 
 def run_row(

@@ -123,7 +123,7 @@ MATLAB = (
 )
 #: what deep-learning courses use, at rates that suit the book problem
 MODERN = (
-    ("sgd momentum (Nesterov)", "nesterov", {"lr": 0.1, "momentum": 0.9}),
+    ("Nesterov", "nesterov", {"lr": 0.1, "momentum": 0.9}),
     ("RMSprop", "rmsprop", {"lr": 0.01}),
     ("Adagrad", "adagrad", {"lr": 0.5}),
     ("Adam", "adam", {"lr": 0.1}),

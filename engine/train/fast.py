@@ -307,14 +307,8 @@ class FastTrainer:
                 self._k = int(min(MAX_BLOCK, max(1, self._k * min(4.0, max(0.25, scale)))))
 
     def _store_state(self, st: np.ndarray, dx: np.ndarray) -> None:
-        opt = self.optimizer
         self.epoch, self.val_best, self.val_fails = int(st[3]), float(st[4]), int(st[5])
-        if opt.name == "momentum":
-            opt.dx = dx.copy() if st[2] else None
-        elif opt.name == "vlbp":
-            opt.lr = float(st[0])
-            opt.momentum_on = bool(st[1])
-            opt.dx = dx.copy() if st[2] else None
+        driver.store_state(self.optimizer, st, dx)
 
     @staticmethod
     def _columns(table: np.ndarray, start_epoch: int) -> dict[str, np.ndarray]:

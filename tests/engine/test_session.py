@@ -100,7 +100,7 @@ def test_train_save_open_train_equals_one_long_run(tmp_path, name):
     if name == "sgd":
         setup = setup.replace(hyper={"lr": 0.05, "batch_size": 4})
     x0 = np.array(setup.theta) + np.random.default_rng(0).uniform(-1, 1, 7)
-    n, total = (5, 10) if name == "lm" else (25, 40)
+    n, total = (5, 10) if name in ("lm", "br") else (25, 40)
     full = trained(setup, x0, total)
     part = trained(setup, x0, n)
     path = save_session(part, tmp_path / f"{name}.bpgui")

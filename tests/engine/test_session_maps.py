@@ -151,7 +151,7 @@ HOSTILE = [
     ("sweep.shape", [3, 4], "sweep"),
     ("sweep.shape", [5000, 1], "sweep.shape"),
     ("sweep.result.x_param", "eta", "sweep.result.x_param"),
-    ("sweep.result.optimizer", "rmsprop", "sweep.result.optimizer"),
+    ("sweep.result.optimizer", "adadelta", "sweep.result.optimizer"),
     ("sweep.start", [1, 2, 3], "sweep.start"),
     ("race.lengths", [1], "race.lengths"),
     ("race.lengths.0", -3, "race.lengths"),
