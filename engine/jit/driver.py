@@ -13,7 +13,13 @@ import numpy as np
 from bpgui_engine.jit.plan import OPT_CODES, Plan
 
 __all__ = [
-    "crit_vector", "hyper_vector", "row_state", "run_batch", "run_row", "store_state", "surface",
+    "crit_vector",
+    "hyper_vector",
+    "row_state",
+    "run_batch",
+    "run_row",
+    "store_state",
+    "surface",
 ]
 
 N_STATE = 7  # compiled.N_STATE
