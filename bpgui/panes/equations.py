@@ -113,7 +113,11 @@ def equation_html(optimizer: str, hyper: dict, uv: UpdateVectors, lr_scale: floa
     at = f"epoch {epoch}" if epoch is not None else "the start point"
     q = round(1 / lr_scale) if lr_scale and lr_scale < 1 else None
     a_of = (lambda lr: f"lr/Q = {lr:g}/{q}") if q else (lambda lr: f"lr = {lr:g}")
-    lines.append(f"at {at}: {sub('x', k)} = {vec(uv.x)}, {gk} = ∇F = {vec(g)}")
+    # the methods whose g is the sample-averaged gradient name ∇F itself here (their rule
+    # defines g = ∇F/Q below)
+    own_g = optimizer in ("quickprop", "nesterov", "rmsprop", "adagrad", "adamw")
+    grad = "∇F" if own_g else f"{gk} = ∇F"
+    lines.append(f"at {at}: {sub('x', k)} = {vec(uv.x)}, {grad} = {vec(g)}")
     if optimizer in ("sd", "sgd"):
         lr = float(hyper["lr"])
         alpha = lr * lr_scale
@@ -151,6 +155,9 @@ def equation_html(optimizer: str, hyper: dict, uv: UpdateVectors, lr_scale: floa
                         f"<b>{xk1} = {sub('x', k)} + α<sub>{k}</sub> {pk}/‖{pk}‖</b>")  # fmt: skip
         b = str(hyper.get("beta"))
         lines.append(f"β<sub>k</sub> = {BETA.get(b, b)}")
+        if hyper.get("powell") == "on":
+            lines.append(f"Powell–Beale restarts: p<sub>{k}</sub> = −{gk} when |g<sub>{km1}"
+                         f"</sub><sup>T</sup>{gk}| ≥ 0.2 ‖{gk}‖²")  # fmt: skip
         lines.append(f"{sub('p', k)} = {vec(uv.conjugate)}")
         with np.errstate(all="ignore"):
             a = float(np.linalg.norm(uv.step))

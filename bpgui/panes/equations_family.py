@@ -66,13 +66,16 @@ def family_lines(optimizer, hyper, uv, lr_scale, state, vec, k: str, dx: str):
         head = ("<b>Δx<sub>i</sub> = Δx⁻<sub>i</sub> s<sub>i</sub> / (s⁻<sub>i</sub> − "
                 "s<sub>i</sub>) (at most μ Δx⁻<sub>i</sub>) + ε s<sub>i</sub> while the slope "
                 f"keeps its sign</b>, s = −{gq}")  # fmt: skip
-        lines = [f"ε = {hyper['lr']:g}, μ = {hyper['mu']:g}",
+        lines = [f"s = −{gq} = {vec(uv.neg_gradient * lr_scale)}",
+                 f"ε = lr = {hyper['lr']:g}, μ = {hyper['mu']:g}",
                  f"Δx⁻ = {_v(vec, state.get('dx_prev'))}, s⁻ = {_v(vec, state.get('s_prev'))}",
                  f"{dx} = {vec(uv.step)}"]  # fmt: skip
         return head, lines
+    g_now = f"{g} = {gq} = {vec(-uv.neg_gradient * lr_scale)}"
     if optimizer == "nesterov":
         head = f"<b>b ← μ b + {g}, &nbsp; {dx} = −lr ({g} + μ b)</b>, {g} = {gq}"
         lines = [
+            g_now,
             f"lr = {hyper['lr']:g}, μ = {hyper['momentum']:g}",
             f"b (before this epoch) = {_v(vec, state.get('buf'))}",
             f"{dx} = {vec(uv.step)}",
@@ -85,6 +88,7 @@ def family_lines(optimizer, hyper, uv, lr_scale, state, vec, k: str, dx: str):
         key = "v" if optimizer == "rmsprop" else "G"
         extra = f", α = {hyper['alpha']:g}" if optimizer == "rmsprop" else ""
         lines = [
+            g_now,
             f"lr = {hyper['lr']:g}{extra}, ε = {hyper['eps']:g}",
             f"{key} (before this epoch) = {_v(vec, state.get(key))}",
             f"{dx} = {vec(uv.step)}",
@@ -135,7 +139,7 @@ def family_lines(optimizer, hyper, uv, lr_scale, state, vec, k: str, dx: str):
         b1, b2 = "β<sub>1</sub>", "β<sub>2</sub>"
         head = (f"<b>w ← (1 − lr λ) w, &nbsp; then Adam: m ← {b1} m + (1−{b1}) g, v ← {b2} v + "
                 f"(1−{b2}) g², Δx = −lr m̂ / (√v̂ + ε)</b>")  # fmt: skip
-        lines = [f"lr = {hyper['lr']:g}, λ = {hyper['weight_decay']:g} (weights only), "
+        lines = [g_now, f"lr = {hyper['lr']:g}, λ = {hyper['weight_decay']:g} (weights only), "
                  f"β<sub>1</sub> = {hyper['beta1']:g}, β<sub>2</sub> = {hyper['beta2']:g}",
                  f"{dx} = {vec(uv.step)} (the decay included)"]  # fmt: skip
         return head, lines

@@ -284,9 +284,13 @@ class OptimizerPane(QWidget):
                 )
                 self.stability.hide()
                 self.form.addRow("", self.stability)
+        if not dataclasses.fields(cls.Hyper):  # BFGS, OSS: nothing to set
+            note = QLabel("none: the line search's constants are fixed (see the guide)")
+            note.setWordWrap(True)
+            self.form.addRow(note)
         self.form_box.setTitle(f"{cls.title}: hyperparameters")
         self.about_link.setText(
-            f'<a href="optimizer.md#{name}">About {cls.title.split(" (")[0].lower()}: '
+            f'<a href="optimizer.md#{name}">About {_lower_first(cls.title.split(" (")[0])}: '
             "the method and what to watch for…</a>"
         )
         self.note.setText(
@@ -343,3 +347,12 @@ class OptimizerPane(QWidget):
     def _help_link(self, href: str) -> None:
         page, _, anchor = href.partition("#")
         self.help_requested.emit(page, anchor)
+
+
+def _lower_first(title: str) -> str:
+    """ "Resilient backpropagation" -> "resilient backpropagation"; acronyms stay
+    ("BFGS quasi-Newton", "L-BFGS", "AdamW")."""
+    head = title.split(" ")[0]
+    if len(head) > 1 and (head[1].isupper() or not head[1].isalpha()):
+        return title
+    return title[0].lower() + title[1:]

@@ -90,6 +90,32 @@ class GuideBrowser(QTextBrowser):
         self.setSearchPaths([str(GUIDE)])
         self.setOpenExternalLinks(True)
 
+    def scroll_to_section(self, page: str, anchor: str) -> bool:
+        """Scroll to the heading that follows ``<a name="anchor">`` in ``page``'s Markdown
+        (Qt's Markdown reader drops raw HTML, and with it every such anchor)."""
+        try:
+            lines = (GUIDE / page).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return False
+        tag = f'<a name="{anchor}"></a>'
+        heading = None
+        for i, line in enumerate(lines):
+            if tag in line:
+                heading = next((t.lstrip("#").strip() for t in lines[i:] if t.startswith("#")),
+                               None)  # fmt: skip
+                break
+        if heading is None:
+            return False
+        doc = self.document()
+        block = doc.begin()
+        while block.isValid():
+            if block.text().strip() == heading:
+                y = doc.documentLayout().blockBoundingRect(block).top()
+                self.verticalScrollBar().setValue(int(y))
+                return True
+            block = block.next()
+        return False
+
     def loadResource(self, kind: int, url: QUrl):
         name = url.fileName() or url.path().rsplit("/", 1)[-1]
         if name == "experiments.md":
@@ -126,7 +152,7 @@ class GuideWindow(QDialog):
     def show_page(self, page: str, anchor: str = "") -> None:
         url = QUrl(page if not anchor else f"{page}#{anchor}")
         self.browser.setSource(url, QTextDocument.ResourceType.MarkdownResource)
-        if anchor:
+        if anchor and not self.browser.scroll_to_section(page, anchor):
             self.browser.scrollToAnchor(anchor)
 
     def _page_chosen(self, row: int) -> None:
@@ -137,6 +163,8 @@ class GuideWindow(QDialog):
         return self.browser.source().fileName()
 
     def _source_changed(self, url: QUrl) -> None:
+        if url.fragment():  # a link inside the guide to a section (see scroll_to_section)
+            self.browser.scroll_to_section(url.fileName(), url.fragment())
         names = [p for p, _ in PAGES]
         if url.fileName() in names:
             self.pages.blockSignals(True)

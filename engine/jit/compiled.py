@@ -32,7 +32,7 @@ from numba import njit, prange
 LOGSIG, TANSIG, PURELIN, POSLIN, SOFTMAX = 0, 1, 2, 3, 4
 SSE, MSE, CE = 0, 1, 2
 SD, MOMENTUM, VLBP, SGD = 0, 1, 2, 3
-NESTEROV, RMSPROP, ADAGRAD, RPROP = 4, 5, 6, 7  # issue 23 (the row kernel only)
+NESTEROV, RMSPROP, ADAGRAD, RPROP, ADAM, ADAMW = 4, 5, 6, 7, 8, 9  # the row kernel only
 NONE, EPOCHS, GOAL, MIN_GRAD, NO_CHANGE, VALIDATION, DIVERGED = 0, 1, 2, 3, 4, 5, 6
 # state vector of one run
 S_LR, S_MOM_ON, S_HAS_DX, S_EPOCH, S_VAL_BEST, S_VAL_FAILS, S_STARTED = range(7)
@@ -698,7 +698,11 @@ def run_row(
                 xn[k] = x[k] - lr_h * gk / (math.sqrt(dx[k]) + hyp[H_ZETA])
             st[S_HAS_DX] = 1.0
         elif opt == RPROP:
-            _rprop_step(hyp, st, x, f, g, dx, xn, nf)
+            # an iRprop+ epoch where every moving parameter's sign flipped only adapts Δ:
+            # not a converged run (the trainer's "accepted but unmoved")
+            accepted = _rprop_step(hyp, st, x, f, g, dx, xn, nf)
+        elif opt == ADAM or opt == ADAMW:  # noqa: SIM109  (numba: plain comparisons)
+            _adam_step(opt, hyp, st, x, g, dx, xn, nf, free)
         else:  # SGD: mini-batches in the order perms[kk]
             xn[:] = x
             for s0 in range(0, Q, sgd_b):
@@ -808,7 +812,8 @@ def _shown_lr(opt, st, lr_h, dx, nf):
 def _rprop_step(hyp, st, x, f, g, dx, xn, nf):
     """Rprop (:mod:`bpgui_engine.optim.rprop`): ``dx`` holds ``[Δ | g_prev | dx_prev]``,
     ``st[S_LR]`` the previous error (NaN: none); hyperparameters: ``H_LR`` Δ0, ``H_ETA``
-    η⁺, ``H_RHO`` η⁻, ``H_ZETA`` Δmax, ``H_GAMMA`` Δmin, ``H_BATCH`` 0 rprop- / 1 irprop+."""
+    η⁺, ``H_RHO`` η⁻, ``H_ZETA`` Δmax, ``H_GAMMA`` Δmin, ``H_BATCH`` 0 rprop- / 1 irprop+.
+    Returns False for an iRprop+ epoch that only adapted Δ (every step 0, a sign flipped)."""
     if st[S_HAS_DX] == 0.0:
         for k in range(nf):
             dx[k] = hyp[H_LR]
@@ -817,6 +822,7 @@ def _rprop_step(hyp, st, x, f, g, dx, xn, nf):
         st[S_LR] = math.nan
     plus = hyp[H_BATCH] != 0.0
     rose = st[S_LR] == st[S_LR] and f > st[S_LR]  # not NaN, and higher
+    flipped, stepped = False, False
     for k in range(nf):
         prod = dx[nf + k] * g[k]
         d = dx[k]
@@ -830,12 +836,43 @@ def _rprop_step(hyp, st, x, f, g, dx, xn, nf):
         if plus and prod < 0.0:
             step = -dx[2 * nf + k] if rose else 0.0
             dx[nf + k] = 0.0
+            flipped = True
         else:
             step = -sg * d
             dx[nf + k] = gk
+        if step != 0.0:
+            stepped = True
         dx[2 * nf + k] = step
         xn[k] = x[k] + step
     st[S_LR] = f
+    st[S_HAS_DX] = 1.0
+    return not (plus and flipped and not stepped)
+
+
+@njit(**_opts)
+def _adam_step(opt, hyp, st, x, g, dx, xn, nf, free):
+    """Adam (:mod:`bpgui_engine.optim.adam`) and AdamW (:mod:`bpgui_engine.optim.modern`):
+    ``dx`` holds ``[m | v]``, ``st[S_LR]`` the step count ``t``; hyperparameters: ``H_LR``
+    lr, ``H_GAMMA`` β1, ``H_RHO`` β2, ``H_ZETA`` ε, ``H_ETA`` AdamW's decay λ (weights
+    only: ``free[k, 2] == 0``)."""
+    lr, b1, b2, eps = hyp[H_LR], hyp[H_GAMMA], hyp[H_RHO], hyp[H_ZETA]
+    if st[S_HAS_DX] == 0.0:
+        for k in range(2 * nf):
+            dx[k] = 0.0
+        st[S_LR] = 0.0
+    t = st[S_LR] + 1.0
+    st[S_LR] = t
+    c1 = 1.0 - b1**t
+    c2 = 1.0 - b2**t
+    for k in range(nf):
+        gk = g[k] * hyp[H_LR_SCALE]
+        dx[k] = b1 * dx[k] + (1.0 - b1) * gk
+        dx[nf + k] = b2 * dx[nf + k] + (1.0 - b2) * gk * gk
+        step = lr * (dx[k] / c1) / (math.sqrt(dx[nf + k] / c2) + eps)
+        xk = x[k]
+        if opt == ADAMW and free[k, 2] == 0:
+            xk = x[k] * (1.0 - lr * hyp[H_ETA])
+        xn[k] = xk - step
     st[S_HAS_DX] = 1.0
 
 

@@ -33,12 +33,16 @@ def hyper_vector(optimizer, lr_scale: float) -> np.ndarray:
     """The kernel's seven hyperparameter slots (``compiled.H_*``); the methods of issue 23
     reuse them: Nesterov's μ and RMSprop's α in ``gamma``, ε in ``zeta``; Rprop's Δ0,
     Δmin, Δmax, η⁻, η⁺ in ``lr``, ``gamma``, ``zeta``, ``rho``, ``eta`` and its variant
-    in ``batch_size`` (0 rprop-, 1 irprop+)."""
+    in ``batch_size`` (0 rprop-, 1 irprop+); Adam's β1, ε, β2 and AdamW's λ in
+    ``gamma``, ``zeta``, ``rho``, ``eta``."""
     h = optimizer.hyper
     name = optimizer.name
     if name == "rprop":
         return np.array([h.delta0, h.delta_min, h.delta_max, h.eta_minus, h.eta_plus,
                          float(lr_scale), 1.0 if h.variant == "irprop+" else 0.0])  # fmt: skip
+    if name in ("adam", "adamw"):  # lr, β1, ε, β2, λ (AdamW)
+        return np.array([h.lr, h.beta1, h.eps, h.beta2, float(getattr(h, "weight_decay", 0.0)),
+                         float(lr_scale), 1.0])  # fmt: skip
     gamma = {"nesterov": "momentum", "rmsprop": "alpha"}.get(name, "gamma")
     zeta = "eps" if name in ("rmsprop", "adagrad") else "zeta"
     return np.array(
@@ -71,8 +75,8 @@ def row_state(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The kernel's state vector and ``dx`` from an optimizer object (its state_dict form):
     ``dx`` is momentum's and VLBP's last step, Nesterov's buffer, RMSprop's ``v``,
-    Adagrad's ``G``, and Rprop's ``[Δ | g_prev | dx_prev]`` (its previous error in
-    ``st[0]``)."""
+    Adagrad's ``G``, Adam's ``[m | v]`` (its step count in ``st[0]``), and Rprop's
+    ``[Δ | g_prev | dx_prev]`` (its previous error in ``st[0]``)."""
     st = np.zeros(N_STATE)
     name = optimizer.name
     dx = {"nesterov": "buf", "rmsprop": "v", "adagrad": "G"}.get(name, "dx")
@@ -83,6 +87,13 @@ def row_state(
     st[3] = float(epoch)
     st[4] = float(val_best)
     st[5] = float(val_fails)
+    if name in ("adam", "adamw"):
+        m = optimizer.m
+        st[2] = 0.0 if m is None else 1.0
+        st[0] = float(optimizer.t)
+        if m is None:
+            return st, np.zeros(2 * n_free)
+        return st, np.concatenate([m, optimizer.v]).astype(np.float64)
     if name == "rprop":
         d = optimizer.delta
         st[2] = 0.0 if d is None else 1.0
@@ -105,6 +116,9 @@ def store_state(optimizer, st: np.ndarray, dx: np.ndarray) -> None:
         optimizer.dx = dx.copy() if st[2] else None
     elif name in ("nesterov", "rmsprop", "adagrad") and st[2]:
         setattr(optimizer, {"nesterov": "buf", "rmsprop": "v", "adagrad": "G"}[name], dx.copy())
+    elif name in ("adam", "adamw") and st[2]:
+        n = dx.size // 2
+        optimizer.m, optimizer.v, optimizer.t = dx[:n].copy(), dx[n:].copy(), int(st[0])
     elif name == "rprop" and st[2]:
         n = dx.size // 3
         optimizer.delta, optimizer.g_prev = dx[:n].copy(), dx[n : 2 * n].copy()

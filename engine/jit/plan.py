@@ -18,7 +18,8 @@ __all__ = ["OPT_CODES", "STOP_NAMES", "Plan", "build_plan", "layer_table", "lowe
 TRANSFER_CODES = {"logsig": 0, "tansig": 1, "purelin": 2, "poslin": 3, "softmax": 4}
 PERF_CODES = {"sse": 0, "mse": 1, "ce": 2}
 OPT_CODES = {"sd": 0, "momentum": 1, "vlbp": 2, "sgd": 3,
-             "nesterov": 4, "rmsprop": 5, "adagrad": 6, "rprop": 7}  # fmt: skip
+             "nesterov": 4, "rmsprop": 5, "adagrad": 6, "rprop": 7, "adam": 8,
+             "adamw": 9}  # fmt: skip
 #: kernel stop code -> the trainer's reason (bpgui_engine.train.trainer.STOP_REASONS)
 STOP_NAMES = (None, "epochs", "goal", "min_grad", "no_change", "validation", "diverged")
 

@@ -128,7 +128,7 @@ MODERN = (
     ("Adagrad", "adagrad", {"lr": 0.5}),
     ("Adam", "adam", {"lr": 0.1}),
     ("AdamW", "adamw", {"lr": 0.1, "weight_decay": 0.01}),
-    ("Rprop", "rprop", {"variant": "irprop+"}),
+    ("iRprop+", "rprop", {"variant": "irprop+"}),
 )
 PRESETS = ("seed", "matlab", "modern")
 

@@ -84,6 +84,10 @@ class Rprop(Optimizer):
             dx = np.where(shrink, -self.dx_prev if rose else 0.0, -np.sign(g) * delta)
             g_keep = np.where(shrink, 0.0, g)
         self.delta, self.g_prev, self.dx_prev, self.f_prev = delta, g_keep, dx, float(f)
+        if h.variant == "irprop+" and shrink.any() and not np.any(dx):
+            # every step 0 because signs flipped: an epoch that only adapted Δ, not a
+            # converged run (the trainer stops on an accepted step that does not move)
+            return StepResult(x, f, g, accepted=False)
         return StepResult(x + dx)
 
     def show(self) -> dict[str, float]:

@@ -551,12 +551,13 @@ def test_restarts_of_a_method_without_a_batch_kernel_are_its_single_runs():
 @pytest.mark.parametrize(
     ("name", "hyper"),
     [("nesterov", {}), ("rmsprop", {}), ("adagrad", {}), ("rprop", {}),
-     ("rprop", {"variant": "irprop+", "delta0": 1.0}), ("rprop", {"delta_min": 1e-3})],
+     ("rprop", {"variant": "irprop+", "delta0": 1.0}), ("rprop", {"delta_min": 1e-3}),
+     ("adam", {}), ("adamw", {"weight_decay": 0.05})],
 )  # fmt: skip
 def test_compiled_kernel_runs_the_added_methods_as_numpy_does(name, hyper):
-    """Issue 23: Rprop, Nesterov, RMSprop and Adagrad run in the compiled run loop; their
-    iterates agree with the NumPy path (the optimizer modules) to rounding, over blocks that
-    hand the state back and forth, and the kernel says numba."""
+    """Issue 23: Rprop, Nesterov, RMSprop, Adagrad, Adam and AdamW run in the compiled run
+    loop; their iterates agree with the NumPy path (the optimizer modules) to rounding, over
+    blocks that hand the state back and forth, and the kernel says numba."""
     from bpgui_engine import jit
     from bpgui_engine.train.fast import FastTrainer
 
@@ -567,7 +568,7 @@ def test_compiled_kernel_runs_the_added_methods_as_numpy_does(name, hyper):
     # RMSprop and Adagrad divide tiny gradients by their tiny running norms: a last-bit
     # difference of the two paths' gradients grows after ~270 epochs here, so they are
     # compared over the first 250
-    crit = StopCriteria(epochs=250 if name in ("rmsprop", "adagrad") else 3000)
+    crit = StopCriteria(epochs=250 if name in ("rmsprop", "adagrad", "adam", "adamw") else 3000)
     ref = list(Trainer(obj, make_optimizer(name, **hyper), x0, crit).run())
     tr = FastTrainer(obj, make_optimizer(name, **hyper), x0, crit)
     tr.block_seconds = 1e-4  # many small blocks: the state crosses between them
@@ -587,3 +588,23 @@ def test_compiled_kernel_runs_the_added_methods_as_numpy_does(name, hyper):
             np.testing.assert_allclose(w, v, rtol=1e-9, atol=1e-12, err_msg=k)
         elif v is not None:
             assert w == pytest.approx(v, rel=1e-9), k
+
+
+def test_irprop_plus_does_not_stop_on_an_epoch_that_only_adapts_its_steps():
+    """Where every moving parameter's gradient flipped sign, iRprop+ takes no step that
+    epoch (it adapts Δ): a rejected trial, not "the weights stopped changing" — on both
+    kernels the run from (-4, -4) goes on into the local minimum (it stopped at SSE 0.23
+    after 26 epochs before), ending when its steps Δ underflow there."""
+    from bpgui_engine.train.fast import FastTrainer
+
+    obj = _book()
+    crit = StopCriteria(epochs=3000, goal=1e-10)
+    for run in (lambda o: Trainer(obj, o, np.array(X0), crit).run(),
+                lambda o: FastTrainer(obj, o, np.array(X0), crit).run()):  # fmt: skip
+        opt = make_optimizer("rprop", variant="irprop+")
+        recs = list(run(opt))
+        last = recs[-1]
+        assert last.sse == pytest.approx(0.0934221214, rel=1e-8) and last.grad_norm < 1e-9
+        assert last.stop == "no_change" and np.max(opt.delta) < 1e-12
+        flips = [r for r in recs[1:-1] if np.array_equal(r.x, recs[r.epoch - 1].x)]
+        assert flips  # epochs that only adapted Δ happened, and did not end the run

@@ -492,6 +492,10 @@ def test_the_added_methods_show_their_rule_and_step(window, qtbot, name, rule):
     assert rule in text, text
     assert f"Δx<sub>12</sub> = [{uv.step[0]:.4g}, {uv.step[1]:.4g}]" in text
     assert panel.watch.text()  # what to watch for this method
+    g = -uv.neg_gradient
+    if name in ("nesterov", "rmsprop", "adagrad", "adamw"):  # g is ∇F/Q: labelled so
+        assert f"g<sub>12</sub> = ∇F/41 = [{g[0] / 41:.4g}, {g[1] / 41:.4g}]" in text
+        assert "g<sub>12</sub> = ∇F = " not in text
 
 
 def test_bfgs_shows_its_approximate_hessian_beside_the_exact_one(window, qtbot):

@@ -64,3 +64,30 @@ def test_about_names_the_versions(window):
     text = window.tools["help"].about_box.informativeText()
     assert qVersion() in text and pyqtgraph.__version__ in text and "NumPy" in text
     window.tools["help"].about_box.close()
+
+
+def test_about_links_open_the_guide_at_the_methods_section(window, qtbot):
+    """The optimizer form's "About …" link opens the Optimizer page at the method's own
+    section (Qt's Markdown reader drops the pages' <a name> anchors: the heading after
+    each is found instead)."""
+    from bpgui.tools.help import GuideWindow
+
+    g = GuideWindow(window.actions)
+    qtbot.addWidget(g)
+    g.show()
+    tops = {}
+    for name, heading in (("rprop", "Resilient backpropagation — rprop"),
+                          ("lbfgs", "BFGS — bfgs, L-BFGS — lbfgs, one-step secant — oss"),
+                          ("momentum", "Momentum — momentum")):  # fmt: skip
+        g.show_page("optimizer.md", name)
+        bar = g.browser.verticalScrollBar()
+        assert bar.value() > 0 or bar.maximum() == 0
+        tops[name] = bar.value()
+        doc = g.browser.document()
+        block = doc.begin()
+        while block.isValid() and block.text().strip() != heading:
+            block = block.next()
+        assert block.isValid(), heading
+        y = doc.documentLayout().blockBoundingRect(block).top()
+        assert abs(bar.value() - min(int(y), bar.maximum())) <= 1
+    assert tops["momentum"] < tops["rprop"] <= tops["lbfgs"]
