@@ -3,6 +3,7 @@ stopping criteria."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from typing import Any
@@ -52,6 +53,7 @@ class OptimizerPane(QWidget):
         self.form_box = QGroupBox("Hyperparameters")
         self.form = QFormLayout(self.form_box)
         self.fields: dict[str, Any] = {}
+        self._kept: dict[str, dict] = {}  # each method's last settings, while switching
         crit = QGroupBox("Stop when")
         cf = QFormLayout(crit)
         self.epochs = NumberEdit(
@@ -127,6 +129,7 @@ class OptimizerPane(QWidget):
         try:
             self.combo.setCurrentIndex(list(OPTIMIZERS).index(name))
             if name != self._form_name:
+                self._kept.clear()  # a setup from elsewhere (an experiment, a session)
                 self._build_form(name, hyper)
             else:
                 self._show_hyper(hyper)
@@ -301,8 +304,23 @@ class OptimizerPane(QWidget):
     def _optimizer_picked(self, _index: int) -> None:
         if self._quiet:
             return
-        self._build_form(self.name, {})
+        # the method left keeps its settings for when it is picked again (this window)
+        old = getattr(self, "_form_name", None)
+        if old is not None and old in OPTIMIZERS and old != self.name:
+            with contextlib.suppress(ValueError):  # an unfinished setting is not kept
+                kept = self._hyper_of(old)
+                kept.pop("lr_layers", None)  # per layer: the network may change meanwhile
+                self._kept[old] = kept
+        self._build_form(self.name, dict(self._kept.get(self.name, {})))
         self.optimizer_changed.emit(self.name, self.hyper())
+
+    def _hyper_of(self, name: str) -> dict:
+        """The form's values for method ``name`` (the form still shows it)."""
+        out = {}
+        for f in dataclasses.fields(OPTIMIZERS[name].Hyper):
+            w = self.fields[f.name]
+            out[f.name] = w.currentText() if isinstance(w, QComboBox) else w.value()
+        return out
 
     def _hyper_edited(self, *_):
         if self._quiet:

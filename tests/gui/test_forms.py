@@ -429,3 +429,23 @@ def test_an_error_message_waits_for_a_pause_in_the_typing(window, qtbot):
     qtbot.keyClick(field, Qt.Key.Key_Backspace)
     qtbot.keyClicks(field, "0")
     assert not error_shown(field) and not field.property("invalid")
+
+
+def test_switching_methods_keeps_each_methods_settings(window, qtbot):
+    """Issue 23 review: L-BFGS's memory typed, sd picked, L-BFGS picked again: still 3
+    (Rprop's variant likewise); an experiment's setup starts the memory afresh."""
+    pane = window.optimizer_pane
+    show_tab(window, pane)
+    choose(qtbot, pane.combo, "L-BFGS (limited memory)  [lbfgs]")
+    type_into(qtbot, pane.fields["memory"], "3")
+    assert window.setup.hyper == {"memory": 3}
+    choose(qtbot, pane.combo, "Resilient backpropagation (Rprop)  [rprop]")
+    choose(qtbot, pane.fields["variant"], "irprop+")
+    choose(qtbot, pane.combo, "Steepest descent (batch)  [sd]")
+    choose(qtbot, pane.combo, "L-BFGS (limited memory)  [lbfgs]")
+    assert pane.fields["memory"].value() == 3 and window.setup.hyper == {"memory": 3}
+    choose(qtbot, pane.combo, "Resilient backpropagation (Rprop)  [rprop]")
+    assert window.setup.hyper["variant"] == "irprop+"
+    window.load_experiment("momentum", run=False)
+    window.apply_setup(window.setup.replace(optimizer="lbfgs", hyper={}))
+    assert window.setup.hyper == {"memory": 10}
