@@ -11,32 +11,17 @@ trajectory), and prints what the sharpness did.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QDockWidget
-
-from bpgui.window.app import make_application
-from bpgui.window.main import MainWindow
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shot_window import picture_window, wait
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    make_application()
-    win = MainWindow()
-    win.resize(1400, 860)
-    win.show()
-    for d in win.findChildren(QDockWidget):
-        if d.objectName() != "setup-dock":
-            d.hide()
-
-    def wait(cond, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not cond() and time.monotonic() < end:
-            QApplication.processEvents()
-            time.sleep(0.01)
+    win = picture_window(1400, 860)
 
     tool = win.tools["landscape"]
     win.load_experiment("edge-of-stability")

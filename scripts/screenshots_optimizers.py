@@ -10,15 +10,13 @@ Writes ``docs/screenshots/optimizers-family.png`` and prints each method's SSE t
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QDockWidget
 
-from bpgui.window.app import make_application
-from bpgui.window.main import MainWindow
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shot_window import picture_window, wait
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 METHODS = (("rprop", 12), ("quickprop", 6), ("nesterov", 40), ("rmsprop", 60),
@@ -28,19 +26,7 @@ METHODS = (("rprop", 12), ("quickprop", 6), ("nesterov", 40), ("rmsprop", 60),
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    make_application()
-    win = MainWindow()
-    win.resize(1400, 900)
-    win.show()
-    for d in win.findChildren(QDockWidget):
-        if d.objectName() != "setup-dock":
-            d.hide()
-
-    def wait(cond, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not cond() and time.monotonic() < end:
-            QApplication.processEvents()
-            time.sleep(0.01)
+    win = picture_window(1400, 900)
 
     wait(lambda: win.plots.surface is not None, 30)
     win.actions.vectors.setChecked(True)  # the update vectors at the current point

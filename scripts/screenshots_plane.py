@@ -12,15 +12,14 @@ spiral) and prints each run's accuracies.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from PySide6.QtGui import QImage, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QDockWidget
 
-from bpgui.window.app import make_application
-from bpgui.window.main import MainWindow
 from bpgui_engine.model.experiments import EXPERIMENTS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shot_window import picture_window, wait
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -44,19 +43,7 @@ def _composite(win) -> QImage:
 
 def main(keys: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    app = make_application()
-    win = MainWindow()
-    win.resize(1400, 860)
-    win.show()
-    for d in win.findChildren(QDockWidget):  # the setup dock and the plots only
-        if d.objectName() != "setup-dock":
-            d.hide()
-
-    def wait(cond, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not cond() and time.monotonic() < end:
-            QApplication.processEvents()
-            time.sleep(0.01)
+    win = picture_window(1400, 860)
 
     keys = keys or [k for k, e in EXPERIMENTS.items() if e.group == "plane"]
     for key in keys:
@@ -82,7 +69,7 @@ def main(keys: list[str]) -> int:
         print(f"wrote {path.relative_to(OUT.parents[1])}: {acc}")
     win.document.modified = False
     win.close()
-    app.processEvents()
+    wait(lambda: False, 0.05)  # the close handled
     return 0
 
 
