@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from bpgui_engine.model.objective import Objective
+from bpgui_engine.model.penalty import weight_mask
 from bpgui_engine.optim.adam import Adam, AdamHyper
 from bpgui_engine.optim.base import Hyper, Optimizer, StepResult, arr, hyper, lst, register
 
@@ -136,8 +137,6 @@ class AdamW(Adam):
 
     def step(self, x: np.ndarray, f: float, g: np.ndarray, objective: Objective) -> StepResult:
         h = self.hyper
-        from bpgui_engine.model.penalty import weight_mask
-
         w = weight_mask(objective.spec)[objective.free_idx]
         decayed = np.where(w, x * (1.0 - h.lr * h.weight_decay), x)
         return super().step(decayed, f, g, objective)
