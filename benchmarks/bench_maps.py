@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from bpgui_engine import jit  # noqa: E402
 from bpgui_engine.maps.basins import basin_map  # noqa: E402
-from bpgui_engine.maps.race import Race, race_preset  # noqa: E402
+from bpgui_engine.maps.race import Race  # noqa: E402
+from bpgui_engine.maps.race_presets import race_preset  # noqa: E402
 from bpgui_engine.maps.sweep import SweepJob  # noqa: E402
 from bpgui_engine.model.setup import Setup  # noqa: E402
 from bpgui_engine.optim import OPTIMIZERS  # noqa: E402

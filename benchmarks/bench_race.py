@@ -36,7 +36,7 @@ GOAL = 0.0
 
 def headless_seconds() -> tuple[float, list[int]]:
     """The five entries as separate runs, one after another: seconds, epochs each."""
-    from bpgui_engine.maps.race import race_preset
+    from bpgui_engine.maps.race_presets import race_preset
     from bpgui_engine.model.setup import Setup
     from bpgui_engine.train.fast import FastTrainer
     from bpgui_engine.train.trainer import StopCriteria
@@ -67,7 +67,7 @@ def window_round(win, timeout: float = 120.0) -> dict:
     """The race in ``win``, from Start to the finished frame."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from bpgui_engine.maps.race import race_preset
+    from bpgui_engine.maps.race_presets import race_preset
     from bpgui_engine.model.setup import Setup
 
     win.apply_setup(Setup.from_preset("book-1-2-1"), problem_changed=True)

@@ -404,7 +404,8 @@ def separate(setup, entry, x0, epochs):
 
 
 def test_a_race_streams_each_entry_as_its_separate_run(host, kernel):
-    from bpgui_engine.maps.race import Race, race_preset
+    from bpgui_engine.maps.race import Race
+    from bpgui_engine.maps.race_presets import race_preset
 
     h, sink = host
     s, x0, n = Setup.from_preset("book-1-2-1"), np.array([-4.0, -4.0]), 400
@@ -485,7 +486,7 @@ def _entry_stopped(frames, run, i) -> bool:
 
 
 def test_race_at_a_limited_speed_and_a_bad_entry(host):
-    from bpgui_engine.maps.race import race_preset
+    from bpgui_engine.maps.race_presets import race_preset
 
     h, sink = host
     s, x0 = Setup.from_preset("book-1-2-1"), [-4.0, -4.0]

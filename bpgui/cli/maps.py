@@ -20,8 +20,9 @@ import numpy as np
 from bpgui.cli.commands import CliError
 from bpgui_engine.analysis.curvature import KIND_WORDS, kinds_at
 from bpgui_engine.maps.basins import BasinJob
-from bpgui_engine.maps.race import COLOURS, Race, RaceEntry, race_preset
-from bpgui_engine.maps.race import PRESETS as RACE_PRESETS
+from bpgui_engine.maps.race import COLOURS, Race, RaceEntry
+from bpgui_engine.maps.race_presets import PRESETS as RACE_PRESETS
+from bpgui_engine.maps.race_presets import race_preset
 from bpgui_engine.maps.sweep import SweepJob
 from bpgui_engine.memory import check_race
 from bpgui_engine.model.presets import PRESETS, get_preset

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from bpgui.widgets.fields import NumberEdit, attach_error
 from bpgui.widgets.theme import colour
-from bpgui_engine.maps.race import COLOURS, EntryResult, RaceEntry, race_preset
+from bpgui_engine.maps.race import COLOURS, EntryResult, RaceEntry
+from bpgui_engine.maps.race_presets import race_preset
 from bpgui_engine.model.problem import parse_hyper
 from bpgui_engine.optim import OPTIMIZERS
 

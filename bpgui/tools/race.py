@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QDockWidget
 
 from bpgui.panes.race import RacePane
 from bpgui.tools.base import Tool
-from bpgui_engine.maps.race import COLOURS, EntryResult, RaceRecord, race_preset
+from bpgui_engine.maps.race import COLOURS, EntryResult, RaceRecord
+from bpgui_engine.maps.race_presets import race_preset
 from bpgui_engine.model.setup import problem_key
 from bpgui_engine.train.history import Decimator
 from bpgui_engine.train.pathdec import PathDecimator

@@ -21,7 +21,8 @@ from bpgui_engine.analysis.minima import CONVERGED_STOPS
 from bpgui_engine.maps.basins import DIVERGED, NOT_CONVERGED, BasinJob, basin_bytes, basin_map
 from bpgui_engine.maps.cluster import ChunkFailed, connect, run_chunks
 from bpgui_engine.maps.grid import MISSING, STOP_CODES
-from bpgui_engine.maps.race import Race, RaceEntry, race_from_dict, race_preset, race_to_dict
+from bpgui_engine.maps.race import Race, RaceEntry, race_from_dict, race_to_dict
+from bpgui_engine.maps.race_presets import race_preset
 from bpgui_engine.maps.sweep import SweepJob, stability_bound, sweep
 from bpgui_engine.memory import MemoryLimitError, fmt_bytes
 from bpgui_engine.model.experiments import LOCAL_RANGES

@@ -480,7 +480,8 @@ def test_the_matlab_family_races_from_minus_four_as_each_method_alone():
     """The race preset "matlab": the toolbox's twelve as bpgui's methods; raced from
     (-4, -4) on the book slice to SSE 1e-6, each entry's end is that of its method run
     alone (the race's clock never changes a method's numbers)."""
-    from bpgui_engine.maps.race import Race, race_preset
+    from bpgui_engine.maps.race import Race
+    from bpgui_engine.maps.race_presets import race_preset
 
     entries = race_preset("matlab")
     assert [e.label for e in entries][:3] == ["traingd", "traingdm", "traingdx"]

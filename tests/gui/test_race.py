@@ -11,7 +11,8 @@ from PySide6.QtTest import QTest
 from test_window import T, click_contour, epochs
 
 from bpgui.panes.race import RESULT_COLUMNS
-from bpgui_engine.maps.race import Race, RaceEntry, race_preset
+from bpgui_engine.maps.race import Race, RaceEntry
+from bpgui_engine.maps.race_presets import race_preset
 from bpgui_engine.model.setup import Setup
 from bpgui_engine.train.fast import FastTrainer
 from bpgui_engine.train.trainer import StopCriteria
