@@ -27,6 +27,7 @@ import numpy as np
 
 from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim.base import Hyper, Optimizer, StepResult, hyper, register
+from bpgui_engine.optim.lm import check_mu
 
 MAX_TRIALS = 2000
 
@@ -42,8 +43,7 @@ class BRHyper(Hyper):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.mu > self.mu_max:
-            raise ValueError(f"mu: {self.mu:g} is above mu_max {self.mu_max:g}")
+        check_mu(self)
 
 
 @register

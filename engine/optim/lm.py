@@ -21,6 +21,12 @@ from bpgui_engine.optim.base import Hyper, Optimizer, StepResult, hyper, registe
 MAX_TRIALS = 2000  # a hard bound besides mu_max
 
 
+def check_mu(h) -> None:
+    """The initial ``mu`` of a Levenberg-Marquardt method may not exceed ``mu_max``."""
+    if h.mu > h.mu_max:
+        raise ValueError(f"mu: {h.mu:g} is above mu_max {h.mu_max:g}")
+
+
 @dataclass(frozen=True)
 class LMHyper(Hyper):
     mu: float = hyper(0.01, "initial μ", 0.0, 1e10, lo_open=True, log=True)
@@ -37,8 +43,7 @@ class LMHyper(Hyper):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.mu > self.mu_max:
-            raise ValueError(f"mu: {self.mu:g} is above mu_max {self.mu_max:g}")
+        check_mu(self)
 
 
 @register
