@@ -29,11 +29,12 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from bpgui.service.runner import JobRunner
 from bpgui.service.sharpness import BUDGET
 from bpgui.tools.base import Tool
+from bpgui_engine.analysis.views import PCA_BUDGET
 from bpgui_engine.model.setup import problem_key
 from bpgui_engine.train.sharpness import stability_bound
 
 CACHE = 8  # finished landscapes kept (per problem, settings and point)
-PCA_ROWS = 2000  # trajectory rows sent for a PCA at most (the engine thins further)
+PCA_ROWS = 2000  # trajectory rows sent for a PCA at most
 
 
 def describe(v) -> str:
@@ -145,7 +146,10 @@ class LandscapeTool(Tool):
                 raise ValueError("PCA: train first (the plane is the trajectory's)")
             row = host.shown_row
             end = len(h) if row is None or not 0 <= row < len(h) else row + 1
-            idx = np.unique(np.linspace(0, end - 1, min(end, PCA_ROWS)).round().astype(int))
+            # no more rows than the engine keeps (PCA_BUDGET numbers): a large network's
+            # path is thinned here, not copied whole and then thinned in the job
+            rows = min(end, PCA_ROWS, max(3, PCA_BUDGET // max(len(s.free), 1)))
+            idx = np.unique(np.linspace(0, end - 1, rows).round().astype(int))
             path = np.asarray(h.x[idx], float)
             req["options"].update(path=path, span=st["span"])
             caption, pts = f"the PCA plane of the trajectory up to {where}", (path,)
