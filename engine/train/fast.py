@@ -261,6 +261,8 @@ class FastTrainer:
     # ---- the compiled path ----------------------------------------------------------------
     def _compiled_blocks(self, emit_start: bool) -> Iterator[Block]:
         obj, opt, crit, mod = self.objective, self.optimizer, self.criteria, self._mod
+        if layer_rates_active(opt.hyper) or obj.penalty:  # set before the kernels were ready
+            return "numpy"
         plan = build_plan(obj)
         fast = obj.perf.name == "sse" and obj.validation is None and math.isinf(crit.max_time)
         t_end = time.perf_counter() + crit.max_time if math.isfinite(crit.max_time) else None

@@ -125,6 +125,34 @@ def test_a_penalty_set_during_a_run_moves_it_off_the_compiled_loops():
     assert len(first)
 
 
+def test_a_penalty_set_before_the_kernels_are_ready_keeps_the_run_on_numpy(monkeypatch):
+    """CI found it: a run that starts on NumPy while numba loads (``wait=False``) and gets
+    an L2 penalty before the kernels are ready must not switch to them (the run failed
+    with "the compiled kernels have no weight penalty")."""
+    from bpgui_engine import jit
+
+    s = _setup("sse", l2=0.0, l1=0.0).replace(optimizer="sd", hyper={"lr": 0.5})
+    kernels = jit.row_kernels(True)
+    if kernels is None:
+        pytest.skip("numba unavailable")
+    ready = [None]  # the kernels are "still loading" until the penalty is set
+    monkeypatch.setattr(jit, "row_kernels", lambda wait=True: ready[0])
+    ft = FastTrainer(s.objective(), s.make_optimizer(), s.start(), s.criteria.__class__(epochs=40),
+                     wait=False)  # fmt: skip
+    assert ft.kernel == "numpy"
+    ft.max_block = 10
+    blocks = ft.blocks()
+    first = next(blocks)
+    ft.set_penalty(Penalty(0.01))
+    ready[0] = kernels
+    rest = list(blocks)
+    assert ft.kernel == "numpy" and rest[-1].cols["epoch"][-1] == 40
+    x = rest[-1].x[-1]
+    w = _weights(s, x)
+    assert rest[-1].cols["performance"][-1] == pytest.approx(s.objective().value(x) + 0.01 * w @ w)
+    assert len(first)
+
+
 def test_penalized_batch_paths():
     s = _setup("sse", l1=0.0)
     obj = s.objective()
