@@ -35,6 +35,7 @@ from bpgui_engine.maps.race import COLOURS, EntryResult, RaceEntry
 from bpgui_engine.maps.race_presets import race_preset
 from bpgui_engine.model.problem import parse_hyper
 from bpgui_engine.optim import OPTIMIZERS
+from bpgui_engine.train.trainer import STOP_LABELS, STOP_REASONS
 
 ENTRY_COLUMNS = ("", "optimizer", "hyperparameters", "label")
 RESULT_COLUMNS = ("entry", "epochs to goal", "final SSE", "minimum", "wall s", "epochs", "stop")
@@ -400,7 +401,7 @@ class RacePane(QWidget):
                 + ("" if r.minimum_performance is None else f" ({_fmt(r.minimum_performance)})"),
                 "—" if r.stop is None or not r.wall_seconds else f"{r.wall_seconds:.3f}",
                 f"{r.epochs:,}",
-                r.stop or "running",
+                STOP_LABELS.get(r.stop, r.stop) if r.stop else "running",
             )
             for j, text in enumerate(cells):
                 item = self.results.item(i, j)
@@ -409,6 +410,8 @@ class RacePane(QWidget):
                     self.results.setItem(i, j, item)
                 if item.text() != text:
                     item.setText(text)
+                    if j == len(cells) - 1:
+                        item.setToolTip(STOP_REASONS.get(r.stop, "") if r.stop else "")
                 if j == 0:
                     item.setIcon(swatch(r.colour or COLOURS[i % len(COLOURS)]))
         if highlight is None:

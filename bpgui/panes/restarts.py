@@ -33,6 +33,7 @@ from bpgui_engine.model.setup import Setup
 from bpgui_engine.optim import OPTIMIZERS
 from bpgui_engine.train.batch import BatchResult
 from bpgui_engine.train.fast import COMPILED_BATCH_METHODS
+from bpgui_engine.train.trainer import STOP_LABELS, STOP_REASONS
 
 MAX_PATH_POINTS = 1500
 RESTARTS_GRACE_MS = 10_000  # a cancelled run stops at its next chunk; past this it is ended
@@ -235,11 +236,12 @@ class RestartsPane(QWidget):
                     f"({start}{'…' if res.x.shape[1] > 3 else ''})",
                     f"{res.performance[i]:.4g}",
                     f"{int(res.epochs[i]):,}",
-                    str(res.stop[i]),
+                    STOP_LABELS.get(str(res.stop[i]), str(res.stop[i])),
                     names[i],
                 )
                 for j, text in enumerate(cells):
                     self.table.setItem(i, j, QTableWidgetItem(text))
+                self.table.item(i, 3).setToolTip(STOP_REASONS.get(str(res.stop[i]), ""))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         method = self.result_method or self.method.currentText()

@@ -21,7 +21,7 @@ import numpy as np
 from bpgui_engine.model.objective import Objective
 from bpgui_engine.optim import Optimizer
 
-__all__ = ["STOP_REASONS", "Record", "StopCriteria", "Trainer"]
+__all__ = ["STOP_LABELS", "STOP_REASONS", "Record", "StopCriteria", "Trainer"]
 
 STOP_REASONS = {
     "epochs": "maximum number of epochs reached",
@@ -34,6 +34,20 @@ STOP_REASONS = {
     "mu_max": "mu exceeded mu_max (no step lowers the error)",
     "no_step": "no trial step lowered the error (LM gave up this epoch)",
     "stopped": "stopped by the user",
+}
+
+#: a few words for a table's cell (the reason in full is its tooltip)
+STOP_LABELS = {
+    "epochs": "max epochs",
+    "goal": "goal met",
+    "min_grad": "min gradient",
+    "no_change": "weights still",
+    "validation": "validation rose",
+    "time": "time limit",
+    "diverged": "diverged",
+    "mu_max": "μ > μ max",
+    "no_step": "no step",
+    "stopped": "stopped",
 }
 
 

@@ -15,7 +15,7 @@ from bpgui_engine.maps.race import Race, RaceEntry
 from bpgui_engine.maps.race_presets import race_preset
 from bpgui_engine.model.setup import Setup
 from bpgui_engine.train.fast import FastTrainer
-from bpgui_engine.train.trainer import StopCriteria
+from bpgui_engine.train.trainer import STOP_LABELS, StopCriteria
 
 START = np.array([-4.0, -4.0])
 
@@ -84,7 +84,8 @@ def test_each_entry_equals_its_separate_run_and_the_table_the_headless_race(wind
         assert entry == res.label and int(ep.replace(",", "")) == res.epochs
         assert to_goal == ("—" if res.epochs_to_goal is None else f"{res.epochs_to_goal:,}")
         assert perf == f"{res.performance:.4g}"
-        assert minimum.split(" ")[0] == res.minimum.split(" ")[0] and stop == res.stop
+        assert minimum.split(" ")[0] == res.minimum.split(" ")[0]
+        assert stop == STOP_LABELS[res.stop]  # words, the reason in full as the tooltip
     for got, res in zip(r.results(), race.results(), strict=True):
         assert (got.minimum, got.epochs_to_goal, got.stop) == (
             res.minimum, res.epochs_to_goal, res.stop,
@@ -137,6 +138,7 @@ def test_one_epoch_clock_and_the_toolbar_controls_act_on_all(window, qtbot):
     assert sig.args == ["stopped"]
     assert c.race.histories[0].stop == "stopped"  # sd is nowhere near done
     assert table_rows(pane)[0][6] == "stopped"
+    assert pane.results.item(0, 6).toolTip() == "stopped by the user"
     # every entry's history is still its separate run's, up to where it was stopped
     for e, h in zip(c.race.entries, c.race.histories, strict=True):
         ref = headless(window.setup, e, len(h) - 1, 0.0)

@@ -394,6 +394,25 @@ def test_restarts_name_a_saddle_as_such_and_say_where_unconverged_runs_got(qtbot
     assert "lowest F 5e-09 at (9.9, 1.01)" in text
 
 
+def test_stop_reasons_read_as_words_in_the_restarts_table(qtbot):
+    """Before: the table showed the engine's codes ("min_grad", "no_change", "mu_max")."""
+    from bpgui.panes.restarts import RestartsPane
+    from bpgui_engine.train.trainer import STOP_LABELS, STOP_REASONS
+
+    assert set(STOP_LABELS) == set(STOP_REASONS)  # every reason has a cell's words
+    setup = Setup.from_preset()
+    obj = setup.objective()
+    pane = RestartsPane()
+    qtbot.addWidget(pane)
+    pane.set_problem(setup, obj)
+    codes = ["min_grad", "no_change", "mu_max"]
+    pane.show_result(_batch([[10.0, 1.0], [9.0, 2.0], [8.0, 3.0]], [0.1, 0.2, 0.3], codes))
+    for i, code in enumerate(codes):
+        item = pane.table.item(i, 3)
+        assert item.text() == STOP_LABELS[code] and "_" not in item.text()
+        assert item.toolTip() == STOP_REASONS[code]
+
+
 def test_the_response_plot_shows_every_output(qtbot):
     """Before: a network with two outputs (softmax classes) showed only the first."""
     from bpgui.plots.response import ResponsePlot
