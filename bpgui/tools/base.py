@@ -15,7 +15,8 @@ host's signals instead of being called by name:
 - ``theme_changed``: text and items coloured in code are redrawn;
 - ``cleared``: Run ▸ Clear earlier runs (results of earlier runs go);
 - ``run_reset``: Reset (back to the start point);
-- ``closing``: the window closes (a tool's background jobs stop; none starts after).
+- ``closing``: the window closes (a tool's background jobs stop; none starts after);
+- ``shown_changed``: replay moved the epoch the views show (``shown_row``).
 
 New and Open go through :meth:`Tool.restore`, which every tool implements for its part
 of a session (nothing of the previous session survives), and Save through
@@ -68,6 +69,7 @@ class ToolHost(Protocol):
     cleared: Any
     run_reset: Any
     closing: Any
+    shown_changed: Any
 
     def show_message(self, text: str, error: bool = False) -> None: ...
     def apply_setup(self, setup, problem_changed: bool | None = None, objective=None) -> None: ...

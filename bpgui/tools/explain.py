@@ -49,6 +49,7 @@ class ExplainTool(Tool):
         a.vectors.setCheckable(True)
         a.vectors.toggled.connect(self.toggle_vectors)
         host.refreshed.connect(self.sync_live)
+        host.shown_changed.connect(self.sync_live)  # replay: the numbers at that epoch
         host.slow_frame.connect(self.sync_live)
         c.state_changed.connect(lambda _s: self.sync_live())
         c.records_added.connect(self._explain_records)
@@ -153,9 +154,15 @@ class ExplainTool(Tool):
         if snap is not None and snap[:2] == (c.run_id, epoch):
             opt.load_state_dict(snap[2])
             return opt, ""
-        n = len(h)
-        dx = np.array(h.x[n - 1]) - np.array(h.x[n - 2]) if n >= 2 else None
-        lr, mu = float(h.column("lr")[n - 1]), float(h.column("mu")[n - 1])
+        i = host.runs.shown_index()  # the replayed epoch or the run's last
+        ep = h.column("epoch")
+        dx = np.array(h.x[i]) - np.array(h.x[i - 1]) if i >= 1 else None
+        if dx is not None and int(ep[i]) - int(ep[i - 1]) != 1 and name in ("momentum", "vlbp"):
+            return opt, (
+                "the history is thinned here (the previous epoch is not kept): these numbers "
+                "start the rule afresh"
+            )
+        lr, mu = float(h.column("lr")[i]), float(h.column("mu")[i])
         if name == "momentum":
             opt.dx = dx
         elif name == "vlbp":
@@ -166,10 +173,12 @@ class ExplainTool(Tool):
             opt.mu = mu
         else:
             if name != "sd":  # every other method carries state of its own
-                return opt, (
-                    f"{name}'s state is read from the run when it is paused or ends: these "
-                    "numbers start it afresh"
+                when = (
+                    "is read from the run when it is paused or ends"
+                    if i == len(h) - 1
+                    else "at a replayed epoch is not kept"
                 )
+                return opt, f"{name}'s state {when}: these numbers start it afresh"
         return opt, ""
 
     def request_snapshot(self) -> None:

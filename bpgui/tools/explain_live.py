@@ -79,11 +79,11 @@ def update_live(tool) -> None:
 
 
 def _recent(tool, obj) -> list:
-    """The curvature at the run's last :data:`RECENT` epochs before the current one."""
+    """The curvature at the run's :data:`RECENT` epochs before the one shown."""
     h = tool.host.controller.history
     if h is None or len(h) < 2 or obj.n_free > MAX_RECENT:
         return []
-    n = len(h)
+    n = tool.host.runs.shown_index() + 1
     out = []
     with np.errstate(all="ignore"):
         for i in range(max(0, n - 1 - RECENT), n - 1):

@@ -22,6 +22,7 @@ class InspectorTool(Tool):
         self.inspector_dock: QDockWidget | None = None
         host.actions.inspect.triggered.connect(self.show_inspector)
         host.refreshed.connect(self.sync_inspector)
+        host.shown_changed.connect(self.sync_inspector)
         host.slow_frame.connect(self.sync_inspector)
 
     def show_inspector(self) -> None:

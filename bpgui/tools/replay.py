@@ -3,7 +3,8 @@
 An epoch slider under the plots scrubs any finished or paused run (also one reopened from
 a session): a cursor on the contour's path, the response plot, the diagram's weights, the
 parameter table, a cursor line on the error curves and the status fields all show that
-epoch together.  Ctrl+←/→ move one epoch, Ctrl+Shift+←/→ a hundredth of the run.
+epoch together; the curvature and equations, the update vectors and the inspector follow
+it through the host's ``shown_changed``.  Ctrl+←/→ move one epoch, Ctrl+Shift+←/→ a hundredth of the run.
 Hovering the error curves marks that epoch on the contour; hovering near the path shows
 its epoch on the curves.  While a run trains, the slider is off and the views are live.
 """
@@ -136,6 +137,7 @@ class ReplayController(Tool):
         self.clear_hover()
         h = self._usable()
         s = self.bar.slider
+        was = self.row
         if h is None or h is not self._history:
             self.row = None
         elif self.row is not None and self._at is not None and self._at[0] != h.thins:
@@ -149,6 +151,8 @@ class ReplayController(Tool):
         s.setValue(s.maximum() if self.row is None else self.row)
         s.blockSignals(False)
         self._show()
+        if self.row != was:
+            self.host.shown_changed.emit()
 
     def nudge(self, step: int) -> None:
         h = self._usable()
@@ -164,6 +168,7 @@ class ReplayController(Tool):
         if h is None:
             return
         self._history = h
+        was = self.row
         self.row = int(np.clip(row, 0, len(h) - 1))
         self._at = (h.thins, int(h.column("epoch")[self.row]))
         s = self.bar.slider
@@ -172,6 +177,8 @@ class ReplayController(Tool):
         s.setValue(self.row)
         s.blockSignals(False)
         self._show()
+        if self.row != was:
+            self.host.shown_changed.emit()
 
     def _slid(self, value: int) -> None:
         self.scrub(value)

@@ -5,8 +5,7 @@
 training controller.  The current experiment is a :class:`~engine.model.setup.Setup`.
 
 The window holds the model (setup, objective, start point, earlier runs) and tells the
-tools what happened through its signals (see :mod:`bpgui.tools.base`); it never calls a
-tool by name."""
+tools what happened through its signals (:mod:`bpgui.tools.base`), never calling one."""
 
 from __future__ import annotations
 
@@ -82,6 +81,7 @@ class MainWindow(QMainWindow):
     cleared = Signal()  # Run ▸ Clear earlier runs
     run_reset = Signal()  # Reset: back to the start point
     closing = Signal()  # the window closes: every tool's background work stops
+    shown_changed = Signal()  # replay: the epoch the views show (shown_row) changed
 
     def __init__(self, setup: Setup | None = None) -> None:
         super().__init__()

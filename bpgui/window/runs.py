@@ -321,32 +321,41 @@ class RunCommands:
         self.win.actions.start.setIcon(style.standardIcon(getattr(QStyle.StandardPixmap, icon)))
 
     # ---- the current point ------------------------------------------------------------------
-    def current_point(self) -> np.ndarray:
-        """The current point: the run's last epoch, else where the next run starts."""
+    def shown_index(self) -> int | None:
+        """The history row the views show: the replayed one, else the run's last (None
+        without a run)."""
         h = self.win.controller.history
-        if h is not None and len(h):
-            return np.array(h.x[len(h) - 1], float)
+        if h is None or not len(h):
+            return None
+        row = self.win.shown_row
+        return len(h) - 1 if row is None or not 0 <= row < len(h) else int(row)
+
+    def current_point(self) -> np.ndarray:
+        """The point the views show: the replayed epoch or the run's last, else where the
+        next run starts."""
+        i = self.shown_index()
+        if i is not None:
+            return np.array(self.win.controller.history.x[i], float)
         return np.array(self.default_start(), float)
 
     def run_context(self):
-        """(optimizer name, hyperparameters, epoch or None) of the current point."""
+        """(optimizer name, hyperparameters, epoch or None) of the point the views show."""
         c, s = self.win.controller, self.win.setup
-        h = c.history
-        if h is not None and len(h) and c.setup is not None:
+        i = self.shown_index()
+        if i is not None and c.setup is not None:
             name = c.setup.optimizer
             hyper = s.hyper if s.optimizer == name else c.setup.hyper
-            return name, hyper, int(h.column("epoch")[len(h) - 1])
+            return name, hyper, int(c.history.column("epoch")[i])
         return s.optimizer, s.hyper, None
 
     def point_on_screen(self) -> tuple[np.ndarray, str]:
         """The free vector the views show (the replayed epoch, the run's last one, or the
         start point) and where that is, in words."""
-        h = self.win.controller.history
-        if h is not None and len(h):
-            row = self.win.shown_row
-            i = len(h) - 1 if row is None or not 0 <= row < len(h) else row
-            return np.array(h.x[i], float), f"epoch {int(h.column('epoch')[i]):,} of the run"
-        return np.array(self.default_start(), float), "the start point"
+        i = self.shown_index()
+        if i is not None:
+            epoch = int(self.win.controller.history.column("epoch")[i])
+            return self.current_point(), f"epoch {epoch:,} of the run"
+        return self.current_point(), "the start point"
 
     def set_weight(self, k: int, value: float) -> None:
         """Set parameter ``k`` (index in the full vector) to ``value``: the setup's values

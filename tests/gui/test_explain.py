@@ -462,6 +462,48 @@ def test_an_edit_applies_to_the_point_on_screen(window, qtbot):
     assert np.array_equal(window.start_x, last)
 
 
+def test_the_explanations_follow_the_replayed_epoch(window, qtbot):
+    """Before: scrubbing a finished run moved the cursor, the response and the weights to
+    that epoch while the curvature, the equations, the update vectors and the inspector
+    stayed at the run's last epoch."""
+    from bpgui_engine.analysis.curvature import curvature_at
+    from bpgui_engine.analysis.inspect import inspect_sample
+    from bpgui_engine.analysis.steps import update_vectors
+
+    window.actions.explain.trigger()
+    window.actions.vectors.setChecked(True)
+    window.actions.inspect.trigger()
+    _run_to_end(window, qtbot, "momentum", 40)
+    h, tool = window.controller.history, window.tools["explain"]
+    assert int(h.column("epoch")[-1]) == 40 and h.kept is None
+    row = 12
+    window.tools["replay"].scrub(row)
+    x = np.array(h.x[row])
+    assert np.array_equal(window.runs.current_point(), x)
+    c = curvature_at(window.setup.objective(), x)
+    text = tool.curvature_panel.text.text()
+    assert "at epoch 12" in text and f"{c.eigenvalues[0]:.4g}" in text
+    np.testing.assert_array_equal(tool.curvature.hessian, c.hessian)
+    # momentum's state at epoch 12 is its last step, x12 − x11, read from the history
+    opt = window.setup.make_optimizer()
+    opt.dx = x - np.array(h.x[row - 1])
+    uv = update_vectors(window.setup.objective(), opt, x)
+    eq = tool.equations_panel.text.text()
+    assert "Δx<sub>12</sub> = γ Δx<sub>11</sub> − (1−γ) α g<sub>12</sub>" in eq
+    assert f"Δx<sub>12</sub> = [{uv.step[0]:.4g}, {uv.step[1]:.4g}]" in eq
+    x0, y0, *_ = tool.vectors_overlay.arrows.arrows["step"]
+    assert (x0, y0) == (x[0], x[1])  # the arrows start at the replay's cursor
+    assert tool.vectors_overlay.shown["step"][:2] == (uv.step[0], uv.step[1])
+    pane = window.tools["inspector"].inspector_pane
+    ins = inspect_sample(window.setup.objective(), x, pane.sample.value() - 1)
+    assert "epoch 12" in pane.where.text() and f"p = {ins.p[0]:.6g}" in pane.where.text()
+    # back to the end (Ctrl+Shift+→ past it): the last epoch's numbers again
+    window.tools["replay"].scrub(len(h) - 1)
+    assert "at epoch 40" in tool.curvature_panel.text.text()
+    assert "Δx<sub>40</sub>" in tool.equations_panel.text.text()
+    window.actions.vectors.setChecked(False)
+
+
 @pytest.mark.parametrize(
     ("name", "rule"),
     [("rprop", "sign(g<sub>i</sub>) Δ<sub>i</sub>"), ("quickprop", "s⁻<sub>i</sub>"),
