@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from bpgui.plots.curves import LEFT_AXIS_PX
+from bpgui.plots.log_axis import log_axes
 from bpgui_engine.analysis.classify import metrics
 
 BACKFILL = 200
@@ -101,7 +102,7 @@ class AccuracyCurves:
         self.track = MetricsTrack()
         # always in the layout (a parentless plot item left to the garbage collector is
         # a crash risk): collapsed to no height while there are no classes
-        self.plot = curves.glw.addPlot(row=2, col=0)
+        self.plot = curves.glw.addPlot(row=2, col=0, axisItems=log_axes())
         self.plot.setMenuEnabled(False)
         self.plot.setXLink(curves.sse_plot)
         self.plot.setLabel("left", "accuracy")

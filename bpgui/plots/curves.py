@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpgui.plots.log_axis import log_axes
 from bpgui.widgets.elided import ElidedLabel
 from bpgui_engine.train.history import History
 
@@ -48,8 +49,8 @@ class CurvesPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.glw = pg.GraphicsLayoutWidget()
-        self.sse_plot = self.glw.addPlot(row=0, col=0)
-        self.aux_plot = self.glw.addPlot(row=1, col=0)
+        self.sse_plot = self.glw.addPlot(row=0, col=0, axisItems=log_axes())
+        self.aux_plot = self.glw.addPlot(row=1, col=0, axisItems=log_axes())
         self.aux_plot.setXLink(self.sse_plot)
         for p in (self.sse_plot, self.aux_plot):
             p.setLogMode(x=False, y=True)
@@ -59,8 +60,6 @@ class CurvesPlot(QWidget):
             p.disableAutoRange()
             for name in ("left", "bottom"):
                 p.getAxis(name).enableAutoSIPrefix(False)
-            # log axes: label the decades only (minor labels overlap them)
-            p.getAxis("left").setStyle(maxTextLevel=0)
             # one width for every plot's left axis: the linked epoch axes line up
             p.getAxis("left").setWidth(LEFT_AXIS_PX)
         self.sse_plot.setLabel("left", "SSE")
@@ -107,6 +106,13 @@ class CurvesPlot(QWidget):
         self._proxy = pg.SignalProxy(
             self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
         )
+
+    def set_axis_scale(self, scale: float) -> None:
+        """The left axes' common width for tick labels ``scale`` times the usual size
+        (presentation mode), so the axis titles clear the labels."""
+        for item in self.glw.ci.items:
+            if isinstance(item, pg.PlotItem):
+                item.getAxis("left").setWidth(round(LEFT_AXIS_PX * scale))
 
     def set_index_name(self, name: str) -> None:
         """The curve is the SSE; when training minimizes another index, its legend says

@@ -17,6 +17,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from bpgui.plots.legend_text import fits, legend_pt
+from bpgui.plots.log_axis import log_axes
 from bpgui.widgets.elided import ElidedLabel
 from bpgui_engine.maps.grid import STOP_CODES
 from bpgui_engine.maps.sweep import SweepResult
@@ -56,7 +57,7 @@ class HeatmapPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.widget = pg.PlotWidget()
+        self.widget = pg.PlotWidget(axisItems=log_axes())
         self.widget.setMinimumSize(320, 240)
         pi = self.plot_item = self.widget.getPlotItem()
         pi.setMenuEnabled(False)

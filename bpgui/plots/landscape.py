@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from bpgui.plots.log_axis import log_axes
 from bpgui.widgets.elided import ClampedLabel, ElidedLabel
 from bpgui_engine.analysis.landscape import lattice
 
@@ -26,7 +27,7 @@ CURVE_PEN = pg.mkPen("#2ec4b6", width=2)
 
 
 def _plot(minimum=(260, 160)) -> tuple[pg.PlotWidget, pg.PlotItem]:
-    w = pg.PlotWidget()
+    w = pg.PlotWidget(axisItems=log_axes())
     w.setMinimumSize(*minimum)
     pi = w.getPlotItem()
     pi.setMenuEnabled(False)

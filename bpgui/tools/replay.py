@@ -4,9 +4,10 @@ An epoch slider under the plots scrubs any finished or paused run (also one reop
 a session): a cursor on the contour's path, the response plot, the diagram's weights, the
 parameter table, a cursor line on the error curves and the status fields all show that
 epoch together; the curvature and equations, the update vectors and the inspector follow
-it through the host's ``shown_changed``.  Ctrl+←/→ move one epoch, Ctrl+Shift+←/→ a hundredth of the run.
-Hovering the error curves marks that epoch on the contour; hovering near the path shows
-its epoch on the curves.  While a run trains, the slider is off and the views are live.
+it through the host's ``shown_changed``.  Ctrl+←/→ move one epoch, Ctrl+Shift+←/→ a
+hundredth of the run.  Hovering the error curves marks that epoch on the contour;
+hovering near the path shows its epoch on the curves.  While a run trains, the slider is
+off and the views are live.
 """
 
 from __future__ import annotations

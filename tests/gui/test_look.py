@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtGui import QImage
 from test_window import T
 
+from bpgui.plots.curves import LEFT_AXIS_PX
 from bpgui.window.main import MainWindow
 
 
@@ -32,9 +33,16 @@ def test_presentation_mode_is_big_full_screen_and_comes_back(window, qtbot):
     assert not window.left_tabs.isVisible()  # the setup panel is hidden
     assert window.plots.contour.isVisible() and window.plots.curves.isVisible()
     assert window.plots.contour.start_marker.opts["size"] > 11
+    # the curves' left axes widen with their labels (the titles overlapped the ticks)
+    left = [
+        window.plots.curves.sse_plot.getAxis("left"),
+        window.plots.curves.aux_plot.getAxis("left"),
+    ]
+    assert all(ax.minimumWidth() > 1.4 * LEFT_AXIS_PX for ax in left)
     window.actions.presentation.trigger()
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=T)
     assert window.left_tabs.isVisible() and window.font().pointSizeF() == base
+    assert all(ax.minimumWidth() == LEFT_AXIS_PX for ax in left)
 
 
 def test_theme_layout_and_presentation_are_remembered(qtbot, tmp_path, monkeypatch):
