@@ -98,6 +98,7 @@ class ReplayController(Tool):
         win.controller.run_finished.connect(lambda _r: self.sync())
         win.refreshed.connect(self.sync)
         win.theme_changed.connect(self._theme_changed)
+        win.plots.curves.log_x.toggled.connect(lambda _on: self._show())  # the line's x
         self.sync()
 
     @property
@@ -203,7 +204,7 @@ class ReplayController(Tool):
         setup = w.setup
         px, py = setup.axis_values(x[None, :])
         self.cursor.setData([float(px[0])], [float(py[0])])
-        row = {c: h.column(c)[i] for c in ("epoch", "sse", "grad_norm", "lr", "mu")}
+        row = {c: h.column(c)[i] for c in ("epoch", "performance", "sse", "grad_norm", "lr", "mu")}
         epoch = int(row["epoch"])
         for line in self.lines:
             line.setValue(self._curve_x(epoch))
@@ -211,16 +212,7 @@ class ReplayController(Tool):
         w.plots.response.set_theta(theta)
         w.plots.decision.set_theta(theta)  # the regions at that epoch (data in the plane)
         w.network_pane.set_current(theta)
-        f = w.status_fields
-        f["epoch"].setText(f"epoch {epoch:,}")
-        f["sse"].setText(f"SSE {row['sse']:.6g}")
-        f["grad"].setText(f"|grad| {row['grad_norm']:.3g}")
-        rate = (
-            f"mu {row['mu']:.3g}"
-            if np.isfinite(row["mu"])
-            else (f"lr {row['lr']:.3g}" if np.isfinite(row["lr"]) else "")
-        )
-        f["rate"].setText(rate)
+        w.status.show_point(row)  # the names the live fields use (MSE, cg's step, …)
         thinned = " (history thinned)" if h.kept is not None else ""
         self.bar.label.setText(f"epoch {epoch:,} of {int(h.column('epoch')[-1]):,}{thinned}")
         self.bar.label.setToolTip(f"the history keeps {h.describe()}" if thinned else "")

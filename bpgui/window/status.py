@@ -158,19 +158,7 @@ class StatusLine:
             return
         row = h.last()
         epoch = int(row["epoch"])
-        f["epoch"].setText(f"epoch {epoch:,}")
-        if self.performance_name == "SSE":
-            f["sse"].setText(f"SSE {row['sse']:.6g}")
-        else:  # the index training minimizes first, the SSE beside it
-            name = self.performance_name
-            f["sse"].setText(f"{name} {row['performance']:.6g} (SSE {row['sse']:.3g})")
-        f["grad"].setText(f"|grad| {row['grad_norm']:.3g}")
-        if np.isfinite(row["mu"]):
-            f["rate"].setText(f"mu {row['mu']:.3g}")
-        elif np.isfinite(row["lr"]):
-            f["rate"].setText(f"{self.rate_name} {row['lr']:.3g}")
-        else:
-            f["rate"].setText("")
+        self.show_point(row)
         now = time.perf_counter()
         w = self._rates
         w.append((now, epoch))
@@ -188,6 +176,24 @@ class StatusLine:
             self._progress_at = (pct, top)
             self.progress.setToolTip(f"epoch {epoch:,} of at most {top:,}")
             self.progress.setValue(pct)
+
+    def show_point(self, row) -> None:
+        """The epoch, performance, gradient and rate fields for one history row (a
+        mapping of its columns): the run's last, or the one replay shows."""
+        f = self.fields
+        f["epoch"].setText(f"epoch {int(row['epoch']):,}")
+        if self.performance_name == "SSE":
+            f["sse"].setText(f"SSE {row['sse']:.6g}")
+        else:  # the index training minimizes first, the SSE beside it
+            name = self.performance_name
+            f["sse"].setText(f"{name} {row['performance']:.6g} (SSE {row['sse']:.3g})")
+        f["grad"].setText(f"|grad| {row['grad_norm']:.3g}")
+        if np.isfinite(row["mu"]):
+            f["rate"].setText(f"mu {row['mu']:.3g}")
+        elif np.isfinite(row["lr"]):
+            f["rate"].setText(f"{self.rate_name} {row['lr']:.3g}")
+        else:
+            f["rate"].setText("")
 
     def show_accuracy(self, latest: dict | None) -> None:
         """Training and test accuracy (:class:`~bpgui.plots.accuracy.MetricsTrack`'s

@@ -126,3 +126,27 @@ def test_the_hover_mark_goes_with_the_pointer_and_with_the_run(window, qtbot):
         hover_curves()
         act()
         assert len(rp.hover_dot.getData()[0]) == 0, act
+
+
+def test_replayed_fields_use_the_live_names_and_the_line_follows_the_epoch_axis(window, qtbot):
+    """Before: replay wrote "SSE" and "lr" whatever the run (a run on the MSE showed no
+    MSE, conjugate gradient's step was called lr), and toggling the log epoch axis left
+    the cursor line at the old axis's position (epoch 5 drawn at 0.7 = log10 5)."""
+    window.apply_setup(window.setup.replace(optimizer="cg", hyper={}, performance="mse"))
+    finished_run(window, qtbot, n=30)
+    h, r = window.controller.history, window.tools["replay"]
+    end = {k: window.status_fields[k].text() for k in ("sse", "rate")}
+    assert end["sse"].startswith("MSE ") and end["rate"].startswith("step ")
+    r.scrub(5)
+    f = window.status_fields
+    assert f["sse"].text() == (
+        f"MSE {h.column('performance')[5]:.6g} (SSE {h.column('sse')[5]:.3g})"
+    )
+    assert f["rate"].text() == f"step {h.column('lr')[5]:.3g}"
+    epoch = int(h.column("epoch")[5])
+    curves = window.plots.curves
+    curves.log_x.setChecked(not curves.log_x.isChecked())
+    want = np.log10(epoch) if curves.log_x.isChecked() else epoch
+    assert r.lines[0].value() == want
+    curves.log_x.setChecked(not curves.log_x.isChecked())
+    assert r.lines[0].value() == (np.log10(epoch) if curves.log_x.isChecked() else epoch)
