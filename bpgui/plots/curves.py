@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpgui.plots.log_axis import log_axes
+from bpgui.plots.log_axis import label_width, log_axes
 from bpgui.widgets.elided import ElidedLabel
 from bpgui_engine.train.history import History
 
@@ -107,12 +107,13 @@ class CurvesPlot(QWidget):
             self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved
         )
 
-    def set_axis_scale(self, scale: float) -> None:
-        """The left axes' common width for tick labels ``scale`` times the usual size
-        (presentation mode), so the axis titles clear the labels."""
-        for item in self.glw.ci.items:
-            if isinstance(item, pg.PlotItem):
-                item.getAxis("left").setWidth(round(LEFT_AXIS_PX * scale))
+    def fit_left_axes(self) -> None:
+        """One width for every plot's left axis, enough for its widest label and its
+        title in the fonts they have now (presentation mode's are larger)."""
+        axes = [it.getAxis("left") for it in self.glw.ci.items if isinstance(it, pg.PlotItem)]
+        width = max([LEFT_AXIS_PX, *(label_width(ax) for ax in axes)])
+        for ax in axes:
+            ax.setWidth(width)
 
     def set_index_name(self, name: str) -> None:
         """The curve is the SSE; when training minimizes another index, its legend says

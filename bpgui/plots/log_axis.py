@@ -17,6 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFontMetricsF
 
 MINOR_ORDER = (2, 5, 3, 4, 6, 7, 8, 9)  # which minor ticks get a label first
+PLAIN = (-3, 4)  # minor labels only between 10^-3 and 10^4 (outside: "2·10⁻⁹", too wide)
+WIDEST = ("10⁻³⁰", "0.002", "5000")  # the widest labels a log axis draws
 GAP = 1.1  # a label's clearance: this many text heights between label centres
 
 
@@ -67,7 +69,8 @@ class LogAxis(pg.AxisItem):
         keep = [False] * len(values)
         for m in MINOR_ORDER:
             for i, v in enumerate(values):
-                if mantissa(v) == m and all(abs(v - t) >= need for t in taken):
+                plain = PLAIN[0] <= v < PLAIN[1]
+                if plain and mantissa(v) == m and all(abs(v - t) >= need for t in taken):
                     keep[i] = True
                     taken.append(v)
         return keep
@@ -76,3 +79,12 @@ class LogAxis(pg.AxisItem):
 def log_axes() -> dict[str, LogAxis]:
     """A plot's left and bottom axes (``axisItems=`` of pyqtgraph's plots)."""
     return {"left": LogAxis("left"), "bottom": LogAxis("bottom")}
+
+
+def label_width(axis: pg.AxisItem) -> int:
+    """The width a left axis needs for its widest log label and its title."""
+    fm = QFontMetricsF(axis.style["tickFont"] or axis.font())
+    ticks = max(fm.horizontalAdvance(t) for t in WIDEST)
+    title = QFontMetricsF(axis.label.font()).height() if axis.label is not None else 0.0
+    return math.ceil(ticks + max(axis.style["tickLength"], 0) + axis.style["tickTextOffset"][0]
+                     + 1.2 * title + 4)  # fmt: skip

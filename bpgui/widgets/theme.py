@@ -181,7 +181,9 @@ def apply(win, theme: Theme, presentation: bool = False) -> None:
         if pi.legend is not None:
             style_legend(pi.legend, theme, presentation)
     p = win.plots
-    p.curves.set_axis_scale(SCALE if presentation else 1.0)
+    p.curves.fit_left_axes()
+    if getattr(win, "status", None) is not None:  # the fields' widths in the new font
+        win.status.fit_widths(presentation)
     p.curves.sse_curve.setPen(pg.mkPen(theme.curve, width=width))
     for c, colour in (
         (p.curves.val_curve, "#ff9f1c"),

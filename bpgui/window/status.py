@@ -12,7 +12,7 @@ from collections import deque
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
 from bpgui.widgets.elided import ElidedLabel
 from bpgui.widgets.theme import set_role
@@ -47,6 +47,7 @@ KERNEL_TIPS = {
 }
 
 
+PRESENTATION_HIDES = ("speed", "kernel")  # secondary: hidden in presentation mode
 STOP_TEXTS = {"engine_crashed": "the engine process crashed", "failed": "an error"}
 
 
@@ -76,13 +77,18 @@ class StatusLine:
         self.message = ElidedLabel(tip="the last thing bpgui did or could not do")
         bar.addWidget(self.message, 1)
         self.fields: dict[str, QLabel] = {}
-        fm = QFontMetrics(bar.font())
-        for key, (tip, widest) in FIELDS.items():
-            lab = QLabel()
-            lab.setToolTip(tip)
-            lab.setMinimumWidth(fm.horizontalAdvance(widest) // (2 if key == "state" else 1))
+        for key, (tip, _widest) in FIELDS.items():
+            if key == "state":  # words: cut with "…" (whole in the tooltip), never mid-word
+                lab = ElidedLabel(tip=tip)
+                lab.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+            else:
+                lab = QLabel()
+                lab.setToolTip(tip)
             bar.addPermanentWidget(lab)
             self.fields[key] = lab
+        self.presentation = False
+        self._row = None  # the row the fields show (redrawn when the font changes)
+        self.fit_widths(False)
         self.fields["history"].hide()  # shown once a run's history is thinned
         self.fields["accuracy"].hide()  # shown for classes
         self._history_key: tuple | None = None
@@ -107,6 +113,23 @@ class StatusLine:
             controller.kernel_fallback.connect(self.show_fallback)
             if controller.kernel is not None:
                 self.show_kernel(controller.kernel, controller.kernel_note)
+
+    def fit_widths(self, presentation: bool) -> None:
+        """Each field as wide as the widest value it can show in the bar's font now.  In
+        presentation mode (large type, a projector's 1024 pixels) the speed and kernel
+        fields are hidden and the performance field shows the index alone, so the numbers
+        left are never cut."""
+        self.presentation = presentation
+        fm = QFontMetrics(self.bar.font())
+        for key, (_tip, widest) in FIELDS.items():
+            if key == "sse" and presentation:
+                widest = widest.split(" (")[0]
+            share = {"state": 3 if presentation else 2}.get(key, 1)
+            self.fields[key].setMinimumWidth(fm.horizontalAdvance(widest) // share)
+        for key in PRESENTATION_HIDES:
+            self.fields[key].setVisible(not presentation)
+        if self._row is not None:
+            self.show_point(self._row)
 
     # ---- the kernel ---------------------------------------------------------------------
     def show_kernel(self, kernel: str, note: str = "") -> None:
@@ -152,6 +175,7 @@ class StatusLine:
         f["state"].setText(state_text(state, h.stop if has_run else None, has_run))
         self.show_kept(h if has_run else None, state != "idle")
         if not has_run:
+            self._row = None
             for key in ("epoch", "sse", "grad", "rate", "speed"):
                 f[key].setText("")
             self.progress.hide()
@@ -181,9 +205,12 @@ class StatusLine:
         """The epoch, performance, gradient and rate fields for one history row (a
         mapping of its columns): the run's last, or the one replay shows."""
         f = self.fields
+        self._row = row
         f["epoch"].setText(f"epoch {int(row['epoch']):,}")
         if self.performance_name == "SSE":
             f["sse"].setText(f"SSE {row['sse']:.6g}")
+        elif self.presentation:  # room for the index alone
+            f["sse"].setText(f"{self.performance_name} {row['performance']:.6g}")
         else:  # the index training minimizes first, the SSE beside it
             name = self.performance_name
             f["sse"].setText(f"{name} {row['performance']:.6g} (SSE {row['sse']:.3g})")

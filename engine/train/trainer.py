@@ -31,7 +31,7 @@ STOP_REASONS = {
     "validation": "validation error rose too many times in a row",
     "time": "time limit reached",
     "diverged": "diverged: a non-finite value appeared",
-    "mu_max": "mu exceeded mu_max (no step lowers the error)",
+    "mu_max": "μ reached its maximum (no step lowers the error)",
     "no_step": "no trial step lowered the error (LM gave up this epoch)",
     "stopped": "stopped by the user",
 }

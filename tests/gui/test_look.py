@@ -8,6 +8,7 @@ from PySide6.QtGui import QImage
 from test_window import T
 
 from bpgui.plots.curves import LEFT_AXIS_PX
+from bpgui.plots.log_axis import label_width
 from bpgui.window.main import MainWindow
 
 
@@ -27,6 +28,8 @@ def test_the_light_theme_colours_plots_and_exports(window, qtbot, tmp_path):
 def test_presentation_mode_is_big_full_screen_and_comes_back(window, qtbot):
     window.resize(1024, 700)
     base = window.font().pointSizeF()
+    normal = window.plots.curves.sse_plot.getAxis("left").minimumWidth()
+    assert normal >= LEFT_AXIS_PX
     window.actions.presentation.trigger()  # F11
     assert window.view.presentation and window.isFullScreen()
     assert window.font().pointSizeF() > 1.4 * base
@@ -38,11 +41,11 @@ def test_presentation_mode_is_big_full_screen_and_comes_back(window, qtbot):
         window.plots.curves.sse_plot.getAxis("left"),
         window.plots.curves.aux_plot.getAxis("left"),
     ]
-    assert all(ax.minimumWidth() > 1.4 * LEFT_AXIS_PX for ax in left)
+    assert all(ax.minimumWidth() >= label_width(ax) > 1.4 * normal for ax in left)
     window.actions.presentation.trigger()
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=T)
     assert window.left_tabs.isVisible() and window.font().pointSizeF() == base
-    assert all(ax.minimumWidth() == LEFT_AXIS_PX for ax in left)
+    assert all(ax.minimumWidth() == normal for ax in left)
 
 
 def test_theme_layout_and_presentation_are_remembered(qtbot, tmp_path, monkeypatch):
@@ -127,3 +130,30 @@ def test_presentation_and_theme_switches_resize_every_widget_and_come_back(windo
     window.actions.presentation.trigger()
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=T)
     assert [w.fontInfo().pointSizeF() for w in labels] == base
+
+
+def test_presentation_on_a_1024_screen_cuts_no_number_in_the_status_bar(window, qtbot):
+    """Before: in presentation mode at 1024x700 the fields kept their normal widths and
+    showed "epoch 323,9" for 323,927 and "|grad| 3.67" for 3.67e-14."""
+    from PySide6.QtGui import QFontMetrics
+
+    from bpgui_engine.train.trainer import StopCriteria
+
+    window.apply_setup(window.setup.replace(optimizer="lm", hyper={}, performance="mse",
+                                            criteria=StopCriteria(epochs=40)))  # fmt: skip
+    with qtbot.waitSignal(window.controller.run_finished, timeout=T):
+        window.runs.start_new_run(window.start_x)
+    window.actions.presentation.trigger()
+    window.setGeometry(0, 0, 1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024, timeout=T)
+    f = window.status_fields
+    assert f["speed"].isHidden() and f["kernel"].isHidden()  # secondary: hidden
+    assert f["sse"].text().startswith("MSE ") and "(SSE" not in f["sse"].text()
+    qtbot.wait(50)  # the status bar's layout
+    for key in ("epoch", "sse", "grad", "rate"):
+        lab = f[key]
+        assert QFontMetrics(lab.font()).horizontalAdvance(lab.text()) <= lab.width(), key
+    window.actions.presentation.trigger()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=T)
+    assert f["speed"].isVisibleTo(window) and f["kernel"].isVisibleTo(window)
+    assert "(SSE" in f["sse"].text()  # the SSE beside the index again
