@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
 
 from bpgui.tools.base import Tool
 
@@ -36,6 +36,9 @@ class ReplayBar(QWidget):
         )
         self.label = QLabel("replay: no run")
         self.label.setMinimumWidth(260)
+        # one line high, whatever room the plots leave (it took a share of a taller window
+        # after presentation mode, leaving a band above the slider)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 0, 4, 0)
         lay.addWidget(QLabel("epoch"))

@@ -46,6 +46,12 @@ def test_presentation_mode_is_big_full_screen_and_comes_back(window, qtbot):
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=T)
     assert window.left_tabs.isVisible() and window.font().pointSizeF() == base
     assert all(ax.minimumWidth() == normal for ax in left)
+    # the plots fill a window made larger afterwards (the replay bar took a share of it)
+    window.resize(1600, 1000)
+    bar = window.tools["replay"].bar
+    qtbot.waitUntil(lambda: window.height() == 1000, timeout=T)
+    qtbot.wait(50)
+    assert bar.height() <= bar.sizeHint().height() + 2
 
 
 def test_theme_layout_and_presentation_are_remembered(qtbot, tmp_path, monkeypatch):
