@@ -78,6 +78,7 @@ class CurvaturePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("<b>Curvature at the current point</b>")
+        self.title.setWordWrap(True)  # a long method's name wraps: the dock stays narrow
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
@@ -85,13 +86,13 @@ class CurvaturePanel(QWidget):
         self.bound = QLabel()
         self.bound.setWordWrap(True)
         self.bound.setTextFormat(Qt.TextFormat.RichText)
-        self.eigen_box = QCheckBox("eigenvector directions on the contour")
+        self.eigen_box = QCheckBox("eigenvectors on the contour")
         self.eigen_box.setToolTip(
             "the principal axes of the slice's Hessian at the current point, both ways, "
             "with their eigenvalues"
         )
         self.eigen_box.setChecked(True)
-        self.quad_box = QCheckBox("isolines of the quadratic approximation")
+        self.quad_box = QCheckBox("quadratic model's isolines")
         self.quad_box.setToolTip(
             "F(x) ≈ F(x_k) + g_kᵀ(x − x_k) + ½ (x − x_k)ᵀ H_k (x − x_k) on the slice, at the "
             "contour's levels (dashed): where it matches the real isolines, Newton's method "

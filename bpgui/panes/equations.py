@@ -200,6 +200,7 @@ class EquationsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("<b>Update rule</b>")
+        self.title.setWordWrap(True)  # a long method's name wraps: the dock stays narrow
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)

@@ -76,9 +76,22 @@ def show_tool_dock(win: QMainWindow, dock: QDockWidget, tall: bool = False) -> N
             if tabbed:  # the group keeps its height unless this tool needs more
                 size = max(size, others[-1].height())
             win.resizeDocks([dock], [size], Qt.Orientation.Vertical)
+        elif area in SIDE and not dock.isFloating():
+            need = _pane_width(dock)  # as wide as its pane needs: nothing cut at the edge
+            if dock.width() < need:
+                win.resizeDocks([dock], [need], Qt.Orientation.Horizontal)
     dock.raise_()
     if fitted:  # a window that fitted its screen still does
         keep_on_screen(win)
+
+
+def _pane_width(dock: QDockWidget) -> int:
+    """The width ``dock`` needs to show its pane without a horizontal scroll bar."""
+    scroll = dock.widget()
+    if not isinstance(scroll, QScrollArea) or scroll.widget() is None:
+        return 0
+    bar = scroll.verticalScrollBar().sizeHint().width()
+    return scroll.widget().minimumSizeHint().width() + bar + 2 * scroll.frameWidth() + 4
 
 
 def fits_screen(win: QMainWindow) -> bool:

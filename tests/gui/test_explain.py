@@ -462,6 +462,21 @@ def test_an_edit_applies_to_the_point_on_screen(window, qtbot):
     assert np.array_equal(window.start_x, last)
 
 
+@pytest.mark.parametrize("key", ["cg", "lm"])
+def test_the_explanations_dock_shows_its_text_whole(window, qtbot, key):
+    """Before: on cg and lm runs the dock opened narrower than its titles and check
+    boxes, so the equations ran past its edge behind a horizontal scroll bar."""
+    window.resize(1600, 1000)
+    _run_to_end(window, qtbot, key)
+    window.actions.explain.trigger()
+    dock = window.tools["explain"].explain_dock
+    scroll = dock.widget()
+    qtbot.waitUntil(lambda: dock.isVisible(), timeout=T)
+    qtbot.wait(50)  # the dock's layout
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
+
+
 def test_the_explanations_follow_the_replayed_epoch(window, qtbot):
     """Before: scrubbing a finished run moved the cursor, the response and the weights to
     that epoch while the curvature, the equations, the update vectors and the inspector
