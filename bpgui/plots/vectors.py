@@ -14,10 +14,22 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetricsF
+from PySide6.QtWidgets import QApplication
 
 HEAD_PX = 9.0  # arrow head length in pixels
 MIN_FRAC, MAX_FRAC = 0.05, 0.3  # drawn arrow lengths, as fractions of the view's diagonal
 
+#: a narrow plot's legend: key -> short name
+SHORT_NAMES = {
+    "neg_gradient": "−g",
+    "step": "Δx",
+    "momentum": "γ Δx₋₁",
+    "conjugate": "p",
+    "gauss_newton": "Gauss-Newton",
+    "lm_step": "LM step",
+}
+LEGEND_SHARE = 0.75  # a legend wider than this share of the plot uses the short names
 #: update vectors: key -> (legend name, colour)
 VECTOR_STYLE = {
     "neg_gradient": ("−g (negative gradient)", "#ff9f1c"),
@@ -28,6 +40,7 @@ VECTOR_STYLE = {
     "lm_step": ("LM step at μ", "#b5179e"),
 }
 EIGEN_COLOURS = ("#ffd23f", "#06d6a0")
+CORNERS = ((0.0, 1.0), (0.0, 0.0), (1.0, 0.0))  # the legend's: top left, bottom left, right
 QUAD_PEN = pg.mkPen((255, 210, 63, 170), width=1.2, style=Qt.PenStyle.DashLine)
 
 
@@ -167,6 +180,7 @@ class VectorsOverlay:
             item.setZValue(z)
             plot_item.addItem(item)
         self.shown: dict[str, tuple] = {}  # key -> (dx, dy) as projected (not scaled)
+        self.corner: tuple[float, float] | None = None  # the legend's (x, y) in the plot, 0 or 1
         self.legend.hide()
 
     def set_vectors(self, point, vectors: dict[str, tuple[float, float, float]], ranges) -> None:
@@ -180,24 +194,44 @@ class VectorsOverlay:
             return
         arrows = {}
         self.shown = {}
+        rows = []
         for key, (dx, dy, norm) in vectors.items():
             name, colour = VECTOR_STYLE[key]
             f = display_scale(dx, dy, ranges)
             arrows[key] = (point[0], point[1], f * dx, f * dy, colour)
             self.shown[key] = (dx, dy, f)
-            scale = "" if abs(f - 1) < 1e-9 else f", drawn ×{f:.3g}"
-            self.legend.addItem(self.samples[key], f"{name}: |·| {norm:.3g}{scale}")
+            same = abs(f - 1) < 1e-9
+            rows.append(
+                (
+                    key,
+                    f"{name}: |·| {norm:.3g}{'' if same else f', drawn ×{f:.3g}'}",
+                    f"{SHORT_NAMES[key]} |{norm:.3g}|{'' if same else f' ×{f:.3g}'}",
+                )
+            )
+        # a narrow plot (a docked tool beside it): the short names, so the legend neither
+        # runs past the plot's edge nor covers the arrows it explains
+        width = self.plot_item.getViewBox().width()
+        fm = QFontMetricsF(QApplication.font())
+        long_px = max((fm.horizontalAdvance(r[1]) for r in rows), default=0.0) + 40
+        compact = width > 0 and long_px > LEGEND_SHARE * width
+        for key, long, short in rows:
+            self.legend.addItem(self.samples[key], short if compact else long)
         self.arrows.set(arrows)
         self._place_legend(point, ranges)
         self.legend.setVisible(bool(vectors))
 
     def _place_legend(self, point, ranges) -> None:
-        """Bottom left, unless the point is there (the book's start (−4, −4) is): then top
-        left, so the legend never hides the arrows' foot."""
+        """In the corner farthest from the point (top left, bottom left or bottom right;
+        the basin map's legend holds the top right), so the legend never hides the arrows'
+        foot."""
         (x0, x1), (y0, y1) = ranges
-        low = (point[1] - y0) < 0.45 * (y1 - y0) and (point[0] - x0) < 0.55 * (x1 - x0)
-        self.legend.anchor(itemPos=(0, 0 if low else 1), parentPos=(0, 0 if low else 1),
-                           offset=(8, 8 if low else -8))  # fmt: skip
+        u = (point[0] - x0) / ((x1 - x0) or 1.0)
+        v = (point[1] - y0) / ((y1 - y0) or 1.0)
+        self.corner = max(CORNERS, key=lambda c: math.hypot(u - c[0], v - c[1]))
+        cx, cy = self.corner  # (0, 1): left, top in the plot's coordinates
+        anchor = (cx, 1 - cy)  # in Qt's, y down
+        self.legend.anchor(itemPos=anchor, parentPos=anchor,
+                           offset=(8 if cx == 0 else -8, 8 if cy == 1 else -8))  # fmt: skip
 
     def add_legend_note(self, item, text: str) -> None:
         self.legend.addItem(item, text)

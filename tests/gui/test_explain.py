@@ -265,6 +265,7 @@ def test_update_vectors_equal_the_engine(window, qtbot):
     from bpgui_engine.session.schema import run_state_from_dict
 
     window.actions.vectors.setChecked(True)
+    window.resize(1600, 1000)  # a wide contour: the legend's long rows (test_vectors_legend)
     for key, n in (("momentum", 30), ("cg", 2), ("lm", 3)):
         _run_to_end(window, qtbot, key, n)
         s = window.setup
