@@ -47,6 +47,7 @@ class ExplainTool(Tool):
         a, c = host.actions, host.controller
         a.explain.triggered.connect(self.show_explain)
         a.vectors.setCheckable(True)
+        a.vectors.setIconVisibleInMenu(False)  # the menu shows its check mark, not an icon
         a.vectors.toggled.connect(self.toggle_vectors)
         host.refreshed.connect(self.sync_live)
         host.shown_changed.connect(self.sync_live)  # replay: the numbers at that epoch

@@ -48,6 +48,7 @@ class ViewState:
         menu.addAction(self.win.actions.presentation)
         menu.addAction(self.win.actions.reset_layout)
         self.win.actions.presentation.setCheckable(True)
+        self.win.actions.presentation.setIconVisibleInMenu(False)  # its check mark shows
         self.win.actions.presentation.toggled.connect(self.set_presentation)
         self.win.actions.reset_layout.triggered.connect(self.reset_layout)
 

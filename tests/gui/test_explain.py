@@ -574,3 +574,11 @@ def test_bfgs_shows_its_approximate_hessian_beside_the_exact_one(window, qtbot):
     assert "BFGS's approximate Hessian" in text
     assert f"{lam[0]:.4g}" in text and f"{lam[-1]:.4g}" in text
     assert "eigenvalues of the Hessian over the 2 free parameter(s)" in text
+
+
+def test_the_view_menus_toggles_show_a_check_mark(window):
+    """Before: Update vectors and Presentation mode showed their toolbar icon in the menu,
+    where a check mark says whether they are on."""
+    for action in (window.actions.vectors, window.actions.presentation):
+        assert action.isCheckable() and not action.isIconVisibleInMenu()
+        assert not action.icon().isNull()  # the toolbar keeps its icon
