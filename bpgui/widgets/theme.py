@@ -29,6 +29,7 @@ class Theme:
     faint: tuple[int, int, int, int]  # earlier runs' curves
 
 
+LEGEND_ALPHA = 200  # a legend's background: the curves behind it show, dimmed
 DARK = Theme("dark", "#000000", "#d0d0d0", "#ffffff", (255, 255, 255, 60))
 LIGHT = Theme("light", "#ffffff", "#202020", "#111111", (0, 0, 0, 70))
 
@@ -142,6 +143,9 @@ def style_legend(legend, theme: Theme, presentation: bool) -> None:
     (pyqtgraph's setLabelTextColor/Size only store the option for later entries)."""
     legend.setLabelTextColor(theme.foreground)
     legend.setLabelTextSize(legend_size(presentation))
+    back = QColor(theme.background)
+    back.setAlpha(LEGEND_ALPHA)
+    legend.setBrush(pg.mkBrush(back))  # its text stays readable over the curves behind
     for _sample, label in legend.items:
         label.setText(label.text, color=theme.foreground, size=legend_size(presentation))
 

@@ -21,8 +21,12 @@ def test_the_light_theme_colours_plots_and_exports(window, qtbot, tmp_path):
     assert window.document.export("curves-png", out)
     img = QImage(str(out))
     assert img.pixelColor(3, 3).name() == "#ffffff"  # on a white slide
+    # the curves' legends on a near-opaque patch of the background (they sat on the curves)
+    brush = window.plots.curves.sse_plot.legend.opts["brush"]
+    assert brush.color().name() == "#ffffff" and brush.color().alpha() >= 180
     window.view.theme_actions["dark"].trigger()
     assert window.plots.contour.widget.backgroundBrush().color().name() == "#000000"
+    assert window.plots.curves.aux_plot.legend.opts["brush"].color().name() == "#000000"
 
 
 def test_presentation_mode_is_big_full_screen_and_comes_back(window, qtbot):
