@@ -335,14 +335,34 @@ class OptimizerPane(QWidget):
         self._report_validity()
         self.hyper_changed.emit(h)
 
-    def _mark_hyper(self, error: str | None) -> None:
-        """Each number field checks its own text; the engine's range error (``"lr: ..."``)
-        goes to the field it names."""
-        bad, _, message = error.partition(": ") if error else (None, "", "")
+    def _range_errors(self, error: str | None) -> dict[str, str]:
+        """Field name -> the engine's range error, for every field out of range (each
+        checked alone against the defaults of the others), and ``error``'s field (a rule
+        between fields, e.g. mu <= mu_max)."""
+        cls = OPTIMIZERS[self.name].Hyper
+        out = {}
         for name, w in self.fields.items():
-            if isinstance(w, NumberEdit) and w.check(typing=w.hasFocus()) is None and name == bad:
+            if isinstance(w, QComboBox):
+                continue
+            try:
+                cls.from_dict({name: w.value()})
+            except ValueError as exc:  # a text that is no number, or out of range
+                bad, _, message = str(exc).partition(": ")
+                out[bad if bad in self.fields else name] = message or str(exc)
+        bad, _, message = error.partition(": ") if error else ("", "", "")
+        if bad in self.fields:
+            out.setdefault(bad, message)
+        return out
+
+    def _mark_hyper(self, error: str | None) -> None:
+        """Each number field checks its own text; the engine's range errors (``"lr: ..."``)
+        go to every field they name, not only the first."""
+        errors = self._range_errors(error) if error else {}
+        for name, w in self.fields.items():
+            message = errors.get(name)
+            if isinstance(w, NumberEdit) and w.check(typing=w.hasFocus()) is None and message:
                 mark(w, message, w.tip)
-            elif isinstance(w, LayerRatesEdit) and w.check() is None and name == bad:
+            elif isinstance(w, LayerRatesEdit) and w.check() is None and message:
                 w.error_label.show_error(message)
                 w.setProperty("invalid", True)
 

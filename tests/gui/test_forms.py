@@ -449,3 +449,21 @@ def test_switching_methods_keeps_each_methods_settings(window, qtbot):
     window.load_experiment("momentum", run=False)
     window.apply_setup(window.setup.replace(optimizer="lbfgs", hyper={}))
     assert window.setup.hyper == {"memory": 10}
+
+
+def test_every_field_out_of_range_is_marked_not_only_the_first(window, qtbot):
+    """Before: with lr = -1 and gamma = 2 only lr was marked; gamma looked fine until lr
+    was mended."""
+    pane = window.optimizer_pane
+    show_tab(window, pane)
+    choose(qtbot, pane.combo, "Momentum (MOBP)  [momentum]")
+    lr, gamma = pane.fields["lr"], pane.fields["gamma"]
+    type_into(qtbot, lr, "-1")
+    type_into(qtbot, gamma, "2")
+    assert lr.property("invalid") and gamma.property("invalid")
+    qtbot.waitUntil(lambda: error_shown(gamma).startswith("2.0 is outside"), timeout=3000)
+    assert error_shown(lr).startswith("-1.0 is outside")
+    type_into(qtbot, lr, "0.5")
+    assert not lr.property("invalid") and gamma.property("invalid")
+    type_into(qtbot, gamma, "0.5")
+    assert not gamma.property("invalid") and window.setup.hyper["gamma"] == 0.5
