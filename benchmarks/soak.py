@@ -5,10 +5,10 @@ one the menus hold but Quit: runs, tools, experiments, exports, New, Open, Save,
 presentation, reset layout), a click on an enabled button or a check box in a visible
 dock (Start race, a basin map, a sweep, restarts, Find, Cancel, …), a dock closed with
 its ×, floated or docked again, a results-table row clicked, the window resized, the
-free set changed (All free / a box ticked mid-run), the replay slider dragged, a save
-followed at once by another action, and at the end a quit while jobs run.  Modal
-dialogs answer at once (file dialogs with files in a temporary folder, "discard" to
-the unsaved-changes prompt).
+free set changed (All free / a box ticked mid-run), the replay slider dragged, a check
+box of the plots (the log epoch axis) clicked, a save followed at once by another
+action, and at the end a quit while jobs run.  Modal dialogs answer at once (file
+dialogs with files in a temporary folder, "discard" to the unsaved-changes prompt).
 
 It fails (exit 1) on any Python exception in a slot, any Qt warning about a deleted or
 destroyed object, or a thread destroyed while running; a native crash kills the process,
@@ -265,6 +265,15 @@ def main() -> int:
         QTest.mouseClick(b, Qt.MouseButton.LeftButton)
         return f"landscape: click {b.text()!r}"
 
+    def plot_box():
+        """A check box of the plots themselves (the log epoch axis, the map's toggles)."""
+        boxes = [b for b in win.plots.findChildren(QCheckBox) if b.isEnabled() and b.isVisible()]
+        if not boxes:
+            return "no plot check box"
+        b = rng.choice(boxes)
+        QTest.mouseClick(b, Qt.MouseButton.LeftButton)
+        return f"plot box {b.text()!r}"
+
     def key():
         k = rng.choice([Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_Escape])
         QTest.keyClick(win, k)
@@ -282,6 +291,7 @@ def main() -> int:
         (save_then, 2),
         (key, 8),
         (landscape, 6),
+        (plot_box, 3),
     ]
     funcs = [f for f, _ in ops]
     weights = [w for _, w in ops]
