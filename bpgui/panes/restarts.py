@@ -270,7 +270,7 @@ class RestartsPane(QWidget):
     @staticmethod
     def _epochs_text(res: BatchResult) -> str:
         top = int(np.max(res.epochs)) if len(res.epochs) else 0
-        return f"up to {top:,} epochs"
+        return f"the longest run {top:,} epochs"  # what they took, not the limit
 
     def _failed(self, message: str) -> None:
         self._end()
