@@ -19,6 +19,7 @@ from bpgui.service.surfaces import SurfaceResult
 log = logging.getLogger(__name__)
 ZTOP = 0.6  # height of the unit box
 MARKER_COLOURS = ((0.18, 0.77, 0.71, 1), (0.91, 0.11, 0.21, 1), (1.0, 0.82, 0.25, 1))
+CURSOR_COLOUR = (1.0, 0.62, 0.11, 1)  # the replayed epoch (the contour's orange diamond)
 
 
 def opengl_problem() -> str | None:
@@ -55,6 +56,7 @@ class Surface3DView(QWidget):
         self._box_item = self._marker_item = None
         self._labels: list = []
         self._markers: tuple = (None, None, None)
+        self._cursor: tuple[float, float] | None = None  # the replayed epoch's point
         self._critical: list = []  # (x, y, f, rgba) of critical points (issue 13)
         self._critical_item = None
         self.value_name = "SSE"
@@ -187,7 +189,8 @@ class Surface3DView(QWidget):
             return
         s = self._result.surface
         pos, colors = [], []
-        for p, c in zip(self._markers, MARKER_COLOURS, strict=True):
+        marks = (*self._markers, self._cursor)
+        for p, c in zip(marks, (*MARKER_COLOURS, CURSOR_COLOUR), strict=True):
             if p is None:
                 continue
             i = int(np.clip(np.searchsorted(s.xs, p[0]), 0, len(s.xs) - 1))
@@ -204,6 +207,13 @@ class Surface3DView(QWidget):
             )
         else:
             self._marker_item.setData(pos=np.empty((0, 3)))
+
+    def set_cursor(self, point: tuple[float, float] | None) -> None:
+        """The replayed epoch's point on the surface (None: no replay), as the contour's
+        cursor."""
+        if point != self._cursor:
+            self._cursor = point
+            self.set_markers(*self._markers)
 
     def set_critical(self, points: list) -> None:
         """Critical points ``(x, y, performance, rgba)`` on the surface (``[]``: none)."""

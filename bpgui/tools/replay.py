@@ -1,13 +1,13 @@
 """Replay and linked views (issue 14 #1).
 
 An epoch slider under the plots scrubs any finished or paused run (also one reopened from
-a session): a cursor on the contour's path, the response plot, the diagram's weights, the
-parameter table, a cursor line on the error curves and the status fields all show that
-epoch together; the curvature and equations, the update vectors and the inspector follow
-it through the host's ``shown_changed``.  Ctrl+←/→ move one epoch, Ctrl+Shift+←/→ a
-hundredth of the run.  Hovering the error curves marks that epoch on the contour;
-hovering near the path shows its epoch on the curves.  While a run trains, the slider is
-off and the views are live.
+a session): a cursor on the contour's path (and on the 3-D surface), the response plot,
+the diagram's weights, the parameter table, a cursor line on the error curves and the
+status fields all show that epoch together; the curvature and equations, the update
+vectors and the inspector follow it through the host's ``shown_changed``. Ctrl+←/→ move
+one epoch, Ctrl+Shift+←/→ a hundredth of the run. Hovering the error curves marks that
+epoch on the contour; hovering near the path shows its epoch on the curves. While a run
+trains, the slider is off and the views are live.
 """
 
 from __future__ import annotations
@@ -198,6 +198,7 @@ class ReplayController(Tool):
             line.setVisible(on)
         if not on:
             self.cursor.setData([], [])
+            w.plots.view3d.set_cursor(None)
             self.bar.label.setText(
                 "replay: pause or stop a run to scrub it" if h is None else "replay: the end"
             )
@@ -207,6 +208,7 @@ class ReplayController(Tool):
         setup = w.setup
         px, py = setup.axis_values(x[None, :])
         self.cursor.setData([float(px[0])], [float(py[0])])
+        w.plots.view3d.set_cursor((float(px[0]), float(py[0])))  # the 3-D view's too
         row = {c: h.column(c)[i] for c in ("epoch", "performance", "sse", "grad_norm", "lr", "mu")}
         epoch = int(row["epoch"])
         for line in self.lines:

@@ -49,6 +49,19 @@ SCRIPT = textwrap.dedent(
     assert len(view._marker_item.pos) == 3  # start, end, optimum
     sx, sy = view._marker_item.pos[0][:2]
     assert abs(sx - ((-4 + 5) / 20 - 0.5)) < 1e-9 and abs(sy - ((-4 + 5) / 20 - 0.5)) < 1e-9
+    # the replay's cursor on the surface too (the contour's orange diamond), once the run
+    # has ended (replay scrubs a finished run; a busy machine may take longer than above)
+    for _ in range(300):
+        if win.controller.state == "idle":
+            break
+        wait(0.1)
+    h = win.controller.history
+    win.tools["replay"].scrub(1)
+    assert len(view._marker_item.pos) == 4
+    cx, cy = view._marker_item.pos[3][:2]
+    assert abs(cx - ((h.x[1][0] + 5) / 20 - 0.5)) < 1e-6, (cx, h.x[1])  # float32 in GL
+    win.tools["replay"].scrub(len(h) - 1)
+    assert len(view._marker_item.pos) == 4  # at the end the cursor sits on the end marker
     win.runs.reset()  # back to the start: no path, one marker per point left
     wait(0.3)
     assert len(view._path_item.pos) == 0
