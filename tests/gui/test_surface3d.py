@@ -33,6 +33,10 @@ SCRIPT = textwrap.dedent(
         wait(0.1)
     win.load_experiment("cg")
     wait(1.0)
+    for _ in range(300):  # the run's end (a busy machine may take longer than a second)
+        if win.controller.state == "idle":
+            break
+        wait(0.1)
     win.plots.tabs.setCurrentIndex(1)
     wait(1.0)
     view = win.plots.view3d
@@ -49,12 +53,7 @@ SCRIPT = textwrap.dedent(
     assert len(view._marker_item.pos) == 3  # start, end, optimum
     sx, sy = view._marker_item.pos[0][:2]
     assert abs(sx - ((-4 + 5) / 20 - 0.5)) < 1e-9 and abs(sy - ((-4 + 5) / 20 - 0.5)) < 1e-9
-    # the replay's cursor on the surface too (the contour's orange diamond), once the run
-    # has ended (replay scrubs a finished run; a busy machine may take longer than above)
-    for _ in range(300):
-        if win.controller.state == "idle":
-            break
-        wait(0.1)
+    # the replay's cursor on the surface too (the contour's orange diamond)
     h = win.controller.history
     win.tools["replay"].scrub(1)
     assert len(view._marker_item.pos) == 4
