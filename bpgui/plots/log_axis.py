@@ -6,7 +6,9 @@ less its tick generator has no level spaced a decade or more apart, and the mino
 the labels 6, 7, 8, 9 sit on each other.  :class:`LogAxis` always makes the decades the
 top level and labels a minor tick only where its text clears the decades' and the other
 labels' (2 and 5 first), so a short axis shows 0.1, 1, 10 and a tall or narrow-range one
-adds 0.2, 0.5, ….  Outside log mode it is pyqtgraph's axis unchanged.
+adds 0.2, 0.5, ….  A horizontal linear axis labels every 2nd, 5th or 10th major tick
+when its labels would touch (large type, a narrow plot); a vertical linear axis is
+pyqtgraph's unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +30,30 @@ class LogAxis(pg.AxisItem):
         self.setStyle(maxTextLevel=1)  # the decades, then the minor ticks that fit
         self._px_per_decade = math.inf
         self._range = (0.0, 0.0)  # the view's decades, from the last logTickValues
+
+    def tickValues(self, minVal, maxVal, size):
+        """A horizontal linear axis: every k-th major tick keeps its label, the others
+        become unlabelled ticks, so that the labels never touch (pyqtgraph draws at least
+        three whatever the font: "10002000 3000" in presentation mode's large type on a
+        narrow plot)."""
+        levels = super().tickValues(minVal, maxVal, size)
+        if self.logMode or self.orientation not in ("top", "bottom") or not levels or size <= 0:
+            return levels
+        spacing, values = levels[0]
+        if len(values) < 2 or not spacing:
+            return levels
+        fm = QFontMetricsF(self.style["tickFont"] or self.font())
+        texts = self.tickStrings(values, self.autoSIPrefixScale * self.scale, spacing)
+        widest = max(fm.horizontalAdvance(t) for t in texts)
+        step_px = spacing / abs(maxVal - minVal) * size
+        k = math.ceil(1.2 * widest / step_px) if step_px > 0 else 1
+        if k <= 1:
+            return levels
+        k = next((m for m in (2, 5, 10) if m >= k), k)  # 2, 5 or 10 apart: round labels
+        big = spacing * k
+        keep = [v for v in values if abs(v / big - round(v / big)) < 1e-6]
+        rest = [v for v in values if v not in keep]
+        return [(big, keep), (spacing, rest), *levels[1:]]
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         lo, hi = sorted((float(minVal), float(maxVal)))

@@ -86,7 +86,7 @@ class Surface3DView(QWidget):
             return False
         self.message.setText(
             "Drag to rotate, wheel to zoom. Height: the performance on a log scale; "
-            "teal: start, red: end, yellow: the optimum."
+            "teal: start, red: end, yellow: the optimum, orange: the replayed epoch."
         )
         self.message.setWordWrap(True)
         self._lay.addWidget(self.view, 1)
@@ -112,8 +112,12 @@ class Surface3DView(QWidget):
                 color=(0.8, 0.8, 0.8, 0.8), width=1, mode="lines", antialias=True
             )
             self.view.addItem(self._box_item)
+            from OpenGL import GL
+            from pyqtgraph.opengl.GLGraphicsItem import GLOptions
+
             self._marker_item = gl.GLScatterPlotItem(pxMode=True)
-            self._marker_item.setGLOptions("translucent")
+            # drawn over the surface: a marker on a far slope is never hidden by a near one
+            self._marker_item.setGLOptions({**GLOptions["translucent"], GL.GL_DEPTH_TEST: False})
             self.view.addItem(self._marker_item)
             self._critical_item = gl.GLScatterPlotItem(pxMode=True)
             self._critical_item.setGLOptions("translucent")

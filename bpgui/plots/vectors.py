@@ -181,6 +181,7 @@ class VectorsOverlay:
             plot_item.addItem(item)
         self.shown: dict[str, tuple] = {}  # key -> (dx, dy) as projected (not scaled)
         self.corner: tuple[float, float] | None = None  # the legend's (x, y) in the plot, 0 or 1
+        self.legend_form = 1  # 1 long rows, 2 short, 3 the names alone, 0 none (no room)
         self.legend.hide()
 
     def set_vectors(self, point, vectors: dict[str, tuple[float, float, float]], ranges) -> None:
@@ -208,17 +209,26 @@ class VectorsOverlay:
                     f"{SHORT_NAMES[key]} |{norm:.3g}|{'' if same else f' ×{f:.3g}'}",
                 )
             )
-        # a narrow plot (a docked tool beside it): the short names, so the legend neither
-        # runs past the plot's edge nor covers the arrows it explains
-        width = self.plot_item.getViewBox().width()
+        # a narrow plot (a docked tool beside it): shorter rows, then the names alone, so
+        # the legend neither runs past the plot's edge nor covers the arrows it explains;
+        # where even the names do not fit, no legend (the equations panel has the numbers)
+        vb = self.plot_item.getViewBox()
         fm = QFontMetricsF(QApplication.font())
-        long_px = max((fm.horizontalAdvance(r[1]) for r in rows), default=0.0) + 40
-        compact = width > 0 and long_px > LEGEND_SHARE * width
-        for key, long, short in rows:
-            self.legend.addItem(self.samples[key], short if compact else long)
+        for form in (1, 2, 3):
+            texts = [r[form] if form < 3 else SHORT_NAMES[r[0]] for r in rows]
+            width = max((fm.horizontalAdvance(t) for t in texts), default=0.0) + 40
+            height = len(texts) * 1.6 * fm.height() + 10
+            fits = vb.width() <= 0 or (
+                width <= LEGEND_SHARE * vb.width() and height <= 0.45 * vb.height()
+            )
+            if fits:
+                break
+        self.legend_form = form if fits else 0
+        for (key, *_), text in zip(rows, texts, strict=True):
+            self.legend.addItem(self.samples[key], text)
         self.arrows.set(arrows)
         self._place_legend(point, ranges)
-        self.legend.setVisible(bool(vectors))
+        self.legend.setVisible(bool(vectors) and self.legend_form > 0)
 
     def _place_legend(self, point, ranges) -> None:
         """In the corner farthest from the point (top left, bottom left or bottom right;
@@ -234,6 +244,8 @@ class VectorsOverlay:
                            offset=(8 if cx == 0 else -8, 8 if cy == 1 else -8))  # fmt: skip
 
     def add_legend_note(self, item, text: str) -> None:
+        if self.legend_form not in (1, 2):  # a narrow plot: the arrows' names, or nothing
+            return
         self.legend.addItem(item, text)
         self.legend.show()
 

@@ -67,3 +67,24 @@ def test_outside_log_mode_it_is_pyqtgraphs_axis(qtbot):
     assert mine.tickValues(0.0, 7.3, 300) == theirs.tickValues(0.0, 7.3, 300)
     values = mine.tickValues(0.0, 7.3, 300)[0][1]
     assert mine.tickStrings(values, 1.0, 1.0) == theirs.tickStrings(values, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("point_size", [9.0, 23.0])  # the usual font and presentation mode's
+@pytest.mark.parametrize("size", [180, 260, 500])
+def test_a_horizontal_axis_leaves_room_between_its_labels(qtbot, size, point_size):
+    """Before: an epoch axis 0…3,500 in presentation mode's large type on a narrow plot
+    read "10002000 3000" (pyqtgraph allows about log(size) ticks, whatever the font)."""
+    from PySide6.QtGui import QFont
+
+    axis = LogAxis("bottom")
+    font = QFont(axis.font())
+    font.setPointSizeF(point_size)
+    axis.setTickFont(font)
+    fm = QFontMetricsF(font)
+    spacing, values = axis.tickValues(0.0, 3500.0, size)[0]
+    texts = axis.tickStrings(values, 1.0, spacing)
+    px = [v / 3500.0 * size for v in values]
+    widths = [fm.horizontalAdvance(t) for t in texts]
+    assert len(values) >= 2
+    for (a, wa), (b, wb) in itertools.pairwise(zip(px, widths, strict=True)):
+        assert b - a >= (wa + wb) / 2, (texts, size)  # centred labels do not touch

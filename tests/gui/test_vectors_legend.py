@@ -56,3 +56,14 @@ def test_a_narrow_plot_gets_the_short_rows_a_wide_one_the_long(qtbot):
     assert rows[0].startswith("−g |0.0248|")
     vb = narrow.plot_item.getViewBox()
     assert narrow.legend.boundingRect().width() < vb.width()  # inside the plot
+    assert narrow.legend_form == 2 and wide.legend_form == 1
+
+
+def test_a_tiny_plot_shows_the_names_alone_or_no_legend_but_the_arrows(qtbot):
+    small, _w = _overlay(qtbot, 230)
+    small.set_vectors((0.0, 0.0), VECTORS, RANGES)
+    assert small.legend_form == 3 and _rows(small) == [SHORT_NAMES[k] for k in VECTORS]
+    tiny, _w2 = _overlay(qtbot, 120)
+    tiny.set_vectors((0.0, 0.0), VECTORS, RANGES)
+    assert tiny.legend_form == 0 and not tiny.legend.isVisible()
+    assert set(tiny.arrows.arrows) == set(VECTORS)  # the arrows are drawn all the same
