@@ -245,7 +245,7 @@ class RestartsPane(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         method = self.result_method or self.method.currentText()
-        text = f"{method}, {self._epochs_text(res)}: {summary(names)}"
+        text = f"{method}, {self._epochs_text(res)}; {summary(names)}"
         if self.runner.cancelled:
             text = f"cancelled, each run where it was: {text}"
         if NOT_CONVERGED in names and len(set(names) - {NOT_CONVERGED, DIVERGED}) == 0:

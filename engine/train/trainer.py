@@ -41,7 +41,7 @@ STOP_LABELS = {
     "epochs": "max epochs",
     "goal": "goal met",
     "min_grad": "min gradient",
-    "no_change": "weights still",
+    "no_change": "weights unchanged",
     "validation": "validation rose",
     "time": "time limit",
     "diverged": "diverged",

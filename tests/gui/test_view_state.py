@@ -302,7 +302,7 @@ def test_the_restarts_summary_names_the_method_that_produced_it(window, qtbot):
     with qtbot.waitSignal(r.finished, timeout=T):
         window.actions.restarts.trigger()
     r.method.setCurrentText("lm")  # chosen for the next batch, not the one shown
-    assert r.summary.text().startswith("sd, the longest run 30 epochs:")
+    assert r.summary.text().startswith("sd, the longest run 30 epochs; ")
 
 
 def test_the_previous_problems_surface_is_not_shown_while_the_new_one_computes(
