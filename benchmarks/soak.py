@@ -258,21 +258,20 @@ def main() -> int:
         if op == "resolution":
             pane.resolution.setCurrentIndex(rng.randrange(2))  # 21 or 51: seconds at most
             return f"landscape resolution {pane.resolution.currentText()!r}"
-        buttons = [b for b in pane.findChildren(QAbstractButton) if b.isEnabled() and b.isVisible()]
-        if not buttons:
-            return "landscape: no button"
-        b = rng.choice(buttons)
-        QTest.mouseClick(b, Qt.MouseButton.LeftButton)
-        return f"landscape: click {b.text()!r}"
+        return click_one(pane, QAbstractButton, "landscape")
 
     def plot_box():
         """A check box of the plots themselves (the log epoch axis, the map's toggles)."""
-        boxes = [b for b in win.plots.findChildren(QCheckBox) if b.isEnabled() and b.isVisible()]
-        if not boxes:
-            return "no plot check box"
-        b = rng.choice(boxes)
+        return click_one(win.plots, QCheckBox, "plot box")
+
+    def click_one(parent, kind, what: str) -> str:
+        """Click one of ``parent``'s enabled, visible buttons of ``kind``, at random."""
+        found = [b for b in parent.findChildren(kind) if b.isEnabled() and b.isVisible()]
+        if not found:
+            return f"{what}: none"
+        b = rng.choice(found)
         QTest.mouseClick(b, Qt.MouseButton.LeftButton)
-        return f"plot box {b.text()!r}"
+        return f"{what}: click {b.text()!r}"
 
     def key():
         k = rng.choice([Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_Escape])
